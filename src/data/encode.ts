@@ -1,0 +1,91 @@
+import { BrambleError } from '../errors.js';
+import type { Matrix } from '../model/forest/forest.js';
+import type { CsvTable } from './csv.js';
+
+export class EncodeError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_ENCODE', message, data);
+  }
+}
+
+/** Field texts read as missing, as pandas' read_csv does by default (plus a lone space, as in the Telco data). */
+export const MISSING_MARKERS: ReadonlySet<string> = new Set(['', ' ', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '#N/A', '-NaN']);
+
+export interface EncodedTable {
+  featureNames: string[];
+  x: Matrix;
+  y: (string | number)[];
+}
+
+export interface EncodeOptions {
+  target: string;
+  /** Columns that are not features (ids). */
+  drop?: readonly string[];
+  /** Read the target as numbers (regression). */
+  numericTarget?: boolean;
+}
+
+/**
+ * A CSV table as a numeric matrix: columns whose present values all parse as numbers stay numbers, the others
+ * are one-hot encoded (one column per sorted category, named `column=category`); missing markers become NaN.
+ */
+export function encodeTable(table: CsvTable, options: EncodeOptions, file = 'the CSV'): EncodedTable {
+  const { header, rows } = table;
+  const targetAt = header.indexOf(options.target);
+  if (targetAt < 0) {
+    throw new EncodeError(`${file} has no column ${JSON.stringify(options.target)} for the target; its columns are ${header.join(', ')}`);
+  }
+  for (const d of options.drop ?? []) {
+    if (!header.includes(d)) throw new EncodeError(`${file} has no column ${JSON.stringify(d)} to drop; its columns are ${header.join(', ')}`);
+  }
+  const featureColumns = header.map((_, c) => c).filter((c) => c !== targetAt && !(options.drop ?? []).includes(header[c]));
+
+  type Column = { numeric: true; name: string; at: number } | { numeric: false; name: string; at: number; categories: string[] };
+  const columns: Column[] = featureColumns.map((at) => {
+    let numeric = true;
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const v = row[at];
+      if (MISSING_MARKERS.has(v)) continue;
+      if (numeric && !Number.isFinite(Number(v))) numeric = false;
+      seen.add(v);
+    }
+    if (numeric) return { numeric: true, name: header[at], at };
+    return { numeric: false, name: header[at], at, categories: Array.from(seen).sort() };
+  });
+  const featureNames: string[] = [];
+  for (const col of columns) {
+    if (col.numeric) featureNames.push(col.name);
+    else for (const cat of col.categories) featureNames.push(`${col.name}=${cat}`);
+  }
+  const width = featureNames.length;
+  const values = new Float64Array(rows.length * width);
+  rows.forEach((row, r) => {
+    let o = r * width;
+    for (const col of columns) {
+      const v = row[col.at];
+      if (col.numeric) {
+        values[o++] = MISSING_MARKERS.has(v) ? NaN : Number(v);
+      } else {
+        for (const cat of col.categories) values[o++] = MISSING_MARKERS.has(v) ? NaN : v === cat ? 1 : 0;
+      }
+    }
+  });
+  const y = rows.map((row, r) => {
+    const v = row[targetAt];
+    if (!options.numericTarget) return v;
+    const num = Number(v);
+    if (MISSING_MARKERS.has(v) || !Number.isFinite(num)) {
+      throw new EncodeError(`${file}:${table.lines[r]}: the target ${options.target} is ${JSON.stringify(v)}; regression needs a number on every row`);
+    }
+    return num;
+  });
+  return { featureNames, x: { rows: rows.length, columns: width, values }, y };
+}
+
+/** The rows of a matrix picked by index, as a new matrix. */
+export function takeRows(m: Matrix, picks: ArrayLike<number>): Matrix {
+  const values = new Float64Array(picks.length * m.columns);
+  for (let j = 0; j < picks.length; j++) values.set(m.values.subarray(picks[j] * m.columns, (picks[j] + 1) * m.columns), j * m.columns);
+  return { rows: picks.length, columns: m.columns, values };
+}

@@ -1,0 +1,546 @@
+import { BrambleError } from '../../errors.js';
+import { binFeatures } from './bins.js';
+import { FlatForest } from './flat.js';
+import { drawBootstrap, treeRng, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
+import {
+  bootstrapSize,
+  featuresPerSplit,
+  resolveForestParams,
+  type ForestOptions,
+  type ForestParams,
+} from './options.js';
+import { defaultThreads, growForest, type Progress } from './pool.js';
+import { decodeArray, encodeArray, type EncodedArray } from './serialize.js';
+
+export type Label = string | number;
+export type Row = ArrayLike<number | null>;
+/** Many rows at once, row-major; NaN marks a missing value. */
+export interface Matrix {
+  rows: number;
+  columns: number;
+  values: Float64Array;
+}
+export type Rows = readonly Row[] | Matrix;
+
+export interface TrainOptions {
+  /** Threads to train on, this one included; the model is the same for any number. Default: every core. */
+  workers?: number;
+  onProgress?: Progress;
+}
+
+export class TrainingDataError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_TRAINING_DATA', message, data);
+  }
+}
+
+export class ModelFormatError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_MODEL_FORMAT', message, data);
+  }
+}
+
+export const FOREST_FORMAT = { name: 'bramble-forest', version: 1 } as const;
+
+export interface ForestJSON {
+  format: typeof FOREST_FORMAT.name;
+  version: number;
+  params: ForestParams;
+  features: number;
+  classes: Label[] | null;
+  oobScore: number | null;
+  importances: number[];
+  trees: {
+    nodes: number;
+    roots: EncodedArray;
+    feature: EncodedArray;
+    threshold: EncodedArray;
+    left: EncodedArray;
+    missingLeft: EncodedArray;
+    value: EncodedArray;
+  };
+}
+
+interface Fitted {
+  flat: FlatForest;
+  features: number;
+  classes: Label[] | null;
+  importances: Float64Array;
+  oobScore: number | null;
+}
+
+/**
+ * A random forest for classification and regression on binned features. Built with its options (checked at
+ * once), trained with `train`, used with `predict`/`predictProba` (many rows) or `predictRow`/`predictProbaRow`
+ * (one row, nothing allocated), saved with `toJSON` and loaded with `RandomForest.fromJSON`.
+ */
+export class RandomForest {
+  readonly params: ForestParams;
+  private fitted: Fitted | null = null;
+  private scratch = new Float64Array(0);
+
+  constructor(options?: ForestOptions) {
+    this.params = resolveForestParams(options);
+  }
+
+  get isTrained(): boolean {
+    return this.fitted !== null;
+  }
+
+  /** The class labels in their sorted order (the columns of predictProba); null for regression. */
+  get classes(): readonly Label[] | null {
+    return this.model().classes;
+  }
+
+  get features(): number {
+    return this.model().features;
+  }
+
+  /** Mean decrease in impurity per feature, summing to 1. */
+  get featureImportances(): Float64Array {
+    return this.model().importances;
+  }
+
+  /** Out-of-bag accuracy (classification) or R² (regression); null without bootstrap. */
+  get oobScore(): number | null {
+    return this.model().oobScore;
+  }
+
+  get flat(): FlatForest {
+    return this.model().flat;
+  }
+
+  async train(x: Rows, y: readonly unknown[], options: TrainOptions = {}): Promise<this> {
+    const p = this.params;
+    const { values, rows, columns } = toMatrix(x, 'training', true);
+    if (rows === 0) throw new TrainingDataError('the training set is empty (0 rows); give at least 2 rows', { rows });
+    if (y.length !== rows) {
+      throw new TrainingDataError(`y has ${y.length} labels but X has ${rows} rows; give one label per row`, { rows, labels: y.length });
+    }
+    const threads = options.workers ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new TrainingDataError(`workers is ${String(threads)}; use an integer ≥ 1`, { workers: threads });
+    }
+    const mtry = featuresPerSplit(p.maxFeatures, columns);
+    const shared = threads > 1;
+    const binned = binFeatures(values, rows, columns, p.maxBins, shared);
+
+    let classes: Label[] | null = null;
+    let classIndex: Int32Array | null = null;
+    let classWeight: Float64Array | null = null;
+    let target: Float64Array | null = null;
+    if (p.task === 'classification') {
+      ({ classes, classIndex } = encodeLabels(y, shared));
+      classWeight = classWeights(p, classes, classIndex, shared);
+    } else {
+      target = encodeTargets(y, shared);
+    }
+
+    const data: GrowData = {
+      rows,
+      features: columns,
+      bins: binned.bins,
+      edges: binned.edges,
+      edgeStart: binned.edgeStart,
+      classIndex,
+      classes: classes?.length ?? 0,
+      classWeight,
+      target,
+    };
+    const settings: GrowSettings = {
+      seed: p.seed,
+      maxDepth: p.maxDepth ?? 2 ** 30,
+      minSamplesSplit: p.minSamplesSplit,
+      minSamplesLeaf: p.minSamplesLeaf,
+      featuresPerSplit: mtry,
+      bootstrap: p.bootstrap,
+      bootstrapSize: p.bootstrap ? bootstrapSize(p.maxSamples, rows) : rows,
+    };
+    const grown = await growForest(data, settings, p.trees, threads, options.onProgress);
+    const width = classes ? classes.length : 1;
+    const flat = FlatForest.fromTrees(grown, width);
+    this.fitted = {
+      flat,
+      features: columns,
+      classes,
+      importances: meanImportances(grown, columns),
+      oobScore: p.bootstrap ? outOfBagScore(flat, settings, values, rows, columns, classIndex, target) : null,
+    };
+    return this;
+  }
+
+  /** Labels (classification) or values (regression), one per row. */
+  predict(x: Rows): Label[] {
+    const { classes, flat } = this.model();
+    const { rows } = toMatrix(x, 'prediction', false, this.features);
+    const scores = this.scores(x);
+    const out: Label[] = new Array(rows);
+    if (!classes) {
+      for (let r = 0; r < rows; r++) out[r] = scores[r];
+      return out;
+    }
+    for (let r = 0; r < rows; r++) out[r] = classes[argmax(scores, r * flat.width, flat.width)];
+    return out;
+  }
+
+  /** Class probabilities, one array per row, in the order of `classes`; each row sums to 1. */
+  predictProba(x: Rows): number[][] {
+    const { flat } = this.classifier();
+    const scores = this.scores(x);
+    const rows = scores.length / flat.width;
+    const out: number[][] = new Array(rows);
+    for (let r = 0; r < rows; r++) out[r] = Array.from(scores.subarray(r * flat.width, (r + 1) * flat.width));
+    return out;
+  }
+
+  /** The batch path: rows × width scores (class probabilities, or the value for regression). */
+  scores(x: Rows, out?: Float64Array): Float64Array {
+    const { flat } = this.model();
+    const m = toMatrix(x, 'prediction', false, this.features);
+    const result = out ?? new Float64Array(m.rows * flat.width);
+    flat.predictBatch(m.values, m.rows, m.columns, result);
+    return result;
+  }
+
+  /** One row's label or value; allocates nothing. */
+  predictRow(row: Row): Label {
+    const { flat, classes } = this.model();
+    this.checkRow(row);
+    if (this.scratch.length !== flat.width) this.scratch = new Float64Array(flat.width);
+    flat.predictRow(row, this.scratch);
+    return classes ? classes[argmax(this.scratch, 0, flat.width)] : this.scratch[0];
+  }
+
+  /** One row's class probabilities into `out` (length: the number of classes); allocates nothing. */
+  predictProbaRow(row: Row, out: Float64Array): Float64Array {
+    const { flat } = this.classifier();
+    this.checkRow(row);
+    flat.predictRow(row, out);
+    return out;
+  }
+
+  toJSON(): ForestJSON {
+    const { flat, features, classes, importances, oobScore } = this.model();
+    return {
+      format: FOREST_FORMAT.name,
+      version: FOREST_FORMAT.version,
+      params: { ...this.params },
+      features,
+      classes,
+      oobScore,
+      importances: Array.from(importances),
+      trees: {
+        nodes: flat.nodes,
+        roots: encodeArray(flat.roots),
+        feature: encodeArray(flat.feature),
+        threshold: encodeArray(flat.threshold),
+        left: encodeArray(flat.left),
+        missingLeft: encodeArray(flat.missingLeft),
+        value: encodeArray(flat.value),
+      },
+    };
+  }
+
+  static fromJSON(json: unknown): RandomForest {
+    return loadForest(json);
+  }
+
+  private model(): Fitted {
+    if (!this.fitted) throw new TrainingDataError('the forest is not trained yet; call train(X, y) first');
+    return this.fitted;
+  }
+
+  private classifier(): Fitted {
+    const m = this.model();
+    if (!m.classes) throw new TrainingDataError('class probabilities need a classification forest; this one does regression');
+    return m;
+  }
+
+  private checkRow(row: Row): void {
+    if (row.length !== this.model().features) {
+      throw new TrainingDataError(`the row has ${row.length} values but the model takes ${this.features} features`, {
+        values: row.length,
+        features: this.features,
+      });
+    }
+  }
+
+  /** @internal For loading. */
+  static restore(params: ForestParams, fitted: Fitted): RandomForest {
+    const forest = new RandomForest(params);
+    forest.fitted = fitted;
+    return forest;
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}${typeof v === 'boolean' ? ` (${String(v)})` : ''}`;
+}
+
+/** Rows or a matrix, checked, as one row-major Float64Array with NaN for missing. */
+function toMatrix(x: Rows, what: 'training' | 'prediction', strict: boolean, expectColumns?: number): Matrix {
+  if (!Array.isArray(x)) {
+    const m = x as Matrix;
+    if (!(m.values instanceof Float64Array) || m.values.length !== m.rows * m.columns) {
+      throw new TrainingDataError(`the ${what} matrix has ${m.values?.length} values for ${m.rows} × ${m.columns}; they must agree`);
+    }
+    if (expectColumns !== undefined && m.columns !== expectColumns) {
+      throw new TrainingDataError(`the ${what} data has ${m.columns} features but the model takes ${expectColumns}`);
+    }
+    if (strict) {
+      for (let i = 0; i < m.values.length; i++) {
+        const v = m.values[i];
+        if (v === Infinity || v === -Infinity) {
+          const r = Math.floor(i / m.columns);
+          throw new TrainingDataError(`X[${r}][${i - r * m.columns}] is ${v}; features must be finite numbers (NaN marks a missing value in a matrix)`);
+        }
+      }
+    }
+    return m;
+  }
+  const rows = x as readonly Row[];
+  const n = rows.length;
+  if (n === 0) return { rows: 0, columns: expectColumns ?? 0, values: new Float64Array(0) };
+  const columns = rows[0]?.length ?? 0;
+  if (!rows[0] || typeof rows[0] !== 'object') {
+    throw new TrainingDataError(`X[0] is ${describeValue(rows[0])}; each row must be an array of numbers`);
+  }
+  if (expectColumns !== undefined && columns !== expectColumns) {
+    throw new TrainingDataError(`X[0] has ${columns} values but the model takes ${expectColumns} features`, { columns, expectColumns });
+  }
+  if (columns === 0) throw new TrainingDataError('X[0] has no values; each row needs at least one feature');
+  const values = new Float64Array(n * columns);
+  for (let r = 0; r < n; r++) {
+    const row = rows[r];
+    if (!row || row.length !== columns) {
+      throw new TrainingDataError(
+        `X[${r}] has ${row ? row.length : describeValue(row)} values but X[0] has ${columns}; every row needs the same number of features`,
+        { row: r, expected: columns, got: row?.length },
+      );
+    }
+    for (let c = 0; c < columns; c++) {
+      const v = row[c];
+      if (v === null || v === undefined) {
+        values[r * columns + c] = NaN;
+        continue;
+      }
+      if (typeof v !== 'number') {
+        throw new TrainingDataError(`X[${r}][${c}] is ${describeValue(v)}; features must be numbers, or null for a missing value`, {
+          row: r,
+          column: c,
+        });
+      }
+      if (!Number.isFinite(v)) {
+        if (strict || v === Infinity || v === -Infinity) {
+          throw new TrainingDataError(
+            `X[${r}][${c}] is ${v}; features must be finite numbers — use null for a missing value`,
+            { row: r, column: c, value: String(v) },
+          );
+        }
+      }
+      values[r * columns + c] = v;
+    }
+  }
+  return { rows: n, columns, values };
+}
+
+function newInt32(n: number, shared: boolean): Int32Array {
+  return new Int32Array(shared ? new SharedArrayBuffer(n * 4) : new ArrayBuffer(n * 4));
+}
+
+function newFloat64(n: number, shared: boolean): Float64Array {
+  return new Float64Array(shared ? new SharedArrayBuffer(n * 8) : new ArrayBuffer(n * 8));
+}
+
+/** Sorted distinct labels (numbers ascending, strings by code unit, as numpy's unique) and each row's index. */
+function encodeLabels(y: readonly unknown[], shared: boolean): { classes: Label[]; classIndex: Int32Array } {
+  const kind = typeof y[0];
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if ((typeof v !== 'string' && typeof v !== 'number') || (typeof v === 'number' && !Number.isFinite(v))) {
+      throw new TrainingDataError(`y[${i}] is ${describeValue(v)}; class labels must be strings or finite numbers`, { row: i });
+    }
+    if (typeof v !== kind) {
+      throw new TrainingDataError(`y[${i}] is ${describeValue(v)} but y[0] is a ${kind}; class labels must be all strings or all numbers`, {
+        row: i,
+      });
+    }
+  }
+  const distinct = Array.from(new Set(y as Label[]));
+  distinct.sort((a, b) => (typeof a === 'number' ? (a as number) - (b as number) : a < b ? -1 : a > b ? 1 : 0));
+  if (distinct.length < 2) {
+    throw new TrainingDataError(
+      `y has a single class (${describeValue(distinct[0])}); classification needs at least 2 classes — check the target column or use task "regression"`,
+      { classes: distinct },
+    );
+  }
+  const position = new Map<Label, number>(distinct.map((c, i) => [c, i]));
+  const classIndex = newInt32(y.length, shared);
+  for (let i = 0; i < y.length; i++) classIndex[i] = position.get(y[i] as Label)!;
+  return { classes: distinct, classIndex };
+}
+
+function encodeTargets(y: readonly unknown[], shared: boolean): Float64Array {
+  const target = newFloat64(y.length, shared);
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new TrainingDataError(`y[${i}] is ${describeValue(v)}; regression targets must be finite numbers`, { row: i });
+    }
+    target[i] = v;
+  }
+  return target;
+}
+
+function classWeights(p: ForestParams, classes: Label[], classIndex: Int32Array, shared: boolean): Float64Array | null {
+  if (p.classWeight === null) return null;
+  const weights = newFloat64(classes.length, shared);
+  if (p.classWeight === 'balanced') {
+    // scikit-learn's "balanced": n / (k · count of the class).
+    const counts = new Float64Array(classes.length);
+    for (let i = 0; i < classIndex.length; i++) counts[classIndex[i]]++;
+    for (let c = 0; c < classes.length; c++) weights[c] = classIndex.length / (classes.length * counts[c]);
+    return weights;
+  }
+  const map = p.classWeight;
+  for (const key of Object.keys(map)) {
+    if (!classes.some((c) => String(c) === key)) {
+      throw new TrainingDataError(`classWeight names class ${JSON.stringify(key)}, which is not in y; the classes are ${classes.map(String).join(', ')}`);
+    }
+  }
+  for (let c = 0; c < classes.length; c++) weights[c] = map[String(classes[c])] ?? 1;
+  return weights;
+}
+
+/** scikit-learn's way: each tree's importances normalized, averaged over trees that split, normalized again. */
+function meanImportances(trees: readonly GrownTree[], features: number): Float64Array {
+  const out = new Float64Array(features);
+  for (const t of trees) {
+    let total = 0;
+    for (let f = 0; f < features; f++) total += t.importance[f];
+    if (total <= 0) continue;
+    for (let f = 0; f < features; f++) out[f] += t.importance[f] / total;
+  }
+  let total = 0;
+  for (let f = 0; f < features; f++) total += out[f];
+  if (total > 0) for (let f = 0; f < features; f++) out[f] /= total;
+  return out;
+}
+
+function argmax(a: Float64Array, at: number, width: number): number {
+  let best = 0;
+  for (let c = 1; c < width; c++) if (a[at + c] > a[at + best]) best = c;
+  return best;
+}
+
+/** Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. */
+function outOfBagScore(
+  flat: FlatForest,
+  settings: GrowSettings,
+  x: Float64Array,
+  rows: number,
+  columns: number,
+  classIndex: Int32Array | null,
+  target: Float64Array | null,
+): number | null {
+  const width = flat.width;
+  const sums = new Float64Array(rows * width);
+  const votes = new Int32Array(rows);
+  const counts = new Int32Array(rows);
+  for (let t = 0; t < flat.trees; t++) {
+    drawBootstrap(treeRng(settings.seed, t), rows, settings.bootstrapSize, counts);
+    for (let r = 0; r < rows; r++) {
+      if (counts[r] !== 0) continue;
+      const at = flat.leaf(flat.roots[t], x, r * columns) * width;
+      for (let c = 0; c < width; c++) sums[r * width + c] += flat.value[at + c];
+      votes[r]++;
+    }
+  }
+  let scored = 0;
+  if (classIndex) {
+    let right = 0;
+    for (let r = 0; r < rows; r++) {
+      if (votes[r] === 0) continue;
+      scored++;
+      if (argmax(sums, r * width, width) === classIndex[r]) right++;
+    }
+    return scored > 0 ? right / scored : null;
+  }
+  let mean = 0;
+  for (let r = 0; r < rows; r++) {
+    if (votes[r] === 0) continue;
+    scored++;
+    mean += target![r];
+  }
+  if (scored === 0) return null;
+  mean /= scored;
+  let residual = 0;
+  let spread = 0;
+  for (let r = 0; r < rows; r++) {
+    if (votes[r] === 0) continue;
+    const e = target![r] - sums[r] / votes[r];
+    residual += e * e;
+    spread += (target![r] - mean) ** 2;
+  }
+  return spread > 0 ? 1 - residual / spread : null;
+}
+
+function loadForest(json: unknown): RandomForest {
+  if (typeof json !== 'object' || json === null) {
+    throw new ModelFormatError(`a serialized forest must be an object (got ${describeValue(json)})`);
+  }
+  const j = json as Partial<ForestJSON>;
+  if (j.format !== FOREST_FORMAT.name) {
+    throw new ModelFormatError(`not a Bramble forest: format is ${describeValue(j.format)}, expected "${FOREST_FORMAT.name}"`, {
+      format: j.format,
+    });
+  }
+  if (typeof j.version !== 'number' || !Number.isInteger(j.version) || j.version < 1) {
+    throw new ModelFormatError(`the forest's format version is ${describeValue(j.version)}; expected an integer ≥ 1`);
+  }
+  if (j.version > FOREST_FORMAT.version) {
+    throw new ModelFormatError(
+      `the forest has format version ${j.version}, newer than this Bramble reads (${FOREST_FORMAT.version}); upgrade Bramble to load it`,
+      { version: j.version, supported: FOREST_FORMAT.version },
+    );
+  }
+  const params = resolveForestParams(j.params);
+  const features = j.features;
+  if (typeof features !== 'number' || !Number.isInteger(features) || features < 1) {
+    throw new ModelFormatError(`the forest's "features" is ${describeValue(features)}; expected an integer ≥ 1`);
+  }
+  const classes = j.classes ?? null;
+  if (params.task === 'classification' && (!Array.isArray(classes) || classes.length < 2)) {
+    throw new ModelFormatError('a classification forest needs "classes", a list of at least 2 labels');
+  }
+  const width = classes ? classes.length : 1;
+  const t = j.trees;
+  if (!t || typeof t.nodes !== 'number') throw new ModelFormatError('the forest has no "trees" section');
+  const roots = decodeArray(t.roots, 'int32', params.trees, 'trees.roots');
+  const feature = decodeArray(t.feature, 'int32', t.nodes, 'trees.feature');
+  const threshold = decodeArray(t.threshold, 'float64', t.nodes, 'trees.threshold');
+  const left = decodeArray(t.left, 'int32', t.nodes, 'trees.left');
+  const missingLeft = decodeArray(t.missingLeft, 'uint8', t.nodes, 'trees.missingLeft');
+  const value = decodeArray(t.value, 'float64', t.nodes * width, 'trees.value');
+  // Walking a damaged tree could loop or read out of bounds: check every link once here.
+  for (let i = 0; i < t.nodes; i++) {
+    const f = feature[i];
+    if (f >= features || f < -1 || (f >= 0 && (left[i] <= i || left[i] + 1 >= t.nodes))) {
+      throw new ModelFormatError(`the forest is damaged: node ${i} has feature ${f} and children at ${left[i]}; retrain or restore the model file`);
+    }
+  }
+  for (let r = 0; r < roots.length; r++) {
+    if (roots[r] < 0 || roots[r] >= t.nodes) throw new ModelFormatError(`the forest is damaged: tree ${r} starts at node ${roots[r]} of ${t.nodes}`);
+  }
+  const importances = Float64Array.from(Array.isArray(j.importances) ? j.importances : []);
+  if (importances.length !== features) {
+    throw new ModelFormatError(`the forest has ${importances.length} importances for ${features} features; retrain or restore the model file`);
+  }
+  const flat = new FlatForest(width, roots, feature, threshold, left, missingLeft, value);
+  return RandomForest.restore(params, { flat, features, classes, importances, oobScore: j.oobScore ?? null });
+}

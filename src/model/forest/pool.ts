@@ -1,0 +1,109 @@
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { BrambleError } from '../../errors.js';
+import { growTree, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
+
+export type Progress = (treesDone: number, treesTotal: number) => void;
+
+export class WorkerError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_FOREST_WORKER', message, data);
+  }
+}
+
+/** Every thread this machine offers: the default for training. */
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+/**
+ * Where the bundled worker script is. Bundles in dist/ find it beside themselves; the TypeScript sources (run
+ * by the tests) use the built one, which `npm test` builds first.
+ */
+export function forestWorkerPath(): string {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts') ? new URL('../../../dist/forest-worker.js', here) : new URL('./forest-worker.js', here);
+  return fileURLToPath(url);
+}
+
+/**
+ * Grows `trees` trees on `threads` threads: this one and threads - 1 workers, all taking the next tree number
+ * from one shared counter. A tree depends only on the seed and its number, so the result is the same for any
+ * number of threads; only the order in which trees finish changes.
+ */
+export async function growForest(
+  data: GrowData,
+  settings: GrowSettings,
+  trees: number,
+  threads: number,
+  onProgress?: Progress,
+): Promise<GrownTree[]> {
+  const results: GrownTree[] = new Array(trees);
+  let done = 0;
+  const report = (): void => {
+    done++;
+    onProgress?.(done, trees);
+  };
+  const helpers = Math.min(threads, trees) - 1;
+  if (helpers <= 0) {
+    for (let t = 0; t < trees; t++) {
+      results[t] = growTree(data, settings, t);
+      report();
+    }
+    return results;
+  }
+
+  const script = forestWorkerPath();
+  if (!existsSync(script)) {
+    throw new WorkerError(`the forest worker ${script} is missing; run "npm run build" (or train with workers: 1)`, { script });
+  }
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const workers: Worker[] = [];
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const finished = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const check = (): void => {
+    if (done === trees || failure !== undefined) wake?.();
+  };
+  for (let h = 0; h < helpers; h++) {
+    const worker = new Worker(script, { workerData: { data, settings, trees, counter } });
+    worker.on('message', (message: { tree: number; grown: GrownTree }) => {
+      results[message.tree] = message.grown;
+      report();
+      check();
+    });
+    worker.on('error', (err) => {
+      failure ??= err;
+      check();
+    });
+    worker.on('exit', (code) => {
+      if (code !== 0 && done < trees) failure ??= new Error(`worker stopped with exit code ${code}`);
+      check();
+    });
+    workers.push(worker);
+  }
+  try {
+    for (;;) {
+      const t = Atomics.add(counter, 0, 1);
+      if (t >= trees) break;
+      results[t] = growTree(data, settings, t);
+      report();
+      // Let the workers' finished trees (and their progress) in between ours.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (failure !== undefined) break;
+    }
+    check();
+    await finished;
+  } finally {
+    // Every claimed tree has arrived (or training failed): workers still starting up have nothing left to do.
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failure !== undefined) {
+    throw new WorkerError(`a training worker failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  }
+  return results;
+}
