@@ -95,6 +95,8 @@ export function growTree(data: GrowData, settings: GrowSettings, tree: number): 
   for (let f = 0; f < features; f++) featureOrder[f] = f;
   const mtry = settings.featuresPerSplit;
   const minLeaf = settings.minSamplesLeaf;
+  // Rows per bin are needed only to hold minSamplesLeaf > 1: with 1, a side is non-empty when its weight is.
+  const counting = minLeaf > 1;
   // Histograms over the 256 bin codes (the last for missing): per class weights, or [Σw, Σwy]; and row counts.
   const histWidth = classification ? k : 2;
   const hist = new Float64Array(256 * histWidth);
@@ -132,11 +134,12 @@ export function growTree(data: GrowData, settings: GrowSettings, tree: number): 
       const f = featureOrder[r];
       const base = f * rows;
       const range = classIndex
-        ? fillClassHistogram(bins, base, index, start, end, classIndex, weight, hist, histCount, k)
-        : fillTargetHistogram(bins, base, index, start, end, target!, weight, hist, histCount);
+        ? fillClassHistogram(bins, base, index, start, end, classIndex, weight, hist, histCount, counting, k)
+        : fillTargetHistogram(bins, base, index, start, end, target!, weight, hist, histCount, counting);
       const lo = range & 0x1ff;
-      const hi = (range >>> 9) - 1;
-      if (hi <= lo && (hi < 0 || histCount[MISSING_BIN] === 0)) {
+      const hi = ((range >>> 9) & 0x1ff) - 1;
+      const missing = range >>> 18;
+      if (hi <= lo && (hi < 0 || missing === 0)) {
         featureOrder[r] = featureOrder[constants];
         featureOrder[constants] = f;
         constants++;
@@ -148,8 +151,8 @@ export function growTree(data: GrowData, settings: GrowSettings, tree: number): 
       featureOrder[undrawn] = f;
       visited++;
       const improved = classIndex
-        ? scanClassSplits(hist, histCount, lo, hi, k, n, w, stats, statsAt, minLeaf, leftStats, best)
-        : scanTargetSplits(hist, histCount, lo, hi, n, w, stats[statsAt + 1], minLeaf, best);
+        ? scanClassSplits(hist, histCount, counting, missing, lo, hi, k, n, w, stats, statsAt, minLeaf, leftStats, best)
+        : scanTargetSplits(hist, histCount, counting, missing, lo, hi, n, w, stats[statsAt + 1], minLeaf, best);
       if (improved) bestFeature = f;
       clearHistogram(hist, histCount, lo, hi, histWidth);
     }
@@ -198,21 +201,23 @@ function fillClassHistogram(
   weight: Float64Array,
   hist: Float64Array,
   histCount: Int32Array,
+  counting: boolean,
   k: number,
 ): number {
   let lo = 255;
   let hi = -1;
+  let missing = 0;
   for (let s = start; s < end; s++) {
     const i = index[s];
     const b = bins[base + i];
     hist[b * k + y[i]] += weight[i];
-    histCount[b]++;
+    if (counting) histCount[b]++;
     if (b !== MISSING_BIN) {
       if (b < lo) lo = b;
       if (b > hi) hi = b;
-    }
+    } else missing = 1;
   }
-  return lo | ((hi + 1) << 9);
+  return lo | ((hi + 1) << 9) | (missing << 18);
 }
 
 function fillTargetHistogram(
@@ -225,22 +230,24 @@ function fillTargetHistogram(
   weight: Float64Array,
   hist: Float64Array,
   histCount: Int32Array,
+  counting: boolean,
 ): number {
   let lo = 255;
   let hi = -1;
+  let missing = 0;
   for (let s = start; s < end; s++) {
     const i = index[s];
     const b = bins[base + i];
     const wi = weight[i];
     hist[b * 2] += wi;
     hist[b * 2 + 1] += wi * y[i];
-    histCount[b]++;
+    if (counting) histCount[b]++;
     if (b !== MISSING_BIN) {
       if (b < lo) lo = b;
       if (b > hi) hi = b;
-    }
+    } else missing = 1;
   }
-  return lo | ((hi + 1) << 9);
+  return lo | ((hi + 1) << 9) | (missing << 18);
 }
 
 /**
@@ -252,6 +259,8 @@ function fillTargetHistogram(
 function scanClassSplits(
   hist: Float64Array,
   histCount: Int32Array,
+  counting: boolean,
+  missing: number,
   lo: number,
   hi: number,
   k: number,
@@ -264,8 +273,8 @@ function scanClassSplits(
   best: Float64Array,
 ): boolean {
   const m = MISSING_BIN * k;
-  const missingCount = histCount[MISSING_BIN];
-  const hasMissing = missingCount > 0;
+  const missingCount = counting ? histCount[MISSING_BIN] : 0;
+  const hasMissing = missing === 1;
   let missingWeight = 0;
   // Σ L², Σ R², and the same with the missing rows moved left: Σ (L + M)², Σ (R − M)².
   let sqL = 0;
@@ -288,14 +297,8 @@ function scanClassSplits(
   // With missing values present, "every present value left, missing right" is a split too.
   const last = hasMissing ? hi : hi - 1;
   for (let b = lo; b <= last; b++) {
-    // An empty bin moves no row across: the split is the one before it.
-    const count = histCount[b];
-    if (count === 0) continue;
-    if (awaitingNext) {
-      best[NEXT_BIN] = b;
-      awaitingNext = false;
-    }
     const at = b * k;
+    let binWeight = 0;
     for (let c = 0; c < k; c++) {
       const h = hist[at + c];
       if (h === 0) continue;
@@ -309,10 +312,17 @@ function scanClassSplits(
         sqRM += h * (h - 2 * (r - mc));
       }
       left[c] = l + h;
-      wL += h;
+      binWeight += h;
     }
-    nL += count;
-    if (nL >= minLeaf && n - nL >= minLeaf && wL > 0 && w - wL > 0) {
+    // An empty bin moves no row across: the split is the one before it.
+    if (binWeight === 0) continue;
+    if (awaitingNext) {
+      best[NEXT_BIN] = b;
+      awaitingNext = false;
+    }
+    wL += binWeight;
+    if (counting) nL += histCount[b];
+    if ((!counting || (nL >= minLeaf && n - nL >= minLeaf)) && wL > 0 && w - wL > 0) {
       const proxy = sqL / wL + sqR / (w - wL);
       if (proxy > best[PROXY]) {
         best[PROXY] = proxy;
@@ -326,7 +336,7 @@ function scanClassSplits(
     if (hasMissing && b < hi) {
       const nL2 = nL + missingCount;
       const wL2 = wL + missingWeight;
-      if (nL2 >= minLeaf && n - nL2 >= minLeaf && wL2 > 0 && w - wL2 > 0) {
+      if ((!counting || (nL2 >= minLeaf && n - nL2 >= minLeaf)) && wL2 > 0 && w - wL2 > 0) {
         const proxy = sqLM / wL2 + sqRM / (w - wL2);
         if (proxy > best[PROXY]) {
           best[PROXY] = proxy;
@@ -346,6 +356,8 @@ function scanClassSplits(
 function scanTargetSplits(
   hist: Float64Array,
   histCount: Int32Array,
+  counting: boolean,
+  missing: number,
   lo: number,
   hi: number,
   n: number,
@@ -354,7 +366,8 @@ function scanTargetSplits(
   minLeaf: number,
   best: Float64Array,
 ): boolean {
-  const missingCount = histCount[MISSING_BIN];
+  const missingCount = counting ? histCount[MISSING_BIN] : 0;
+  const hasMissing = missing === 1;
   const missingW = hist[MISSING_BIN * 2];
   const missingS = hist[MISSING_BIN * 2 + 1];
   let wL = 0;
@@ -362,17 +375,17 @@ function scanTargetSplits(
   let nL = 0;
   let improved = false;
   let awaitingNext = false;
-  const last = missingCount > 0 ? hi : hi - 1;
+  const last = hasMissing ? hi : hi - 1;
   for (let b = lo; b <= last; b++) {
-    if (histCount[b] === 0) continue;
+    if (hist[b * 2] === 0) continue;
     if (awaitingNext) {
       best[NEXT_BIN] = b;
       awaitingNext = false;
     }
     wL += hist[b * 2];
     sL += hist[b * 2 + 1];
-    nL += histCount[b];
-    if (nL >= minLeaf && n - nL >= minLeaf && wL > 0 && w - wL > 0) {
+    if (counting) nL += histCount[b];
+    if ((!counting || (nL >= minLeaf && n - nL >= minLeaf)) && wL > 0 && w - wL > 0) {
       const sR = sum - sL;
       const proxy = (sL * sL) / wL + (sR * sR) / (w - wL);
       if (proxy > best[PROXY]) {
@@ -384,11 +397,11 @@ function scanTargetSplits(
         improved = true;
       }
     }
-    if (missingCount > 0 && b < hi) {
+    if (hasMissing && b < hi) {
       const nL2 = nL + missingCount;
       const wL2 = wL + missingW;
       const sL2 = sL + missingS;
-      if (nL2 >= minLeaf && n - nL2 >= minLeaf && wL2 > 0 && w - wL2 > 0) {
+      if ((!counting || (nL2 >= minLeaf && n - nL2 >= minLeaf)) && wL2 > 0 && w - wL2 > 0) {
         const sR = sum - sL2;
         const proxy = (sL2 * sL2) / wL2 + (sR * sR) / (w - wL2);
         if (proxy > best[PROXY]) {
