@@ -17,7 +17,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  chunkNames: 'chunks/[name]-[hash]',
+  // Chunks sit beside the entries, so that every bundle finds forest-worker.js next to itself.
+  chunkNames: 'chunk-[hash]',
   banner: { js: "import { createRequire as __bramble_createRequire } from 'node:module'; const require = __bramble_createRequire(import.meta.url);" },
   logLevel: 'warning',
 });

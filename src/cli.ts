@@ -1,1 +1,177 @@
-console.log('bramble');
+#!/usr/bin/env node
+// The `bramble` command: parses the command line, calls the engine, prints, and sets the exit code. The only
+// file of the CLI that touches process and console.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { BrambleError, describeError } from './errors.js';
+import { trainForestFromCsv, type TrainForestResult } from './commands/train-forest.js';
+import { writeFileAtomic } from './fs/atomic.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+
+const HELP = `bramble — GitOps machine learning: validate, train, compare, register and deploy models from git
+
+Usage:
+  bramble forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file
+  bramble --version
+  bramble --help
+
+Exit codes: 0 ok, 1 a gate or validation failed, 2 usage, configuration or data error, 3 internal error.
+`;
+
+const FOREST_TRAIN_HELP = `bramble forest train — train a random forest on a CSV file and score it on a held-out split
+
+Usage: bramble forest train --data FILE --target COLUMN [options]
+
+Options:
+  --data FILE          the CSV file (header row; text columns are one-hot encoded; blank or NA is missing)
+  --target COLUMN      the column to predict
+  --drop A,B           columns that are not features (ids)
+  --task TASK          classification (default) or regression
+  --trees N            number of trees (default 100)
+  --max-depth N        the deepest a tree may grow (default: no limit)
+  --min-samples-leaf N rows a leaf must hold at least (default 1)
+  --max-features F     sqrt, log2, all, a fraction or a count (default sqrt; all for regression)
+  --seed N             the forest's seed (default 0); the same seed gives the same model, byte for byte
+  --test SHARE         the held-out share (default 0.25), split with --split-seed (default 0)
+  --workers N          threads to train on (default: every core); the model does not depend on it
+  --out FILE           write the model as JSON
+  --json               print the result as JSON
+`;
+
+class UsageError extends BrambleError {
+  constructor(message: string) {
+    super('E_USAGE', message);
+  }
+}
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} is ${JSON.stringify(value)}; give a number`);
+  return n;
+}
+
+function progressBar(stream: NodeJS.WriteStream): (done: number, total: number) => void {
+  return (done, total) => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    stream.write(`\r  training [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} trees`);
+    if (done === total) stream.write('\n');
+  };
+}
+
+function report(result: TrainForestResult): string {
+  const score = result.metric === 'accuracy' ? `accuracy ${result.heldOut.toFixed(4)}` : `R² ${result.heldOut.toFixed(4)}`;
+  const lines = [
+    `${result.data}: ${result.rows} rows, ${result.features} features (${result.trainRows} to train, ${result.testRows} held out)`,
+    `trained ${result.model.params.trees} trees in ${result.seconds.toFixed(2)} s`,
+    `held-out ${score}; out-of-bag ${result.oobScore === null ? '–' : result.oobScore.toFixed(4)}`,
+    'most important features:',
+    ...result.topFeatures.map((f) => `  ${f.importance.toFixed(3)}  ${f.name}`),
+  ];
+  return lines.join('\n');
+}
+
+async function forestTrain(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      target: { type: 'string' },
+      drop: { type: 'string' },
+      task: { type: 'string' },
+      trees: { type: 'string' },
+      'max-depth': { type: 'string' },
+      'min-samples-leaf': { type: 'string' },
+      'max-features': { type: 'string' },
+      seed: { type: 'string' },
+      test: { type: 'string' },
+      'split-seed': { type: 'string' },
+      workers: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(FOREST_TRAIN_HELP);
+    return EXIT.ok;
+  }
+  if (!values.data) throw new UsageError('bramble forest train needs --data FILE (a CSV file); see bramble forest train --help');
+  if (!values.target) throw new UsageError('bramble forest train needs --target COLUMN; see bramble forest train --help');
+  const task = values.task ?? 'classification';
+  if (task !== 'classification' && task !== 'regression') {
+    throw new UsageError(`--task is ${JSON.stringify(task)}; use classification or regression`);
+  }
+  const maxFeatures = values['max-features'];
+  const testShare = numberOption('test', values.test) ?? 0.25;
+  if (!(testShare > 0 && testShare < 1)) throw new UsageError(`--test is ${testShare}; give a share between 0 and 1, such as 0.25`);
+  const showProgress = process.stderr.isTTY && !values.json;
+  const result = await trainForestFromCsv(
+    {
+      data: values.data,
+      target: values.target,
+      drop: values.drop ? values.drop.split(',').map((s) => s.trim()) : [],
+      task,
+      forest: {
+        trees: numberOption('trees', values.trees),
+        maxDepth: numberOption('max-depth', values['max-depth']),
+        minSamplesLeaf: numberOption('min-samples-leaf', values['min-samples-leaf']),
+        maxFeatures:
+          maxFeatures === undefined || ['sqrt', 'log2', 'all'].includes(maxFeatures)
+            ? (maxFeatures as 'sqrt' | 'log2' | 'all' | undefined)
+            : numberOption('max-features', maxFeatures),
+        seed: numberOption('seed', values.seed),
+      },
+      testShare,
+      splitSeed: numberOption('split-seed', values['split-seed']) ?? 0,
+      workers: numberOption('workers', values.workers),
+    },
+    { now: () => performance.now(), onProgress: showProgress ? progressBar(process.stderr) : undefined },
+  );
+  if (values.out) await writeFileAtomic(values.out, JSON.stringify(result.model));
+  if (values.json) {
+    const { model: _model, ...rest } = result;
+    process.stdout.write(JSON.stringify({ ...rest, out: values.out ?? null }, null, 2) + '\n');
+  } else {
+    process.stdout.write(report(result) + (values.out ? `\nmodel written to ${values.out}` : '') + '\n');
+  }
+  return EXIT.ok;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(version() + '\n');
+    return EXIT.ok;
+  }
+  if (command === 'forest' && sub === 'train') return forestTrain(rest);
+  if (command === 'forest') {
+    process.stdout.write(FOREST_TRAIN_HELP);
+    return sub === undefined || sub === '--help' ? EXIT.ok : EXIT.usage;
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(command)}; run bramble --help for the list`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const user = err instanceof BrambleError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`bramble: ${describeError(err)}\n`);
+    if (!user) process.stderr.write('This is a bug in Bramble; please report it with the command you ran.\n');
+    process.exitCode = user ? EXIT.usage : EXIT.internal;
+  },
+);

@@ -7,3 +7,4 @@ export { FlatForest } from './model/forest/flat.js';
 export { parseCsv, CsvError } from './data/csv.js';
 export { encodeTable, takeRows } from './data/encode.js';
 export { splitRows } from './data/split.js';
+export { Rng } from './model/forest/rng.js';

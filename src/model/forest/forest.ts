@@ -1,7 +1,7 @@
 import { BrambleError } from '../../errors.js';
 import { binFeatures } from './bins.js';
 import { FlatForest } from './flat.js';
-import { drawBootstrap, treeRng, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
+import type { GrowData, GrowSettings, GrownTree } from './grow.js';
 import {
   bootstrapSize,
   featuresPerSplit,
@@ -164,7 +164,7 @@ export class RandomForest {
       features: columns,
       classes,
       importances: meanImportances(grown, columns),
-      oobScore: p.bootstrap ? outOfBagScore(flat, settings, values, rows, columns, classIndex, target) : null,
+      oobScore: p.bootstrap ? outOfBagScore(flat, grown, rows, classIndex, target) : null,
     };
     return this;
   }
@@ -441,26 +441,23 @@ function argmax(a: Float64Array, at: number, width: number): number {
 /** Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. */
 function outOfBagScore(
   flat: FlatForest,
-  settings: GrowSettings,
-  x: Float64Array,
+  trees: readonly GrownTree[],
   rows: number,
-  columns: number,
   classIndex: Int32Array | null,
   target: Float64Array | null,
 ): number | null {
   const width = flat.width;
   const sums = new Float64Array(rows * width);
   const votes = new Int32Array(rows);
-  const counts = new Int32Array(rows);
-  for (let t = 0; t < flat.trees; t++) {
-    drawBootstrap(treeRng(settings.seed, t), rows, settings.bootstrapSize, counts);
-    for (let r = 0; r < rows; r++) {
-      if (counts[r] !== 0) continue;
-      const at = flat.leaf(flat.roots[t], x, r * columns) * width;
+  trees.forEach((tree, t) => {
+    const offset = flat.roots[t];
+    for (let j = 0; j < tree.oobRows.length; j++) {
+      const r = tree.oobRows[j];
+      const at = (offset + tree.oobLeaves[j]) * width;
       for (let c = 0; c < width; c++) sums[r * width + c] += flat.value[at + c];
       votes[r]++;
     }
-  }
+  });
   let scored = 0;
   if (classIndex) {
     let right = 0;

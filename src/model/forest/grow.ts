@@ -40,6 +40,9 @@ export interface GrownTree {
   value: Float64Array;
   /** Weighted impurity decrease per feature, unnormalized. */
   importance: Float64Array;
+  /** The rows this tree's bootstrap left out, and the leaf each reaches (for the out-of-bag score). */
+  oobRows: Int32Array;
+  oobLeaves: Int32Array;
 }
 
 /**
@@ -187,7 +190,31 @@ export function growTree(data: GrowData, settings: GrowSettings, tree: number): 
     stack.push(rightChild, leftChild);
   }
 
-  return nodes.finish(data, classification, k, importance);
+  const grown = nodes.finish(data, classification, k, importance);
+  if (settings.bootstrap) placeOutOfBag(data, grown, nodes.bin, counts, rows - inBag);
+  return grown;
+}
+
+/** Walks each row left out of the bag down the tree on its bins, which split exactly as its raw values do. */
+function placeOutOfBag(data: GrowData, tree: GrownTree, bin: Int32Array, counts: Int32Array, outside: number): void {
+  const rows = new Int32Array(outside);
+  const leaves = new Int32Array(outside);
+  const { feature, left, missingLeft } = tree;
+  let j = 0;
+  for (let i = 0; i < data.rows; i++) {
+    if (counts[i] !== 0) continue;
+    let node = 0;
+    let f = feature[0];
+    while (f >= 0) {
+      const b = data.bins[f * data.rows + i];
+      node = (b === MISSING_BIN ? missingLeft[node] === 1 : b <= bin[node]) ? left[node] : left[node] + 1;
+      f = feature[node];
+    }
+    rows[j] = i;
+    leaves[j++] = node;
+  }
+  tree.oobRows = rows;
+  tree.oobLeaves = leaves;
 }
 
 /** Fills a feature's class histogram over a node's rows; returns the lowest and highest present bin, packed. */
@@ -608,7 +635,8 @@ class NodeStore {
         value[i] = this.stats[at] > 0 ? this.stats[at + 1] / this.stats[at] : 0;
       }
     }
-    return { nodes: n, feature, threshold, left, missingLeft, value, importance };
+    const none = new Int32Array(0);
+    return { nodes: n, feature, threshold, left, missingLeft, value, importance, oobRows: none, oobLeaves: none };
   }
 }
 

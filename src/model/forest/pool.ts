@@ -99,8 +99,13 @@ export async function growForest(
     check();
     await finished;
   } finally {
-    // Every claimed tree has arrived (or training failed): workers still starting up have nothing left to do.
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Every claimed tree has arrived (or training failed). Workers still starting up have nothing left to do:
+    // stop them without waiting, as a worker's start-up would otherwise add to a short training.
+    for (const w of workers) {
+      w.removeAllListeners('message');
+      w.unref();
+      void w.terminate();
+    }
   }
   if (failure !== undefined) {
     throw new WorkerError(`a training worker failed: ${failure instanceof Error ? failure.message : String(failure)}`);

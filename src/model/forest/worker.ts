@@ -21,5 +21,7 @@ for (;;) {
     grown.missingLeft.buffer as ArrayBuffer,
     grown.value.buffer as ArrayBuffer,
     grown.importance.buffer as ArrayBuffer,
+    grown.oobRows.buffer as ArrayBuffer,
+    grown.oobLeaves.buffer as ArrayBuffer,
   ]);
 }
