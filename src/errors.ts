@@ -18,6 +18,15 @@ export class BrambleError extends Error {
 /** Renders any thrown value as one line, so that a thrown string or object cannot exit green or print `[object Object]`. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
+  // Errors that crossed a thread arrive as plain objects.
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
+  if (typeof err === 'object' && err !== null) {
+    try {
+      return JSON.stringify(err);
+    } catch {
+      return Object.prototype.toString.call(err);
+    }
+  }
   return String(err);
 }
 

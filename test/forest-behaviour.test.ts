@@ -291,6 +291,10 @@ describe('missing values', () => {
     expect(byNull).toBe(byNaN);
     expect(byNull).toBeGreaterThan(9);
     expect(present).toBeLessThan(1);
+    // predict turns null into NaN before the trees see it; predictRow hands the trees null itself.
+    const rowByNull = forest.predictRow([null, 0.1, -0.2]);
+    expect(rowByNull).toBe(forest.predictRow([NaN, 0.1, -0.2]));
+    expect(rowByNull).toBe(byNull);
   });
 });
 

@@ -134,8 +134,7 @@ const trainCases: TrainCase[] = [
     x: X,
     y: ['a', 'b', { label: 'a' }, 'b', 'b', 'a'],
     code: 'E_TRAINING_DATA',
-    // Sic: "a object" (see the report); the position and the fix are right.
-    message: 'y[2] is a object; class labels must be strings or finite numbers',
+    message: 'y[2] is an object; class labels must be strings or finite numbers',
     data: { row: 2 },
   },
   {
@@ -439,11 +438,27 @@ describe('forest options', () => {
   });
 
   it('refuses an unknown option that resembles none, without a suggestion', () => {
-    // Sic: no separator before "Known options" when there is no suggestion (see the report).
-    const message = `unknown forest option "n_estimators" Known options: ${KNOWN}`;
-    const build = (): RandomForest => new RandomForest(untyped({ n_estimators: 10 }));
+    const message = `unknown forest option "colour"; Known options: ${KNOWN}`;
+    const build = (): RandomForest => new RandomForest(untyped({ colour: 10 }));
     expect(build).toThrow(message);
-    expect(caught(build)).toMatchObject({ code: 'E_FOREST_OPTION', message, data: { option: 'n_estimators', suggestion: undefined } });
+    expect(caught(build)).toMatchObject({ code: 'E_FOREST_OPTION', message, data: { option: 'colour', suggestion: undefined } });
+  });
+
+  it.each([
+    ['n_estimators', 'trees'],
+    ['random_state', 'seed'],
+    ['class_weight', 'classWeight'],
+  ])("points scikit-learn's %s at %s", (given, suggestion) => {
+    const build = (): RandomForest => new RandomForest(untyped({ [given]: 10 }));
+    expect(build).toThrow(`unknown forest option "${given}"; did you mean "${suggestion}"? Known options: ${KNOWN}`);
+  });
+
+  it.each([
+    [{ rows: 2, columns: 0, values: new Float64Array(0) }, 'the training matrix is 2 × 0; rows must be an integer ≥ 0 and columns an integer ≥ 1'],
+    [{ rows: -1, columns: 3, values: new Float64Array(0) }, 'the training matrix is -1 × 3; rows must be an integer ≥ 0 and columns an integer ≥ 1'],
+    [{ rows: 2, columns: 3, values: [1, 2, 3, 4, 5, 6] }, "the training matrix's values are an array; give a Float64Array (row-major, NaN for missing)"],
+  ])('refuses a malformed matrix %#', async (matrix, message) => {
+    await expect(new RandomForest({ trees: 2 }).train(matrix as unknown as Matrix, ['a', 'b'])).rejects.toMatchObject({ code: 'E_TRAINING_DATA', message });
   });
 
   it.each([

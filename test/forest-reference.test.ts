@@ -106,6 +106,7 @@ function splitsOf(data: Dataset, count: number): SplitData[] {
 let dir = '';
 const prepared = new Map<string, { task: Task; splits: SplitData[] }>();
 let sklearn: Promise<SklearnBatch> | undefined;
+const stopSklearn = new AbortController();
 
 function sklearnBatch(): Promise<SklearnBatch> {
   if (!sklearn) throw new Error('the scikit-learn jobs were never started (beforeAll did not run)');
@@ -129,12 +130,13 @@ beforeAll(() => {
       splits: splits.map((s, i) => writeSplit(dir, `${c.name}-${i}`, s)),
     };
   });
-  sklearn = runSklearn(jobs);
+  sklearn = runSklearn(jobs, stopSklearn.signal);
   // Each test awaits it and fails with its reason; this only keeps a rejection from counting as unhandled.
   sklearn.catch(() => undefined);
 });
 
 afterAll(async () => {
+  stopSklearn.abort(); // a no-op once it has finished; stops it when its tests were filtered out
   await sklearn?.catch(() => undefined);
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (table.length === 0) return;

@@ -182,14 +182,14 @@ function parseBatch(stdout: string): SklearnBatch {
 /**
  * Runs scikit-learn on the jobs in one Python process (importing scikit-learn takes a second), in the background.
  * Rejects (so the tests fail, never skip) when /usr/bin/python3 is missing or cannot import scikit-learn, saying
- * how to install it.
+ * how to install it. `signal` stops the process (when the tests that wanted it were filtered out).
  */
-export function runSklearn(jobs: readonly SklearnJob[]): Promise<SklearnBatch> {
+export function runSklearn(jobs: readonly SklearnJob[], signal?: AbortSignal): Promise<SklearnBatch> {
   return new Promise((resolve, reject) => {
     execFile(
       SKLEARN_PYTHON,
       [SKLEARN_SCRIPT, JSON.stringify({ jobs })],
-      { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
+      { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024, signal },
       (error, stdout, stderr) => {
         if (!error) {
           try {

@@ -215,6 +215,9 @@ export class RandomForest {
   predictProbaRow(row: Row, out: Float64Array): Float64Array {
     const { flat } = this.classifier();
     this.checkRow(row);
+    if (out.length !== flat.width) {
+      throw new TrainingDataError(`predictProbaRow needs an output array of ${flat.width} values (one per class), got ${out.length}`);
+    }
     flat.predictRow(row, out);
     return out;
   }
@@ -263,6 +266,15 @@ export class RandomForest {
         features: this.features,
       });
     }
+    // A typed array holds numbers only; a plain array is checked, which costs ~1 ns a value.
+    if (Array.isArray(row)) {
+      for (let c = 0; c < row.length; c++) {
+        const v: unknown = row[c];
+        if (v !== null && typeof v !== 'number') {
+          throw new TrainingDataError(`row[${c}] is ${describeValue(v)}; features must be numbers, or null for a missing value`, { column: c });
+        }
+      }
+    }
   }
 
   /** @internal For loading. */
@@ -279,6 +291,7 @@ function describeValue(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
   return `a ${typeof v}${typeof v === 'boolean' ? ` (${String(v)})` : ''}`;
 }
 
@@ -286,8 +299,16 @@ function describeValue(v: unknown): string {
 function toMatrix(x: Rows, what: 'training' | 'prediction', strict: boolean, expectColumns?: number): Matrix {
   if (!Array.isArray(x)) {
     const m = x as Matrix;
-    if (!(m.values instanceof Float64Array) || m.values.length !== m.rows * m.columns) {
-      throw new TrainingDataError(`the ${what} matrix has ${m.values?.length} values for ${m.rows} × ${m.columns}; they must agree`);
+    if (!(m.values instanceof Float64Array)) {
+      throw new TrainingDataError(`the ${what} matrix's values are ${describeValue(m.values)}; give a Float64Array (row-major, NaN for missing)`);
+    }
+    if (!Number.isInteger(m.rows) || m.rows < 0 || !Number.isInteger(m.columns) || m.columns < 1) {
+      throw new TrainingDataError(
+        `the ${what} matrix is ${String(m.rows)} × ${String(m.columns)}; rows must be an integer ≥ 0 and columns an integer ≥ 1`,
+      );
+    }
+    if (m.values.length !== m.rows * m.columns) {
+      throw new TrainingDataError(`the ${what} matrix has ${m.values.length} values for ${m.rows} × ${m.columns}; they must agree`);
     }
     if (expectColumns !== undefined && m.columns !== expectColumns) {
       throw new TrainingDataError(`the ${what} data has ${m.columns} features but the model takes ${expectColumns}`);
@@ -319,7 +340,9 @@ function toMatrix(x: Rows, what: 'training' | 'prediction', strict: boolean, exp
     const row = rows[r];
     if (!row || row.length !== columns) {
       throw new TrainingDataError(
-        `X[${r}] has ${row ? row.length : describeValue(row)} values but X[0] has ${columns}; every row needs the same number of features`,
+        row
+          ? `X[${r}] has ${row.length} values but X[0] has ${columns}; every row needs the same number of features`
+          : `X[${r}] is ${describeValue(row)}; every row must be an array of ${columns} features`,
         { row: r, expected: columns, got: row?.length },
       );
     }
@@ -505,6 +528,9 @@ function loadForest(json: unknown): RandomForest {
       `the forest has format version ${j.version}, newer than this Bramble reads (${FOREST_FORMAT.version}); upgrade Bramble to load it`,
       { version: j.version, supported: FOREST_FORMAT.version },
     );
+  }
+  if (typeof j.params !== 'object' || j.params === null) {
+    throw new ModelFormatError('the forest has no "params" section; retrain or restore the model file');
   }
   const params = resolveForestParams(j.params);
   const features = j.features;

@@ -31,6 +31,18 @@ export class ForestOptionError extends BrambleError {
 export const MAX_BINS = 255;
 export const MISSING_BIN = 255;
 
+// scikit-learn's names, so that its users are pointed at ours.
+const SKLEARN_NAMES: Readonly<Record<string, string>> = {
+  n_estimators: 'trees',
+  max_depth: 'maxDepth',
+  min_samples_split: 'minSamplesSplit',
+  min_samples_leaf: 'minSamplesLeaf',
+  max_features: 'maxFeatures',
+  max_samples: 'maxSamples',
+  class_weight: 'classWeight',
+  random_state: 'seed',
+};
+
 const OPTION_NAMES = [
   'task',
   'trees',
@@ -72,9 +84,9 @@ export function resolveForestParams(options: unknown): ForestParams {
   const given = options as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      const guess = nearest(key, OPTION_NAMES);
+      const guess = SKLEARN_NAMES[key] ?? nearest(key, OPTION_NAMES);
       throw new ForestOptionError(
-        `unknown forest option ${show(key)}${guess ? `; did you mean ${show(guess)}?` : ''} Known options: ${OPTION_NAMES.join(', ')}`,
+        `unknown forest option ${show(key)}${guess ? `; did you mean ${show(guess)}?` : ';'} Known options: ${OPTION_NAMES.join(', ')}`,
         { option: key, suggestion: guess },
       );
     }

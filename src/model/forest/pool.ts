@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BrambleError } from '../../errors.js';
-import { growTree, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
+import { BrambleError, describeError } from '../../errors.js';
+import { compileGrower, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
 
 export type Progress = (treesDone: number, treesTotal: number) => void;
 
@@ -47,9 +47,10 @@ export async function growForest(
     onProgress?.(done, trees);
   };
   const helpers = Math.min(threads, trees) - 1;
+  const growTree = compileGrower(data, settings);
   if (helpers <= 0) {
     for (let t = 0; t < trees; t++) {
-      results[t] = growTree(data, settings, t);
+      results[t] = growTree(t);
       report();
     }
     return results;
@@ -90,7 +91,7 @@ export async function growForest(
     for (;;) {
       const t = Atomics.add(counter, 0, 1);
       if (t >= trees) break;
-      results[t] = growTree(data, settings, t);
+      results[t] = growTree(t);
       report();
       // Let the workers' finished trees (and their progress) in between ours.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -108,7 +109,7 @@ export async function growForest(
     }
   }
   if (failure !== undefined) {
-    throw new WorkerError(`a training worker failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+    throw new WorkerError(`a training worker failed: ${describeError(failure)}`);
   }
   return results;
 }

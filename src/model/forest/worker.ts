@@ -1,7 +1,7 @@
 // The entry of a training worker thread (bundled to dist/forest-worker.js): grows trees until the shared
 // counter runs past the total, and posts each one back, its arrays moved rather than copied.
 import { parentPort, workerData } from 'node:worker_threads';
-import { growTree, type GrowData, type GrowSettings } from './grow.js';
+import { compileGrower, type GrowData, type GrowSettings } from './grow.js';
 
 const { data, settings, trees, counter } = workerData as {
   data: GrowData;
@@ -10,10 +10,11 @@ const { data, settings, trees, counter } = workerData as {
   counter: Int32Array;
 };
 
+const growTree = compileGrower(data, settings);
 for (;;) {
   const tree = Atomics.add(counter, 0, 1);
   if (tree >= trees) break;
-  const grown = growTree(data, settings, tree);
+  const grown = growTree(tree);
   parentPort!.postMessage({ tree, grown }, [
     grown.feature.buffer as ArrayBuffer,
     grown.threshold.buffer as ArrayBuffer,
