@@ -84,7 +84,7 @@ function ours(set, workers, predict) {
 
 const results = [];
 for (const set of sets) {
-  process.stderr.write(`${set.name}: ${set.files.rows} × ${set.features} …\n`);
+  process.stderr.write(`${set.name}: ${set.files.rows} × ${set.files.features} …\n`);
   const one = [];
   const two = [];
   for (let r = 0; r < set.repeats; r++) {

@@ -24,6 +24,8 @@ async function train(data: Dataset, options: ForestOptions, workers: number): Pr
   let workerTrees = 0;
   const forest = await new RandomForest(options).train(data.x, data.y, {
     workers,
+    // Start the worker even where these small trainings would not be worth it, so that it grows trees.
+    parallelAfterMs: 0,
     onProgress: () => {
       if (FROM_WORKER.test(new Error().stack ?? '')) workerTrees++;
     },
@@ -114,7 +116,7 @@ describe('same data, options and seed: byte-identical JSON', () => {
     const split = holdOut(loadDataset('digits'));
     const options: ForestOptions = { trees: 30, seed: 8, maxFeatures: 'all' };
     const one = await new RandomForest(options).train(split.train.x, split.train.y, { workers: 1 });
-    const two = await new RandomForest(options).train(split.train.x, split.train.y, { workers: 2 });
+    const two = await new RandomForest(options).train(split.train.x, split.train.y, { workers: 2, parallelAfterMs: 0 });
     expect(two.predictProba(split.test.x)).toEqual(one.predictProba(split.test.x));
     expect(two.predict(split.test.x)).toEqual(one.predict(split.test.x));
     expect(two.oobScore).toBe(one.oobScore);

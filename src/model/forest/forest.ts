@@ -26,6 +26,11 @@ export interface TrainOptions {
   /** Threads to train on, this one included; the model is the same for any number. Default: every core. */
   workers?: number;
   onProgress?: Progress;
+  /**
+   * Start workers only when the trees left after the first two would take this thread longer than this
+   * (default 250 ms; a worker needs ~0.1 s to start and warm up). 0 always starts them. Never changes the model.
+   */
+  parallelAfterMs?: number;
 }
 
 export class TrainingDataError extends BrambleError {
@@ -156,7 +161,7 @@ export class RandomForest {
       bootstrap: p.bootstrap,
       bootstrapSize: p.bootstrap ? bootstrapSize(p.maxSamples, rows) : rows,
     };
-    const grown = await growForest(data, settings, p.trees, threads, options.onProgress);
+    const grown = await growForest(data, settings, p.trees, threads, options.onProgress, options.parallelAfterMs);
     const width = classes ? classes.length : 1;
     const flat = FlatForest.fromTrees(grown, width);
     this.fitted = {

@@ -5,6 +5,11 @@ import { Worker } from 'node:worker_threads';
 import { BrambleError, describeError } from '../../errors.js';
 import { compileGrower, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
 
+/** Trees this thread grows before it decides whether workers are worth starting. */
+const PROBE_TREES = 2;
+/** Start workers only when the remaining trees would take this thread longer than this. */
+export const PARALLEL_AFTER_MS = 250;
+
 export type Progress = (treesDone: number, treesTotal: number) => void;
 
 export class WorkerError extends BrambleError {
@@ -29,8 +34,8 @@ export function forestWorkerPath(): string {
 }
 
 /**
- * Grows `trees` trees on `threads` threads: this one and threads - 1 workers, all taking the next tree number
- * from one shared counter. A tree depends only on the seed and its number, so the result is the same for any
+ * Grows `trees` trees on up to `threads` threads: this one and threads - 1 workers, all taking the next tree
+ * number from one shared counter. A tree depends only on the seed and its number, so the result is the same for any
  * number of threads; only the order in which trees finish changes.
  */
 export async function growForest(
@@ -39,6 +44,7 @@ export async function growForest(
   trees: number,
   threads: number,
   onProgress?: Progress,
+  parallelAfterMs = PARALLEL_AFTER_MS,
 ): Promise<GrownTree[]> {
   const results: GrownTree[] = new Array(trees);
   let done = 0;
@@ -46,10 +52,20 @@ export async function growForest(
     done++;
     onProgress?.(done, trees);
   };
-  const helpers = Math.min(threads, trees) - 1;
   const growTree = compileGrower(data, settings);
-  if (helpers <= 0) {
-    for (let t = 0; t < trees; t++) {
+  // A worker needs ~0.1 s to start and warm up, and slows this thread while it does (measured on 2 cores).
+  // So this thread grows the first trees alone, and starts workers only when the rest would take longer.
+  const probe = Math.min(PROBE_TREES, trees);
+  let last = 0;
+  for (let t = 0; t < probe; t++) {
+    const started = performance.now();
+    results[t] = growTree(t);
+    last = performance.now() - started;
+    report();
+  }
+  const helpers = Math.min(threads, trees - probe) - 1;
+  if (helpers <= 0 || last * (trees - probe) < parallelAfterMs) {
+    for (let t = probe; t < trees; t++) {
       results[t] = growTree(t);
       report();
     }
@@ -61,6 +77,7 @@ export async function growForest(
     throw new WorkerError(`the forest worker ${script} is missing; run "npm run build" (or train with workers: 1)`, { script });
   }
   const counter = new Int32Array(new SharedArrayBuffer(4));
+  counter[0] = probe;
   const workers: Worker[] = [];
   let failure: unknown;
   let wake: (() => void) | undefined;
