@@ -144,6 +144,7 @@ export class RandomForest {
     const data: GrowData = {
       rows,
       features: columns,
+      values: shared ? sharedCopy(values) : values,
       bins: binned.bins,
       edges: binned.edges,
       edgeStart: binned.edgeStart,
@@ -375,6 +376,12 @@ function toMatrix(x: Rows, what: 'training' | 'prediction', strict: boolean, exp
     }
   }
   return { rows: n, columns, values };
+}
+
+function sharedCopy(a: Float64Array): Float64Array {
+  const copy = new Float64Array(new SharedArrayBuffer(a.length * 8));
+  copy.set(a);
+  return copy;
 }
 
 function newInt32(n: number, shared: boolean): Int32Array {

@@ -4,6 +4,8 @@ import { Rng } from './rng.js';
 export interface GrowData {
   rows: number;
   features: number;
+  /** Row-major values, NaN for missing: out-of-bag rows walk these (a row's values share cache lines). */
+  values: Float64Array;
   bins: Uint8Array;
   edges: Float64Array;
   edgeStart: Int32Array;
@@ -79,6 +81,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const ROWS = data.rows;
   const FEATURES = data.features;
   const BINS = data.bins;
+  const VALUES = data.values;
   const EDGES = data.edges;
   const EDGE_START = data.edgeStart;
   const CLASS_INDEX = data.classIndex ?? new Int32Array(0);
@@ -331,13 +334,14 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return improved;
   }
 
-  function clearHistogram(lo: number, hi: number): void {
-    if (hi >= lo) {
-      HIST.fill(0, lo * HIST_WIDTH, (hi + 1) * HIST_WIDTH);
-      HIST_COUNT.fill(0, lo, hi + 1);
+  // Plain loops: most ranges are a few values, where a call to fill() costs more than the clearing.
+  function clearHistogram(lo: number, hi: number, missing: number): void {
+    for (let i = lo * HIST_WIDTH, end = (hi + 1) * HIST_WIDTH; i < end; i++) HIST[i] = 0;
+    if (missing === 1) for (let i = MISSING_BIN * HIST_WIDTH; i < (MISSING_BIN + 1) * HIST_WIDTH; i++) HIST[i] = 0;
+    if (COUNTING) {
+      for (let b = lo; b <= hi; b++) HIST_COUNT[b] = 0;
+      HIST_COUNT[MISSING_BIN] = 0;
     }
-    HIST.fill(0, MISSING_BIN * HIST_WIDTH, (MISSING_BIN + 1) * HIST_WIDTH);
-    HIST_COUNT[MISSING_BIN] = 0;
   }
 
   /** Moves a node's rows that go left before those that go right, totalling each side; returns where right starts. */
@@ -406,27 +410,35 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return CLASSIFICATION ? total(a, at) : a[at];
   }
 
-  /** Walks each row left out of the bag down the tree on its bins, which split exactly as its raw values do. */
-  function placeOutOfBag(outside: number): { rows: Int32Array; leaves: Int32Array } {
+  /** Walks each row left out of the bag down the finished tree, as prediction will. */
+  function placeOutOfBag(tree: GrownTree, outside: number): void {
     const rows = new Int32Array(outside);
     const leaves = new Int32Array(outside);
+    const feature = tree.feature;
+    const threshold = tree.threshold;
+    const left = tree.left;
+    const missingLeft = tree.missingLeft;
     let j = 0;
     for (let i = 0; i < ROWS; i++) {
       if (COUNTS[i] !== 0) continue;
+      const base = i * FEATURES;
       let node = 0;
-      let f = nodeFeature[0];
+      let f = feature[0];
       while (f >= 0) {
-        const b = BINS[f * ROWS + i];
-        node = (b === MISSING_BIN ? nodeMissingLeft[node] === 1 : b <= nodeBin[node]) ? nodeLeft[node] : nodeLeft[node] + 1;
-        f = nodeFeature[node];
+        const v = VALUES[base + f];
+        const th = threshold[node];
+        const l = left[node];
+        node = v <= th ? l : v > th ? l + 1 : l + 1 - missingLeft[node];
+        f = feature[node];
       }
       rows[j] = i;
       leaves[j++] = node;
     }
-    return { rows, leaves };
+    tree.oobRows = rows;
+    tree.oobLeaves = leaves;
   }
 
-  function finish(importance: Float64Array, oob: { rows: Int32Array; leaves: Int32Array }): GrownTree {
+  function finish(importance: Float64Array): GrownTree {
     const n = count;
     const threshold = new Float64Array(n);
     const value = new Float64Array(n * K);
@@ -453,8 +465,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       missingLeft: nodeMissingLeft.slice(0, n),
       value,
       importance,
-      oobRows: oob.rows,
-      oobLeaves: oob.leaves,
+      oobRows: new Int32Array(0),
+      oobLeaves: new Int32Array(0),
     };
   }
 
@@ -518,7 +530,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
           ORDER[r] = ORDER[constants];
           ORDER[constants] = f;
           constants++;
-          clearHistogram(lo, hi);
+          clearHistogram(lo, hi, missing);
           continue;
         }
         undrawn--;
@@ -529,7 +541,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
           ? scanClassSplits(missing, lo, hi, n, w, statsAt)
           : scanTargetSplits(missing, lo, hi, n, w, nodeStats[statsAt + 1]);
         if (improved) bestFeature = f;
-        clearHistogram(lo, hi);
+        clearHistogram(lo, hi, missing);
       }
       if (bestFeature < 0) continue;
 
@@ -556,7 +568,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       stack.push(rightChild, leftChild);
     }
 
-    const none = { rows: new Int32Array(0), leaves: new Int32Array(0) };
-    return finish(importance, BOOTSTRAP ? placeOutOfBag(ROWS - inBag) : none);
+    const grown = finish(importance);
+    if (BOOTSTRAP) placeOutOfBag(grown, ROWS - inBag);
+    return grown;
   };
 }
