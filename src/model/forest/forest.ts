@@ -27,8 +27,8 @@ export interface TrainOptions {
   workers?: number;
   onProgress?: Progress;
   /**
-   * Start workers only when the trees left after the first two would take this thread longer than this
-   * (default 250 ms; a worker needs ~0.1 s to start and warm up). 0 always starts them. Never changes the model.
+   * Start workers only when the trees left after the first four would take this thread longer than this
+   * (default 300 ms; a worker costs ~150 ms to start and warm up). 0 always starts them. Never changes the model.
    */
   parallelAfterMs?: number;
 }

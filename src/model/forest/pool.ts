@@ -6,9 +6,12 @@ import { BrambleError, describeError } from '../../errors.js';
 import { compileGrower, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
 
 /** Trees this thread grows before it decides whether workers are worth starting. */
-const PROBE_TREES = 2;
-/** Start workers only when the remaining trees would take this thread longer than this. */
-export const PARALLEL_AFTER_MS = 250;
+const PROBE_TREES = 4;
+/**
+ * Start workers only when the remaining trees would take this thread longer than this: a worker saves about
+ * half of what remains and costs ~150 ms (start-up, JIT warm-up, and the slowing of this thread meanwhile).
+ */
+export const PARALLEL_AFTER_MS = 300;
 
 export type Progress = (treesDone: number, treesTotal: number) => void;
 
@@ -56,15 +59,16 @@ export async function growForest(
   // A worker needs ~0.1 s to start and warm up, and slows this thread while it does (measured on 2 cores).
   // So this thread grows the first trees alone, and starts workers only when the rest would take longer.
   const probe = Math.min(PROBE_TREES, trees);
-  let last = 0;
+  // The fastest probe tree is the best guess for the rest: the first ones run before the JIT has warmed up.
+  let fastest = Infinity;
   for (let t = 0; t < probe; t++) {
     const started = performance.now();
     results[t] = growTree(t);
-    last = performance.now() - started;
+    fastest = Math.min(fastest, performance.now() - started);
     report();
   }
   const helpers = Math.min(threads, trees - probe) - 1;
-  if (helpers <= 0 || last * (trees - probe) < parallelAfterMs) {
+  if (helpers <= 0 || fastest * (trees - probe) < parallelAfterMs) {
     for (let t = probe; t < trees; t++) {
       results[t] = growTree(t);
       report();
