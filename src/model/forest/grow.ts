@@ -194,6 +194,21 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return lo | ((hi + 1) << 9) | (missing << 18);
   }
 
+  /** Whether a split leaves rows (minSamplesLeaf of them, when that is above 1) and weight on both sides. */
+  function admissible(nL: number, n: number, wL: number, w: number): boolean {
+    return (!COUNTING || (nL >= MIN_LEAF && n - nL >= MIN_LEAF)) && wL > 0 && w - wL > 0;
+  }
+
+  /** Keeps a candidate split in BEST when it beats the best so far. */
+  function offer(proxy: number, bin: number, missingLeft: number): boolean {
+    if (!(proxy > BEST[PROXY])) return false;
+    BEST[PROXY] = proxy;
+    BEST[BIN] = bin;
+    BEST[MISSING_LEFT] = missingLeft;
+    BEST[NEXT_BIN] = -1;
+    return true;
+  }
+
   /**
    * Tries every threshold of one feature's class histogram, missing values to the right and (when there are
    * any) to the left; keeps a split better than BEST, which maximizes Σ_c L_c²/wL + Σ_c R_c²/wR (Gini). The
@@ -250,13 +265,9 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       }
       wL += binWeight;
       if (COUNTING) nL += HIST_COUNT[b];
-      if ((!COUNTING || (nL >= MIN_LEAF && n - nL >= MIN_LEAF)) && wL > 0 && w - wL > 0) {
+      if (admissible(nL, n, wL, w)) {
         const proxy = sqL / wL + sqR / (w - wL);
-        if (proxy > BEST[PROXY]) {
-          BEST[PROXY] = proxy;
-          BEST[BIN] = b;
-          BEST[MISSING_LEFT] = 0;
-          BEST[NEXT_BIN] = -1;
+        if (offer(proxy, b, 0)) {
           awaitingNext = true;
           improved = true;
         }
@@ -264,13 +275,9 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       if (hasMissing && b < hi) {
         const nL2 = nL + missingCount;
         const wL2 = wL + missingWeight;
-        if ((!COUNTING || (nL2 >= MIN_LEAF && n - nL2 >= MIN_LEAF)) && wL2 > 0 && w - wL2 > 0) {
+        if (admissible(nL2, n, wL2, w)) {
           const proxy = sqLM / wL2 + sqRM / (w - wL2);
-          if (proxy > BEST[PROXY]) {
-            BEST[PROXY] = proxy;
-            BEST[BIN] = b;
-            BEST[MISSING_LEFT] = 1;
-            BEST[NEXT_BIN] = -1;
+          if (offer(proxy, b, 1)) {
             awaitingNext = true;
             improved = true;
           }
@@ -301,14 +308,10 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       wL += HIST[b * 2];
       sL += HIST[b * 2 + 1];
       if (COUNTING) nL += HIST_COUNT[b];
-      if ((!COUNTING || (nL >= MIN_LEAF && n - nL >= MIN_LEAF)) && wL > 0 && w - wL > 0) {
+      if (admissible(nL, n, wL, w)) {
         const sR = sum - sL;
         const proxy = (sL * sL) / wL + (sR * sR) / (w - wL);
-        if (proxy > BEST[PROXY]) {
-          BEST[PROXY] = proxy;
-          BEST[BIN] = b;
-          BEST[MISSING_LEFT] = 0;
-          BEST[NEXT_BIN] = -1;
+        if (offer(proxy, b, 0)) {
           awaitingNext = true;
           improved = true;
         }
@@ -317,14 +320,10 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
         const nL2 = nL + missingCount;
         const wL2 = wL + missingW;
         const sL2 = sL + missingS;
-        if ((!COUNTING || (nL2 >= MIN_LEAF && n - nL2 >= MIN_LEAF)) && wL2 > 0 && w - wL2 > 0) {
+        if (admissible(nL2, n, wL2, w)) {
           const sR = sum - sL2;
           const proxy = (sL2 * sL2) / wL2 + (sR * sR) / (w - wL2);
-          if (proxy > BEST[PROXY]) {
-            BEST[PROXY] = proxy;
-            BEST[BIN] = b;
-            BEST[MISSING_LEFT] = 1;
-            BEST[NEXT_BIN] = -1;
+          if (offer(proxy, b, 1)) {
             awaitingNext = true;
             improved = true;
           }
