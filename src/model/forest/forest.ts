@@ -164,14 +164,10 @@ export class RandomForest {
     };
     const grown = await growForest(data, settings, p.trees, threads, options.onProgress, options.parallelAfterMs);
     const width = classes ? classes.length : 1;
-    const flat = FlatForest.fromTrees(grown, width);
-    this.fitted = {
-      flat,
-      features: columns,
-      classes,
-      importances: meanImportances(grown, columns),
-      oobScore: p.bootstrap ? outOfBagScore(flat, grown, rows, classIndex, target) : null,
-    };
+    // Everything that reads the grown trees comes before they are joined, which empties them.
+    const importances = meanImportances(grown, columns);
+    const oobScore = p.bootstrap ? outOfBagScore(grown, width, rows, classIndex, target) : null;
+    this.fitted = { flat: FlatForest.fromTrees(grown, width), features: columns, classes, importances, oobScore };
     return this;
   }
 
@@ -475,24 +471,22 @@ function argmax(a: Float64Array, at: number, width: number): number {
 
 /** Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. */
 function outOfBagScore(
-  flat: FlatForest,
   trees: readonly GrownTree[],
+  width: number,
   rows: number,
   classIndex: Int32Array | null,
   target: Float64Array | null,
 ): number | null {
-  const width = flat.width;
   const sums = new Float64Array(rows * width);
   const votes = new Int32Array(rows);
-  trees.forEach((tree, t) => {
-    const offset = flat.roots[t];
+  for (const tree of trees) {
     for (let j = 0; j < tree.oobRows.length; j++) {
       const r = tree.oobRows[j];
-      const at = (offset + tree.oobLeaves[j]) * width;
-      for (let c = 0; c < width; c++) sums[r * width + c] += flat.value[at + c];
+      const at = tree.oobLeaves[j] * width;
+      for (let c = 0; c < width; c++) sums[r * width + c] += tree.value[at + c];
       votes[r]++;
     }
-  });
+  }
   let scored = 0;
   if (classIndex) {
     let right = 0;
