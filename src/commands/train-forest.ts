@@ -5,13 +5,7 @@ import { splitRows } from '../data/split.js';
 import { RandomForest, type ForestJSON } from '../model/forest/forest.js';
 import type { ForestOptions, Task } from '../model/forest/options.js';
 import type { Progress } from '../model/forest/pool.js';
-import { BrambleError } from '../errors.js';
-
-export class DataFileError extends BrambleError {
-  constructor(message: string, file: string) {
-    super('E_DATA_FILE', message, { file });
-  }
-}
+import { DataFileError } from '../data/load.js';
 
 export interface TrainForestRequest {
   data: string;

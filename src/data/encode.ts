@@ -1,6 +1,7 @@
 import { BrambleError } from '../errors.js';
 import type { Matrix } from '../model/forest/forest.js';
 import type { CsvTable } from './csv.js';
+import { MISSING_TEXT } from './load.js';
 
 export class EncodeError extends BrambleError {
   constructor(message: string, data: Record<string, unknown> = {}) {
@@ -8,8 +9,11 @@ export class EncodeError extends BrambleError {
   }
 }
 
-/** Field texts read as missing, as pandas' read_csv does by default (plus a lone space, as in the Telco data). */
-export const MISSING_MARKERS: ReadonlySet<string> = new Set(['', ' ', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '#N/A', '-NaN']);
+/** The loader's missing markers (pandas' defaults), and fields of only blanks, such as the Telco data's lone spaces. */
+const MISSING = new Set(MISSING_TEXT);
+function isMissing(text: string): boolean {
+  return MISSING.has(text) || text.trim() === '';
+}
 
 export interface EncodedTable {
   featureNames: string[];
@@ -46,7 +50,7 @@ export function encodeTable(table: CsvTable, options: EncodeOptions, file = 'the
     const seen = new Set<string>();
     for (const row of rows) {
       const v = row[at];
-      if (MISSING_MARKERS.has(v)) continue;
+      if (isMissing(v)) continue;
       if (numeric && !Number.isFinite(Number(v))) numeric = false;
       seen.add(v);
     }
@@ -65,9 +69,9 @@ export function encodeTable(table: CsvTable, options: EncodeOptions, file = 'the
     for (const col of columns) {
       const v = row[col.at];
       if (col.numeric) {
-        values[o++] = MISSING_MARKERS.has(v) ? NaN : Number(v);
+        values[o++] = isMissing(v) ? NaN : Number(v);
       } else {
-        for (const cat of col.categories) values[o++] = MISSING_MARKERS.has(v) ? NaN : v === cat ? 1 : 0;
+        for (const cat of col.categories) values[o++] = isMissing(v) ? NaN : v === cat ? 1 : 0;
       }
     }
   });
@@ -75,7 +79,7 @@ export function encodeTable(table: CsvTable, options: EncodeOptions, file = 'the
     const v = row[targetAt];
     if (!options.numericTarget) return v;
     const num = Number(v);
-    if (MISSING_MARKERS.has(v) || !Number.isFinite(num)) {
+    if (isMissing(v) || !Number.isFinite(num)) {
       throw new EncodeError(`${file}:${table.lines[r]}: the target ${options.target} is ${JSON.stringify(v)}; regression needs a number on every row`);
     }
     return num;

@@ -1,0 +1,1080 @@
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { BrambleError } from '../errors.js';
+import { CsvError } from './csv.js';
+import { missingColumnError, type Column, type Table } from './table.js';
+
+/**
+ * Field texts read as missing: pandas' read_csv defaults (so that a profile agrees with pandas on the same file),
+ * plus "None" (pandas 2) and — checked separately — any field of only spaces and tabs, because the Telco data
+ * writes 11 missing TotalCharges as a lone space.
+ */
+export const MISSING_TEXT: readonly string[] = [
+  '', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL',
+  'NaN', 'None', 'n/a', 'nan', 'null',
+];
+
+export type DeclaredType = 'integer' | 'number' | 'category' | 'string' | 'boolean';
+
+export interface DeclaredColumn {
+  readonly type: DeclaredType;
+  /** Whether a declared column may have missing values; declared columns may not unless this is true. */
+  readonly nullable?: boolean;
+}
+
+export type DataFormat = 'csv' | 'json';
+
+export interface LoadOptions {
+  /** The file as a person should see it in messages (a path relative to the repository). */
+  readonly file: string;
+  /** Taken from the file name when not given. */
+  readonly format?: DataFormat;
+  /** The declared schema. Undeclared columns are inferred: numbers if every present value is one, else categories. */
+  readonly columns?: Readonly<Record<string, DeclaredColumn>>;
+}
+
+export interface ReadOptions extends Omit<LoadOptions, 'file'> {
+  /** The file as shown in messages; the path itself when not given. */
+  readonly file?: string;
+  /** What to check when the file does not exist, such as `check data.train in ml.yaml`. */
+  readonly hint?: string;
+}
+
+/** What identifies a data set in the lineage: the sha256 of its bytes plus its shape. */
+export interface DataIdentity {
+  readonly sha256: string;
+  readonly rows: number;
+  readonly columns: number;
+  readonly bytes: number;
+}
+
+export interface LoadedTable {
+  readonly table: Table;
+  readonly identity: DataIdentity;
+}
+
+export class DataFileError extends BrambleError {
+  constructor(message: string, file: string) {
+    super('E_DATA_FILE', message, { file });
+  }
+}
+
+export class DataFormatError extends BrambleError {
+  constructor(message: string, file: string) {
+    super('E_DATA_FORMAT', message, { file });
+  }
+}
+
+/** A value that is not of its column's type (text in a number column, 1.5 in an integer column). */
+export class DataTypeError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown>) {
+    super('E_DATA_TYPE', message, data);
+  }
+}
+
+/** A missing value in a column the schema does not declare nullable. */
+export class MissingValueError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown>) {
+    super('E_DATA_MISSING', message, data);
+  }
+}
+
+/** A JSON data file that does not parse or is not an array of records. */
+export class JsonDataError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown>) {
+    super('E_DATA_JSON', message, data);
+  }
+}
+
+/** Loads a data set already in memory. */
+export function loadTable(bytes: Uint8Array, options: LoadOptions): LoadedTable {
+  const format = options.format ?? formatOf(options.file);
+  const table = format === 'json' ? loadJson(bytes, options) : loadCsvBytes(bytes, options);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { table, identity: { sha256, rows: table.rows, columns: table.columns.length, bytes: bytes.length } };
+}
+
+/**
+ * Reads a data file. CSV is parsed as it streams in, so the file's bytes are never all in memory beside the
+ * columns (that is half the peak memory on a million-row file).
+ */
+export async function readTable(path: string, options: ReadOptions = {}): Promise<LoadedTable> {
+  const file = options.file ?? path;
+  const loadOptions: LoadOptions = { file, format: options.format ?? formatOf(file), columns: options.columns };
+  const handle = await open(path, 'r').catch((err: unknown) => {
+    throw fileError(err, file, options.hint) ?? err;
+  });
+  try {
+    const size = (await handle.stat()).size;
+    if (loadOptions.format === 'json') {
+      const bytes = await handle.readFile().catch((err: unknown) => {
+        throw fileError(err, file, options.hint) ?? err;
+      });
+      return loadTable(bytes, loadOptions);
+    }
+    const hash = createHash('sha256');
+    let counted = 0;
+    const hashChunk = (chunk: Uint8Array): void => {
+      hash.update(chunk);
+      counted += chunk.length;
+    };
+    let asCategory = new Set<string>();
+    let first = true;
+    for (;;) {
+      // Only the first pass hashes: a second one happens only when an inferred column turned out to hold text.
+      const done = await streamCsv(handle, size, loadOptions, asCategory, first ? hashChunk : () => {}).catch((err: unknown) => {
+        throw fileError(err, file, options.hint) ?? err;
+      });
+      if (done.retry.size === 0) {
+        const table = done.table;
+        return { table, identity: { sha256: hash.digest('hex'), rows: table.rows, columns: table.columns.length, bytes: counted } };
+      }
+      asCategory = done.retry;
+      first = false;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileError(err: unknown, file: string, hint: string | undefined): DataFileError | undefined {
+  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  if (code === 'ENOENT') return new DataFileError(`the data file ${file} does not exist; ${hint ?? 'check the path'}`, file);
+  if (code === 'EISDIR') return new DataFileError(`the data file ${file} is a folder; give a CSV or JSON file`, file);
+  if (code === 'EACCES') return new DataFileError(`the data file ${file} cannot be read (permission denied); check its permissions`, file);
+  return undefined;
+}
+
+function formatOf(file: string): DataFormat {
+  const dot = file.lastIndexOf('.');
+  const ext = dot > file.lastIndexOf('/') ? file.slice(dot + 1).toLowerCase() : '';
+  if (ext === 'csv' || ext === 'txt') return 'csv';
+  if (ext === 'json') return 'json';
+  if (ext === 'parquet' || ext === 'arrow' || ext === 'feather' || ext === 'ipc') {
+    throw new DataFormatError(`${file} is an Apache ${ext === 'parquet' ? 'Parquet' : 'Arrow'} file; Bramble reads CSV and JSON records for now, so export it as CSV`, file);
+  }
+  throw new DataFormatError(`${file} has no .csv or .json extension; rename it, or give the format (csv or json)`, file);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CSV
+
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const TAB = 9;
+
+/** Bytes handed to the parser at a time when the whole file is in memory: keeps field offsets in Int32Arrays. */
+const WINDOW = 1 << 26;
+/** Bytes read from disk at a time. */
+const CHUNK = 1 << 20;
+
+function loadCsvBytes(bytes: Uint8Array, options: LoadOptions): Table {
+  let asCategory = new Set<string>();
+  for (;;) {
+    const parser = new CsvParser(options, asCategory, bytes.length);
+    let pos = 0;
+    let window = WINDOW;
+    for (;;) {
+      const end = Math.min(bytes.length, pos + window);
+      const final = end === bytes.length;
+      const used = parser.push(bytes.subarray(pos, end), final);
+      if (final) break;
+      // A record longer than the window: widen it until the record fits.
+      if (used === 0) window *= 2;
+      else pos += used;
+    }
+    const done = parser.finish();
+    if (done.retry.size === 0) return done.table;
+    asCategory = done.retry;
+  }
+}
+
+async function streamCsv(
+  handle: FileHandle,
+  size: number,
+  options: LoadOptions,
+  asCategory: Set<string>,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<{ table: Table; retry: Set<string> }> {
+  const parser = new CsvParser(options, asCategory, size);
+  let buffer = new Uint8Array(CHUNK);
+  let filled = 0;
+  let position = 0;
+  for (;;) {
+    if (filled === buffer.length) {
+      // One record is longer than the buffer.
+      const wider = new Uint8Array(buffer.length * 2);
+      wider.set(buffer);
+      buffer = wider;
+    }
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position);
+    onChunk(buffer.subarray(filled, filled + bytesRead));
+    filled += bytesRead;
+    position += bytesRead;
+    const final = bytesRead === 0;
+    const used = parser.push(buffer.subarray(0, filled), final);
+    if (final) break;
+    buffer.copyWithin(0, used, filled);
+    filled -= used;
+  }
+  return parser.finish();
+}
+
+const enum Status {
+  Ok,
+  NotNumber,
+  NotInteger,
+  NotBoolean,
+  Missing,
+  /** Text in an inferred number column: it becomes a category column. */
+  Text,
+}
+
+interface ColumnBuilder {
+  /** Stores the field in bytes [start, end) (quotes already removed) at `row`. */
+  push(bytes: Uint8Array, start: number, end: number, row: number): Status;
+  grow(capacity: number): void;
+  finish(rows: number): Column;
+}
+
+/**
+ * A byte-level RFC 4180 reader that writes each field straight into its column's typed array: no strings for
+ * numbers, no per-row arrays. Input comes in pieces; `push` returns how many bytes it used (whole records only).
+ */
+class CsvParser {
+  private readonly file: string;
+  private readonly declared: ReadonlyMap<string, DeclaredColumn>;
+  private readonly asCategory: ReadonlySet<string>;
+  private readonly expectedBytes: number;
+  private readonly missing: MissingText;
+  private readonly decoder = new TextDecoder();
+
+  private started = false;
+  private line = 1;
+  private header: string[] | null = null;
+  private builders: ColumnBuilder[] = [];
+  private inferred: (NumberBuilder | null)[] = [];
+  private rows = 0;
+  private capacity = 0;
+  private expectedRows = 0;
+  private lines = new Int32Array(0);
+
+  // The current record's fields: start, end, and 0 plain / 1 quoted (start and end inside the quotes) /
+  // 2 needs unescaping (doubled quotes or text after the closing quote; start and end span the raw field).
+  private fieldCount = 0;
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private kinds = new Uint8Array(64);
+  private scratch = new Uint8Array(256);
+
+  constructor(options: LoadOptions, asCategory: ReadonlySet<string>, expectedBytes: number) {
+    this.file = options.file;
+    this.declared = new Map(Object.entries(options.columns ?? {}));
+    this.asCategory = asCategory;
+    this.expectedBytes = expectedBytes;
+    this.missing = new MissingText(MISSING_TEXT);
+  }
+
+  push(bytes: Uint8Array, final: boolean): number {
+    let pos = 0;
+    const end = bytes.length;
+    if (!this.started) {
+      if (end < 3 && !final) return 0;
+      this.started = true;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
+    }
+    while (pos < end) {
+      const recordLine = this.line;
+      const next = this.scanRecord(bytes, pos, end, final, recordLine);
+      if (next < 0) {
+        this.line = recordLine;
+        return pos;
+      }
+      const blank = this.fieldCount === 1 && this.kinds[0] === 0 && this.starts[0] === this.ends[0];
+      if (!blank) {
+        if (this.header === null) {
+          this.readHeader(bytes, recordLine);
+          this.expectedRows = this.estimateRows(bytes, next);
+        } else {
+          this.storeRow(bytes, recordLine);
+        }
+      }
+      pos = next;
+    }
+    return pos;
+  }
+
+  finish(): { table: Table; retry: Set<string> } {
+    if (this.header === null) throw new CsvError(`${this.file} is empty; it needs a header row`, { file: this.file });
+    const retry = new Set<string>();
+    this.inferred.forEach((b, c) => {
+      if (b?.abandoned) retry.add(this.header?.[c] ?? '');
+    });
+    const rows = this.rows;
+    const columns = this.builders.map((b) => b.finish(rows));
+    return { table: { rows, columns, lines: trim(this.lines, rows) }, retry };
+  }
+
+  /** Finds the fields of one record from `pos`; returns where the next record starts, or −1 when it is cut off. */
+  private scanRecord(bytes: Uint8Array, pos: number, end: number, final: boolean, recordLine: number): number {
+    let p = pos;
+    let f = 0;
+    let lines = 0;
+    for (;;) {
+      let start = p;
+      let stop: number;
+      let kind = 0;
+      if (p < end && bytes[p] === QUOTE) {
+        let from = p + 1;
+        let close: number;
+        for (;;) {
+          close = bytes.indexOf(QUOTE, from);
+          if (close < 0 || close >= end) {
+            if (!final) return -1;
+            throw new CsvError(`${this.file}:${recordLine}: a quoted field is never closed; add the closing "`, { file: this.file, line: recordLine });
+          }
+          for (let i = from; i < close; i++) if (bytes[i] === LF) lines++;
+          if (close + 1 >= end && !final) return -1;
+          if (bytes[close + 1] === QUOTE) {
+            kind = 2;
+            from = close + 2;
+            continue;
+          }
+          break;
+        }
+        p = close + 1;
+        if (p < end && bytes[p] !== COMMA && bytes[p] !== LF && bytes[p] !== CR) {
+          // Text after the closing quote ("ab"c): kept as in pandas and parseCsv, as literal text.
+          kind = 2;
+          while (p < end && bytes[p] !== COMMA && bytes[p] !== LF && bytes[p] !== CR) p++;
+        }
+        if (kind === 0) {
+          kind = 1;
+          start += 1;
+          stop = close;
+        } else {
+          stop = p;
+        }
+      } else {
+        while (p < end) {
+          const b = bytes[p];
+          if (b === COMMA || b === LF || b === CR) break;
+          p++;
+        }
+        stop = p;
+      }
+      if (f === this.starts.length) this.widenFields();
+      this.starts[f] = start;
+      this.ends[f] = stop;
+      this.kinds[f] = kind;
+      f++;
+      if (p >= end) {
+        if (!final) return -1;
+        this.fieldCount = f;
+        this.line += lines;
+        return end;
+      }
+      const b = bytes[p];
+      if (b === COMMA) {
+        p++;
+        continue;
+      }
+      if (b === CR) {
+        if (p + 1 >= end && !final) return -1;
+        p += bytes[p + 1] === LF ? 2 : 1;
+      } else {
+        p++;
+      }
+      this.fieldCount = f;
+      this.line += lines + 1;
+      return p;
+    }
+  }
+
+  private widenFields(): void {
+    const n = this.starts.length * 2;
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    const kinds = new Uint8Array(n);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    kinds.set(this.kinds);
+    this.starts = starts;
+    this.ends = ends;
+    this.kinds = kinds;
+  }
+
+  private readHeader(bytes: Uint8Array, line: number): void {
+    const header: string[] = [];
+    for (let c = 0; c < this.fieldCount; c++) {
+      const text = this.fieldText(bytes, c);
+      // pandas' name for an unnamed column (a written index), so the two agree on names.
+      header.push(text === '' ? `Unnamed: ${c}` : text);
+    }
+    const seen = new Map<string, number>();
+    header.forEach((name, c) => {
+      const first = seen.get(name);
+      if (first !== undefined) {
+        throw new CsvError(`${this.file}:${line}: the header names the column ${JSON.stringify(name)} twice (fields ${first + 1} and ${c + 1}); rename one`, {
+          file: this.file,
+          line,
+          column: name,
+        });
+      }
+      seen.set(name, c);
+    });
+    for (const name of this.declared.keys()) {
+      if (!seen.has(name)) throw missingColumnError(name, header, this.file, ' declared in the schema');
+    }
+    this.header = header;
+    this.builders = header.map((name) => {
+      const declared = this.declared.get(name);
+      if (declared === undefined) {
+        return this.asCategory.has(name) ? new CodeBuilder(name, 'category', true, this.missing, this.decoder) : new NumberBuilder(name, false, true, true, this.missing);
+      }
+      const nullable = declared.nullable === true;
+      switch (declared.type) {
+        case 'integer':
+          return new NumberBuilder(name, true, nullable, false, this.missing);
+        case 'number':
+          return new NumberBuilder(name, false, nullable, false, this.missing);
+        case 'boolean':
+          return new BooleanBuilder(name, nullable, this.missing);
+        case 'category':
+        case 'string':
+          return new CodeBuilder(name, declared.type, nullable, this.missing, this.decoder);
+      }
+    });
+    this.inferred = this.builders.map((b) => (b instanceof NumberBuilder && b.inferred ? b : null));
+  }
+
+  /** Rows expected in the whole input, from the line length of the first megabyte; growth covers a bad guess. */
+  private estimateRows(bytes: Uint8Array, from: number): number {
+    const to = Math.min(bytes.length, from + (1 << 20));
+    let newlines = 0;
+    for (let i = bytes.indexOf(LF, from); i >= 0 && i < to; i = bytes.indexOf(LF, i + 1)) newlines++;
+    if (newlines === 0) return 1024;
+    const perRow = (to - from) / newlines;
+    return Math.min(Math.ceil((this.expectedBytes / perRow) * 1.02) + 16, Math.ceil(this.expectedBytes / 2) + 16);
+  }
+
+  private reserve(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    const lines = new Int32Array(capacity);
+    lines.set(this.lines.subarray(0, this.rows));
+    this.lines = lines;
+    for (const b of this.builders) b.grow(capacity);
+    this.capacity = capacity;
+  }
+
+  private storeRow(bytes: Uint8Array, line: number): void {
+    const header = this.header as string[];
+    const width = header.length;
+    if (this.fieldCount !== width) {
+      const fix = this.fieldCount > width ? 'quote fields that contain commas' : 'add the missing fields (an empty field is a missing value)';
+      throw new CsvError(`${this.file}:${line}: the row has ${this.fieldCount} fields but the header has ${width}; ${fix}`, {
+        file: this.file,
+        line,
+        fields: this.fieldCount,
+        expected: width,
+      });
+    }
+    const row = this.rows;
+    if (row === this.capacity) {
+      if (row === 0) this.settleInferred(bytes);
+      this.reserve(row === 0 ? this.expectedRows : Math.ceil(this.capacity * 1.5) + 1024);
+    }
+    this.lines[row] = line;
+    const builders = this.builders;
+    const kinds = this.kinds;
+    for (let c = 0; c < width; c++) {
+      let status: Status;
+      if (kinds[c] === 2) {
+        const n = this.unescape(bytes, this.starts[c], this.ends[c]);
+        status = builders[c].push(this.scratch, 0, n, row);
+      } else {
+        status = builders[c].push(bytes, this.starts[c], this.ends[c], row);
+      }
+      if (status === Status.Text) this.inferText(c, bytes, row);
+      else if (status !== Status.Ok) throw this.valueError(status, header[c], this.fieldText(bytes, c), line);
+    }
+    this.rows = row + 1;
+  }
+
+  /**
+   * Inferred columns whose first value is text are categories from the start, so that no number array is
+   * allocated for them only to be dropped (three such arrays are 24 MB on a million rows).
+   */
+  private settleInferred(bytes: Uint8Array): void {
+    this.inferred.forEach((builder, c) => {
+      if (builder === null) return;
+      const kind = this.kinds[c];
+      const field = kind === 2 ? this.scratch : bytes;
+      const start = kind === 2 ? 0 : this.starts[c];
+      const end = kind === 2 ? this.unescape(bytes, this.starts[c], this.ends[c]) : this.ends[c];
+      if (!Number.isNaN(parseDecimal(field, start, end)) || this.missing.has(field, start, end)) return;
+      this.builders[c] = new CodeBuilder(builder.name, 'category', true, this.missing, this.decoder);
+      this.inferred[c] = null;
+    });
+  }
+
+  /**
+   * An inferred column met text. Before any number (the usual case: the first row already has text) it simply
+   * becomes a category column here; after numbers, their texts are gone, so it stops and the input is read again.
+   */
+  private inferText(c: number, bytes: Uint8Array, row: number): void {
+    const builder = this.builders[c] as NumberBuilder;
+    if (builder.abandoned) return;
+    if (builder.numbers) {
+      builder.abandoned = true;
+      return;
+    }
+    const category = new CodeBuilder(builder.name, 'category', true, this.missing, this.decoder);
+    category.grow(this.capacity);
+    for (let r = 0; r < row; r++) category.push(bytes, 0, 0, r);
+    if (this.kinds[c] === 2) category.push(this.scratch, 0, this.unescape(bytes, this.starts[c], this.ends[c]), row);
+    else category.push(bytes, this.starts[c], this.ends[c], row);
+    this.builders[c] = category;
+    this.inferred[c] = null;
+  }
+
+  private valueError(status: Status, column: string, text: string, line: number): BrambleError {
+    return valueError(status, column, JSON.stringify(clip(text)), `${this.file}:${line}`, { file: this.file, line, column, value: text });
+  }
+
+  /** Copies a raw quoted field into `scratch` without its quotes, doubled quotes made single; returns its length. */
+  private unescape(bytes: Uint8Array, start: number, end: number): number {
+    if (this.scratch.length < end - start) this.scratch = new Uint8Array(Math.max(end - start, this.scratch.length * 2));
+    const out = this.scratch;
+    let n = 0;
+    let i = start + 1;
+    while (i < end) {
+      const b = bytes[i];
+      if (b === QUOTE) {
+        if (bytes[i + 1] === QUOTE && i + 1 < end) {
+          out[n++] = QUOTE;
+          i += 2;
+          continue;
+        }
+        i++;
+        break;
+      }
+      out[n++] = b;
+      i++;
+    }
+    while (i < end) out[n++] = bytes[i++];
+    return n;
+  }
+
+  private fieldText(bytes: Uint8Array, c: number): string {
+    if (this.kinds[c] === 2) return this.decoder.decode(this.scratch.subarray(0, this.unescape(bytes, this.starts[c], this.ends[c])));
+    return this.decoder.decode(bytes.subarray(this.starts[c], this.ends[c]));
+  }
+}
+
+function valueError(status: Status, column: string, shown: string, at: string, data: Record<string, unknown>): BrambleError {
+  switch (status) {
+    case Status.NotNumber:
+      return new DataTypeError(`${at}: ${column} is ${shown}, not a number; fix the value, or declare the column as category`, data);
+    case Status.NotInteger:
+      return new DataTypeError(`${at}: ${column} is ${shown}, not an integer; fix the value, or declare the column as number`, data);
+    case Status.NotBoolean:
+      return new DataTypeError(`${at}: ${column} is ${shown}, not a boolean (true/false, yes/no, 1/0); fix the value, or declare the column as category`, data);
+    default:
+      return new MissingValueError(`${at}: ${column} is missing (${shown}); fill in the value, or declare the column with nullable: true`, data);
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Matches the missing-value markers on bytes, so that fields are not decoded just to be compared. */
+class MissingText {
+  private readonly byLength: Uint8Array[][] = [];
+
+  constructor(markers: readonly string[]) {
+    const encoder = new TextEncoder();
+    for (const m of markers) {
+      const bytes = encoder.encode(m);
+      (this.byLength[bytes.length] ??= []).push(bytes);
+    }
+  }
+
+  has(bytes: Uint8Array, start: number, end: number): boolean {
+    let i = start;
+    while (i < end && (bytes[i] === SPACE || bytes[i] === TAB)) i++;
+    if (i === end) return true;
+    const candidates = this.byLength[end - start];
+    if (candidates === undefined) return false;
+    next: for (const m of candidates) {
+      for (let k = 0; k < m.length; k++) if (m[k] !== bytes[start + k]) continue next;
+      return true;
+    }
+    return false;
+  }
+}
+
+class NumberBuilder implements ColumnBuilder {
+  values: Float64Array = new Float64Array(0);
+  /** Whether any value so far was a number, not missing. */
+  numbers = false;
+  /** An inferred column met text after numbers; the input will be read again with it as a category. */
+  abandoned = false;
+
+  constructor(
+    readonly name: string,
+    private readonly integer: boolean,
+    private readonly nullable: boolean,
+    readonly inferred: boolean,
+    private readonly missing: MissingText,
+  ) {}
+
+  push(bytes: Uint8Array, start: number, end: number, row: number): Status {
+    const v = parseDecimal(bytes, start, end);
+    if (v === v) {
+      if (this.integer && !Number.isInteger(v)) return Status.NotInteger;
+      this.values[row] = v;
+      this.numbers = true;
+      return Status.Ok;
+    }
+    if (this.missing.has(bytes, start, end)) {
+      if (!this.nullable) return Status.Missing;
+      this.values[row] = NaN;
+      return Status.Ok;
+    }
+    return this.inferred ? Status.Text : Status.NotNumber;
+  }
+
+  grow(capacity: number): void {
+    this.values = widen(this.values, capacity);
+  }
+
+  finish(rows: number): Column {
+    return { name: this.name, kind: 'number', values: trim(this.values, rows) };
+  }
+}
+
+class BooleanBuilder implements ColumnBuilder {
+  private values: Float64Array = new Float64Array(0);
+
+  constructor(
+    private readonly name: string,
+    private readonly nullable: boolean,
+    private readonly missing: MissingText,
+  ) {}
+
+  push(bytes: Uint8Array, start: number, end: number, row: number): Status {
+    const v = end - start <= 5 ? booleanOf(asciiLower(bytes, start, end)) : undefined;
+    if (v !== undefined) {
+      this.values[row] = v;
+      return Status.Ok;
+    }
+    if (this.missing.has(bytes, start, end)) {
+      if (!this.nullable) return Status.Missing;
+      this.values[row] = NaN;
+      return Status.Ok;
+    }
+    return Status.NotBoolean;
+  }
+
+  grow(capacity: number): void {
+    this.values = widen(this.values, capacity);
+  }
+
+  finish(rows: number): Column {
+    return { name: this.name, kind: 'boolean', values: trim(this.values, rows) };
+  }
+}
+
+function booleanOf(text: string): 0 | 1 | undefined {
+  switch (text) {
+    case 'true':
+    case 'yes':
+    case '1':
+      return 1;
+    case 'false':
+    case 'no':
+    case '0':
+      return 0;
+    default:
+      return undefined;
+  }
+}
+
+function asciiLower(bytes: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    s += String.fromCharCode(b >= 65 && b <= 90 ? b + 32 : b);
+  }
+  return s;
+}
+
+class CodeBuilder implements ColumnBuilder {
+  private codes: Int32Array = new Int32Array(0);
+  private readonly interner: ByteInterner;
+
+  constructor(
+    private readonly name: string,
+    private readonly kind: 'category' | 'string',
+    private readonly nullable: boolean,
+    private readonly missing: MissingText,
+    decoder: TextDecoder,
+  ) {
+    this.interner = new ByteInterner(decoder);
+  }
+
+  push(bytes: Uint8Array, start: number, end: number, row: number): Status {
+    if (this.missing.has(bytes, start, end)) {
+      if (!this.nullable) return Status.Missing;
+      this.codes[row] = -1;
+      return Status.Ok;
+    }
+    this.codes[row] = this.interner.intern(bytes, start, end);
+    return Status.Ok;
+  }
+
+  grow(capacity: number): void {
+    const codes = new Int32Array(capacity);
+    codes.set(this.codes.subarray(0, Math.min(this.codes.length, capacity)));
+    this.codes = codes;
+  }
+
+  finish(rows: number): Column {
+    return { name: this.name, kind: this.kind, values: { codes: trim(this.codes, rows), categories: this.interner.values } };
+  }
+}
+
+/**
+ * Distinct byte strings → codes, with an open-addressing table over the raw bytes: a value is decoded to a
+ * string once, when it is first seen, not once per row.
+ */
+class ByteInterner {
+  readonly values: string[] = [];
+  private pool = new Uint8Array(1024);
+  private used = 0;
+  private readonly offsets: number[] = [];
+  private readonly lengths: number[] = [];
+  private readonly hashes: number[] = [];
+  private slots = new Int32Array(64);
+
+  constructor(private readonly decoder: TextDecoder) {}
+
+  intern(bytes: Uint8Array, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+    const mask = this.slots.length - 1;
+    const length = end - start;
+    let slot = h & mask;
+    for (;;) {
+      const entry = this.slots[slot];
+      if (entry === 0) break;
+      const code = entry - 1;
+      if (this.hashes[code] === h && this.lengths[code] === length && this.same(code, bytes, start, length)) return code;
+      slot = (slot + 1) & mask;
+    }
+    const code = this.values.length;
+    if (this.used + length > this.pool.length) {
+      const pool = new Uint8Array(Math.max(this.pool.length * 2, this.used + length));
+      pool.set(this.pool.subarray(0, this.used));
+      this.pool = pool;
+    }
+    this.pool.set(bytes.subarray(start, end), this.used);
+    this.offsets.push(this.used);
+    this.lengths.push(length);
+    this.hashes.push(h);
+    this.used += length;
+    this.values.push(this.decoder.decode(bytes.subarray(start, end)));
+    this.slots[slot] = code + 1;
+    if (this.values.length * 2 > this.slots.length) this.rehash();
+    return code;
+  }
+
+  private same(code: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const pool = this.pool;
+    const at = this.offsets[code];
+    for (let k = 0; k < length; k++) if (pool[at + k] !== bytes[start + k]) return false;
+    return true;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let code = 0; code < this.values.length; code++) {
+      let slot = this.hashes[code] & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = code + 1;
+    }
+    this.slots = slots;
+  }
+}
+
+function widen(values: Float64Array, capacity: number): Float64Array {
+  const wider = new Float64Array(capacity);
+  wider.set(values.subarray(0, Math.min(values.length, capacity)));
+  return wider;
+}
+
+/** The first `rows` values; copied only when the spare capacity is worth giving back. */
+function trim<T extends Float64Array | Int32Array>(values: T, rows: number): T {
+  if (values.length === rows) return values;
+  return (values.length - rows > (values.length >> 4) ? values.slice(0, rows) : values.subarray(0, rows)) as T;
+}
+
+/** Exact powers of ten: every one up to 1e22 is a double without rounding. */
+const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** Below this, mantissa * 10 + 9 stays under 2^53, so the mantissa is exact. */
+const MANTISSA_LIMIT = 900719925474099;
+
+/**
+ * A decimal number in bytes [start, end) (spaces and tabs around it allowed), or NaN when the text is not one
+ * (hex, "Infinity", "1e999" and the like are not, so every value is finite). The result is exactly Number()'s:
+ * with at most ~15 significant digits and a power of ten up to 22, the mantissa and the power are both exact
+ * doubles and one multiplication or division rounds correctly (Clinger's fast path); anything else goes to
+ * Number() itself.
+ */
+export function parseDecimal(bytes: Uint8Array, start: number, end: number): number {
+  let s = start;
+  let e = end;
+  while (s < e && (bytes[s] === SPACE || bytes[s] === TAB)) s++;
+  while (e > s && (bytes[e - 1] === SPACE || bytes[e - 1] === TAB)) e--;
+  let i = s;
+  let negative = false;
+  if (i < e && (bytes[i] === 45 || bytes[i] === 43)) {
+    negative = bytes[i] === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let scale = 0;
+  let exact = true;
+  let digits = 0;
+  for (; i < e; i++) {
+    const d = bytes[i] - 48;
+    if (d < 0 || d > 9) break;
+    digits++;
+    if (mantissa < MANTISSA_LIMIT) mantissa = mantissa * 10 + d;
+    else exact = false;
+  }
+  if (i < e && bytes[i] === 46) {
+    for (i++; i < e; i++) {
+      const d = bytes[i] - 48;
+      if (d < 0 || d > 9) break;
+      digits++;
+      if (mantissa < MANTISSA_LIMIT) {
+        mantissa = mantissa * 10 + d;
+        scale++;
+      } else {
+        exact = false;
+      }
+    }
+  }
+  if (digits === 0) return NaN;
+  let exponent = 0;
+  if (i < e && (bytes[i] === 101 || bytes[i] === 69)) {
+    i++;
+    let expNegative = false;
+    if (i < e && (bytes[i] === 45 || bytes[i] === 43)) {
+      expNegative = bytes[i] === 45;
+      i++;
+    }
+    const from = i;
+    for (; i < e; i++) {
+      const d = bytes[i] - 48;
+      if (d < 0 || d > 9) break;
+      if (exponent < 100_000) exponent = exponent * 10 + d;
+    }
+    if (i === from) return NaN;
+    if (expNegative) exponent = -exponent;
+  }
+  if (i !== e) return NaN;
+  if (exact) {
+    if (mantissa === 0) return negative ? -0 : 0;
+    const power = exponent - scale;
+    let v: number;
+    if (power === 0) v = mantissa;
+    else if (power > 0 && power <= 22) v = mantissa * POW10[power];
+    else if (power < 0 && power >= -22) v = mantissa / POW10[-power];
+    else v = Number.NaN;
+    if (v === v) return negative ? -v : v;
+  }
+  let text = '';
+  for (let k = s; k < e; k++) text += String.fromCharCode(bytes[k]);
+  const v = Number(text);
+  return Number.isFinite(v) ? v : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// JSON records
+
+/** An array of records: `[{"tenure": 1, "Contract": "Month-to-month"}, …]`; null or an absent key is missing. */
+function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
+  const file = options.file;
+  const text = new TextDecoder().decode(bytes);
+  let records: unknown;
+  try {
+    records = JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // V8 says "… in JSON at position 16" for most mistakes; the position becomes a line.
+    const at = /^(.*?) in JSON at position (\d+)/.exec(message);
+    const line = at ? lineAt(text, Number(at[2])) : undefined;
+    const reason = at ? at[1] : message.replace(/\s+/g, ' ');
+    throw new JsonDataError(`${line === undefined ? file : `${file}:${line}`}: the JSON does not parse (${reason}); fix the syntax`, { file, line: line ?? null });
+  }
+  if (!Array.isArray(records)) {
+    throw new JsonDataError(`${file} holds ${describeJson(records)}, not an array of records; give [{"column": value, …}, …]`, { file });
+  }
+  const list: unknown[] = records;
+  const lines = recordLines(bytes, list.length);
+  const names: string[] = [];
+  const seen = new Set<string>();
+  list.forEach((record, r) => {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new JsonDataError(`${file}:${lines[r]}: record ${r + 1} is ${describeJson(record)}, not an object of column values`, { file, line: lines[r], record: r });
+    }
+    for (const key of Object.keys(record)) {
+      if (!seen.has(key)) {
+        seen.add(key);
+        names.push(key);
+      }
+    }
+  });
+  const declared = new Map(Object.entries(options.columns ?? {}));
+  for (const name of declared.keys()) {
+    if (!seen.has(name)) throw missingColumnError(name, names, file, ' declared in the schema');
+  }
+  const rows = list.length;
+  const missing = new MissingText(MISSING_TEXT);
+  const columns = names.map((name): Column => {
+    const cells = list.map((record) => (record as Record<string, unknown>)[name]);
+    const at = (r: number): string => `${file}:${lines[r]}`;
+    const fail = (status: Status, r: number): BrambleError => {
+      const value = cells[r];
+      return valueError(status, name, clip(JSON.stringify(value) ?? 'undefined'), at(r), { file, line: lines[r], column: name, value });
+    };
+    const spec = declared.get(name);
+    const nullable = spec === undefined || spec.nullable === true;
+    const type = spec?.type ?? inferJsonType(cells);
+    if (type === 'number' || type === 'integer' || type === 'boolean') {
+      const values = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const cell = cells[r];
+        if (cell === null || cell === undefined) {
+          if (!nullable) throw fail(Status.Missing, r);
+          values[r] = NaN;
+          continue;
+        }
+        const v = type === 'boolean' ? jsonBoolean(cell) : jsonNumber(cell, missing);
+        if (v === undefined) throw fail(type === 'boolean' ? Status.NotBoolean : Status.NotNumber, r);
+        if (v !== v && !nullable) throw fail(Status.Missing, r);
+        if (type === 'integer' && v === v && !Number.isInteger(v)) throw fail(Status.NotInteger, r);
+        values[r] = v;
+      }
+      return type === 'boolean' ? { name, kind: 'boolean', values } : { name, kind: 'number', values };
+    }
+    const codes = new Int32Array(rows);
+    const categories: string[] = [];
+    const index = new Map<string, number>();
+    for (let r = 0; r < rows; r++) {
+      const cell = cells[r];
+      if (cell === null || cell === undefined) {
+        if (!nullable) throw fail(Status.Missing, r);
+        codes[r] = -1;
+        continue;
+      }
+      if (typeof cell === 'object') {
+        throw new DataTypeError(`${at(r)}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { file, line: lines[r], column: name });
+      }
+      const value = String(cell);
+      let code = index.get(value);
+      if (code === undefined) {
+        code = categories.length;
+        categories.push(value);
+        index.set(value, code);
+      }
+      codes[r] = code;
+    }
+    return { name, kind: type === 'string' ? 'string' : 'category', values: { codes, categories } };
+  });
+  return { rows, columns, lines: Int32Array.from(lines) };
+}
+
+function inferJsonType(cells: readonly unknown[]): DeclaredType {
+  let numbers = 0;
+  let booleans = 0;
+  let present = 0;
+  for (const cell of cells) {
+    if (cell === null || cell === undefined) continue;
+    present++;
+    if (typeof cell === 'number') numbers++;
+    else if (typeof cell === 'boolean') booleans++;
+  }
+  if (numbers === present) return 'number';
+  if (booleans === present) return 'boolean';
+  return 'category';
+}
+
+function jsonNumber(cell: unknown, missing: MissingText): number | undefined {
+  if (typeof cell === 'number') return cell;
+  if (typeof cell !== 'string') return undefined;
+  // Numbers written as text ("12.5") are read the same way as in a CSV.
+  const bytes = new TextEncoder().encode(cell);
+  const v = parseDecimal(bytes, 0, bytes.length);
+  if (v === v) return v;
+  return missing.has(bytes, 0, bytes.length) ? NaN : undefined;
+}
+
+function jsonBoolean(cell: unknown): number | undefined {
+  if (typeof cell === 'boolean') return cell ? 1 : 0;
+  if (cell === 0 || cell === 1) return cell;
+  if (typeof cell === 'string') return booleanOf(cell.toLowerCase());
+  return undefined;
+}
+
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function lineAt(text: string, position: number): number {
+  let line = 1;
+  for (let i = 0; i < position && i < text.length; i++) if (text.charCodeAt(i) === LF) line++;
+  return line;
+}
+
+/** The line each top-level element starts on, found by a scan that skips strings. */
+function recordLines(bytes: Uint8Array, count: number): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let expectValue = false;
+  for (let i = 0; i < bytes.length && lines.length < count; i++) {
+    const b = bytes[i];
+    if (b === LF) {
+      line++;
+      continue;
+    }
+    if (b === SPACE || b === TAB || b === CR) continue;
+    if (depth === 1 && expectValue) {
+      lines.push(line);
+      expectValue = false;
+    }
+    if (b === QUOTE) {
+      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) if (bytes[i] === 92) i++;
+    } else if (b === 91 || b === 123) {
+      depth++;
+      if (depth === 1) expectValue = true;
+    } else if (b === 93 || b === 125) {
+      depth--;
+    } else if (b === COMMA && depth === 1) {
+      expectValue = true;
+    }
+  }
+  while (lines.length < count) lines.push(line);
+  return lines;
+}
