@@ -8,3 +8,7 @@ export { parseCsv, CsvError } from './data/csv.js';
 export { encodeTable, takeRows } from './data/encode.js';
 export { splitRows } from './data/split.js';
 export { Rng } from './model/forest/rng.js';
+export { readTable, loadTable, DataFileError, DataFormatError } from './data/load.js';
+export { profileTable } from './data/profile.js';
+export type { Table, Column } from './data/table.js';
+export { loadMlYaml, readMlYaml, ConfigError } from './config/ml-yaml.js';
