@@ -31,6 +31,23 @@ export interface LoadOptions {
   readonly format?: DataFormat;
   /** The declared schema. Undeclared columns are inferred: numbers if every present value is one, else categories. */
   readonly columns?: Readonly<Record<string, DeclaredColumn>>;
+  /**
+   * Report bad values instead of throwing, for validation, which counts every failure rather than stopping at the
+   * first: a value not of its declared type is read as missing and listed in `LoadedTable.violations`, every
+   * declared column is read as nullable (the caller counts the missing values), and a declared column absent
+   * from the file is left out rather than an error (the caller reports it).
+   */
+  readonly lenient?: boolean;
+}
+
+/** The values of one declared column that are not of its type, found by a lenient load. */
+export interface TypeViolation {
+  readonly column: string;
+  readonly expected: DeclaredType;
+  /** Every offending row (0-based, ascending); `Table.lines` gives their file lines. */
+  readonly rows: readonly number[];
+  /** The message a strict load throws for the first of them, with its file and line. */
+  readonly message: string;
 }
 
 export interface ReadOptions extends Omit<LoadOptions, 'file'> {
@@ -51,6 +68,8 @@ export interface DataIdentity {
 export interface LoadedTable {
   readonly table: Table;
   readonly identity: DataIdentity;
+  /** Only with `lenient`: the declared columns that had values not of their type, in column order. */
+  readonly violations?: readonly TypeViolation[];
 }
 
 export class DataFileError extends BrambleError {
@@ -89,9 +108,10 @@ export class JsonDataError extends BrambleError {
 /** Loads a data set already in memory. */
 export function loadTable(bytes: Uint8Array, options: LoadOptions): LoadedTable {
   const format = options.format ?? formatOf(options.file);
-  const table = format === 'json' ? loadJson(bytes, options) : loadCsvBytes(bytes, options);
+  const { table, violations } = format === 'json' ? loadJson(bytes, options) : loadCsvBytes(bytes, options);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { table, identity: { sha256, rows: table.rows, columns: table.columns.length, bytes: bytes.length } };
+  const identity = { sha256, rows: table.rows, columns: table.columns.length, bytes: bytes.length };
+  return options.lenient === true ? { table, identity, violations } : { table, identity };
 }
 
 /**
@@ -100,7 +120,7 @@ export function loadTable(bytes: Uint8Array, options: LoadOptions): LoadedTable 
  */
 export async function readTable(path: string, options: ReadOptions = {}): Promise<LoadedTable> {
   const file = options.file ?? path;
-  const loadOptions: LoadOptions = { file, format: options.format ?? formatOf(file), columns: options.columns };
+  const loadOptions: LoadOptions = { file, format: options.format ?? formatOf(file), columns: options.columns, lenient: options.lenient };
   const handle = await open(path, 'r').catch((err: unknown) => {
     throw fileError(err, file, options.hint) ?? err;
   });
@@ -127,7 +147,8 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
       });
       if (done.retry.size === 0) {
         const table = done.table;
-        return { table, identity: { sha256: hash.digest('hex'), rows: table.rows, columns: table.columns.length, bytes: counted } };
+        const identity = { sha256: hash.digest('hex'), rows: table.rows, columns: table.columns.length, bytes: counted };
+        return loadOptions.lenient === true ? { table, identity, violations: done.violations } : { table, identity };
       }
       asCategory = done.retry;
       first = false;
@@ -171,7 +192,7 @@ const WINDOW = 1 << 26;
 /** Bytes read from disk at a time. */
 const CHUNK = 1 << 20;
 
-function loadCsvBytes(bytes: Uint8Array, options: LoadOptions): Table {
+function loadCsvBytes(bytes: Uint8Array, options: LoadOptions): Parsed {
   let asCategory = new Set<string>();
   for (;;) {
     const parser = new CsvParser(options, asCategory, bytes.length);
@@ -187,7 +208,7 @@ function loadCsvBytes(bytes: Uint8Array, options: LoadOptions): Table {
       else pos += used;
     }
     const done = parser.finish();
-    if (done.retry.size === 0) return done.table;
+    if (done.retry.size === 0) return done;
     asCategory = done.retry;
   }
 }
@@ -198,7 +219,7 @@ async function streamCsv(
   options: LoadOptions,
   asCategory: Set<string>,
   onChunk: (chunk: Uint8Array) => void,
-): Promise<{ table: Table; retry: Set<string> }> {
+): Promise<Parsed & { retry: Set<string> }> {
   const parser = new CsvParser(options, asCategory, size);
   let buffer = new Uint8Array(CHUNK);
   let filled = 0;
@@ -233,9 +254,34 @@ const enum Status {
   Text,
 }
 
+interface Parsed {
+  readonly table: Table;
+  readonly violations: readonly TypeViolation[];
+}
+
+/** Collects a lenient load's type violations per column; the first message is built only once per column. */
+class ViolationLog {
+  private readonly byColumn = new Map<string, { expected: DeclaredType; rows: number[]; message: string }>();
+
+  record(column: string, expected: DeclaredType, row: number, message: () => string): void {
+    const entry = this.byColumn.get(column);
+    if (entry) entry.rows.push(row);
+    else this.byColumn.set(column, { expected, rows: [row], message: message() });
+  }
+
+  list(order: readonly string[]): TypeViolation[] {
+    return order.flatMap((column) => {
+      const entry = this.byColumn.get(column);
+      return entry ? [{ column, ...entry }] : [];
+    });
+  }
+}
+
 interface ColumnBuilder {
   /** Stores the field in bytes [start, end) (quotes already removed) at `row`. */
   push(bytes: Uint8Array, start: number, end: number, row: number): Status;
+  /** Stores a missing value at `row`: what a lenient load keeps in place of a value of the wrong type. */
+  skip(row: number): void;
   grow(capacity: number): void;
   finish(rows: number): Column;
 }
@@ -251,6 +297,7 @@ class CsvParser {
   private readonly expectedBytes: number;
   private readonly missing: MissingText;
   private readonly decoder = new TextDecoder();
+  private readonly violations: ViolationLog | null;
 
   private started = false;
   private line = 1;
@@ -276,6 +323,7 @@ class CsvParser {
     this.asCategory = asCategory;
     this.expectedBytes = expectedBytes;
     this.missing = new MissingText(MISSING_TEXT);
+    this.violations = options.lenient === true ? new ViolationLog() : null;
   }
 
   push(bytes: Uint8Array, final: boolean): number {
@@ -307,7 +355,7 @@ class CsvParser {
     return pos;
   }
 
-  finish(): { table: Table; retry: Set<string> } {
+  finish(): Parsed & { retry: Set<string> } {
     if (this.header === null) throw new CsvError(`${this.file} is empty; it needs a header row`, { file: this.file });
     const retry = new Set<string>();
     this.inferred.forEach((b, c) => {
@@ -315,7 +363,8 @@ class CsvParser {
     });
     const rows = this.rows;
     const columns = this.builders.map((b) => b.finish(rows));
-    return { table: { rows, columns, lines: trim(this.lines, rows) }, retry };
+    const violations = this.violations?.list(this.header) ?? [];
+    return { table: { rows, columns, lines: trim(this.lines, rows) }, retry, violations };
   }
 
   /** Finds the fields of one record from `pos`; returns where the next record starts, or −1 when it is cut off. */
@@ -427,7 +476,7 @@ class CsvParser {
       seen.set(name, c);
     });
     for (const name of this.declared.keys()) {
-      if (!seen.has(name)) throw missingColumnError(name, header, this.file, ' declared in the schema');
+      if (!seen.has(name) && this.violations === null) throw missingColumnError(name, header, this.file, ' declared in the schema');
     }
     this.header = header;
     this.builders = header.map((name) => {
@@ -435,7 +484,7 @@ class CsvParser {
       if (declared === undefined) {
         return this.asCategory.has(name) ? new CodeBuilder(name, 'category', true, this.missing, this.decoder) : new NumberBuilder(name, false, true, true, this.missing);
       }
-      const nullable = declared.nullable === true;
+      const nullable = declared.nullable === true || this.violations !== null;
       switch (declared.type) {
         case 'integer':
           return new NumberBuilder(name, true, nullable, false, this.missing);
@@ -499,7 +548,7 @@ class CsvParser {
         status = builders[c].push(bytes, this.starts[c], this.ends[c], row);
       }
       if (status === Status.Text) this.inferText(c, bytes, row);
-      else if (status !== Status.Ok) throw this.valueError(status, header[c], this.fieldText(bytes, c), line);
+      else if (status !== Status.Ok) this.reject(status, c, bytes, row, line);
     }
     this.rows = row + 1;
   }
@@ -539,6 +588,15 @@ class CsvParser {
     else category.push(bytes, this.starts[c], this.ends[c], row);
     this.builders[c] = category;
     this.inferred[c] = null;
+  }
+
+  /** A value not of its column's type: an error, or in a lenient load a missing value and a recorded violation. */
+  private reject(status: Status, c: number, bytes: Uint8Array, row: number, line: number): void {
+    const name = (this.header as string[])[c];
+    if (this.violations === null) throw this.valueError(status, name, this.fieldText(bytes, c), line);
+    this.builders[c].skip(row);
+    const expected = this.declared.get(name)?.type ?? 'number';
+    this.violations.record(name, expected, row, () => this.valueError(status, name, this.fieldText(bytes, c), line).message);
   }
 
   private valueError(status: Status, column: string, text: string, line: number): BrambleError {
@@ -649,6 +707,10 @@ class NumberBuilder implements ColumnBuilder {
     return this.inferred ? Status.Text : Status.NotNumber;
   }
 
+  skip(row: number): void {
+    this.values[row] = NaN;
+  }
+
   grow(capacity: number): void {
     this.values = widen(this.values, capacity);
   }
@@ -679,6 +741,10 @@ class BooleanBuilder implements ColumnBuilder {
       return Status.Ok;
     }
     return Status.NotBoolean;
+  }
+
+  skip(row: number): void {
+    this.values[row] = NaN;
   }
 
   grow(capacity: number): void {
@@ -736,6 +802,10 @@ class CodeBuilder implements ColumnBuilder {
     }
     this.codes[row] = this.interner.intern(bytes, start, end);
     return Status.Ok;
+  }
+
+  skip(row: number): void {
+    this.codes[row] = -1;
   }
 
   grow(capacity: number): void {
@@ -911,7 +981,7 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
 // JSON records
 
 /** An array of records: `[{"tenure": 1, "Contract": "Month-to-month"}, …]`; null or an absent key is missing. */
-function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
+function loadJson(bytes: Uint8Array, options: LoadOptions): Parsed {
   const file = options.file;
   const text = new TextDecoder().decode(bytes);
   let records: unknown;
@@ -945,10 +1015,11 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
   });
   const declared = new Map(Object.entries(options.columns ?? {}));
   for (const name of declared.keys()) {
-    if (!seen.has(name)) throw missingColumnError(name, names, file, ' declared in the schema');
+    if (!seen.has(name) && options.lenient !== true) throw missingColumnError(name, names, file, ' declared in the schema');
   }
   const rows = list.length;
   const missing = new MissingText(MISSING_TEXT);
+  const log = options.lenient === true ? new ViolationLog() : null;
   const columns = names.map((name): Column => {
     const cells = list.map((record) => (record as Record<string, unknown>)[name]);
     const at = (r: number): string => `${file}:${lines[r]}`;
@@ -957,8 +1028,13 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
       return valueError(status, name, clip(JSON.stringify(value) ?? 'undefined'), at(r), { file, line: lines[r], column: name, value });
     };
     const spec = declared.get(name);
-    const nullable = spec === undefined || spec.nullable === true;
+    const nullable = spec === undefined || spec.nullable === true || log !== null;
     const type = spec?.type ?? inferJsonType(cells);
+    /** Throws, or in a lenient load records the row, whose value the caller then stores as missing. */
+    const reject = (error: () => BrambleError, r: number): void => {
+      if (log === null) throw error();
+      log.record(name, type, r, () => error().message);
+    };
     if (type === 'number' || type === 'integer' || type === 'boolean') {
       const values = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
@@ -969,9 +1045,13 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
           continue;
         }
         const v = type === 'boolean' ? jsonBoolean(cell) : jsonNumber(cell, missing);
-        if (v === undefined) throw fail(type === 'boolean' ? Status.NotBoolean : Status.NotNumber, r);
+        if (v === undefined || (type === 'integer' && v === v && !Number.isInteger(v))) {
+          const status = v === undefined ? (type === 'boolean' ? Status.NotBoolean : Status.NotNumber) : Status.NotInteger;
+          reject(() => fail(status, r), r);
+          values[r] = NaN;
+          continue;
+        }
         if (v !== v && !nullable) throw fail(Status.Missing, r);
-        if (type === 'integer' && v === v && !Number.isInteger(v)) throw fail(Status.NotInteger, r);
         values[r] = v;
       }
       return type === 'boolean' ? { name, kind: 'boolean', values } : { name, kind: 'number', values };
@@ -987,7 +1067,9 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
         continue;
       }
       if (typeof cell === 'object') {
-        throw new DataTypeError(`${at(r)}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { file, line: lines[r], column: name });
+        reject(() => new DataTypeError(`${at(r)}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { file, line: lines[r], column: name }), r);
+        codes[r] = -1;
+        continue;
       }
       const value = String(cell);
       let code = index.get(value);
@@ -1000,7 +1082,7 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Table {
     }
     return { name, kind: type === 'string' ? 'string' : 'category', values: { codes, categories } };
   });
-  return { rows, columns, lines: Int32Array.from(lines) };
+  return { table: { rows, columns, lines: Int32Array.from(lines) }, violations: log?.list(names) ?? [] };
 }
 
 function inferJsonType(cells: readonly unknown[]): DeclaredType {

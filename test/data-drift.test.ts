@@ -1,0 +1,331 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadMlYaml } from '../src/config/ml-yaml.js';
+import {
+  chiSquareSf,
+  chiSquareTest,
+  detectDrift,
+  formatDrift,
+  jensenShannonDistance,
+  kolmogorovSf,
+  ksPValue,
+  ksStatistic,
+  logGamma,
+  sketchCdf,
+  wassersteinDistance,
+  type ColumnDrift,
+  type DriftResult,
+} from '../src/data/drift.js';
+import { loadTable } from '../src/data/load.js';
+import { PROFILE_SKETCH, profileTable, type NumberProfile, type TableProfile } from '../src/data/profile.js';
+import type { Column, Table } from '../src/data/table.js';
+import { validationLoadOptions } from '../src/data/validate.js';
+import { Rng } from '../src/model/forest/rng.js';
+
+const root = join(import.meta.dirname, '..');
+const churnBytes = readFileSync(join(root, 'templates/model-repo/data/churn.csv'));
+const churnSchema = loadMlYaml(readFileSync(join(root, 'templates/model-repo/ml.yaml'), 'utf8')).schema ?? {};
+const { columns: declared } = validationLoadOptions(churnSchema);
+
+/** The Telco data with the declared types, its lines optionally edited (header excluded). */
+function churn(edit: (fields: string[], header: string[]) => void = () => {}): Table {
+  const lines = churnBytes.toString('utf8').split('\n');
+  const header = lines[0].split(',');
+  const edited = lines.map((line, i) => {
+    if (i === 0 || line === '') return line;
+    const fields = line.split(',');
+    edit(fields, header);
+    return fields.join(',');
+  });
+  return loadTable(new TextEncoder().encode(edited.join('\n')), { file: 'data/churn.csv', columns: declared }).table;
+}
+
+const distributions = (table: Table): TableProfile => profileTable(table, { distributions: true });
+
+function numberTable(values: readonly number[]): Table {
+  return { rows: values.length, columns: [{ name: 'x', kind: 'number', values: Float64Array.from(values) }], lines: new Int32Array(values.length) };
+}
+
+function categoryTable(labels: readonly string[]): Table {
+  const categories = [...new Set(labels)];
+  const codes = Int32Array.from(labels.map((l) => categories.indexOf(l)));
+  return { rows: labels.length, columns: [{ name: 'c', kind: 'category', values: { codes, categories } }], lines: new Int32Array(labels.length) };
+}
+
+/** Standard normal draws from the project's seeded generator (Box–Muller). */
+function normals(seed: number, n: number, mean = 0, std = 1): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => mean + std * Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float()));
+}
+
+function labels(seed: number, n: number, weights: readonly number[]): string[] {
+  const rng = new Rng(seed);
+  const total = weights.reduce((s, w) => s + w, 0);
+  return Array.from({ length: n }, () => {
+    let u = rng.float() * total;
+    let k = 0;
+    while (u >= weights[k] && k < weights.length - 1) u -= weights[k++];
+    return `L${k}`;
+  });
+}
+
+function column(result: DriftResult, name: string): ColumnDrift {
+  const found = result.columns.find((c) => c.column === name);
+  if (found === undefined) throw new Error(`no drift row for ${name}`);
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The reference: scipy on the raw samples, when Debian's python3-scipy is installed.
+
+const PYTHON = '/usr/bin/python3';
+const hasScipy = spawnSync(PYTHON, ['-c', 'import scipy.stats, scipy.spatial'], { stdio: 'ignore' }).status === 0;
+
+/** Runs a Python expression over `input` (bound as `d`) and returns its JSON result. */
+function scipy<T>(body: string, input: unknown): T {
+  const program = [
+    'import json, sys',
+    'import numpy as np',
+    'from scipy import stats, special',
+    'from scipy.spatial import distance',
+    'd = json.load(sys.stdin)',
+    body,
+    'print(json.dumps(out))',
+  ].join('\n');
+  const run = spawnSync(PYTHON, ['-c', program], { input: JSON.stringify(input), encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`python failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+describe.runIf(hasScipy)('special functions against scipy', () => {
+  const xs = [1e-3, 0.5, 1, 2.5, 7, 15, 40, 120, 400, 1500];
+  const dfs = [1, 2, 3, 7, 20, 99, 199];
+  const grid = dfs.flatMap((df) => xs.map((x) => [x, df] as const));
+  const expected = scipy<{ chi2: number[]; ks: number[]; gammaln: number[] }>(
+    'out = {"chi2": [float(stats.chi2.sf(x, k)) for x, k in d["grid"]], "ks": [float(stats.kstwobign.sf(l)) for l in d["lambdas"]], "gammaln": [float(special.gammaln(z)) for z in d["zs"]]}',
+    { grid, lambdas: [0.05, 0.2, 0.4, 0.6, 0.8, 1, 1.17, 1.19, 1.4, 2, 3, 5], zs: [0.1, 0.5, 1, 1.5, 3.7, 10, 100, 1e4] },
+  );
+
+  // Relative 1e-9 even out in the tail (1500 on 1 df is ~1e-330, below doubles: both give 0).
+  it.each(dfs)('chi2.sf on %i degrees of freedom, from 1e-3 to 1500', (df) => {
+    grid.forEach(([x, k], i) => {
+      if (k !== df) return;
+      const sf = expected.chi2[i];
+      const ours = chiSquareSf(x, df);
+      if (sf === 0) expect(ours, `x = ${x}`).toBeLessThan(1e-300);
+      else expect(Math.abs(ours - sf) / sf, `x = ${x}`).toBeLessThan(1e-9);
+    });
+  });
+
+  it('kolmogorovSf matches kstwobign.sf on both sides of the switch at 1.18', () => {
+    [0.05, 0.2, 0.4, 0.6, 0.8, 1, 1.17, 1.19, 1.4, 2, 3, 5].forEach((lambda, i) => {
+      const sf = expected.ks[i];
+      expect(Math.abs(kolmogorovSf(lambda) - sf), `λ = ${lambda}`).toBeLessThan(1e-14 + 1e-12 * sf);
+    });
+  });
+
+  it('logGamma matches gammaln', () => {
+    [0.1, 0.5, 1, 1.5, 3.7, 10, 100, 1e4].forEach((z, i) => expect(logGamma(z)).toBeCloseTo(expected.gammaln[i], 11));
+  });
+});
+
+/**
+ * The sketch-based statistics against scipy on the raw samples. Tolerances: KS's D within 0.015, because a
+ * 101-quantile sketch places the CDF to within one percentile (0.01) between its knots, plus numpy's
+ * interpolation between order statistics; the normed Wasserstein distance within 0.01, because linear
+ * interpolation between percentiles moves each value by less than one percentile's width and for a normal
+ * sample the mean width is about 0.025 std, most of which cancels between the two sides; chi-square and
+ * Jensen–Shannon exactly (1e-9), because category counts are kept whole.
+ */
+describe.runIf(hasScipy)('drift statistics against scipy on the raw samples', () => {
+  interface Reference {
+    ks: number;
+    ksP: number;
+    wasserstein: number;
+  }
+  const numeric = (a: number[], b: number[]): Reference =>
+    scipy<Reference>(
+      'r = stats.ks_2samp(d["a"], d["b"], method="asymp")\nout = {"ks": float(r.statistic), "ksP": float(r.pvalue), "wasserstein": float(stats.wasserstein_distance(d["a"], d["b"]) / max(np.std(d["a"]), 0.001))}',
+      { a, b },
+    );
+
+  it.each<[string, number, number, number, boolean]>([
+    ['same distribution, small', 600, 500, 0, false],
+    ['shifted by 1 std, small', 600, 500, 1, true],
+    ['same distribution, large', 5000, 4000, 0, false],
+    ['shifted by 1 std, large', 5000, 4000, 1, true],
+  ])('numbers: %s', (_, n, m, shift, drifts) => {
+    const a = normals(11, n, 10, 3);
+    const b = normals(12, m, 10 + 3 * shift, 3);
+    const expected = numeric(a, b);
+    const reference = distributions(numberTable(a));
+    const current = distributions(numberTable(b));
+    const sketch = (p: TableProfile): readonly number[] => (p.columns[0] as NumberProfile).sketch ?? [];
+    expect(Math.abs(ksStatistic(sketch(reference), sketch(current)) - expected.ks)).toBeLessThan(0.015);
+    expect(Math.abs(wassersteinDistance(sketch(reference), sketch(current)) / (3 * Math.sqrt((n - 1) / n)) - expected.wasserstein)).toBeLessThan(0.02);
+    const result = column(detectDrift(reference, current), 'x');
+    if (n <= 1000) {
+      expect(result).toMatchObject({ test: 'ks', threshold: 0.05, drifted: drifts });
+      // scipy's verdict on the raw samples is the same.
+      expect(expected.ksP < 0.05).toBe(drifts);
+    } else {
+      expect(result).toMatchObject({ test: 'wasserstein', threshold: 0.1, drifted: drifts });
+      expect(Math.abs((result.statistic ?? NaN) - expected.wasserstein)).toBeLessThan(0.01);
+      expect(expected.wasserstein >= 0.1).toBe(drifts);
+    }
+  });
+
+  it('KS p-values follow scipy’s asymptotic ones for the same D', () => {
+    // scipy's "asymp" uses the exact one-sample distribution at round(nₑ); Stephens' correction stays within 0.01 of it.
+    const cases = [[0.05, 600, 500], [0.08, 600, 500], [0.12, 300, 200], [0.03, 5000, 4000], [0.2, 50, 40]] as const;
+    const expected = scipy<number[]>('out = [float(stats.kstwo.sf(D, round(n * m / (n + m)))) for D, n, m in d]', cases);
+    cases.forEach(([d, n, m], i) => expect(Math.abs(ksPValue(d, n, m) - expected[i]), `D = ${d}`).toBeLessThan(0.01));
+  });
+
+  it.each<[string, number, number[], boolean]>([
+    ['same distribution, small', 800, [5, 3, 2], false],
+    ['shifted shares, small', 800, [3, 3, 4], true],
+    ['same distribution, large', 6000, [5, 3, 2], false],
+    ['shifted shares, large', 6000, [2, 3, 5], true],
+  ])('categories: %s', (_, n, weights, drifts) => {
+    const a = labels(23, n, [5, 3, 2]);
+    const b = [...labels(24, n, weights), 'L9']; // one label the reference never had
+    const result = column(detectDrift(distributions(categoryTable(a)), distributions(categoryTable(b))), 'c');
+    const keys = ['L0', 'L1', 'L2', 'L9'];
+    const count = (list: string[]): number[] => keys.map((k) => list.filter((l) => l === k).length);
+    const expected = scipy<{ js: number; chi2: number; p: number }>(
+      // Evidently's chi_stat_test: the reference shares scaled to the current total. L9 alone makes it infinite, so scipy gets the three others.
+      'ra, cb = np.array(d["a"], float), np.array(d["b"], float)\n' +
+        'e = ra[:3] * cb[:3].sum() / ra[:3].sum()\nr = stats.chisquare(cb[:3], e)\n' +
+        'out = {"js": float(distance.jensenshannon(ra, cb)), "chi2": float(r.statistic), "p": float(r.pvalue)}',
+      { a: count(a), b: count(b) },
+    );
+    expect(Math.abs(jensenShannonDistance(count(a), count(b)) - expected.js)).toBeLessThan(1e-9);
+    const three = chiSquareTest(count(b).slice(0, 3), count(a).slice(0, 3));
+    expect(Math.abs(three.statistic - expected.chi2) / expected.chi2).toBeLessThan(1e-9);
+    expect(Math.abs(three.pValue - expected.p)).toBeLessThan(1e-9 + 1e-9 * expected.p);
+    if (n <= 1000) {
+      // The unseen label alone is drift for chi-square (an infinite statistic), as in Evidently.
+      expect(result).toMatchObject({ test: 'chi2', statistic: null, pValue: 0, drifted: true });
+      expect(expected.p < 0.05).toBe(drifts);
+    } else {
+      expect(result).toMatchObject({ test: 'jensen_shannon', threshold: 0.1, drifted: drifts });
+      expect(result.statistic ?? NaN).toBeCloseTo(expected.js, 9);
+    }
+  });
+});
+
+describe('sketch statistics', () => {
+  it('read ties as jumps in the CDF', () => {
+    const sketch = PROFILE_SKETCH.map((p) => (p < 0.3 ? 0 : 1));
+    expect(sketchCdf(sketch, 0, true)).toBe(0);
+    // The last knot at 0 is the 29th percentile; between it and the first knot at 1 the CDF is read as linear.
+    expect(sketchCdf(sketch, 0)).toBeCloseTo(0.29, 12);
+    expect(sketchCdf(sketch, 0.5)).toBeCloseTo(0.295, 12);
+    expect(sketchCdf(sketch, 1, true)).toBeCloseTo(0.3, 12);
+    expect(sketchCdf(sketch, 1)).toBe(1);
+  });
+
+  it('give D = 0 and distance 0 for one sketch against itself, and D = 1 for disjoint ones', () => {
+    const a = PROFILE_SKETCH.map((p) => p * 10);
+    const b = PROFILE_SKETCH.map((p) => 20 + p);
+    expect(ksStatistic(a, a)).toBe(0);
+    expect(wassersteinDistance(a, a)).toBe(0);
+    expect(ksStatistic(a, b)).toBe(1);
+    expect(wassersteinDistance(a, b)).toBeCloseTo(20 + 0.5 - 5, 12);
+  });
+
+  it('give chi-square p = 1 for a single category', () => {
+    expect(chiSquareTest([5], [7])).toEqual({ statistic: 0, pValue: 1 });
+  });
+});
+
+describe('drift of the Telco data', () => {
+  const reference = distributions(churn());
+
+  it('finds none against itself', () => {
+    const result = detectDrift(reference, distributions(churn()));
+    expect(result.datasetDrift).toBe(false);
+    expect(result.columns.filter((c) => c.drifted)).toEqual([]);
+    expect(result.columns.every((c) => c.statistic === 0)).toBe(true);
+    expect(result.columns).toHaveLength(20);
+    expect(result.skipped).toEqual([{ column: 'customerID', reason: 'free text or ids: no distribution to compare' }]);
+    expect(new Set(result.columns.map((c) => c.test))).toEqual(new Set(['wasserstein', 'jensen_shannon']));
+  });
+
+  it('finds tenure drifted when it is shifted, and only tenure', () => {
+    const shifted = churn((fields, header) => {
+      const at = header.indexOf('tenure');
+      fields[at] = String(Number(fields[at]) + 12);
+    });
+    const result = detectDrift(reference, distributions(shifted), { share: 0.5 });
+    expect(result.columns.filter((c) => c.drifted).map((c) => c.column)).toEqual(['tenure']);
+    // +12 months on a std of 24.56 (population): the normed distance is 12 / 24.56 = 0.489 exactly, as the shift is uniform.
+    expect(column(result, 'tenure')).toMatchObject({ test: 'wasserstein', threshold: 0.1, drifted: true });
+    expect(column(result, 'tenure').statistic).toBeCloseTo(12 / 24.5572, 3);
+    expect(result).toMatchObject({ driftedShare: 1 / 20, datasetDrift: false });
+    expect(detectDrift(reference, distributions(shifted), { share: 0.05 }).datasetDrift).toBe(true);
+  });
+
+  it('uses KS and chi-square on small samples, and finds the shift there too', () => {
+    const small = (table: Table, from: number, to: number): Table => ({
+      rows: to - from,
+      lines: table.lines.slice(from, to),
+      columns: table.columns.map((c): Column => {
+        if (c.kind === 'number' || c.kind === 'boolean') return { ...c, values: c.values.slice(from, to) };
+        return { ...c, values: { codes: c.values.codes.slice(from, to), categories: c.values.categories } };
+      }),
+    });
+    const base = churn();
+    const moved = churn((fields, header) => {
+      const at = header.indexOf('tenure');
+      fields[at] = String(Number(fields[at]) + 24);
+    });
+    const ref = distributions(small(base, 0, 900));
+    const self = detectDrift(ref, ref);
+    expect(self.columns.filter((c) => c.drifted)).toEqual([]);
+    expect(new Set(self.columns.map((c) => c.test))).toEqual(new Set(['ks', 'chi2']));
+    expect(column(self, 'tenure')).toMatchObject({ statistic: 0, pValue: 1 });
+    const result = detectDrift(ref, distributions(small(moved, 900, 1800)), { columns: ['tenure', 'MonthlyCharges', 'Contract'] });
+    expect(column(result, 'tenure')).toMatchObject({ test: 'ks', drifted: true });
+    expect(column(result, 'tenure').pValue).toBeLessThan(1e-6);
+  });
+
+  it('prints a terminal table with the test, statistic, threshold and verdict', () => {
+    const shifted = churn((fields, header) => {
+      const at = header.indexOf('tenure');
+      fields[at] = String(Number(fields[at]) + 12);
+    });
+    const out = formatDrift(detectDrift(reference, distributions(shifted)));
+    const lines = out.split('\n');
+    expect(lines[0]).toBe('Drift: 1 of 20 columns drifted (5 %); the data set drifts at 50 % or more — no drift');
+    expect(lines[2]).toMatch(/^ {2}column +kind +test +statistic +p-value +threshold +verdict$/);
+    expect(lines.find((l) => l.trimStart().startsWith('tenure '))).toMatch(/^ {2}tenure +numeric +Wasserstein \(normed\) +0\.48\d\d +≥ 0\.1 +DRIFT$/);
+    expect(lines.find((l) => l.trimStart().startsWith('Contract '))).toMatch(/Jensen–Shannon +0 +≥ 0\.1 +ok$/);
+    expect(out).toContain('Not compared:\n  customerID: free text or ids: no distribution to compare\n');
+  });
+});
+
+describe('profiles that cannot be compared', () => {
+  it.each<[string, () => DriftResult, string]>([
+    [
+      'a reference without distributions',
+      () => detectDrift(profileTable(numberTable([1, 2, 3])), distributions(numberTable([1, 2, 3]))),
+      'the reference profile of x has no distribution sketch; profile the data with { distributions: true } (retrain the champion if its profile predates it)',
+    ],
+    [
+      'a column gone from the current data',
+      () => detectDrift(distributions(numberTable([1, 2, 3])), distributions(categoryTable(['a']))),
+      'the current data has no column "x", which the champion was trained on; restore the column in the data',
+    ],
+    [
+      'a column that changed kind',
+      () => detectDrift(distributions(numberTable([1, 2])), { ...distributions(categoryTable(['a', 'b'])), columns: [{ ...distributions(categoryTable(['a', 'b'])).columns[0], name: 'x' }] }),
+      'x was numbers in the reference but is labels now; fix the data, or declare its type in ml.yaml\'s schema',
+    ],
+  ])('is an error: %s', (_, run, message) => {
+    expect(run).toThrow(expect.objectContaining({ code: 'E_DRIFT_INPUT', message }));
+  });
+});
