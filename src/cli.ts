@@ -6,12 +6,17 @@ import { readFileSync } from 'node:fs';
 import { BrambleError, describeError } from './errors.js';
 import { trainForestFromCsv, type TrainForestResult } from './commands/train-forest.js';
 import { writeFileAtomic } from './fs/atomic.js';
+import { runPipeline, type RunResult } from './pipeline/run.js';
+import { formatValidation } from './data/validate.js';
+import { formatVerdict } from './model/compare.js';
+import { metricsOf } from './model/evaluate.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
 const HELP = `bramble — GitOps machine learning: validate, train, compare, register and deploy models from git
 
 Usage:
+  bramble run [DIR] [--champion FILE] [--json]                 validate → train → evaluate → compare; writes DIR/.bramble/model.json
   bramble forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file
   bramble --version
   bramble --help
@@ -141,6 +146,71 @@ async function forestTrain(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+const RUN_HELP = `bramble run — validate, train, evaluate and compare the model described by DIR/ml.yaml
+
+Usage: bramble run [DIR] [options]
+
+Options:
+  --champion FILE   a model.json to score on the same held-out rows and gate against
+  --workers N       threads to train on (default: every core); the model does not depend on it
+  --json            print the result as JSON
+
+Writes DIR/.bramble/model.json. Exit codes: 0 ok, 1 validation or a gate failed, 2 configuration or data error.
+`;
+
+function runReport(result: RunResult): string {
+  const lines: string[] = [];
+  const v = result.validation;
+  lines.push(`validate: ${v.rows} rows, ${v.statistics.successful}/${v.statistics.evaluated} rules hold`);
+  if (!v.success) {
+    lines.push(formatValidation(v));
+    return lines.join('\n');
+  }
+  const e = result.evaluation;
+  if (e) {
+    const metrics = Object.entries(metricsOf(e))
+      .filter(([, value]) => typeof value === 'number')
+      .map(([name, value]) => `${name} ${(value as number).toFixed(4)}`);
+    lines.push(`evaluate: ${metrics.join(', ')}`);
+  }
+  if (result.champion) lines.push(`champion: ${result.champion.file} (${result.champion.sha256.slice(0, 12)})`);
+  if (result.gates) lines.push(formatVerdict(result.gates));
+  if (result.artifact) lines.push(`model: ${result.artifact.path} (${(result.artifact.bytes / 1e6).toFixed(1)} MB, sha256 ${result.artifact.sha256})`);
+  lines.push(`done in ${result.seconds.toFixed(1)} s`);
+  return lines.join('\n');
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      champion: { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`bramble run takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
+  const showProgress = process.stderr.isTTY && !values.json;
+  const result = await runPipeline(positionals[0] ?? '.', {
+    champion: values.champion,
+    workers: numberOption('workers', values.workers),
+    onProgress: showProgress ? progressBar(process.stderr) : undefined,
+    now: () => performance.now(),
+    versions: { bramble: version(), node: process.version },
+  });
+  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else process.stdout.write(runReport(result) + '\n');
+  const passed = result.validation.success && (result.gates?.passed ?? false);
+  return passed ? EXIT.ok : EXIT.failed;
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -156,6 +226,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return EXIT.ok;
   }
+  if (command === 'run') return run(argv.slice(1));
   if (command === 'forest' && sub === 'train') return forestTrain(rest);
   if (command === 'forest') {
     process.stdout.write(FOREST_TRAIN_HELP);

@@ -41,7 +41,7 @@ describe('bramble', () => {
     expect(model.params).toMatchObject({ trees: 30, seed: 3 });
   });
 
-  it('runs the README main job on the template data', () => {
+  it('trains a forest on the template data without an ml.yaml', () => {
     const r = bramble('forest', 'train', '--data', churn, '--target', 'Churn', '--drop', 'customerID', '--trees', '50', '--max-depth', '12', '--seed', '7');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^.*churn\.csv: 7043 rows, 45 features \(5282 to train, 1761 held out\)$/m);

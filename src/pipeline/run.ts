@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
+import { BrambleError } from '../errors.js';
+import { FittedFeatures } from '../features/transforms.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { readTable, type DataIdentity } from '../data/load.js';
+import { profileTable } from '../data/profile.js';
+import { splitRows } from '../data/split.js';
+import { cellValue, getColumn, type Table } from '../data/table.js';
+import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
+import { fitFeatures } from '../features/transforms.js';
+import { ARTIFACT, openArtifact, sealArtifact } from '../model/artifact.js';
+import { applyGates, type GateResult } from '../model/compare.js';
+import { evaluateClassification, evaluateRegression, metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
+import { RandomForest, type Label } from '../model/forest/forest.js';
+import type { ForestOptions } from '../model/forest/options.js';
+import type { Progress } from '../model/forest/pool.js';
+
+export class PipelineError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_PIPELINE', message, data);
+  }
+}
+
+export interface RunOptions {
+  /** A champion artifact to score on the same held-out rows and gate against. */
+  champion?: string;
+  workers?: number;
+  onProgress?: Progress;
+  now: () => number;
+  /** Versions recorded in the lineage (the edge knows them; the engine does not read process). */
+  versions: { bramble: string; node: string };
+}
+
+export interface RunResult {
+  config: MlConfig;
+  validation: ValidationResult;
+  /** Absent when validation failed: nothing was trained. */
+  evaluation?: Evaluation;
+  champion?: { file: string; sha256: string; metrics: MetricValues };
+  gates?: GateResult;
+  artifact?: { path: string; sha256: string; bytes: number };
+  seconds: number;
+}
+
+/** Validate → split → fit features → train → evaluate → compare → write the artifact: `bramble run`. */
+export async function runPipeline(dir: string, options: RunOptions): Promise<RunResult> {
+  const started = options.now();
+  const mlPath = join(dir, 'ml.yaml');
+  const config = await readMlYaml(mlPath);
+  const mlSha256 = createHash('sha256').update(await readFile(mlPath)).digest('hex');
+  const schema = config.schema ?? {};
+  const loaded = await readTable(join(dir, config.data.train), {
+    file: config.data.train,
+    hint: 'check data.train in ml.yaml',
+    ...validationLoadOptions(schema),
+  });
+  const { table } = loaded;
+  const validation = validateTable(table, schema, { file: config.data.train, violations: loaded.violations });
+  const seconds = (): number => (options.now() - started) / 1000;
+  if (!validation.success) return { config, validation, seconds: seconds() };
+
+  if (config.split.by !== undefined) {
+    throw new PipelineError(`split.by (${config.split.by}) is not supported yet; use a random or stratified split`, { by: config.split.by });
+  }
+  const labels = targetLabels(table, config);
+  const split = splitRows(labels, config.split.test, config.split.seed, config.split.stratify);
+  const features = fitFeatures(config.features, table, { target: config.data.target, id: config.data.id, rows: split.train });
+  const train = features.transform(table, split.train);
+  const test = features.transform(table, split.test);
+  const forest = new RandomForest(forestOptions(config));
+  await forest.train(
+    { rows: train.rows, columns: train.names.length, values: train.matrix },
+    split.train.map((r) => labels[r]),
+    { workers: options.workers, onProgress: options.onProgress },
+  );
+  const heldOut = split.test.map((r) => labels[r]);
+  const evaluation = score(config, forest, test.matrix, test.rows, test.names.length, heldOut);
+  const metrics = metricsOf(evaluation);
+
+  // The champion is scored on the very rows the candidate was: its own features on the same held-out rows.
+  let champion: RunResult['champion'];
+  if (options.champion) {
+    const text = await readFile(options.champion, 'utf8').catch(() => {
+      throw new PipelineError(`the champion ${options.champion} does not exist; give the path of a model.json`, { file: options.champion });
+    });
+    const artifact = openArtifact(text, options.champion);
+    const championFeatures = FittedFeatures.fromJSON(artifact.features);
+    const championForest = RandomForest.fromJSON(artifact.estimator);
+    const championTest = championFeatures.transform(table, split.test);
+    const championEval = score(config, championForest, championTest.matrix, championTest.rows, championTest.names.length, heldOut);
+    champion = { file: options.champion, sha256: artifact.sha256, metrics: metricsOf(championEval) };
+  }
+  const gates = applyGates(config.compare?.gates ?? {}, metrics, champion?.metrics ?? null);
+
+  // A few held-out rows and their predictions: the server's self-test before it serves this model.
+  const samples = split.test.slice(0, 5).map((r) => {
+    const record: Record<string, unknown> = {};
+    for (const column of table.columns) record[column.name] = cellValue(column, r);
+    return record;
+  });
+  const sampleRows = features.transform(table, split.test.slice(0, 5));
+  const { artifact, text } = sealArtifact({
+    format: ARTIFACT.format,
+    version: ARTIFACT.version,
+    name: config.name,
+    task: config.task,
+    signature: { inputs: features.toJSON().inputs, target: config.data.target, classes: forest.classes },
+    features: features.toJSON(),
+    estimator: forest.toJSON(),
+    metrics: evaluation,
+    profile: profileTable(table, { distributions: true }),
+    samples: { rows: samples, scores: Array.from(forest.scores({ rows: sampleRows.rows, columns: sampleRows.names.length, values: sampleRows.matrix })) },
+    lineage: lineage(config, loaded.identity, mlSha256, forest, options.versions),
+  });
+  const folder = join(dir, ARTIFACT.folder);
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, ARTIFACT.file);
+  await writeFileAtomic(path, text);
+  return {
+    config,
+    validation,
+    evaluation,
+    champion,
+    gates,
+    artifact: { path, sha256: artifact.sha256, bytes: Buffer.byteLength(text) },
+    seconds: seconds(),
+  };
+}
+
+function targetLabels(table: Table, config: MlConfig): Label[] {
+  const column = getColumn(table, config.data.target, config.data.train);
+  const labels: Label[] = new Array(table.rows);
+  for (let r = 0; r < table.rows; r++) {
+    const v = cellValue(column, r);
+    if (v === null) {
+      throw new PipelineError(`${config.data.train}:${table.lines[r]}: the target ${config.data.target} is missing; every training row needs one`, {
+        line: table.lines[r],
+      });
+    }
+    labels[r] = typeof v === 'boolean' ? String(v) : v;
+  }
+  return labels;
+}
+
+function forestOptions(config: MlConfig): ForestOptions {
+  const options: Record<string, unknown> = { task: config.task, seed: config.model.seed };
+  for (const [key, value] of Object.entries(config.model.params)) if (value !== undefined) options[key] = value;
+  return options as ForestOptions;
+}
+
+function score(config: MlConfig, forest: RandomForest, matrix: Float64Array, rows: number, columns: number, actual: Label[]): Evaluation {
+  const scores = forest.scores({ rows, columns, values: matrix });
+  if (config.task === 'classification') {
+    return evaluateClassification({ labels: actual, classes: forest.classes ?? [], probabilities: scores });
+  }
+  return evaluateRegression(actual as number[], scores);
+}
+
+/** What made this model; no wall-clock time, so the same inputs give the same bytes. */
+function lineage(config: MlConfig, data: DataIdentity, mlSha256: string, forest: RandomForest, versions: RunOptions['versions']) {
+  return {
+    // The source commit comes with the git registry (issue 4, through isomorphic-git); until then it is not claimed.
+    source: null,
+    mlYaml: { sha256: mlSha256 },
+    data: { path: config.data.train, sha256: data.sha256, rows: data.rows, columns: data.columns, bytes: data.bytes },
+    split: config.split,
+    params: forest.params,
+    seed: config.model.seed,
+    versions: { bramble: versions.bramble, node: versions.node },
+  };
+}

@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readTable } from '../src/data/load.js';
+import { cellValue } from '../src/data/table.js';
+import { FittedFeatures } from '../src/features/transforms.js';
+import { ARTIFACT, openArtifact } from '../src/model/artifact.js';
+import { RandomForest } from '../src/model/forest/forest.js';
+import { runPipeline, type RunOptions } from '../src/pipeline/run.js';
+
+const template = join(import.meta.dirname, '../templates/model-repo');
+const cli = join(import.meta.dirname, '../dist/cli.js');
+const options: RunOptions = { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } };
+
+function copyTemplate(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bramble-run-'));
+  cpSync(template, dir, { recursive: true, filter: (src) => !src.includes(ARTIFACT.folder) });
+  return dir;
+}
+
+describe('bramble run on the template', () => {
+  it('validates, trains, passes its gates, and writes the same artifact twice, byte for byte', async () => {
+    const dir = copyTemplate();
+    const first = await runPipeline(dir, options);
+    const bytes = readFileSync(join(dir, ARTIFACT.folder, ARTIFACT.file));
+    const second = await runPipeline(dir, { ...options, workers: 2 });
+    expect(first.validation.success).toBe(true);
+    expect(first.gates?.passed).toBe(true);
+    expect(first.evaluation && 'roc_auc' in first.evaluation ? first.evaluation.roc_auc : null).toBeGreaterThanOrEqual(0.82);
+    expect(second.artifact?.sha256).toBe(first.artifact?.sha256);
+    expect(readFileSync(join(dir, ARTIFACT.folder, ARTIFACT.file)).equals(bytes)).toBe(true);
+  });
+
+  it('gives one row at a time, through the loaded artifact, exactly the batch numbers', async () => {
+    const dir = copyTemplate();
+    await runPipeline(dir, options);
+    const artifact = openArtifact(readFileSync(join(dir, ARTIFACT.folder, ARTIFACT.file), 'utf8'), 'model.json');
+    const features = FittedFeatures.fromJSON(artifact.features);
+    const forest = RandomForest.fromJSON(artifact.estimator);
+    const { table } = await readTable(join(dir, 'data/churn.csv'), { file: 'data/churn.csv' });
+    const rows = Array.from({ length: 1000 }, (_, i) => i * 7);
+    const batch = features.transform(table, rows);
+    const scores = forest.scores({ rows: batch.rows, columns: batch.names.length, values: batch.matrix });
+    const x = new Float64Array(features.width);
+    const p = new Float64Array(2);
+    let same = 0;
+    rows.forEach((r, i) => {
+      const record: Record<string, unknown> = {};
+      for (const column of table.columns) record[column.name] = cellValue(column, r);
+      features.transformRow(record, x);
+      forest.predictProbaRow(x, p);
+      if (Object.is(p[0], scores[2 * i]) && Object.is(p[1], scores[2 * i + 1])) same++;
+    });
+    expect(same).toBe(1000);
+  });
+
+  it('gates a candidate against a champion scored on the same held-out rows', async () => {
+    const dir = copyTemplate();
+    const first = await runPipeline(dir, options);
+    const champion = join(dir, 'champion.json');
+    cpSync(first.artifact!.path, champion);
+    const second = await runPipeline(dir, { ...options, champion });
+    expect(second.champion?.sha256).toBe(first.artifact?.sha256);
+    expect(second.gates?.rows.map((row) => [row.metric, row.rule, row.delta, row.passed])).toEqual([
+      ['roc_auc', 'min', 0, true],
+      ['roc_auc', 'max_drop', 0, true],
+    ]);
+  });
+
+  it('stops at validation, writes no model, and exits 1 when the data breaks the schema', () => {
+    const dir = copyTemplate();
+    const file = join(dir, 'data/churn.csv');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    // tenure is declared 0–72: three customers with 500 months.
+    for (const at of [2, 3, 4]) lines[at] = lines[at].replace(/^([^,]*,[^,]*,[^,]*,[^,]*,[^,]*,)\d+,/, '$1500,');
+    writeFileSync(file, lines.join('\n'));
+    const r = spawnSync(process.execPath, [cli, 'run', dir], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('validate: 7043 rows, 84/85 rules hold');
+    // Rows 2–4 of the array are file lines 3–5 (line 1 is the header).
+    expect(r.stdout).toMatch(/range\s+between 0 and 72\s+3\s+3, 4, 5\s+FAIL/);
+    expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(false);
+  });
+});
+
+describe('openArtifact', () => {
+  it.each([
+    ['one byte changed', (t: string) => t.replace('"name":"churn"', '"name":"chura"'), /^model\.json does not match its sha256 \(recorded [0-9a-f]{12}…, content [0-9a-f]{12}…\): the file was changed or damaged; restore it from the registry$/],
+    ['a newer format version', (t: string) => JSON.stringify({ ...(JSON.parse(t) as object), version: 2 }), /^model\.json has format version 2, newer than this Bramble reads \(1\); upgrade Bramble$/],
+    ['another format', (t: string) => t.replace('"format":"bramble-model"', '"format":"mlflow"'), /^model\.json has format "mlflow", not "bramble-model"; give a model written by bramble train or run$/],
+  ])('refuses %s', async (_what, damage, message) => {
+    const dir = copyTemplate();
+    const result = await runPipeline(dir, options);
+    const text = damage(readFileSync(result.artifact!.path, 'utf8'));
+    let caught: unknown;
+    try {
+      openArtifact(text, 'model.json');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'E_ARTIFACT' });
+    expect((caught as Error).message).toMatch(message);
+  });
+});
