@@ -66,7 +66,7 @@ describe('loadMlYaml on valid documents', () => {
           trees: 200,
           maxDepth: 12,
           minSamplesSplit: 2,
-          minSamplesLeaf: 1,
+          minSamplesLeaf: 10,
           bootstrap: true,
           maxSamples: null,
           classWeight: null,
