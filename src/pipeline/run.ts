@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import * as nodeFs from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
@@ -6,12 +7,14 @@ import { BrambleError } from '../errors.js';
 import { FittedFeatures } from '../features/transforms.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { readTable, type DataIdentity } from '../data/load.js';
+import { sourceLineage, type SourceLineage } from '../lineage/source.js';
 import { profileTable } from '../data/profile.js';
 import { splitRows } from '../data/split.js';
 import { cellValue, getColumn, type Table } from '../data/table.js';
 import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
 import { fitFeatures } from '../features/transforms.js';
 import { ARTIFACT, openArtifact, sealArtifact } from '../model/artifact.js';
+import { validateArtifact } from '../model/artifact-schema.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { evaluateClassification, evaluateRegression, metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
 import { RandomForest, type Label } from '../model/forest/forest.js';
@@ -30,6 +33,8 @@ export interface RunOptions {
   workers?: number;
   onProgress?: Progress;
   now: () => number;
+  /** The filesystem git state is read through (isomorphic-git takes it as a parameter); node:fs by default. */
+  fs?: typeof nodeFs;
   /** Versions recorded in the lineage (the edge knows them; the engine does not read process). */
   versions: { bramble: string; node: string };
 }
@@ -87,6 +92,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
       throw new PipelineError(`the champion ${options.champion} does not exist; give the path of a model.json`, { file: options.champion });
     });
     const artifact = openArtifact(text, options.champion);
+    validateArtifact(artifact, options.champion);
     const championFeatures = FittedFeatures.fromJSON(artifact.features);
     const championForest = RandomForest.fromJSON(artifact.estimator);
     const championTest = championFeatures.transform(table, split.test);
@@ -113,8 +119,10 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     metrics: evaluation,
     profile: profileTable(table, { distributions: true }),
     samples: { rows: samples, scores: Array.from(forest.scores({ rows: sampleRows.rows, columns: sampleRows.names.length, values: sampleRows.matrix })) },
-    lineage: lineage(config, loaded.identity, mlSha256, forest, options.versions),
+    lineage: lineage(config, await sourceLineage(dir, { fs: options.fs ?? nodeFs }), loaded.identity, mlSha256, forest, options.versions),
   });
+  // Nothing that breaks the published format is ever written.
+  validateArtifact(artifact, join(ARTIFACT.folder, ARTIFACT.file));
   const folder = join(dir, ARTIFACT.folder);
   await mkdir(folder, { recursive: true });
   const path = join(folder, ARTIFACT.file);
@@ -160,10 +168,17 @@ function score(config: MlConfig, forest: RandomForest, matrix: Float64Array, row
 }
 
 /** What made this model; no wall-clock time, so the same inputs give the same bytes. */
-function lineage(config: MlConfig, data: DataIdentity, mlSha256: string, forest: RandomForest, versions: RunOptions['versions']) {
+function lineage(
+  config: MlConfig,
+  source: SourceLineage,
+  data: DataIdentity,
+  mlSha256: string,
+  forest: RandomForest,
+  versions: RunOptions['versions'],
+) {
   return {
-    // The source commit comes with the git registry (issue 4, through isomorphic-git); until then it is not claimed.
-    source: null,
+    // The commit and its time, or the mark of uncommitted changes with a hash of the working tree.
+    source,
     mlYaml: { sha256: mlSha256 },
     data: { path: config.data.train, sha256: data.sha256, rows: data.rows, columns: data.columns, bytes: data.bytes },
     split: config.split,
