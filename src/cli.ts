@@ -10,6 +10,9 @@ import { runPipeline, type RunResult } from './pipeline/run.js';
 import { formatValidation } from './data/validate.js';
 import { formatVerdict } from './model/compare.js';
 import { metricsOf } from './model/evaluate.js';
+import { validateRepo } from './commands/validate.js';
+import { predictFile } from './commands/predict.js';
+import { formatDrift } from './data/drift.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -17,6 +20,8 @@ const HELP = `bramble — GitOps machine learning: validate, train, compare, reg
 
 Usage:
   bramble run [DIR] [--champion FILE] [--json]                 validate → train → evaluate → compare; writes DIR/.bramble/model.json
+  bramble validate [DIR] [--reference FILE] [--json]           check DIR/ml.yaml's data against its schema (and for drift)
+  bramble predict --model FILE [--id COLUMN] DATA.csv          write predictions for every row as CSV
   bramble forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file
   bramble --version
   bramble --help
@@ -211,6 +216,100 @@ async function run(args: string[]): Promise<number> {
   return passed ? EXIT.ok : EXIT.failed;
 }
 
+const VALIDATE_HELP = `bramble validate — check the data named by DIR/ml.yaml (data.train) against its schema
+
+Usage: bramble validate [DIR] [options]
+
+Every rule of ml.yaml's schema is checked, and each one is listed with the rows that break it.
+
+Options:
+  --reference FILE  a model.json whose training-data profile the data is compared with, column by column, for drift
+  --json            print the result as JSON: the validation (schemas/validation.schema.json), or with
+                    --reference { "validation": …, "drift": … }
+
+Exit codes: 0 valid, 1 a rule failed (drift alone does not fail), 2 usage, configuration or data error.
+`;
+
+async function validate(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      reference: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(VALIDATE_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`bramble validate takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
+  const result = await validateRepo(positionals[0] ?? '.', { reference: values.reference });
+  if (values.json) {
+    const body = result.drift === undefined ? result.validation : { validation: result.validation, drift: result.drift };
+    process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+  } else {
+    process.stdout.write(formatValidation(result.validation) + (result.drift === undefined ? '' : '\n' + formatDrift(result.drift)));
+  }
+  return result.validation.success ? EXIT.ok : EXIT.failed;
+}
+
+const PREDICT_HELP = `bramble predict — score every row of a file with a model and write the predictions as CSV to stdout
+
+Usage: bramble predict --model FILE [--id COLUMN] DATA.csv
+
+DATA.csv needs every column the model reads (values may be blank: missing); other columns are ignored.
+The output has the id column, then prediction, then for classification one p_<class> column per class.
+
+Options:
+  --model FILE   the model.json (bramble run writes DIR/.bramble/model.json)
+  --id COLUMN    the column that identifies each row (default: the model's data.id, when the file has it)
+`;
+
+async function predict(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      id: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(PREDICT_HELP);
+    return EXIT.ok;
+  }
+  if (!values.model) throw new UsageError('bramble predict needs --model FILE (a model.json); see bramble predict --help');
+  if (positionals.length !== 1) {
+    throw new UsageError(`bramble predict takes one data file, got ${positionals.length === 0 ? 'none' : `${positionals.length}: ${positionals.join(' ')}`}; see bramble predict --help`);
+  }
+  // Waits for each piece to be flushed, so a slow reader of stdout holds back the scoring, not memory.
+  const write = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+    });
+  // The write callback above carries a write error to predictFile; without a listener node would also throw it
+  // as an unhandled 'error' event. A reader that stops early (`| head`) closes the pipe: that ends the output, not a failure.
+  const closedEarly = (err: unknown): boolean => err instanceof Error && 'code' in err && err.code === 'EPIPE';
+  const onError = (err: Error): void => {
+    if (!closedEarly(err)) process.exitCode = EXIT.internal;
+  };
+  process.stdout.on('error', onError);
+  try {
+    await predictFile({ model: values.model, data: positionals[0], id: values.id }, { write });
+  } catch (err) {
+    if (closedEarly(err)) return EXIT.ok;
+    throw err;
+  } finally {
+    process.stdout.off('error', onError);
+  }
+  return EXIT.ok;
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -227,6 +326,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'run') return run(argv.slice(1));
+  if (command === 'validate') return validate(argv.slice(1));
+  if (command === 'predict') return predict(argv.slice(1));
   if (command === 'forest' && sub === 'train') return forestTrain(rest);
   if (command === 'forest') {
     process.stdout.write(FOREST_TRAIN_HELP);

@@ -57,12 +57,13 @@ const cases: Case[] = [
   {
     what: 'breast cancer with missing values, without bootstrap',
     data: () => withHoles(loadDataset('breast-cancer'), 11),
-    options: { trees: 60, seed: 12, maxFeatures: 'all', bootstrap: false },
+    options: { trees: 200, seed: 12, maxFeatures: 'all', bootstrap: false },
   },
   {
     what: 'diabetes (regression)',
     data: () => loadDataset('diabetes'),
-    options: { task: 'regression', trees: 60, seed: 12 },
+    // Enough trees that this thread is still busy when the worker has started, even on a loaded machine.
+    options: { task: 'regression', trees: 240, seed: 12 },
   },
   {
     what: 'digits with class weights, subsampling, leaf limits and few bins',

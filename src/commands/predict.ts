@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import { BrambleError, nearest } from '../errors.js';
+import { readTable, type DeclaredColumn } from '../data/load.js';
+import { cellValue, findColumn, type Table } from '../data/table.js';
+import { FittedFeatures } from '../features/transforms.js';
+import { ArtifactError, openArtifact } from '../model/artifact.js';
+import { RandomForest } from '../model/forest/forest.js';
+
+/** Names that cross a boundary: the output's column names, which scripts join on. */
+export const PREDICTIONS = {
+  prediction: 'prediction',
+  /** Prefix of a class's probability column: `p_Yes`. */
+  probability: 'p_',
+  /** Rows transformed, scored and written at a time: the feature matrix and output text never exceed this. */
+  chunkRows: 10_000,
+} as const;
+
+export interface PredictRequest {
+  /** The model artifact (model.json). */
+  readonly model: string;
+  /** The rows to score: a CSV (or JSON records) file with the columns the model reads; other columns are ignored. */
+  readonly data: string;
+  /** A column to copy into the output beside each prediction; when not given, the model's id column (data.id) if the file has it. */
+  readonly id?: string;
+  readonly chunkRows?: number;
+}
+
+export interface PredictDeps {
+  /** Takes the output in pieces (the header, then one chunk of rows); resolves when the next piece may follow. */
+  readonly write: (text: string) => Promise<void>;
+}
+
+export interface PredictSummary {
+  readonly rows: number;
+  readonly header: readonly string[];
+}
+
+/** The rows to predict do not fit the model: a column it reads is absent, a value is not of its kind. */
+export class PredictInputError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_PREDICT_INPUT', message, data);
+  }
+}
+
+/**
+ * `bramble predict`: scores every row of a file with a model artifact and writes CSV — the id column, the
+ * prediction, and for classification one probability column per class. The file is checked in full before the
+ * header is written, so a bad file gives an error and no partial output; then rows are transformed and scored a
+ * chunk at a time, through the same batch path (`transform` + `scores`) that evaluated the model.
+ */
+export async function predictFile(request: PredictRequest, deps: PredictDeps): Promise<PredictSummary> {
+  const { features, forest, profileKinds } = await readModel(request.model);
+  const modelId = features.id ?? undefined;
+  const inputNames = new Set(features.inputs.map((i) => i.name));
+  // Read each input as the model read it in training, so that "1" in a text column stays "1" and a boolean
+  // column (true/yes/1) becomes 1/0; every value may be missing, as it may when serving.
+  const columns: Record<string, DeclaredColumn> = {};
+  for (const input of features.inputs) {
+    const type = input.kind === 'text' ? 'category' : profileKinds.get(input.name) === 'boolean' ? 'boolean' : 'number';
+    columns[input.name] = { type, nullable: true };
+  }
+  for (const id of [request.id, modelId]) if (id !== undefined && !inputNames.has(id)) columns[id] = { type: 'string', nullable: true };
+  const loaded = await readTable(request.data, { file: request.data, columns, lenient: true });
+  const { table } = loaded;
+
+  checkInputs(table, [...inputNames], request.data);
+  const bad = loaded.violations?.[0];
+  if (bad !== undefined) {
+    const more = loaded.violations?.reduce((n, v) => n + v.rows.length, 0) ?? 0;
+    throw new PredictInputError(more > 1 ? `${bad.message} (${more} values in all are not of their column's kind)` : bad.message, { column: bad.column, rows: more });
+  }
+  let idName: string | undefined;
+  if (request.id !== undefined) {
+    if (findColumn(table, request.id) === undefined) throw columnError([request.id], table, request.data, 'given with --id');
+    idName = request.id;
+  } else if (modelId !== undefined && findColumn(table, modelId) !== undefined) {
+    idName = modelId;
+  }
+  const idColumn = idName === undefined ? undefined : findColumn(table, idName);
+
+  const classes = forest.classes;
+  const header = [
+    ...(idName === undefined ? [] : [idName]),
+    PREDICTIONS.prediction,
+    ...(classes === null ? [] : classes.map((c) => `${PREDICTIONS.probability}${String(c)}`)),
+  ];
+  await deps.write(`${header.map(csvField).join(',')}\n`);
+
+  const chunkRows = request.chunkRows ?? PREDICTIONS.chunkRows;
+  const width = classes === null ? 1 : classes.length;
+  for (let start = 0; start < table.rows; start += chunkRows) {
+    const end = Math.min(table.rows, start + chunkRows);
+    const rows = Int32Array.from({ length: end - start }, (_, i) => start + i);
+    const batch = features.transform(table, rows);
+    const scores = forest.scores({ rows: batch.rows, columns: batch.names.length, values: batch.matrix });
+    const lines: string[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const fields: string[] = [];
+      if (idColumn !== undefined) {
+        const v = cellValue(idColumn, rows[i]);
+        fields.push(v === null ? '' : csvField(String(v)));
+      }
+      const at = i * width;
+      if (classes === null) {
+        fields.push(String(scores[at]));
+      } else {
+        fields.push(csvField(String(classes[argmax(scores, at, width)])));
+        for (let c = 0; c < width; c++) fields.push(String(scores[at + c]));
+      }
+      lines[i] = fields.join(',');
+    }
+    await deps.write(`${lines.join('\n')}\n`);
+  }
+  return { rows: table.rows, header };
+}
+
+async function readModel(file: string): Promise<{ features: FittedFeatures; forest: RandomForest; profileKinds: Map<string, string> }> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    if (code === 'ENOENT') throw new ArtifactError(`the model ${file} does not exist; give the path of a model.json (bramble run writes one to .bramble/model.json)`, { file });
+    if (code === 'EISDIR') throw new ArtifactError(`the model ${file} is a folder; give the path of a model.json`, { file });
+    throw err;
+  });
+  const artifact = openArtifact(text, file);
+  const features = FittedFeatures.fromJSON(artifact.features);
+  const forest = RandomForest.fromJSON(artifact.estimator);
+  // The training data's column kinds, where the artifact has its profile: only to tell booleans from numbers.
+  const profileKinds = new Map<string, string>();
+  const profile = artifact.profile;
+  if (typeof profile === 'object' && profile !== null && Array.isArray((profile as { columns?: unknown }).columns)) {
+    for (const c of (profile as { columns: unknown[] }).columns) {
+      if (typeof c === 'object' && c !== null && typeof (c as { name?: unknown }).name === 'string') {
+        const { name, kind } = c as { name: string; kind?: unknown };
+        profileKinds.set(name, String(kind));
+      }
+    }
+  }
+  return { features, forest, profileKinds };
+}
+
+function checkInputs(table: Table, inputs: readonly string[], file: string): void {
+  const missing = inputs.filter((name) => findColumn(table, name) === undefined);
+  if (missing.length > 0) throw columnError(missing, table, file, 'which the model reads', inputs);
+}
+
+function columnError(missing: readonly string[], table: Table, file: string, why: string, taken: readonly string[] = []): PredictInputError {
+  const quoted = missing.map((m) => JSON.stringify(m));
+  const names = quoted.length === 1 ? `column ${quoted[0]}` : `columns ${quoted.slice(0, -1).join(', ')} and ${quoted[quoted.length - 1]}`;
+  // A near miss among the file's other columns, e.g. a misspelled header; never one that is itself needed.
+  const present = table.columns.map((c) => c.name).filter((name) => !taken.includes(name));
+  const guess = missing.length === 1 ? nearest(missing[0], present) : undefined;
+  const fix = guess !== undefined ? `did you mean ${JSON.stringify(guess)}?` : `add ${missing.length === 1 ? 'it' : 'them'} to the file (values may be blank, read as missing)`;
+  return new PredictInputError(`${file} has no ${names}, ${why}; ${fix}`, { file, columns: [...missing], suggestion: guess ?? null });
+}
+
+/** The class with the highest score; ties go to the first, as RandomForest.predict decides. */
+function argmax(scores: Float64Array, at: number, width: number): number {
+  let best = 0;
+  for (let c = 1; c < width; c++) if (scores[at + c] > scores[at + best]) best = c;
+  return best;
+}
+
+/** RFC 4180: quoted only when it holds a comma, a quote or a line break. */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}

@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
+import { detectDrift, type DriftResult } from '../data/drift.js';
+import { readTable } from '../data/load.js';
+import { PROFILE_FORMAT, PROFILE_VERSION, profileTable, type TableProfile } from '../data/profile.js';
+import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
+import { ArtifactError, openArtifact } from '../model/artifact.js';
+
+export interface ValidateRepoOptions {
+  /** A model artifact whose `profile` is the reference to check the data for drift against. */
+  readonly reference?: string;
+}
+
+export interface ValidateRepoResult {
+  readonly config: MlConfig;
+  readonly validation: ValidationResult;
+  /** Only with a reference. */
+  readonly drift?: DriftResult;
+}
+
+/**
+ * `bramble validate`: checks data.train against ml.yaml's schema (every rule, loaded leniently so that every
+ * failure is counted), and with a reference artifact also compares the data with the data it was trained on.
+ * Drift is reported, never a failure here: whether drift should block is the monitor's decision.
+ */
+export async function validateRepo(dir: string, options: ValidateRepoOptions = {}): Promise<ValidateRepoResult> {
+  const config = await readMlYaml(join(dir, 'ml.yaml'));
+  // Opened before the data is read, so that a wrong --reference fails fast rather than after a large load.
+  const reference = options.reference === undefined ? undefined : await readReferenceProfile(options.reference);
+  const schema = config.schema ?? {};
+  const loaded = await readTable(join(dir, config.data.train), {
+    file: config.data.train,
+    hint: 'check data.train in ml.yaml',
+    ...validationLoadOptions(schema),
+  });
+  const validation = validateTable(loaded.table, schema, { file: config.data.train, violations: loaded.violations });
+  if (reference === undefined) return { config, validation };
+  // The reference profile was made by `bramble run` from the same lenient load, so the column kinds line up.
+  const current = profileTable(loaded.table, { distributions: true });
+  const drift = detectDrift(reference, current, { share: config.monitor?.drift.share });
+  return { config, validation, drift };
+}
+
+/** The data profile stored in a model artifact: the reference for drift. */
+export async function readReferenceProfile(file: string): Promise<TableProfile> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    if (code === 'ENOENT') throw new ArtifactError(`the reference ${file} does not exist; give the path of a model.json (bramble run writes one to .bramble/model.json)`, { file });
+    if (code === 'EISDIR') throw new ArtifactError(`the reference ${file} is a folder; give the path of a model.json`, { file });
+    throw err;
+  });
+  const artifact = openArtifact(text, file);
+  const profile = artifact.profile;
+  if (!isProfile(profile)) {
+    throw new ArtifactError(`${file} holds no data profile (format "${PROFILE_FORMAT}", version ${PROFILE_VERSION}) to compare against; retrain it with bramble run`, { file });
+  }
+  return profile;
+}
+
+function isProfile(value: unknown): value is TableProfile {
+  if (typeof value !== 'object' || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return p.format === PROFILE_FORMAT && p.version === PROFILE_VERSION && typeof p.rows === 'number' && Array.isArray(p.columns);
+}
