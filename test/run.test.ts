@@ -85,6 +85,44 @@ describe('bramble run on the template', () => {
   });
 });
 
+describe('bramble run refuses', () => {
+  function exitOf(dir: string, ...args: string[]): { status: number | null; stderr: string } {
+    const r = spawnSync(process.execPath, [cli, 'run', dir, ...args], { encoding: 'utf8' });
+    return { status: r.status, stderr: r.stderr };
+  }
+
+  it('a champion whose signature does not match the data, and writes nothing', async () => {
+    const first = copyTemplate();
+    await runPipeline(first, options);
+    const champion = join(first, 'champion.json');
+    cpSync(join(first, ARTIFACT.folder, ARTIFACT.file), champion);
+    // The candidate's data loses a column the champion reads.
+    const dir = copyTemplate();
+    const file = join(dir, 'data/churn.csv');
+    writeFileSync(file, readFileSync(file, 'utf8').split('\n').map((line) => line.replace(/^([^,]*),[^,]*,/, '$1,')).join('\n'));
+    const yaml = join(dir, 'ml.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/\n\s*gender:.*/, '').replace(/\n\s*- gender/, ''));
+    const r = exitOf(dir, '--champion', champion);
+    expect(r.stderr).toMatch(
+      /^bramble: the champion .*champion\.json cannot score data\/churn\.csv: its signature does not match the data \(the data has no column "gender", which the model reads; .*\); compare against a model trained on data of this shape, or run without --champion\n$/,
+    );
+    expect(r.status).toBe(2);
+    expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(false);
+  });
+
+  it('a target with one class, and writes nothing', () => {
+    const dir = copyTemplate();
+    const file = join(dir, 'data/churn.csv');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/,Yes\n/g, ',No\n'));
+    const r = exitOf(dir);
+    expect(r.stderr).toBe(
+      'bramble: data/churn.csv: the target Churn has a single class ("No"); classification needs at least two — check the data, or data.target in ml.yaml\n',
+    );
+    expect(r.status).toBe(2);
+    expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(false);
+  });
+});
+
 describe('openArtifact', () => {
   it.each([
     ['one byte changed', (t: string) => t.replace('"name":"churn"', '"name":"chura"'), /^model\.json does not match its sha256 \(recorded [0-9a-f]{12}…, content [0-9a-f]{12}…\): the file was changed or damaged; restore it from the registry$/],

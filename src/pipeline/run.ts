@@ -95,7 +95,16 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     validateArtifact(artifact, options.champion);
     const championFeatures = FittedFeatures.fromJSON(artifact.features);
     const championForest = RandomForest.fromJSON(artifact.estimator);
-    const championTest = championFeatures.transform(table, split.test);
+    let championTest;
+    try {
+      championTest = championFeatures.transform(table, split.test);
+    } catch (err) {
+      if (!(err instanceof BrambleError)) throw err;
+      throw new PipelineError(
+        `the champion ${options.champion} cannot score ${config.data.train}: its signature does not match the data (${err.message}); compare against a model trained on data of this shape, or run without --champion`,
+        { champion: options.champion },
+      );
+    }
     const championEval = score(config, championForest, championTest.matrix, championTest.rows, championTest.names.length, heldOut);
     champion = { file: options.champion, sha256: artifact.sha256, metrics: metricsOf(championEval) };
   }
@@ -149,6 +158,12 @@ function targetLabels(table: Table, config: MlConfig): Label[] {
       });
     }
     labels[r] = typeof v === 'boolean' ? String(v) : v;
+  }
+  if (config.task === 'classification' && new Set(labels).size < 2) {
+    throw new PipelineError(
+      `${config.data.train}: the target ${config.data.target} has a single class (${JSON.stringify(labels[0])}); classification needs at least two — check the data, or data.target in ml.yaml`,
+      { target: config.data.target },
+    );
   }
   return labels;
 }
