@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { BrambleError, describeError } from './errors.js';
 import { trainForestFromCsv, type TrainForestResult } from './commands/train-forest.js';
 import { writeFileAtomic } from './fs/atomic.js';
-import { runPipeline, type RunResult } from './pipeline/run.js';
+import { compareArtifacts, evaluateModel, runPipeline, type RunResult } from './pipeline/run.js';
 import { formatValidation } from './data/validate.js';
 import { formatVerdict } from './model/compare.js';
 import { metricsOf } from './model/evaluate.js';
@@ -20,6 +20,9 @@ const HELP = `bramble — GitOps machine learning: validate, train, compare, reg
 
 Usage:
   bramble run [DIR] [--champion FILE] [--json]                 validate → train → evaluate → compare; writes DIR/.bramble/model.json
+  bramble train [DIR] [--json]                                 validate → train → evaluate; writes DIR/.bramble/model.json (gates do not fail it)
+  bramble evaluate [DIR] --model FILE [--json]                 score a saved model on the held-out rows of DIR's data
+  bramble compare [DIR] --candidate FILE --champion FILE       score two saved models on the same held-out rows; apply the gates
   bramble validate [DIR] [--reference FILE] [--json]           check DIR/ml.yaml's data against its schema (and for drift)
   bramble predict --model FILE [--id COLUMN] DATA.csv          write predictions for every row as CSV
   bramble forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file
@@ -173,16 +176,97 @@ function runReport(result: RunResult): string {
   }
   const e = result.evaluation;
   if (e) {
-    const metrics = Object.entries(metricsOf(e))
-      .filter(([, value]) => typeof value === 'number')
-      .map(([name, value]) => `${name} ${(value as number).toFixed(4)}`);
-    lines.push(`evaluate: ${metrics.join(', ')}`);
+    lines.push(`evaluate: ${metricsLine(metricsOf(e))}`);
   }
   if (result.champion) lines.push(`champion: ${result.champion.file} (${result.champion.sha256.slice(0, 12)})`);
   if (result.gates) lines.push(formatVerdict(result.gates));
   if (result.artifact) lines.push(`model: ${result.artifact.path} (${(result.artifact.bytes / 1e6).toFixed(1)} MB, sha256 ${result.artifact.sha256})`);
   lines.push(`done in ${result.seconds.toFixed(1)} s`);
   return lines.join('\n');
+}
+
+const STEP_HELP = {
+  train: `bramble train — validate and train the model described by DIR/ml.yaml, and score it on held-out rows
+
+Usage: bramble train [DIR] [--workers N] [--json]
+
+Writes DIR/.bramble/model.json. The gates are shown but do not fail it (bramble run and compare do).
+Exit codes: 0 ok, 1 validation failed, 2 configuration or data error.
+`,
+  evaluate: `bramble evaluate — score a saved model on the held-out rows of DIR's data (ml.yaml's split)
+
+Usage: bramble evaluate [DIR] --model FILE [--json]
+
+Exit codes: 0 ok, 1 validation failed, 2 configuration or data error.
+`,
+  compare: `bramble compare — score two saved models on the same held-out rows of DIR's data and apply ml.yaml's gates
+
+Usage: bramble compare [DIR] --candidate FILE --champion FILE [--json]
+
+Exit codes: 0 every gate passed, 1 a gate or validation failed, 2 configuration or data error.
+`,
+} as const;
+
+function metricsLine(metrics: Record<string, unknown>): string {
+  return Object.entries(metrics)
+    .filter(([, value]) => typeof value === 'number')
+    .map(([name, value]) => `${name} ${(value as number).toFixed(4)}`)
+    .join(', ');
+}
+
+/** `train`, `evaluate` and `compare`: one folder, --json, and the options of each. */
+async function step(name: keyof typeof STEP_HELP, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      candidate: { type: 'string' },
+      champion: { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(STEP_HELP[name]);
+    return EXIT.ok;
+  }
+  if (positionals.length > 1) throw new UsageError(`bramble ${name} takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
+  const dir = positionals[0] ?? '.';
+  const print = (result: unknown, text: string): void => {
+    process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : text + '\n');
+  };
+  if (name === 'train') {
+    const result = await runPipeline(dir, {
+      workers: numberOption('workers', values.workers),
+      onProgress: process.stderr.isTTY && !values.json ? progressBar(process.stderr) : undefined,
+      now: () => performance.now(),
+      versions: { bramble: version(), node: process.version },
+    });
+    print(result, runReport(result));
+    return result.validation.success ? EXIT.ok : EXIT.failed;
+  }
+  if (name === 'evaluate') {
+    if (!values.model) throw new UsageError('bramble evaluate needs --model FILE (a model.json); see bramble evaluate --help');
+    const result = await evaluateModel(dir, values.model);
+    const text = result.model
+      ? `${result.model.file} (${result.model.sha256.slice(0, 12)}): ${metricsLine(metricsOf(result.model.evaluation))}`
+      : formatValidation(result.validation);
+    print(result, text);
+    return result.validation.success ? EXIT.ok : EXIT.failed;
+  }
+  if (!values.candidate || !values.champion) {
+    throw new UsageError('bramble compare needs --candidate FILE and --champion FILE (model.json files); see bramble compare --help');
+  }
+  const result = await compareArtifacts(dir, values.candidate, values.champion);
+  const text =
+    result.gates && result.candidate && result.champion
+      ? [`candidate: ${result.candidate.file} (${result.candidate.sha256.slice(0, 12)})`, `champion: ${result.champion.file} (${result.champion.sha256.slice(0, 12)})`, formatVerdict(result.gates)].join('\n')
+      : formatValidation(result.validation);
+  print(result, text);
+  return result.validation.success && (result.gates?.passed ?? false) ? EXIT.ok : EXIT.failed;
 }
 
 async function run(args: string[]): Promise<number> {
@@ -326,6 +410,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'run') return run(argv.slice(1));
+  if (command === 'train' || command === 'evaluate' || command === 'compare') return step(command, argv.slice(1));
   if (command === 'validate') return validate(argv.slice(1));
   if (command === 'predict') return predict(argv.slice(1));
   if (command === 'forest' && sub === 'train') return forestTrain(rest);

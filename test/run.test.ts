@@ -8,7 +8,8 @@ import { cellValue } from '../src/data/table.js';
 import { FittedFeatures } from '../src/features/transforms.js';
 import { ARTIFACT, openArtifact } from '../src/model/artifact.js';
 import { RandomForest } from '../src/model/forest/forest.js';
-import { runPipeline, type RunOptions } from '../src/pipeline/run.js';
+import { compareArtifacts, evaluateModel, runPipeline, type RunOptions } from '../src/pipeline/run.js';
+import { metricsOf } from '../src/model/evaluate.js';
 
 const template = join(import.meta.dirname, '../templates/model-repo');
 const cli = join(import.meta.dirname, '../dist/cli.js');
@@ -85,6 +86,43 @@ describe('bramble run on the template', () => {
   });
 });
 
+describe('bramble train, evaluate and compare', () => {
+  it('evaluate scores a saved model on the held-out rows exactly as run did', async () => {
+    const dir = copyTemplate();
+    const ran = await runPipeline(dir, options);
+    const evaluated = await evaluateModel(dir, ran.artifact!.path);
+    expect(evaluated.model?.sha256).toBe(ran.artifact?.sha256);
+    expect(metricsOf(evaluated.model!.evaluation)).toEqual(metricsOf(ran.evaluation!));
+  });
+
+  it('compare scores both models on the same rows: a model against itself changes nothing', async () => {
+    const dir = copyTemplate();
+    const ran = await runPipeline(dir, options);
+    const compared = await compareArtifacts(dir, ran.artifact!.path, ran.artifact!.path);
+    expect(compared.gates?.passed).toBe(true);
+    expect(compared.gates?.rows.map((row) => row.delta)).toEqual([0, 0]);
+    expect(compared.candidate?.metrics).toEqual(compared.champion?.metrics);
+  });
+
+  it('a failed gate fails run (exit 1) but not train (exit 0)', () => {
+    const dir = copyTemplate();
+    const yaml = join(dir, 'ml.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/roc_auc: \{ min: 0\.8/, 'roc_auc: { min: 0.99'));
+    const run = spawnSync(process.execPath, [cli, 'run', dir], { encoding: 'utf8' });
+    expect(run.stdout).toMatch(/✗\s+roc_auc\s+min\s+0\.99/);
+    expect(run.status).toBe(1);
+    const train = spawnSync(process.execPath, [cli, 'train', dir], { encoding: 'utf8' });
+    expect(train.status).toBe(0);
+    expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(true);
+  });
+
+  it('compare without a champion is a usage error', () => {
+    const r = spawnSync(process.execPath, [cli, 'compare', template, '--candidate', 'a.json'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('bramble: bramble compare needs --candidate FILE and --champion FILE (model.json files); see bramble compare --help\n');
+    expect(r.status).toBe(2);
+  });
+});
+
 describe('bramble run refuses', () => {
   function exitOf(dir: string, ...args: string[]): { status: number | null; stderr: string } {
     const r = spawnSync(process.execPath, [cli, 'run', dir, ...args], { encoding: 'utf8' });
@@ -104,7 +142,7 @@ describe('bramble run refuses', () => {
     writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/\n\s*gender:.*/, '').replace(/\n\s*- gender/, ''));
     const r = exitOf(dir, '--champion', champion);
     expect(r.stderr).toMatch(
-      /^bramble: the champion .*champion\.json cannot score data\/churn\.csv: its signature does not match the data \(the data has no column "gender", which the model reads; .*\); compare against a model trained on data of this shape, or run without --champion\n$/,
+      /^bramble: the model .*champion\.json cannot score data\/churn\.csv: its signature does not match the data \(the data has no column "gender", which the model reads; .*\); compare against a model trained on data of this shape, or run without it\n$/,
     );
     expect(r.status).toBe(2);
     expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(false);

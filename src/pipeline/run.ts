@@ -51,8 +51,17 @@ export interface RunResult {
 }
 
 /** Validate → split → fit features → train → evaluate → compare → write the artifact: `bramble run`. */
-export async function runPipeline(dir: string, options: RunOptions): Promise<RunResult> {
-  const started = options.now();
+/** What every step starts from: ml.yaml, the data read and validated, and (when valid) the seeded split. */
+interface Prepared {
+  config: MlConfig;
+  mlSha256: string;
+  loaded: Awaited<ReturnType<typeof readTable>>;
+  validation: ValidationResult;
+  labels: Label[];
+  split: { train: number[]; test: number[] };
+}
+
+async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
   const mlPath = join(dir, 'ml.yaml');
   const config = await readMlYaml(mlPath);
   const mlSha256 = createHash('sha256').update(await readFile(mlPath)).digest('hex');
@@ -62,16 +71,85 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     hint: 'check data.train in ml.yaml',
     ...validationLoadOptions(schema),
   });
-  const { table } = loaded;
-  const validation = validateTable(table, schema, { file: config.data.train, violations: loaded.violations });
-  const seconds = (): number => (options.now() - started) / 1000;
-  if (!validation.success) return { config, validation, seconds: seconds() };
-
+  const validation = validateTable(loaded.table, schema, { file: config.data.train, violations: loaded.violations });
+  if (!validation.success) return { config, validation };
   if (config.split.by !== undefined) {
     throw new PipelineError(`split.by (${config.split.by}) is not supported yet; use a random or stratified split`, { by: config.split.by });
   }
-  const labels = targetLabels(table, config);
+  const labels = targetLabels(loaded.table, config);
   const split = splitRows(labels, config.split.test, config.split.seed, config.split.stratify);
+  return { config, mlSha256, loaded, validation, labels, split };
+}
+
+/** A model artifact scored on the held-out rows of ml.yaml's split: its own features, the same rows as any other. */
+async function scoreArtifact(file: string, prepared: Prepared): Promise<{ file: string; sha256: string; evaluation: Evaluation }> {
+  const { config, loaded, split, labels } = prepared;
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new PipelineError(`the model ${file} does not exist; give the path of a model.json`, { file });
+  });
+  const artifact = openArtifact(text, file);
+  validateArtifact(artifact, file);
+  const features = FittedFeatures.fromJSON(artifact.features);
+  const forest = RandomForest.fromJSON(artifact.estimator);
+  let test;
+  try {
+    test = features.transform(loaded.table, split.test);
+  } catch (err) {
+    if (!(err instanceof BrambleError)) throw err;
+    throw new PipelineError(
+      `the model ${file} cannot score ${config.data.train}: its signature does not match the data (${err.message}); compare against a model trained on data of this shape, or run without it`,
+      { file },
+    );
+  }
+  const heldOut = split.test.map((r) => labels[r]);
+  return { file, sha256: artifact.sha256, evaluation: score(config, forest, test.matrix, test.rows, test.names.length, heldOut) };
+}
+
+export interface EvaluateResult {
+  config: MlConfig;
+  validation: ValidationResult;
+  model?: { file: string; sha256: string; evaluation: Evaluation };
+}
+
+/** `bramble evaluate`: a saved model scored on the held-out rows of DIR's data. */
+export async function evaluateModel(dir: string, model: string): Promise<EvaluateResult> {
+  const prepared = await prepare(dir);
+  if (!('split' in prepared)) return prepared;
+  return { config: prepared.config, validation: prepared.validation, model: await scoreArtifact(model, prepared) };
+}
+
+export interface CompareResult {
+  config: MlConfig;
+  validation: ValidationResult;
+  candidate?: { file: string; sha256: string; metrics: MetricValues };
+  champion?: { file: string; sha256: string; metrics: MetricValues };
+  gates?: GateResult;
+}
+
+/** `bramble compare`: two saved models scored on the same held-out rows, then ml.yaml's gates. */
+export async function compareArtifacts(dir: string, candidate: string, champion: string): Promise<CompareResult> {
+  const prepared = await prepare(dir);
+  if (!('split' in prepared)) return prepared;
+  const a = await scoreArtifact(candidate, prepared);
+  const b = await scoreArtifact(champion, prepared);
+  const candidateMetrics = metricsOf(a.evaluation);
+  const championMetrics = metricsOf(b.evaluation);
+  return {
+    config: prepared.config,
+    validation: prepared.validation,
+    candidate: { file: a.file, sha256: a.sha256, metrics: candidateMetrics },
+    champion: { file: b.file, sha256: b.sha256, metrics: championMetrics },
+    gates: applyGates(prepared.config.compare?.gates ?? {}, candidateMetrics, championMetrics),
+  };
+}
+
+export async function runPipeline(dir: string, options: RunOptions): Promise<RunResult> {
+  const started = options.now();
+  const seconds = (): number => (options.now() - started) / 1000;
+  const prepared = await prepare(dir);
+  if (!('split' in prepared)) return { config: prepared.config, validation: prepared.validation, seconds: seconds() };
+  const { config, mlSha256, loaded, validation, labels, split } = prepared;
+  const { table } = loaded;
   const features = fitFeatures(config.features, table, { target: config.data.target, id: config.data.id, rows: split.train });
   const train = features.transform(table, split.train);
   const test = features.transform(table, split.test);
@@ -88,25 +166,8 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   // The champion is scored on the very rows the candidate was: its own features on the same held-out rows.
   let champion: RunResult['champion'];
   if (options.champion) {
-    const text = await readFile(options.champion, 'utf8').catch(() => {
-      throw new PipelineError(`the champion ${options.champion} does not exist; give the path of a model.json`, { file: options.champion });
-    });
-    const artifact = openArtifact(text, options.champion);
-    validateArtifact(artifact, options.champion);
-    const championFeatures = FittedFeatures.fromJSON(artifact.features);
-    const championForest = RandomForest.fromJSON(artifact.estimator);
-    let championTest;
-    try {
-      championTest = championFeatures.transform(table, split.test);
-    } catch (err) {
-      if (!(err instanceof BrambleError)) throw err;
-      throw new PipelineError(
-        `the champion ${options.champion} cannot score ${config.data.train}: its signature does not match the data (${err.message}); compare against a model trained on data of this shape, or run without --champion`,
-        { champion: options.champion },
-      );
-    }
-    const championEval = score(config, championForest, championTest.matrix, championTest.rows, championTest.names.length, heldOut);
-    champion = { file: options.champion, sha256: artifact.sha256, metrics: metricsOf(championEval) };
+    const scored = await scoreArtifact(options.champion, prepared);
+    champion = { file: scored.file, sha256: scored.sha256, metrics: metricsOf(scored.evaluation) };
   }
   const gates = applyGates(config.compare?.gates ?? {}, metrics, champion?.metrics ?? null);
 
