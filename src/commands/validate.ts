@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
+import type { MlConfig } from '../config/ml-yaml.js';
 import { detectDrift, type DriftResult } from '../data/drift.js';
-import { readTable } from '../data/load.js';
 import { PROFILE_FORMAT, PROFILE_VERSION, profileTable, type TableProfile } from '../data/profile.js';
-import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
+import type { ValidationResult } from '../data/validate.js';
 import { ArtifactError, openArtifact } from '../model/artifact.js';
+import { readAndValidate } from '../pipeline/run.js';
 
 export interface ValidateRepoOptions {
   /** A model artifact whose `profile` is the reference to check the data for drift against. */
@@ -25,16 +24,9 @@ export interface ValidateRepoResult {
  * Drift is reported, never a failure here: whether drift should block is the monitor's decision.
  */
 export async function validateRepo(dir: string, options: ValidateRepoOptions = {}): Promise<ValidateRepoResult> {
-  const config = await readMlYaml(join(dir, 'ml.yaml'));
   // Opened before the data is read, so that a wrong --reference fails fast rather than after a large load.
   const reference = options.reference === undefined ? undefined : await readReferenceProfile(options.reference);
-  const schema = config.schema ?? {};
-  const loaded = await readTable(join(dir, config.data.train), {
-    file: config.data.train,
-    hint: 'check data.train in ml.yaml',
-    ...validationLoadOptions(schema),
-  });
-  const validation = validateTable(loaded.table, schema, { file: config.data.train, violations: loaded.violations });
+  const { config, loaded, validation } = await readAndValidate(dir);
   if (reference === undefined) return { config, validation };
   // The reference profile was made by `bramble run` from the same lenient load, so the column kinds line up.
   const current = profileTable(loaded.table, { distributions: true });

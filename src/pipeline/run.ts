@@ -61,7 +61,8 @@ interface Prepared {
   split: { train: number[]; test: number[] };
 }
 
-async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
+/** DIR/ml.yaml, and the data it names read leniently and checked against its schema: where every step begins. */
+export async function readAndValidate(dir: string): Promise<Pick<Prepared, 'config' | 'mlSha256' | 'loaded' | 'validation'>> {
   const mlPath = join(dir, 'ml.yaml');
   const config = await readMlYaml(mlPath);
   const mlSha256 = createHash('sha256').update(await readFile(mlPath)).digest('hex');
@@ -72,6 +73,11 @@ async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' 
     ...validationLoadOptions(schema),
   });
   const validation = validateTable(loaded.table, schema, { file: config.data.train, violations: loaded.violations });
+  return { config, mlSha256, loaded, validation };
+}
+
+async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
+  const { config, mlSha256, loaded, validation } = await readAndValidate(dir);
   if (!validation.success) return { config, validation };
   if (config.split.by !== undefined) {
     throw new PipelineError(`split.by (${config.split.by}) is not supported yet; use a random or stratified split`, { by: config.split.by });
@@ -81,7 +87,7 @@ async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' 
   return { config, mlSha256, loaded, validation, labels, split };
 }
 
-/** A model artifact scored on the held-out rows of ml.yaml's split: its own features, the same rows as any other. */
+/** A model artifact scored on the held-out rows of ml.yaml's split: its own features, the same rows as every other model. */
 async function scoreArtifact(file: string, prepared: Prepared): Promise<{ file: string; sha256: string; evaluation: Evaluation }> {
   const { config, loaded, split, labels } = prepared;
   const text = await readFile(file, 'utf8').catch(() => {
