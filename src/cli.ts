@@ -342,7 +342,7 @@ async function validate(args: string[]): Promise<number> {
 
 const PREDICT_HELP = `bramble predict — score every row of a file with a model and write the predictions as CSV to stdout
 
-Usage: bramble predict --model FILE [--id COLUMN] DATA.csv
+Usage: bramble predict --model FILE [--id COLUMN] [--json] DATA.csv
 
 DATA.csv needs every column the model reads (values may be blank: missing); other columns are ignored.
 The output has the id column, then prediction, then for classification one p_<class> column per class.
@@ -350,6 +350,7 @@ The output has the id column, then prediction, then for classification one p_<cl
 Options:
   --model FILE   the model.json (bramble run writes DIR/.bramble/model.json)
   --id COLUMN    the column that identifies each row (default: the model's data.id, when the file has it)
+  --json         JSON Lines instead of CSV: one {<id>, prediction, probabilities} object per row
 `;
 
 async function predict(args: string[]): Promise<number> {
@@ -358,6 +359,7 @@ async function predict(args: string[]): Promise<number> {
     options: {
       model: { type: 'string' },
       id: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -384,7 +386,7 @@ async function predict(args: string[]): Promise<number> {
   };
   process.stdout.on('error', onError);
   try {
-    await predictFile({ model: values.model, data: positionals[0], id: values.id }, { write });
+    await predictFile({ model: values.model, data: positionals[0], id: values.id, format: values.json ? 'jsonl' : 'csv' }, { write });
   } catch (err) {
     if (closedEarly(err)) return EXIT.ok;
     throw err;

@@ -116,6 +116,19 @@ describe('bramble train, evaluate and compare', () => {
     expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(true);
   });
 
+  it('predict --json writes one JSON object per row, the same predictions as its CSV', async () => {
+    const dir = copyTemplate();
+    const ran = await runPipeline(dir, options);
+    const data = join(dir, 'data/churn.csv');
+    const csv = spawnSync(process.execPath, [cli, 'predict', '--model', ran.artifact!.path, data], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const json = spawnSync(process.execPath, [cli, 'predict', '--model', ran.artifact!.path, '--json', data], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    expect(json.status).toBe(0);
+    const records = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { customerID: string; prediction: string; probabilities: Record<string, number> });
+    const rows = csv.stdout.trim().split('\n').slice(1).map((line) => line.split(','));
+    expect(records).toHaveLength(7043);
+    expect(records.map((r) => [r.customerID, r.prediction, String(r.probabilities.No), String(r.probabilities.Yes)])).toEqual(rows);
+  });
+
   it('compare without a champion is a usage error', () => {
     const r = spawnSync(process.execPath, [cli, 'compare', template, '--candidate', 'a.json'], { encoding: 'utf8' });
     expect(r.stderr).toBe('bramble: bramble compare needs --candidate FILE and --champion FILE (model.json files); see bramble compare --help\n');

@@ -23,6 +23,8 @@ export interface PredictRequest {
   /** A column to copy into the output beside each prediction; when not given, the model's id column (data.id) if the file has it. */
   readonly id?: string;
   readonly chunkRows?: number;
+  /** csv (default), or JSON Lines: one object per row, `{ <id>, prediction, probabilities: { <class>: p } }`. */
+  readonly format?: 'csv' | 'jsonl';
 }
 
 export interface PredictDeps {
@@ -84,7 +86,8 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
     PREDICTIONS.prediction,
     ...(classes === null ? [] : classes.map((c) => `${PREDICTIONS.probability}${String(c)}`)),
   ];
-  await deps.write(`${header.map(csvField).join(',')}\n`);
+  const jsonl = request.format === 'jsonl';
+  if (!jsonl) await deps.write(`${header.map(csvField).join(',')}\n`);
 
   const chunkRows = request.chunkRows ?? PREDICTIONS.chunkRows;
   const width = classes === null ? 1 : classes.length;
@@ -95,6 +98,20 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
     const scores = forest.scores({ rows: batch.rows, columns: batch.names.length, values: batch.matrix });
     const lines: string[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
+      if (jsonl) {
+        const at = i * width;
+        const record: Record<string, unknown> = {};
+        if (idColumn !== undefined && idName !== undefined) record[idName] = cellValue(idColumn, rows[i]);
+        if (classes === null) record[PREDICTIONS.prediction] = scores[at];
+        else {
+          record[PREDICTIONS.prediction] = classes[argmax(scores, at, width)];
+          const probabilities: Record<string, number> = {};
+          for (let c = 0; c < width; c++) probabilities[String(classes[c])] = scores[at + c];
+          record.probabilities = probabilities;
+        }
+        lines[i] = JSON.stringify(record);
+        continue;
+      }
       const fields: string[] = [];
       if (idColumn !== undefined) {
         const v = cellValue(idColumn, rows[i]);
