@@ -68,7 +68,7 @@ const cases: Case[] = [
   {
     what: 'digits with class weights, subsampling, leaf limits and few bins',
     data: () => loadDataset('digits'),
-    options: { trees: 40, seed: 99, classWeight: 'balanced', maxSamples: 0.7, minSamplesLeaf: 2, maxBins: 16, maxFeatures: 0.5 },
+    options: { trees: 160, seed: 99, classWeight: 'balanced', maxSamples: 0.7, minSamplesLeaf: 2, maxBins: 16, maxFeatures: 0.5 },
   },
 ];
 
