@@ -214,8 +214,8 @@ function metricsLine(metrics: Record<string, unknown>): string {
     .join(', ');
 }
 
-/** `train`, `evaluate` and `compare`: one folder, --json, and the options of each. */
-async function step(name: keyof typeof STEP_HELP, args: string[]): Promise<number> {
+/** `run`, `train`, `evaluate` and `compare`: one folder, --json, and the options of each. */
+async function step(name: keyof typeof STEP_HELP | 'run', args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -230,7 +230,7 @@ async function step(name: keyof typeof STEP_HELP, args: string[]): Promise<numbe
     strict: true,
   });
   if (values.help) {
-    process.stdout.write(STEP_HELP[name]);
+    process.stdout.write(name === 'run' ? RUN_HELP : STEP_HELP[name]);
     return EXIT.ok;
   }
   if (positionals.length > 1) throw new UsageError(`bramble ${name} takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -238,15 +238,19 @@ async function step(name: keyof typeof STEP_HELP, args: string[]): Promise<numbe
   const print = (result: unknown, text: string): void => {
     process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : text + '\n');
   };
-  if (name === 'train') {
+  if (name === 'run' || name === 'train') {
+    // train is run without a champion, and its gates are shown but do not fail it.
+    if (name === 'train' && values.champion) throw new UsageError('bramble train takes no --champion; use bramble run or compare');
     const result = await runPipeline(dir, {
+      champion: values.champion,
       workers: numberOption('workers', values.workers),
       onProgress: process.stderr.isTTY && !values.json ? progressBar(process.stderr) : undefined,
       now: () => performance.now(),
       versions: { bramble: version(), node: process.version },
     });
     print(result, runReport(result));
-    return result.validation.success ? EXIT.ok : EXIT.failed;
+    const gated = name === 'train' || (result.gates?.passed ?? false);
+    return result.validation.success && gated ? EXIT.ok : EXIT.failed;
   }
   if (name === 'evaluate') {
     if (!values.model) throw new UsageError('bramble evaluate needs --model FILE (a model.json); see bramble evaluate --help');
@@ -267,37 +271,6 @@ async function step(name: keyof typeof STEP_HELP, args: string[]): Promise<numbe
       : formatValidation(result.validation);
   print(result, text);
   return result.validation.success && (result.gates?.passed ?? false) ? EXIT.ok : EXIT.failed;
-}
-
-async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      champion: { type: 'string' },
-      workers: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(RUN_HELP);
-    return EXIT.ok;
-  }
-  if (positionals.length > 1) throw new UsageError(`bramble run takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
-  const showProgress = process.stderr.isTTY && !values.json;
-  const result = await runPipeline(positionals[0] ?? '.', {
-    champion: values.champion,
-    workers: numberOption('workers', values.workers),
-    onProgress: showProgress ? progressBar(process.stderr) : undefined,
-    now: () => performance.now(),
-    versions: { bramble: version(), node: process.version },
-  });
-  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else process.stdout.write(runReport(result) + '\n');
-  const passed = result.validation.success && (result.gates?.passed ?? false);
-  return passed ? EXIT.ok : EXIT.failed;
 }
 
 const VALIDATE_HELP = `bramble validate — check the data named by DIR/ml.yaml (data.train) against its schema
@@ -411,8 +384,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(version() + '\n');
     return EXIT.ok;
   }
-  if (command === 'run') return run(argv.slice(1));
-  if (command === 'train' || command === 'evaluate' || command === 'compare') return step(command, argv.slice(1));
+  if (command === 'run' || command === 'train' || command === 'evaluate' || command === 'compare') return step(command, argv.slice(1));
   if (command === 'validate') return validate(argv.slice(1));
   if (command === 'predict') return predict(argv.slice(1));
   if (command === 'forest' && sub === 'train') return forestTrain(rest);
