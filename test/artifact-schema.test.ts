@@ -1,10 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACT, ArtifactError, openArtifact } from '../src/model/artifact.js';
 import { ARTIFACT_SCHEMA_ID, validateArtifact } from '../src/model/artifact-schema.js';
+import { SCHEMAS, schemaValidator } from '../src/schemas.js';
 import { runPipeline, type RunOptions } from '../src/pipeline/run.js';
 import modelSchema from '../schemas/model.schema.json' with { type: 'json' };
 
@@ -122,5 +123,13 @@ describe('schemas/model.schema.json', () => {
     expect(lines).toHaveLength(11);
     expect(lines[0]).toBe('model.json#/extra0: is not part of the format; allowed: format, version, name, task, signature, features, estimator, metrics, profile, samples, lineage, sha256');
     expect(lines[10]).toBe('and 2 more');
+  });
+});
+
+describe('schemas/', () => {
+  it.each(readdirSync(join(import.meta.dirname, '../schemas')))('%s compiles in ajv strict mode, in the one shared instance', (file) => {
+    const schema = JSON.parse(readFileSync(join(import.meta.dirname, '../schemas', file), 'utf8')) as { $id: string };
+    expect(Object.keys(SCHEMAS)).toContain(schema.$id);
+    expect(() => schemaValidator(schema.$id)).not.toThrow();
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { schemaValidator } from '../src/schemas.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PredictInputError, predictFile } from '../src/commands/predict.js';
 import { validateRepo } from '../src/commands/validate.js';
@@ -16,8 +16,7 @@ const template = join(import.meta.dirname, '../templates/model-repo');
 const cli = join(import.meta.dirname, '../dist/cli.js');
 /** The index of tenure among the template data's columns. */
 const TENURE = 5;
-// One ajv instance, the schema compiled once (ajv's default strictness: the schema's if/then names a property in `then` only).
-const checkValidation = new Ajv2020({ allErrors: true }).compile(validationSchema);
+const checkValidation = schemaValidator(validationSchema.$id);
 
 function bramble(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });

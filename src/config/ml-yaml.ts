@@ -2,8 +2,8 @@
 // its shape, defaults and descriptions), then against the rules a JSON Schema cannot express. Every problem is
 // reported at once, in document order, as `ml.yaml:14:5 model.params.trees: must be an integer ≥ 1 (got "lots")`.
 import { readFile } from 'node:fs/promises';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { schemaValidator } from '../schemas.js';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document } from 'yaml';
 import { BrambleError, nearest } from '../errors.js';
@@ -201,19 +201,8 @@ interface SchemaNode {
 
 const ROOT_SCHEMA = mlSchema as SchemaNode & { $defs: Record<string, SchemaNode> };
 
-let ajv: Ajv2020 | undefined;
-const validators = new Map<string, ValidateFunction>();
-
-// One ajv instance, each schema compiled once and kept by its $id (compiled on first use, not at import).
 function mlValidator(): ValidateFunction {
-  const hit = validators.get(ML_YAML.schemaId);
-  if (hit) return hit;
-  ajv ??= new Ajv2020({ allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true });
-  // A human phrase for what a pattern means; the docs and the error messages both show it.
-  if (!ajv.getKeyword('x-expected')) ajv.addKeyword('x-expected');
-  const validate = ajv.compile(mlSchema);
-  validators.set(ML_YAML.schemaId, validate);
-  return validate;
+  return schemaValidator(ML_YAML.schemaId);
 }
 
 /** The schema behind the given one, following a local `$ref` (the only kind ml.schema.json uses). */

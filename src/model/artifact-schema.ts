@@ -2,11 +2,10 @@
 // proves that a file was not changed since it was written; this proves that what was written is a model this
 // Bramble understands, and says where it is not: `model.json#/lineage/data/sha256: must be 64 lower-case hex
 // digits (got "xyz")`, one problem per line.
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { SCHEMAS, schemaValidator } from '../schemas.js';
 import { nearest } from '../errors.js';
 import { ArtifactError } from './artifact.js';
-import modelSchema from '../../schemas/model.schema.json' with { type: 'json' };
 
 /** The schema's identity: the key it is compiled under. */
 export const ARTIFACT_SCHEMA_ID = 'https://bramble.dev/schemas/model.schema.json';
@@ -14,21 +13,8 @@ export const ARTIFACT_SCHEMA_ID = 'https://bramble.dev/schemas/model.schema.json
 /** Problems listed in one error; a badly damaged file would otherwise print thousands of lines. */
 const MAX_PROBLEMS = 10;
 
-let ajv: Ajv2020 | undefined;
-
-// One ajv instance, the schema compiled once and kept by its $id (on first use, not at import).
 function artifactValidator(): ValidateFunction {
-  if (!ajv) {
-    ajv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true });
-    // A human phrase for what a pattern means, shown in the message instead of the regular expression.
-    ajv.addKeyword('x-expected');
-  }
-  const hit = ajv.getSchema(ARTIFACT_SCHEMA_ID);
-  if (hit) return hit;
-  ajv.addSchema(modelSchema);
-  const validate = ajv.getSchema(ARTIFACT_SCHEMA_ID);
-  if (!validate) throw new Error(`${ARTIFACT_SCHEMA_ID} did not compile`);
-  return validate;
+  return schemaValidator(ARTIFACT_SCHEMA_ID);
 }
 
 /** Throws an ArtifactError listing every way `value` is not a model artifact; `file` names it in the messages. */
@@ -116,7 +102,7 @@ function expected(node: SchemaNode, keyword: string): string {
 /** A branch of an anyOf, following a local `$ref` (the only kind model.schema.json uses). */
 function resolve(node: SchemaNode): SchemaNode {
   if (!node.$ref) return node;
-  const defs = (modelSchema as { $defs: Record<string, SchemaNode> }).$defs;
+  const defs = (SCHEMAS[ARTIFACT_SCHEMA_ID] as { $defs: Record<string, SchemaNode> }).$defs;
   return defs[node.$ref.replace('#/$defs/', '')] ?? node;
 }
 

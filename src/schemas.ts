@@ -1,0 +1,36 @@
+// One ajv instance for every schema in schemas/: each is compiled once, on first use, and kept by its `$id`.
+// ajv runs in strict mode, so a schema that says something ajv would silently ignore fails to compile (and a
+// test compiles them all). `useDefaults` fills in ml.yaml's defaults; the other schemas declare none.
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { AnySchema, ValidateFunction } from 'ajv';
+import mlSchema from '../schemas/ml.schema.json' with { type: 'json' };
+import modelSchema from '../schemas/model.schema.json' with { type: 'json' };
+import validationSchema from '../schemas/validation.schema.json' with { type: 'json' };
+
+/** Every schema Bramble writes or reads, by `$id`. */
+export const SCHEMAS: Readonly<Record<string, AnySchema>> = Object.fromEntries(
+  [mlSchema, modelSchema, validationSchema].map((schema) => [schema.$id, schema as AnySchema]),
+);
+
+let ajv: Ajv2020 | undefined;
+
+function instance(): Ajv2020 {
+  if (ajv) return ajv;
+  ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true });
+  // A human phrase for what a pattern means: the docs and the error messages show it instead of the regex.
+  ajv.addKeyword('x-expected');
+  return ajv;
+}
+
+/** The compiled validator of the schema with this `$id`. */
+export function schemaValidator(id: string): ValidateFunction {
+  const shared = instance();
+  const hit = shared.getSchema(id);
+  if (hit) return hit;
+  const schema = SCHEMAS[id];
+  if (!schema) throw new Error(`no schema with $id ${id}; known: ${Object.keys(SCHEMAS).join(', ')}`);
+  shared.addSchema(schema);
+  const validate = shared.getSchema(id);
+  if (!validate) throw new Error(`${id} did not compile`);
+  return validate;
+}
