@@ -13,6 +13,7 @@ import { metricsOf } from './model/evaluate.js';
 import { validateRepo } from './commands/validate.js';
 import { predictFile } from './commands/predict.js';
 import { formatDrift } from './data/drift.js';
+import { REGISTRY_HELP, registryCommand } from './commands/registry.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -25,6 +26,14 @@ Usage:
   bramble compare [DIR] --candidate FILE --champion FILE       score two saved models on the same held-out rows; apply the gates
   bramble validate [DIR] [--reference FILE] [--json]           check DIR/ml.yaml's data against its schema (and for drift)
   bramble predict --model FILE [--id COLUMN] DATA.csv          write predictions for every row as CSV
+  bramble register [--model FILE] [--version V | --bump B]     register the trained model as a new version (git tags)
+  bramble promote NAME@vX.Y.Z ENV                              assign a version to an environment (alias: assign)
+  bramble unassign NAME ENV | deprecate NAME | deregister NAME@vX.Y.Z
+  bramble rollback ENV [--to vX.Y.Z | --to DATE]               assign an earlier version again
+  bramble which ENV [--at DATE]                                the version an environment serves (or served then)
+  bramble registry ls | show NAME[@V] | history [NAME]         list the registry
+  bramble lineage NAME@vX.Y.Z                                  what made a version, and where it served
+  bramble reproduce NAME@vX.Y.Z                                train a version again from its commit; identical or not
   bramble forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file
   bramble --version
   bramble --help
@@ -388,6 +397,14 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'validate') return validate(argv.slice(1));
   if (command === 'predict') return predict(argv.slice(1));
   if (command === 'forest' && sub === 'train') return forestTrain(rest);
+  if (command === 'assign' || command in REGISTRY_HELP) {
+    return registryCommand(command, argv.slice(1), {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+      env: process.env,
+      versions: { bramble: version(), node: process.version },
+    });
+  }
   if (command === 'forest') {
     process.stdout.write(FOREST_TRAIN_HELP);
     return sub === undefined || sub === '--help' ? EXIT.ok : EXIT.usage;

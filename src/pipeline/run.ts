@@ -37,6 +37,11 @@ export interface RunOptions {
   fs?: typeof nodeFs;
   /** Versions recorded in the lineage (the edge knows them; the engine does not read process). */
   versions: { bramble: string; node: string };
+  /**
+   * The source lineage to record instead of reading git: `bramble reproduce` trains in a folder extracted from a
+   * commit, checks that its files hash to the recorded work tree, and then records the original source.
+   */
+  source?: SourceLineage;
 }
 
 export interface RunResult {
@@ -195,7 +200,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     metrics: evaluation,
     profile: profileTable(table, { distributions: true }),
     samples: { rows: samples, scores: Array.from(forest.scores({ rows: sampleRows.rows, columns: sampleRows.names.length, values: sampleRows.matrix })) },
-    lineage: lineage(config, await sourceLineage(dir, { fs: options.fs ?? nodeFs }), loaded.identity, mlSha256, forest, options.versions),
+    lineage: lineage(config, options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs })), loaded.identity, mlSha256, forest, options.versions),
   });
   // Nothing that breaks the published format is ever written.
   validateArtifact(artifact, join(ARTIFACT.folder, ARTIFACT.file));

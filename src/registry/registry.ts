@@ -1,0 +1,543 @@
+// The model registry's operations: register, assign (promote), unassign, deprecate, deregister, roll back, and
+// the questions — what is registered, what serves where, what served then. Every change is one transaction: read
+// the registry (after fetching the remote), plan the tags and files, write a registry commit and the tag objects,
+// push the branch (compare-and-swap) and then the tags, and only then move the local refs. When another pipeline
+// got there first, the push is refused, and the transaction starts again from the new state: the next free
+// version or counter is recomputed, never guessed. History is never rewritten: a rollback is a new assignment.
+import * as nodeFs from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import * as git from 'isomorphic-git';
+import { canonicalJSON, openArtifact } from '../model/artifact.js';
+import { nearest } from '../errors.js';
+import { fetchRegistry, pushRef, PushRaceError, remoteNamed, type Remote } from './remote.js';
+import { foldState, latestVersion, type Assignment, type ModelState, type RecordedEvent, type TagRecord, type VersionState } from './state.js';
+import {
+  REGISTRY,
+  RegistryError,
+  indexBytes,
+  listRegistryFolder,
+  readRegistryFile,
+  readSnapshot,
+  deleteRef,
+  resolveOrNull,
+  setRef,
+  writeRegistryCommit,
+  writeTagObject,
+  type GitIdentity,
+  type GitRepo,
+  type Snapshot,
+} from './store.js';
+import { bumpVersion, compareVersions, formatTag, parseTag, parseVersion, type RegistryEvent } from './tags.js';
+
+type Fs = typeof import('node:fs');
+type Env = Readonly<Record<string, string | undefined>>;
+
+export type Bump = 'major' | 'minor' | 'patch';
+
+export interface RegistryOptions {
+  /** Any folder inside the model's git repository (usually the one holding ml.yaml). */
+  dir: string;
+  fs?: Fs;
+  /** Where tokens, the tagger's name and GIT_COMMITTER_DATE come from (the edge passes process.env). */
+  env?: Env;
+  /** The remote to fetch from and push to: a name, or null for this repository alone. Default: origin, if set. */
+  remote?: string | null;
+  /** Milliseconds since the epoch; GIT_COMMITTER_DATE in `env` wins, as it does for git. */
+  now?: () => number;
+  warn?: (message: string) => void;
+  /** Transactions tried before giving up when other pipelines keep winning the race. */
+  attempts?: number;
+}
+
+/** One change: the tags to write and the files to put on the registry branch. */
+interface Plan<T> {
+  result: T;
+  /** Nothing to do (e.g. the artifact is registered already). */
+  unchanged?: boolean;
+  tags: { event: RegistryEvent; target: string; message: string; version?: string; artifact?: string }[];
+  files?: Map<string, Uint8Array>;
+  message: string;
+}
+
+export interface Registered {
+  name: string;
+  version: string;
+  commit: string;
+  artifact: string;
+  /** True when an identical artifact was registered before: that version is reused (build once). */
+  reused: boolean;
+  bump: Bump | 'first' | 'explicit' | null;
+}
+
+export interface Assigned {
+  name: string;
+  env: string;
+  version: string | null;
+  tag: string | null;
+  /** True when the environment already had exactly this: no tag was written. */
+  unchanged: boolean;
+  previous: string | null;
+}
+
+export class Registry {
+  readonly repo: GitRepo;
+  readonly remote: Remote | null;
+  /** The model folder relative to the repository root, with `/` separators. */
+  readonly path: string;
+  private readonly env: Env;
+  private readonly now: () => number;
+  private readonly warn: (message: string) => void;
+  private readonly attempts: number;
+
+  private constructor(repo: GitRepo, path: string, remote: Remote | null, options: RegistryOptions) {
+    this.repo = repo;
+    this.path = path;
+    this.remote = remote;
+    this.env = options.env ?? {};
+    this.now = options.now ?? Date.now;
+    this.warn = options.warn ?? (() => {});
+    this.attempts = options.attempts ?? 12;
+  }
+
+  static async open(options: RegistryOptions): Promise<Registry> {
+    const fs = options.fs ?? nodeFs;
+    let root: string;
+    try {
+      root = await git.findRoot({ fs, filepath: options.dir });
+    } catch {
+      throw new RegistryError(`${options.dir} is not inside a git repository; the registry lives in the model's repository — run git init (and commit) first`, {
+        dir: options.dir,
+      });
+    }
+    const repo: GitRepo = { fs, dir: root, gitdir: join(root, '.git'), cache: {} };
+    const path = relative(root, options.dir).split(sep).join('/');
+    const name = options.remote === undefined ? 'origin' : options.remote;
+    let remote: Remote | null = null;
+    if (name !== null) {
+      remote = await remoteNamed(repo, name, options.env ?? {});
+      if (remote === null && options.remote !== undefined) {
+        throw new RegistryError(`this repository has no remote named ${name}; add it with git remote add ${name} URL, or leave --remote out`, { remote: name });
+      }
+    }
+    return new Registry(repo, path, remote, options);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Reading
+
+  /** The registry now: fetched from the remote first when `fetch` is set and there is one. */
+  async read(options: { fetch?: boolean } = {}): Promise<{ snapshot: Snapshot; models: Map<string, ModelState> }> {
+    let head: string | null;
+    if (options.fetch && this.remote) {
+      head = await fetchRegistry(this.repo, this.remote);
+      if (head !== null) await this.fastForward(head);
+      else head = await resolveOrNull(this.repo, REGISTRY.ref);
+    } else head = await resolveOrNull(this.repo, REGISTRY.ref);
+    const snapshot = await readSnapshot(this.repo, head, this.warn);
+    return { snapshot, models: foldState(snapshot.events) };
+  }
+
+  /** Moves the local registry branch to the fetched head when that only adds to it. */
+  private async fastForward(remoteHead: string): Promise<void> {
+    const local = await resolveOrNull(this.repo, REGISTRY.ref);
+    if (local === remoteHead) return;
+    const ahead =
+      local === null ||
+      (await git.isDescendent({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, cache: this.repo.cache, oid: remoteHead, ancestor: local, depth: -1 }));
+    if (ahead) await setRef(this.repo, REGISTRY.ref, remoteHead);
+  }
+
+  /** One registered version, or an error naming the versions there are. */
+  static version(models: Map<string, ModelState>, name: string, version: string): VersionState {
+    const m = models.get(name);
+    if (!m || m.versions.length === 0) {
+      const names = [...models.keys()];
+      const hint = nearest(name, names);
+      throw new RegistryError(
+        `no model named ${name} is registered${hint ? `; did you mean ${hint}?` : names.length > 0 ? ` (registered: ${names.join(', ')})` : ' — register one with bramble register'}`,
+        { name },
+      );
+    }
+    const normal = version.startsWith('v') ? version : `v${version}`;
+    const v = m.versions.find((x) => x.version === normal);
+    if (!v) {
+      const known = m.versions.map((x) => x.version);
+      throw new RegistryError(`${name}@${normal} does not exist; ${name} has ${known.join(', ')}`, { name, version: normal, known });
+    }
+    return v;
+  }
+
+  /** The artifact of a version, read from the registry branch and checked against its record. */
+  async artifact(head: string | null, v: VersionState): Promise<{ text: string; artifact: Record<string, unknown> & { sha256: string }; path: string }> {
+    const path = `${v.name}/${v.version}/model.json`;
+    const bytes = head === null ? null : await readRegistryFile(this.repo, head, path);
+    if (bytes === null) {
+      throw new RegistryError(
+        `${v.name}@${v.version} (tag on ${v.commit.slice(0, 7)}) has no artifact on ${REGISTRY.branch}: ${path} is missing — fetch the registry branch (bramble registry ls --fetch), or register the model again`,
+        { name: v.name, version: v.version, path },
+      );
+    }
+    const text = new TextDecoder().decode(bytes);
+    const artifact = openArtifact(text, `${REGISTRY.branch}:${path}`);
+    if (v.artifact !== null && artifact.sha256 !== v.artifact) {
+      throw new RegistryError(
+        `${REGISTRY.branch}:${path} has sha256 ${artifact.sha256}, but the tag ${v.registered.tag} records ${v.artifact}; the file was replaced after registration — do not serve it; register the model again`,
+        { name: v.name, version: v.version, expected: v.artifact, found: artifact.sha256 },
+      );
+    }
+    return { text, artifact, path };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Changing
+
+  /**
+   * Registers an artifact (its text, as written by the pipeline): build once — an artifact registered before is
+   * not registered again. `files(version)` gives the other files of the version's folder (card, report, …).
+   */
+  async register(
+    text: string,
+    options: { version?: string; bump?: Bump; files?: (version: string, artifact: Record<string, unknown>) => Map<string, string> } = {},
+  ): Promise<Registered> {
+    const artifact = openArtifact(text, 'the artifact');
+    const name = String(artifact.name);
+    const source = (artifact.lineage as { source?: { commit: string | null; dirty: boolean; changes?: string[] } } | undefined)?.source;
+    if (!source?.commit || source.dirty) {
+      const changes = source?.changes?.length ? ` (changed: ${source.changes.slice(0, 5).join(', ')})` : '';
+      throw new RegistryError(
+        `the artifact was trained from uncommitted changes${changes}; a version must point at the commit that made it — commit, train again, then register`,
+        { name },
+      );
+    }
+    const commit = source.commit;
+    if (options.version !== undefined && parseVersion(options.version) === null) {
+      throw new RegistryError(`--version ${JSON.stringify(options.version)} is not a semantic version; write it like v1.2.0`, { version: options.version });
+    }
+    return this.transact<Registered>(`register ${name}`, async (snapshot, models) => {
+      const m = models.get(name);
+      const same = m?.versions.find((v) => v.artifact === artifact.sha256 && v.deregistered === null);
+      if (same && options.version === undefined) {
+        return {
+          result: { name, version: same.version, commit: same.commit, artifact: artifact.sha256, reused: true, bump: null },
+          unchanged: true,
+          tags: [],
+          message: '',
+        };
+      }
+      const taken = new Set<string>(m?.versions.map((v) => v.version) ?? []);
+      for (const tag of snapshot.reserved) {
+        const e = parseTag(tag);
+        if (e && e.kind === 'register' && e.name === name) taken.add(e.version);
+      }
+      for (const folder of await listRegistryFolder(this.repo, snapshot.head, name)) if (parseVersion(folder)) taken.add(folder);
+      let version: string;
+      let bump: Registered['bump'];
+      if (options.version !== undefined) {
+        version = options.version.startsWith('v') ? options.version : `v${options.version}`;
+        if (taken.has(version)) {
+          const v = m?.versions.find((x) => x.version === version);
+          throw new RegistryError(
+            `${name}@${version} is already registered${v ? ` (on ${v.commit.slice(0, 7)}, by ${v.registered.by.name} at ${v.registered.at})` : ''}; choose another --version, or leave it out to bump automatically`,
+            { name, version },
+          );
+        }
+        bump = 'explicit';
+      } else {
+        const previous = latestVersion(m);
+        bump = options.bump ?? (previous ? await this.bumpFrom(snapshot.head, previous, artifact) : 'first');
+        const newest = [...taken].sort(compareVersions).pop() ?? null;
+        version = bumpVersion(newest, bump === 'first' ? 'patch' : bump);
+        while (taken.has(version)) version = bumpVersion(version, 'patch');
+      }
+      const folder = `${name}/${version}`;
+      const files = new Map<string, Uint8Array>([[`${folder}/model.json`, new TextEncoder().encode(text)]]);
+      for (const [file, content] of options.files?.(version, artifact) ?? []) files.set(`${folder}/${file}`, new TextEncoder().encode(content));
+      return {
+        result: { name, version, commit, artifact: artifact.sha256, reused: false, bump },
+        tags: [
+          {
+            event: { kind: 'register', name, version, counter: null },
+            target: commit,
+            message: `Registering ${name} version ${version}\n\nBramble-Artifact: sha256:${artifact.sha256}\n`,
+            artifact: artifact.sha256,
+          },
+        ],
+        files,
+        message: `register ${name}@${version}`,
+      };
+    });
+  }
+
+  /** major when the signature changed, minor when the features or parameters did, patch otherwise. */
+  private async bumpFrom(head: string | null, previous: VersionState, artifact: Record<string, unknown>): Promise<Bump> {
+    let before: Record<string, unknown>;
+    try {
+      before = (await this.artifact(head, previous)).artifact;
+    } catch {
+      // A version registered by another tool has no artifact to compare with: assume the smallest change that
+      // can be wrong, a minor one, rather than claim nothing changed.
+      return 'minor';
+    }
+    if (canonicalJSON(before.signature) !== canonicalJSON(artifact.signature)) return 'major';
+    const recipe = (a: Record<string, unknown>): string => {
+      const features = a.features as { steps?: unknown[] } | undefined;
+      const steps = (features?.steps ?? []).map((s) => {
+        const step = s as Record<string, unknown>;
+        return { kind: step.kind, columns: step.columns ?? step.column ?? step.name, method: step.method ?? step.strategy };
+      });
+      const lineage = a.lineage as { params?: unknown; split?: unknown; seed?: unknown } | undefined;
+      return canonicalJSON({ steps, params: lineage?.params ?? null, split: lineage?.split ?? null, seed: lineage?.seed ?? null });
+    };
+    return recipe(before) !== recipe(artifact) ? 'minor' : 'patch';
+  }
+
+  /** Assigns (promotes) a version to an environment: a new `name#env#N` tag. */
+  async assign(name: string, version: string, env: string, environments: readonly string[]): Promise<Assigned> {
+    checkEnvironment(env, environments);
+    return this.transact<Assigned>(`assign ${name}@${version} to ${env}`, async (snapshot, models) => {
+      const v = Registry.version(models, name, version);
+      const m = models.get(name) as ModelState;
+      if (v.deregistered) {
+        throw new RegistryError(`${name}@${v.version} was deregistered (${v.deregistered.tag}, by ${v.deregistered.by.name} at ${v.deregistered.at}); promote a registered version`, {
+          name,
+          version: v.version,
+        });
+      }
+      if (m.deprecated) {
+        throw new RegistryError(`${name} is deprecated (${m.deprecated.tag}, by ${m.deprecated.by.name} at ${m.deprecated.at}); a deprecated model cannot be promoted`, { name });
+      }
+      // The artifact must be there and intact before any environment is pointed at it.
+      await this.artifact(snapshot.head, v);
+      const current = m.envs.get(env) ?? null;
+      if (current?.version === v.version) {
+        return { result: { name, env, version: v.version, tag: current.tag, unchanged: true, previous: v.version }, unchanged: true, tags: [], message: '' };
+      }
+      const counter = nextCounter(m, snapshot, name);
+      return {
+        result: { name, env, version: v.version, tag: formatTag({ kind: 'assign', name, env, counter }), unchanged: false, previous: current?.version ?? null },
+        tags: [
+          {
+            event: { kind: 'assign', name, env, counter },
+            target: v.commit,
+            message: `Assigning stage ${env} to artifact ${name} version ${v.version}\n\nBramble-Version: ${v.version}\n`,
+            version: v.version,
+          },
+        ],
+        message: `assign ${name}@${v.version} to ${env}`,
+      };
+    });
+  }
+
+  /** Takes an environment's version away: `name#env!#N`. */
+  async unassign(name: string, env: string, environments: readonly string[]): Promise<Assigned> {
+    checkEnvironment(env, environments);
+    return this.transact<Assigned>(`unassign ${name} from ${env}`, async (snapshot, models) => {
+      const m = models.get(name);
+      const current = m?.envs.get(env);
+      if (!m || !current || current.version === null) {
+        throw new RegistryError(`${env} has no version of ${name} assigned; nothing to unassign`, { name, env });
+      }
+      const v = m.versions.find((x) => x.version === current.version);
+      const counter = nextCounter(m, snapshot, name);
+      return {
+        result: { name, env, version: null, tag: formatTag({ kind: 'unassign', name, env, counter }), unchanged: false, previous: current.version },
+        tags: [{ event: { kind: 'unassign', name, env, counter }, target: v?.commit ?? (await this.targetOf(current)), message: `Unassigning stage ${env} from artifact ${name}\n` }],
+        message: `unassign ${name} from ${env}`,
+      };
+    });
+  }
+
+  /** Deprecates the whole model: `name@deprecated#N`. */
+  async deprecate(name: string): Promise<{ name: string; tag: string }> {
+    return this.transact(`deprecate ${name}`, async (snapshot, models) => {
+      const m = models.get(name);
+      const latest = m ? latestVersion(m) ?? m.versions[m.versions.length - 1] : undefined;
+      if (!m || !latest) throw new RegistryError(`no model named ${name} is registered; nothing to deprecate`, { name });
+      if (m.deprecated) throw new RegistryError(`${name} is deprecated already (${m.deprecated.tag}, by ${m.deprecated.by.name} at ${m.deprecated.at})`, { name });
+      const counter = nextCounter(m, snapshot, name);
+      const event: RegistryEvent = { kind: 'deprecate', name, counter };
+      return { result: { name, tag: formatTag(event) }, tags: [{ event, target: latest.commit, message: `Deprecating artifact ${name}\n` }], message: `deprecate ${name}` };
+    });
+  }
+
+  /** Deregisters one version: `name@vX.Y.Z!`. Its files stay on the registry branch, for the record. */
+  async deregister(name: string, version: string): Promise<{ name: string; version: string; tag: string }> {
+    return this.transact(`deregister ${name}@${version}`, async (_snapshot, models) => {
+      const v = Registry.version(models, name, version);
+      if (v.deregistered) throw new RegistryError(`${name}@${v.version} is deregistered already (${v.deregistered.tag})`, { name, version: v.version });
+      const event: RegistryEvent = { kind: 'deregister', name, version: v.version, counter: null };
+      return {
+        result: { name, version: v.version, tag: formatTag(event) },
+        tags: [{ event, target: v.commit, message: `Deregistering artifact ${name} version ${v.version}\n` }],
+        message: `deregister ${name}@${v.version}`,
+      };
+    });
+  }
+
+  /**
+   * Rolls an environment back: a new assignment of an earlier version — the one given, the one that served at a
+   * date, or (with neither) the version it served before the current one.
+   */
+  async rollback(name: string, env: string, environments: readonly string[], to: { version?: string; date?: string } = {}): Promise<Assigned> {
+    checkEnvironment(env, environments);
+    const { snapshot, models } = await this.read({ fetch: true });
+    const m = models.get(name);
+    if (!m) throw new RegistryError(`no model named ${name} is registered`, { name });
+    let target: string;
+    if (to.version !== undefined) target = to.version;
+    else if (to.date !== undefined) {
+      const at = endOf(to.date);
+      const then = servedAt(snapshot.events, name, env, at)?.version;
+      if (!then) {
+        const first = m.history.find((a) => a.env === env);
+        throw new RegistryError(
+          `${env} served no version of ${name} at ${at}${first ? `; its first assignment was ${first.tag} at ${first.at}` : '; it has never had one'}`,
+          { name, env, at },
+        );
+      }
+      target = then;
+    } else {
+      const history = m.history.filter((a) => a.env === env);
+      const current = m.envs.get(env)?.version ?? null;
+      const earlier = [...history].reverse().find((a) => a.version !== null && a.version !== current);
+      if (!earlier?.version) throw new RegistryError(`${env} has served no other version of ${name} to roll back to; give one with --to`, { name, env });
+      target = earlier.version;
+    }
+    return this.assign(name, target, env, environments);
+  }
+
+  private async targetOf(assignment: Assignment): Promise<string> {
+    const oid = await resolveOrNull(this.repo, `refs/tags/${assignment.tag}`);
+    if (oid === null) throw new RegistryError(`the tag ${assignment.tag} is missing`, { tag: assignment.tag });
+    const t = await git.readTag({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, oid });
+    return t.tag.object;
+  }
+
+  /** Who is changing the registry, and when: git's own variables first, then git config, then CI's actor. */
+  private async identity(): Promise<GitIdentity> {
+    const config = async (path: string): Promise<string | undefined> =>
+      (await git.getConfig({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, path })) as string | undefined;
+    const actor = this.env.GITHUB_ACTOR ?? this.env.GITLAB_USER_LOGIN;
+    const name = this.env.GIT_COMMITTER_NAME ?? (await config('user.name')) ?? actor;
+    const email =
+      this.env.GIT_COMMITTER_EMAIL ?? (await config('user.email')) ?? this.env.GITLAB_USER_EMAIL ?? (actor ? `${actor}@users.noreply.github.com` : undefined);
+    if (!name || !email) {
+      throw new RegistryError('git does not know who you are, and registry tags record who made each change; run git config user.name "Your Name" and git config user.email you@example.com', {});
+    }
+    const date = this.env.GIT_COMMITTER_DATE;
+    let ms = this.now();
+    if (date) {
+      const parsed = /^\d+$/.test(date) ? Number(date) * 1000 : Date.parse(date);
+      if (!Number.isFinite(parsed)) throw new RegistryError(`GIT_COMMITTER_DATE is ${JSON.stringify(date)}; give seconds since 1970 or an ISO 8601 time`, { date });
+      ms = parsed;
+    }
+    return { name, email, timestamp: Math.floor(ms / 1000), timezoneOffset: 0 };
+  }
+
+  private async transact<T>(what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
+    const who = await this.identity();
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      const base = this.remote ? await fetchRegistry(this.repo, this.remote) : await resolveOrNull(this.repo, REGISTRY.ref);
+      const snapshot = await readSnapshot(this.repo, base, attempt === 1 ? this.warn : () => {});
+      const planned = await plan(snapshot, foldState(snapshot.events));
+      if (planned.unchanged) {
+        if (this.remote && base !== null) await this.fastForward(base);
+        return planned.result;
+      }
+      const written: { tag: string; oid: string }[] = [];
+      const events: RecordedEvent[] = [...snapshot.events];
+      for (const t of planned.tags) {
+        const tag = formatTag(t.event);
+        const oid = await writeTagObject(this.repo, tag, t.target, t.message, who);
+        const record: TagRecord = { tag, oid, target: t.target, by: { name: who.name, email: who.email }, at: new Date(who.timestamp * 1000).toISOString() };
+        if (t.version) record.version = t.version;
+        if (t.artifact) record.artifact = t.artifact;
+        events.push({ record, event: t.event });
+        written.push({ tag, oid });
+      }
+      const files = new Map(planned.files ?? []);
+      files.set(REGISTRY.index, indexBytes(events));
+      const commit = await writeRegistryCommit(this.repo, base, files, planned.message, who);
+      if (this.remote) {
+        try {
+          await pushRef(this.repo, this.remote, commit, REGISTRY.ref);
+        } catch (err) {
+          if (!(err instanceof PushRaceError)) throw err;
+          await backoff(attempt);
+          continue;
+        }
+        // The branch is in; the tags follow. A tag refused because another pipeline took its name means that
+        // pipeline's records win: start again (the index already reserves our name, so it is not reused).
+        // The tags are pushed from local refs (see pushRef); a tag that did not reach the remote is taken back.
+        let raced = false;
+        for (const { tag, oid } of written) {
+          const ref = `refs/tags/${tag}`;
+          await setRef(this.repo, ref, oid);
+          try {
+            await pushRef(this.repo, this.remote, ref, ref);
+          } catch (err) {
+            await deleteRef(this.repo, ref);
+            await setRef(this.repo, REGISTRY.ref, commit);
+            if (!(err instanceof PushRaceError)) throw err;
+            raced = true;
+            break;
+          }
+        }
+        if (raced) {
+          await backoff(attempt);
+          continue;
+        }
+      }
+      await setRef(this.repo, REGISTRY.ref, commit);
+      for (const { tag, oid } of written) await setRef(this.repo, `refs/tags/${tag}`, oid);
+      return planned.result;
+    }
+    throw new RegistryError(`gave up on ${what} after ${this.attempts} attempts: other pipelines kept changing the registry first — run the command again`, { what });
+  }
+}
+
+function nextCounter(m: ModelState | undefined, snapshot: Snapshot, name: string): number {
+  let highest = m?.counter ?? 0;
+  for (const tag of snapshot.reserved) {
+    const e = parseTag(tag);
+    if (e && e.name === name && e.counter !== null) highest = Math.max(highest, e.counter);
+  }
+  return highest + 1;
+}
+
+/** An environment must be one ml.yaml declares. */
+export function checkEnvironment(env: string, environments: readonly string[]): void {
+  if (environments.includes(env)) return;
+  const hint = nearest(env, environments);
+  throw new RegistryError(
+    `the environment ${JSON.stringify(env)} is not in ml.yaml${hint ? `; did you mean ${hint}?` : ''} (known: ${environments.length > 0 ? environments.join(', ') : 'none — add an environments section'})`,
+    { env, known: environments },
+  );
+}
+
+/** A date (2026-11-01) means the end of that day, UTC; a full ISO time means itself. */
+export function endOf(date: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    const t = Date.parse(`${date}T23:59:59.999Z`);
+    if (Number.isFinite(t)) return new Date(t).toISOString();
+  } else {
+    const t = Date.parse(date);
+    if (Number.isFinite(t) && /^\d{4}-\d{2}-\d{2}T/.test(date)) return new Date(t).toISOString();
+  }
+  throw new RegistryError(`${JSON.stringify(date)} is not a date; write it like 2026-11-01 or 2026-11-01T12:00:00Z`, { date });
+}
+
+/** The version `env` served at time `at` (ISO): the registry folded up to that moment. */
+export function servedAt(events: readonly RecordedEvent[], name: string, env: string, at: string): Assignment | null {
+  const assignment = foldState(events, at).get(name)?.envs.get(env) ?? null;
+  return assignment?.version ? assignment : null;
+}
+
+function backoff(attempt: number): Promise<void> {
+  // Jittered, growing waits, so that racing pipelines stop colliding. The jitter only spaces out retries; nothing
+  // it touches is recorded, so it need not be seeded.
+  const ms = Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { latestVersion };

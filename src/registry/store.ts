@@ -1,0 +1,246 @@
+// The registry's storage in git, all through isomorphic-git (it runs where no git binary is installed): the
+// registry tags, and the orphan branch `bramble/registry` holding each version's files and `index.json`, a cache
+// of every registry tag's record so that reading the registry costs one blob, not thousands of tag objects.
+// The tags always win: the index is checked against the tag names on every read, a tag it lacks is read from git,
+// and a record whose tag is gone is dropped.
+import * as git from 'isomorphic-git';
+import { BrambleError } from '../errors.js';
+import type { Person, RecordedEvent, TagRecord } from './state.js';
+import { parseTag } from './tags.js';
+
+export const REGISTRY = {
+  branch: 'bramble/registry',
+  ref: 'refs/heads/bramble/registry',
+  index: 'index.json',
+  format: 'bramble-registry-index',
+  version: 1,
+} as const;
+
+type Fs = typeof import('node:fs');
+
+export interface GitRepo {
+  fs: Fs;
+  /** The work tree's root (the folder holding .git). */
+  dir: string;
+  gitdir: string;
+  /** isomorphic-git's object cache, shared by every call on this repository. */
+  cache: object;
+}
+
+export class RegistryError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_REGISTRY', message, data);
+  }
+}
+
+export interface RegistryIndex {
+  format: typeof REGISTRY.format;
+  version: number;
+  /** Every registry tag's record, sorted by tag name. */
+  tags: TagRecord[];
+}
+
+export interface Snapshot {
+  /** The registry branch's commit read, or null when the branch does not exist yet. */
+  head: string | null;
+  events: RecordedEvent[];
+  /** Tag names the index holds that git does not (written by a push that did not finish): never reused. */
+  reserved: Set<string>;
+  /** How the records were obtained, for the benchmark and `--verbose`: from the index, and tags read one by one. */
+  fromIndex: number;
+  readTags: number;
+}
+
+/** Every tag name in the repository. */
+export async function tagNames(repo: GitRepo): Promise<string[]> {
+  return git.listTags({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir });
+}
+
+export async function resolveOrNull(repo: GitRepo, ref: string): Promise<string | null> {
+  try {
+    return await git.resolveRef({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, ref });
+  } catch (err) {
+    if (err instanceof git.Errors.NotFoundError) return null;
+    throw err;
+  }
+}
+
+/** A file on the registry branch at `head`, or null when it is not there. */
+export async function readRegistryFile(repo: GitRepo, head: string, path: string): Promise<Uint8Array | null> {
+  try {
+    const { blob } = await git.readBlob({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: head, filepath: path });
+    return blob;
+  } catch (err) {
+    if (err instanceof git.Errors.NotFoundError) return null;
+    throw err;
+  }
+}
+
+/** The names directly under `path` on the registry branch (e.g. a model's version folders). */
+export async function listRegistryFolder(repo: GitRepo, head: string | null, path: string): Promise<string[]> {
+  if (head === null) return [];
+  try {
+    const { tree } = await git.readTree({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: head, filepath: path });
+    return tree.map((e) => e.path);
+  } catch (err) {
+    if (err instanceof git.Errors.NotFoundError) return [];
+    throw err;
+  }
+}
+
+/** Reads one registry tag object into its record. */
+export async function readTagRecord(repo: GitRepo, tag: string): Promise<TagRecord | null> {
+  const oid = await resolveOrNull(repo, `refs/tags/${tag}`);
+  if (oid === null) return null;
+  const object = await git.readObject({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid, format: 'parsed' });
+  if (object.type !== 'tag') {
+    // A lightweight tag: GTO always writes annotated ones, but a person may not. The commit's time stands in.
+    const commit = await git.readCommit({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid });
+    const c = commit.commit.committer;
+    return { tag, oid, target: oid, by: { name: c.name, email: c.email }, at: isoTime(c.timestamp) };
+  }
+  const t = object.object as git.TagObject;
+  const record: TagRecord = {
+    tag,
+    oid,
+    target: t.object,
+    by: { name: t.tagger.name, email: t.tagger.email },
+    at: isoTime(t.tagger.timestamp),
+  };
+  const version = /^Bramble-Version: (\S+)$/m.exec(t.message)?.[1];
+  const artifact = /^Bramble-Artifact: sha256:([0-9a-f]{64})$/m.exec(t.message)?.[1];
+  if (version) record.version = version;
+  if (artifact) record.artifact = artifact;
+  return record;
+}
+
+function isoTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
+}
+
+/** Parses an index.json blob; a damaged or foreign one is treated as missing (it is only a cache). */
+function parseIndex(bytes: Uint8Array | null): RegistryIndex | null {
+  if (bytes === null) return null;
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as RegistryIndex;
+    if (value.format !== REGISTRY.format || value.version !== REGISTRY.version || !Array.isArray(value.tags)) return null;
+    return value;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The registry as it stands: the index at `head` reconciled with the repository's tags. `warn` hears (once) about
+ * tags that look like registry tags but do not parse.
+ */
+export async function readSnapshot(repo: GitRepo, head: string | null, warn: (message: string) => void): Promise<Snapshot> {
+  const names = await tagNames(repo);
+  const parsed = new Map<string, ReturnType<typeof parseTag>>();
+  const malformed: string[] = [];
+  for (const name of names) {
+    const event = parseTag(name);
+    if (event) parsed.set(name, event);
+    else if (name.includes('@') || name.includes('#')) malformed.push(name);
+  }
+  if (malformed.length > 0) {
+    const shown = malformed.slice(0, 3).join(', ');
+    warn(`ignored ${malformed.length} tag${malformed.length === 1 ? '' : 's'} that look${malformed.length === 1 ? 's' : ''} like registry tags but do not follow GTO's grammar: ${shown}${malformed.length > 3 ? ', …' : ''}`);
+  }
+  const index = head === null ? null : parseIndex(await readRegistryFile(repo, head, REGISTRY.index));
+  const cached = new Map((index?.tags ?? []).map((r) => [r.tag, r]));
+  const events: RecordedEvent[] = [];
+  let fromIndex = 0;
+  let readTags = 0;
+  for (const [name, event] of parsed) {
+    let record = cached.get(name);
+    if (record) fromIndex++;
+    else {
+      record = (await readTagRecord(repo, name)) ?? undefined;
+      readTags++;
+    }
+    if (record && event) events.push({ record, event });
+  }
+  const reserved = new Set([...cached.keys()].filter((name) => !parsed.has(name)));
+  return { head, events, reserved, fromIndex, readTags };
+}
+
+export function indexBytes(events: readonly RecordedEvent[]): Uint8Array {
+  const tags = events.map((e) => e.record).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  const index: RegistryIndex = { format: REGISTRY.format, version: REGISTRY.version, tags };
+  return new TextEncoder().encode(JSON.stringify(index, null, 1) + '\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+export interface GitIdentity extends Person {
+  /** Seconds since the epoch, and the offset in minutes as git records it. */
+  timestamp: number;
+  timezoneOffset: number;
+}
+
+/** Writes an annotated tag object (not its ref) and returns its id. */
+export async function writeTagObject(repo: GitRepo, tag: string, target: string, message: string, tagger: GitIdentity): Promise<string> {
+  return git.writeTag({
+    fs: repo.fs,
+    dir: repo.dir,
+    gitdir: repo.gitdir,
+    tag: { object: target, type: 'commit', tag, tagger, message },
+  });
+}
+
+/**
+ * A new commit on the registry branch: `parent`'s tree with `files` put in (paths may be nested), and its message.
+ * Only objects are written; no ref moves until the caller says so.
+ */
+export async function writeRegistryCommit(
+  repo: GitRepo,
+  parent: string | null,
+  files: ReadonlyMap<string, Uint8Array>,
+  message: string,
+  author: GitIdentity,
+): Promise<string> {
+  const base = parent === null ? null : (await git.readCommit({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: parent })).commit.tree;
+  const tree = await putFiles(repo, base, [...files].map(([path, bytes]) => ({ parts: path.split('/'), bytes })));
+  return git.writeCommit({
+    fs: repo.fs,
+    dir: repo.dir,
+    gitdir: repo.gitdir,
+    commit: { message, tree, parent: parent === null ? [] : [parent], author, committer: author },
+  });
+}
+
+async function putFiles(repo: GitRepo, treeOid: string | null, files: { parts: string[]; bytes: Uint8Array }[]): Promise<string> {
+  const entries = new Map<string, git.TreeEntry>();
+  if (treeOid !== null) {
+    const { tree } = await git.readTree({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: treeOid });
+    for (const e of tree) entries.set(e.path, e);
+  }
+  const folders = new Map<string, { parts: string[]; bytes: Uint8Array }[]>();
+  for (const file of files) {
+    const [head, ...rest] = file.parts;
+    if (rest.length === 0) {
+      const oid = await git.writeBlob({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, blob: file.bytes });
+      entries.set(head, { mode: '100644', path: head, oid, type: 'blob' });
+    } else {
+      const list = folders.get(head) ?? [];
+      list.push({ parts: rest, bytes: file.bytes });
+      folders.set(head, list);
+    }
+  }
+  for (const [name, list] of folders) {
+    const existing = entries.get(name);
+    const oid = await putFiles(repo, existing?.type === 'tree' ? existing.oid : null, list);
+    entries.set(name, { mode: '040000', path: name, oid, type: 'tree' });
+  }
+  return git.writeTree({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, tree: [...entries.values()] });
+}
+
+export async function setRef(repo: GitRepo, ref: string, value: string): Promise<void> {
+  await git.writeRef({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, ref, value, force: true });
+}
+
+export async function deleteRef(repo: GitRepo, ref: string): Promise<void> {
+  await git.deleteRef({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, ref });
+}
