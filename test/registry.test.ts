@@ -121,6 +121,8 @@ describe('register, promote, roll back', () => {
     await expect(registry.assign('churn', 'v0.0.1', 'prd', ENVS)).rejects.toThrow('the environment "prd" is not in ml.yaml; did you mean prod? (known: dev, staging, prod)');
     await registry.deregister('churn', 'v0.0.1');
     await expect(registry.assign('churn', 'v0.0.1', 'dev', ENVS)).rejects.toThrow(/^churn@v0\.0\.1 was deregistered \(churn@v0\.0\.1!, by Ada Lovelace at /);
+    await registry.deprecate('churn');
+    await expect(registry.assign('churn', 'v0.1.0', 'dev', ENVS)).rejects.toThrow(/^churn is deprecated \(churn@deprecated#7, by Ada Lovelace at .+\); a deprecated model cannot be promoted$/);
     const cli = bramble(dir, ['promote', 'churn@v0.0.1', 'qa']);
     expect(cli.status).toBe(2);
     expect(cli.stderr).toBe('bramble: the environment "qa" is not in ml.yaml (known: dev, staging, prod)\n');

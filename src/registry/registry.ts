@@ -444,56 +444,89 @@ export class Registry {
         if (this.remote && base !== null) await this.fastForward(base);
         return planned.result;
       }
-      const written: { tag: string; oid: string }[] = [];
-      const events: RecordedEvent[] = [...snapshot.events];
+      const written: RecordedEvent[] = [];
       for (const t of planned.tags) {
         const tag = formatTag(t.event);
         const oid = await writeTagObject(this.repo, tag, t.target, t.message, who);
         const record: TagRecord = { tag, oid, target: t.target, by: { name: who.name, email: who.email }, at: new Date(who.timestamp * 1000).toISOString() };
         if (t.version) record.version = t.version;
         if (t.artifact) record.artifact = t.artifact;
-        events.push({ record, event: t.event });
-        written.push({ tag, oid });
+        written.push({ record, event: t.event });
       }
       const files = new Map(planned.files ?? []);
-      files.set(REGISTRY.index, indexBytes(events));
-      const commit = await writeRegistryCommit(this.repo, base, files, planned.message, who);
-      if (this.remote) {
+      if (!this.remote) {
+        const commit = await writeRegistryCommit(this.repo, base, withIndex(files, [...snapshot.events, ...written]), planned.message, who);
+        await setRef(this.repo, REGISTRY.ref, commit);
+        for (const { record } of written) await setRef(this.repo, `refs/tags/${record.tag}`, record.oid);
+        return planned.result;
+      }
+      // The tags go first: a tag name can be created only once, so the remote itself decides which of two racing
+      // pipelines gets a version or a counter. They are pushed from local refs (see pushRef); a tag that did not
+      // reach the remote is taken back here.
+      let raced = false;
+      for (const { record } of written) {
+        const ref = `refs/tags/${record.tag}`;
+        await setRef(this.repo, ref, record.oid);
         try {
-          await pushRef(this.repo, this.remote, commit, REGISTRY.ref);
+          await pushRef(this.repo, this.remote, ref, ref);
         } catch (err) {
+          await deleteRef(this.repo, ref);
           if (!(err instanceof PushRaceError)) throw err;
-          await backoff(attempt);
-          continue;
-        }
-        // The branch is in; the tags follow. A tag refused because another pipeline took its name means that
-        // pipeline's records win: start again (the index already reserves our name, so it is not reused).
-        // The tags are pushed from local refs (see pushRef); a tag that did not reach the remote is taken back.
-        let raced = false;
-        for (const { tag, oid } of written) {
-          const ref = `refs/tags/${tag}`;
-          await setRef(this.repo, ref, oid);
-          try {
-            await pushRef(this.repo, this.remote, ref, ref);
-          } catch (err) {
-            await deleteRef(this.repo, ref);
-            await setRef(this.repo, REGISTRY.ref, commit);
-            if (!(err instanceof PushRaceError)) throw err;
-            raced = true;
-            break;
-          }
-        }
-        if (raced) {
-          await backoff(attempt);
-          continue;
+          raced = true;
+          break;
         }
       }
-      await setRef(this.repo, REGISTRY.ref, commit);
-      for (const { tag, oid } of written) await setRef(this.repo, `refs/tags/${tag}`, oid);
+      if (raced) {
+        await backoff(attempt);
+        continue;
+      }
+      // The name is ours; now the files and the index, on whatever the registry branch has become meanwhile.
+      await this.publish(base, snapshot, written, files, planned.message, who);
       return planned.result;
     }
     throw new RegistryError(`gave up on ${what} after ${this.attempts} attempts: other pipelines kept changing the registry first — run the command again`, { what });
   }
+
+  /** Pushes a registry commit with `files` and an index of every tag known, rebuilding it until the push lands. */
+  private async publish(base: string | null, snapshot: Snapshot, written: RecordedEvent[], files: Map<string, Uint8Array>, message: string, who: GitIdentity): Promise<void> {
+    const remote = this.remote as Remote;
+    let head = base;
+    let events = [...snapshot.events, ...written];
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      const commit = await writeRegistryCommit(this.repo, head, withIndex(files, events), message, who);
+      try {
+        await pushRef(this.repo, remote, commit, REGISTRY.ref);
+        await setRef(this.repo, REGISTRY.ref, commit);
+        return;
+      } catch (err) {
+        if (!(err instanceof PushRaceError)) {
+          await this.withdraw(written);
+          throw err;
+        }
+      }
+      await backoff(attempt);
+      head = await fetchRegistry(this.repo, remote);
+      // Our own tags are local refs now, so the new snapshot holds them with everyone else's.
+      events = (await readSnapshot(this.repo, head, () => {})).events;
+    }
+    await this.withdraw(written);
+    throw new RegistryError(`gave up writing ${REGISTRY.branch} after ${this.attempts} attempts: other pipelines kept changing it first — run the command again`, {});
+  }
+
+  /** Takes back tags whose files could not be published, so that no version points at nothing. */
+  private async withdraw(written: RecordedEvent[]): Promise<void> {
+    for (const { record } of written) {
+      const ref = `refs/tags/${record.tag}`;
+      await pushRef(this.repo, this.remote as Remote, ref, ref, { delete: true }).catch(() => {});
+      await deleteRef(this.repo, ref).catch(() => {});
+    }
+  }
+}
+
+function withIndex(files: Map<string, Uint8Array>, events: readonly RecordedEvent[]): Map<string, Uint8Array> {
+  const all = new Map(files);
+  all.set(REGISTRY.index, indexBytes(events));
+  return all;
 }
 
 function nextCounter(m: ModelState | undefined, snapshot: Snapshot, name: string): number {

@@ -105,9 +105,9 @@ export async function fetchRegistry(repo: GitRepo, remote: Remote): Promise<stri
       cache: repo.cache,
       url: remote.url,
       remote: remote.name,
-      ref: head === null ? undefined : REGISTRY.branch,
-      remoteRef: head === null ? undefined : REGISTRY.branch,
-      singleBranch: head !== null,
+      // Every branch and tag: a registry tag may point at a commit on any branch (or none the remote keeps), and
+      // only a fetch of every ref brings its tag object. Objects already here are not sent again.
+      singleBranch: false,
       tags: true,
       onAuth,
       onAuthFailure,
@@ -129,7 +129,7 @@ export async function fetchRegistry(repo: GitRepo, remote: Remote): Promise<stri
  * Tags are pushed by their local ref name, never by id: isomorphic-git refuses to overwrite a remote tag only when
  * the pushed ref is under refs/tags/, and the server would otherwise accept the overwrite.
  */
-export async function pushRef(repo: GitRepo, remote: Remote, ref: string, remoteRef: string): Promise<void> {
+export async function pushRef(repo: GitRepo, remote: Remote, ref: string, remoteRef: string, options: { delete?: boolean } = {}): Promise<void> {
   const { onAuth, onAuthFailure } = authCallbacks(remote);
   // A hook's words reach the client only as side-band messages, one line per call.
   const said: string[] = [];
@@ -138,7 +138,7 @@ export async function pushRef(repo: GitRepo, remote: Remote, ref: string, remote
   };
   let result: git.PushResult;
   try {
-    result = await git.push({ fs: repo.fs, http, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, url: remote.url, ref, remoteRef, onAuth, onAuthFailure, onMessage });
+    result = await git.push({ fs: repo.fs, http, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, url: remote.url, ref, remoteRef, delete: options.delete, onAuth, onAuthFailure, onMessage });
   } catch (err) {
     if (err instanceof git.Errors.PushRejectedError) throw new PushRaceError(remoteRef, err.data.reason);
     if (err instanceof git.Errors.GitPushError) {

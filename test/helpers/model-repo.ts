@@ -1,6 +1,6 @@
 // A model repository for registry tests: the template copied into a temporary folder with a small forest, made a
 // real git repository (git's own CLI, so that what Bramble writes through isomorphic-git is read back by git).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,4 +48,16 @@ export async function train(dir: string): Promise<string> {
   const result = await runPipeline(dir, { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } });
   if (!result.artifact) throw new Error('the template failed validation');
   return readFileSync(result.artifact.path, 'utf8');
+}
+
+/** git's CLI without blocking: needed when the remote is a server in this same process. */
+export function gitAsync(dir: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      args,
+      { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email } },
+      (err, stdout, stderr) => (err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout)),
+    );
+  });
 }
