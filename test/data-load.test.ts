@@ -254,9 +254,11 @@ describe('bad data files', () => {
   });
 
   it.each([
-    ['data/x.parquet', 'data/x.parquet is an Apache Parquet file; Bramble reads CSV and JSON records for now, so export it as CSV'],
-    ['data/x.arrow', 'data/x.arrow is an Apache Arrow file; Bramble reads CSV and JSON records for now, so export it as CSV'],
-    ['data/x.xlsx', 'data/x.xlsx has no .csv or .json extension; rename it, or give the format (csv or json)'],
+    [
+      'data/x.parquet',
+      'data/x.parquet is an Apache Parquet file; Bramble reads CSV, JSON records and Arrow (through arquero), not Parquet; convert it to Arrow, e.g. with pyarrow: pyarrow.feather.write_feather(pyarrow.parquet.read_table("x.parquet"), "x.arrow", compression="uncompressed")',
+    ],
+    ['data/x.xlsx', 'data/x.xlsx has no .csv, .json or .arrow extension; rename it, or give the format (csv, json or arrow)'],
   ])('says which formats it reads (%s)', (file, message) => {
     expect(() => loadTable(new Uint8Array(0), { file })).toThrow(expect.objectContaining({ code: 'E_DATA_FORMAT', message }));
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BrambleError } from '../errors.js';
+import { arrowCells, parquetFix, readArrow, type ArrowColumn } from './arrow.js';
 import { CsvError } from './csv.js';
 import { missingColumnError, type Column, type Table } from './table.js';
 
@@ -22,7 +23,8 @@ export interface DeclaredColumn {
   readonly nullable?: boolean;
 }
 
-export type DataFormat = 'csv' | 'json';
+/** `arrow` is Arrow IPC, file or stream: .arrow, .feather (version 2), .ipc and .arrows. */
+export type DataFormat = 'csv' | 'json' | 'arrow';
 
 export interface LoadOptions {
   /** The file as a person should see it in messages (a path relative to the repository). */
@@ -44,7 +46,7 @@ export interface LoadOptions {
 export interface TypeViolation {
   readonly column: string;
   readonly expected: DeclaredType;
-  /** Every offending row (0-based, ascending); `Table.lines` gives their file lines. */
+  /** Every offending row (0-based, ascending); `Table.lines` gives their file lines (for Arrow, rows from 1). */
   readonly rows: readonly number[];
   /** The message a strict load throws for the first of them, with its file and line. */
   readonly message: string;
@@ -108,7 +110,8 @@ export class JsonDataError extends BrambleError {
 /** Loads a data set already in memory. */
 export function loadTable(bytes: Uint8Array, options: LoadOptions): LoadedTable {
   const format = options.format ?? formatOf(options.file);
-  const { table, violations } = format === 'json' ? loadJson(bytes, options) : loadCsvBytes(bytes, options);
+  const parse = format === 'json' ? loadJson : format === 'arrow' ? loadArrow : loadCsvBytes;
+  const { table, violations } = parse(bytes, options);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const identity = { sha256, rows: table.rows, columns: table.columns.length, bytes: bytes.length };
   return options.lenient === true ? { table, identity, violations } : { table, identity };
@@ -126,7 +129,7 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
   });
   try {
     const size = (await handle.stat()).size;
-    if (loadOptions.format === 'json') {
+    if (loadOptions.format === 'json' || loadOptions.format === 'arrow') {
       const bytes = await handle.readFile().catch((err: unknown) => {
         throw fileError(err, file, options.hint) ?? err;
       });
@@ -171,10 +174,9 @@ function formatOf(file: string): DataFormat {
   const ext = dot > file.lastIndexOf('/') ? file.slice(dot + 1).toLowerCase() : '';
   if (ext === 'csv' || ext === 'txt') return 'csv';
   if (ext === 'json') return 'json';
-  if (ext === 'parquet' || ext === 'arrow' || ext === 'feather' || ext === 'ipc') {
-    throw new DataFormatError(`${file} is an Apache ${ext === 'parquet' ? 'Parquet' : 'Arrow'} file; Bramble reads CSV and JSON records for now, so export it as CSV`, file);
-  }
-  throw new DataFormatError(`${file} has no .csv or .json extension; rename it, or give the format (csv or json)`, file);
+  if (ext === 'arrow' || ext === 'feather' || ext === 'ipc' || ext === 'arrows') return 'arrow';
+  if (ext === 'parquet') throw new DataFormatError(`${file} is an Apache Parquet file; ${parquetFix(file.slice(file.lastIndexOf('/') + 1))}`, file);
+  throw new DataFormatError(`${file} has no .csv, .json or .arrow extension; rename it, or give the format (csv, json or arrow)`, file);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -252,6 +254,8 @@ const enum Status {
   Missing,
   /** Text in an inferred number column: it becomes a category column. */
   Text,
+  /** An Arrow 64-bit integer beyond ±2^53, which a double cannot hold exactly. */
+  Inexact,
 }
 
 interface Parsed {
@@ -282,7 +286,8 @@ interface ColumnBuilder {
   push(bytes: Uint8Array, start: number, end: number, row: number): Status;
   /** Stores a missing value at `row`: what a lenient load keeps in place of a value of the wrong type. */
   skip(row: number): void;
-  grow(capacity: number): void;
+  /** Moves the first `rows` values into room for `capacity`. */
+  resize(capacity: number, rows: number): void;
   finish(rows: number): Column;
 }
 
@@ -306,8 +311,12 @@ class CsvParser {
   private inferred: (NumberBuilder | null)[] = [];
   private rows = 0;
   private capacity = 0;
-  private expectedRows = 0;
   private lines = new Int32Array(0);
+  /** Where in the input the `bytes` of the current `push` start, and where the first data row starts. */
+  private offset = 0;
+  private dataStart = 0;
+  /** The row count at which `makeRoom` looks at the room again: when it is full, or sooner while few rows are in. */
+  private review = 0;
 
   // The current record's fields: start, end, and 0 plain / 1 quoted (start and end inside the quotes) /
   // 2 needs unescaping (doubled quotes or text after the closing quote; start and end span the raw field).
@@ -339,19 +348,20 @@ class CsvParser {
       const next = this.scanRecord(bytes, pos, end, final, recordLine);
       if (next < 0) {
         this.line = recordLine;
-        return pos;
+        break;
       }
       const blank = this.fieldCount === 1 && this.kinds[0] === 0 && this.starts[0] === this.ends[0];
       if (!blank) {
         if (this.header === null) {
           this.readHeader(bytes, recordLine);
-          this.expectedRows = this.estimateRows(bytes, next);
+          this.dataStart = this.offset + next;
         } else {
-          this.storeRow(bytes, recordLine);
+          this.storeRow(bytes, pos, recordLine);
         }
       }
       pos = next;
     }
+    this.offset += pos;
     return pos;
   }
 
@@ -500,26 +510,45 @@ class CsvParser {
     this.inferred = this.builders.map((b) => (b instanceof NumberBuilder && b.inferred ? b : null));
   }
 
-  /** Rows expected in the whole input, from the line length of the first megabyte; growth covers a bad guess. */
-  private estimateRows(bytes: Uint8Array, from: number): number {
-    const to = Math.min(bytes.length, from + (1 << 20));
-    let newlines = 0;
-    for (let i = bytes.indexOf(LF, from); i >= 0 && i < to; i = bytes.indexOf(LF, i + 1)) newlines++;
-    if (newlines === 0) return 1024;
-    const perRow = (to - from) / newlines;
-    return Math.min(Math.ceil((this.expectedBytes / perRow) * 1.02) + 16, Math.ceil(this.expectedBytes / 2) + 16);
+  /**
+   * Makes room for the rows still to come (the row at `bytes[pos]` is next), guessed from the bytes per row so
+   * far — of the first megabyte, before the first row — with a quarter to spare. Room never written costs no
+   * memory (its pages are never touched), while too little means copying every column, holding both copies at
+   * the peak; so the guess errs high, though never past what the rest could hold (a row of n fields takes at
+   * least n bytes) unless the input outgrows its expected size, when the room grows by a quarter each time.
+   * A first megabyte of short rows can also overestimate many times over; the room is looked at again at 64k
+   * rows and at every fourfold, and cut back while only a few rows need copying, so that the table does not
+   * keep gigabytes of address space.
+   */
+  private makeRoom(bytes: Uint8Array, pos: number): void {
+    const at = this.offset + pos;
+    let perRow: number;
+    if (this.rows === 0) {
+      this.settleInferred(bytes);
+      const to = Math.min(bytes.length, pos + (1 << 20));
+      let newlines = 0;
+      for (let i = bytes.indexOf(LF, pos); i >= 0 && i < to; i = bytes.indexOf(LF, i + 1)) newlines++;
+      perRow = (to - pos) / Math.max(newlines, 1);
+    } else {
+      perRow = (at - this.dataStart) / this.rows;
+    }
+    const rest = Math.max(0, this.expectedBytes - at);
+    const most = Math.ceil((rest + 1) / Math.max((this.header as string[]).length, 2));
+    const wanted = this.rows + Math.min(Math.ceil((rest / perRow) * 1.25), most) + 1024;
+    if (this.rows === this.capacity) this.resize(Math.max(wanted, Math.ceil(this.capacity * 1.25) + 1024));
+    else if (this.capacity > 2 * wanted) this.resize(wanted);
+    this.review = Math.min(this.capacity, Math.max(4 * this.rows, 1 << 16));
   }
 
-  private reserve(capacity: number): void {
-    if (capacity <= this.capacity) return;
+  private resize(capacity: number): void {
     const lines = new Int32Array(capacity);
     lines.set(this.lines.subarray(0, this.rows));
     this.lines = lines;
-    for (const b of this.builders) b.grow(capacity);
+    for (const b of this.builders) b.resize(capacity, this.rows);
     this.capacity = capacity;
   }
 
-  private storeRow(bytes: Uint8Array, line: number): void {
+  private storeRow(bytes: Uint8Array, pos: number, line: number): void {
     const header = this.header as string[];
     const width = header.length;
     if (this.fieldCount !== width) {
@@ -532,10 +561,7 @@ class CsvParser {
       });
     }
     const row = this.rows;
-    if (row === this.capacity) {
-      if (row === 0) this.settleInferred(bytes);
-      this.reserve(row === 0 ? this.expectedRows : Math.ceil(this.capacity * 1.5) + 1024);
-    }
+    if (row === this.review) this.makeRoom(bytes, pos);
     this.lines[row] = line;
     const builders = this.builders;
     const kinds = this.kinds;
@@ -582,7 +608,7 @@ class CsvParser {
       return;
     }
     const category = new CodeBuilder(builder.name, 'category', true, this.missing, this.decoder);
-    category.grow(this.capacity);
+    category.resize(this.capacity, 0);
     for (let r = 0; r < row; r++) category.push(bytes, 0, 0, r);
     if (this.kinds[c] === 2) category.push(this.scratch, 0, this.unescape(bytes, this.starts[c], this.ends[c]), row);
     else category.push(bytes, this.starts[c], this.ends[c], row);
@@ -641,6 +667,8 @@ function valueError(status: Status, column: string, shown: string, at: string, d
       return new DataTypeError(`${at}: ${column} is ${shown}, not an integer; fix the value, or declare the column as number`, data);
     case Status.NotBoolean:
       return new DataTypeError(`${at}: ${column} is ${shown}, not a boolean (true/false, yes/no, 1/0); fix the value, or declare the column as category`, data);
+    case Status.Inexact:
+      return new DataTypeError(`${at}: ${column} is ${shown}, beyond ±2^53, where numbers are no longer exact; declare the column as string`, data);
     default:
       return new MissingValueError(`${at}: ${column} is missing (${shown}); fill in the value, or declare the column with nullable: true`, data);
   }
@@ -711,8 +739,8 @@ class NumberBuilder implements ColumnBuilder {
     this.values[row] = NaN;
   }
 
-  grow(capacity: number): void {
-    this.values = widen(this.values, capacity);
+  resize(capacity: number, rows: number): void {
+    this.values = moved(this.values, new Float64Array(capacity), rows);
   }
 
   finish(rows: number): Column {
@@ -747,8 +775,8 @@ class BooleanBuilder implements ColumnBuilder {
     this.values[row] = NaN;
   }
 
-  grow(capacity: number): void {
-    this.values = widen(this.values, capacity);
+  resize(capacity: number, rows: number): void {
+    this.values = moved(this.values, new Float64Array(capacity), rows);
   }
 
   finish(rows: number): Column {
@@ -808,10 +836,8 @@ class CodeBuilder implements ColumnBuilder {
     this.codes[row] = -1;
   }
 
-  grow(capacity: number): void {
-    const codes = new Int32Array(capacity);
-    codes.set(this.codes.subarray(0, Math.min(this.codes.length, capacity)));
-    this.codes = codes;
+  resize(capacity: number, rows: number): void {
+    this.codes = moved(this.codes, new Int32Array(capacity), rows);
   }
 
   finish(rows: number): Column {
@@ -883,16 +909,18 @@ class ByteInterner {
   }
 }
 
-function widen(values: Float64Array, capacity: number): Float64Array {
-  const wider = new Float64Array(capacity);
-  wider.set(values.subarray(0, Math.min(values.length, capacity)));
-  return wider;
+/** `to` with the first `rows` of `from`: only they, so that the pages of the room past them stay untouched. */
+function moved<T extends Float64Array | Int32Array>(from: T, to: T, rows: number): T {
+  to.set(from.subarray(0, rows));
+  return to;
 }
 
-/** The first `rows` values; copied only when the spare capacity is worth giving back. */
+/**
+ * The first `rows` values, never copied: the spare capacity past them was never written, so its pages never
+ * took memory, and a copy would only hold the column twice at the peak.
+ */
 function trim<T extends Float64Array | Int32Array>(values: T, rows: number): T {
-  if (values.length === rows) return values;
-  return (values.length - rows > (values.length >> 4) ? values.slice(0, rows) : values.subarray(0, rows)) as T;
+  return values.length === rows ? values : (values.subarray(0, rows) as T);
 }
 
 /** Exact powers of ten: every one up to 1e22 is a double without rounding. */
@@ -1017,72 +1045,104 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Parsed {
   for (const name of declared.keys()) {
     if (!seen.has(name) && options.lenient !== true) throw missingColumnError(name, names, file, ' declared in the schema');
   }
-  const rows = list.length;
   const missing = new MissingText(MISSING_TEXT);
   const log = options.lenient === true ? new ViolationLog() : null;
+  const place = (r: number): CellPlace => ({ at: `${file}:${lines[r]}`, data: { file, line: lines[r] } });
   const columns = names.map((name): Column => {
     const cells = list.map((record) => (record as Record<string, unknown>)[name]);
-    const at = (r: number): string => `${file}:${lines[r]}`;
-    const fail = (status: Status, r: number): BrambleError => {
-      const value = cells[r];
-      return valueError(status, name, clip(JSON.stringify(value) ?? 'undefined'), at(r), { file, line: lines[r], column: name, value });
-    };
     const spec = declared.get(name);
     const nullable = spec === undefined || spec.nullable === true || log !== null;
-    const type = spec?.type ?? inferJsonType(cells);
-    /** Throws, or in a lenient load records the row, whose value the caller then stores as missing. */
-    const reject = (error: () => BrambleError, r: number): void => {
-      if (log === null) throw error();
-      log.record(name, type, r, () => error().message);
-    };
-    if (type === 'number' || type === 'integer' || type === 'boolean') {
-      const values = new Float64Array(rows);
-      for (let r = 0; r < rows; r++) {
-        const cell = cells[r];
-        if (cell === null || cell === undefined) {
-          if (!nullable) throw fail(Status.Missing, r);
-          values[r] = NaN;
-          continue;
-        }
-        const v = type === 'boolean' ? jsonBoolean(cell) : jsonNumber(cell, missing);
-        if (v === undefined || (type === 'integer' && v === v && !Number.isInteger(v))) {
-          const status = v === undefined ? (type === 'boolean' ? Status.NotBoolean : Status.NotNumber) : Status.NotInteger;
-          reject(() => fail(status, r), r);
-          values[r] = NaN;
-          continue;
-        }
-        if (v !== v && !nullable) throw fail(Status.Missing, r);
-        values[r] = v;
-      }
-      return type === 'boolean' ? { name, kind: 'boolean', values } : { name, kind: 'number', values };
-    }
-    const codes = new Int32Array(rows);
-    const categories: string[] = [];
-    const index = new Map<string, number>();
+    return columnOfCells({ name, cells, type: spec?.type ?? inferJsonType(cells), nullable }, place, log, missing);
+  });
+  return { table: { rows: list.length, columns, lines: Int32Array.from(lines) }, violations: log?.list(names) ?? [] };
+}
+
+/** Where a cell is, for messages: `data/t.json:3` (the record's line) or `data/t.arrow row 3`. */
+interface CellPlace {
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+interface CellColumn {
+  readonly name: string;
+  /** JSON or Arrow values; null and undefined are missing. */
+  readonly cells: ArrayLike<unknown>;
+  readonly type: DeclaredType;
+  readonly nullable: boolean;
+}
+
+/** A column of plain values, from JSON records or Arrow, as a typed column of its declared or inferred type. */
+function columnOfCells({ name, cells, type, nullable }: CellColumn, place: (row: number) => CellPlace, log: ViolationLog | null, missing: MissingText): Column {
+  const rows = cells.length;
+  const fail = (status: Status, r: number): BrambleError => {
+    const value = cells[r];
+    const { at, data } = place(r);
+    return valueError(status, name, clip(showCell(value)), at, { ...data, column: name, value: typeof value === 'bigint' ? String(value) : value });
+  };
+  /** Throws, or in a lenient load records the row, whose value the caller then stores as missing. */
+  const reject = (error: () => BrambleError, r: number): void => {
+    if (log === null) throw error();
+    log.record(name, type, r, () => error().message);
+  };
+  if (type === 'number' || type === 'integer' || type === 'boolean') {
+    const values = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
       const cell = cells[r];
       if (cell === null || cell === undefined) {
         if (!nullable) throw fail(Status.Missing, r);
-        codes[r] = -1;
+        values[r] = NaN;
         continue;
       }
-      if (typeof cell === 'object') {
-        reject(() => new DataTypeError(`${at(r)}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { file, line: lines[r], column: name }), r);
-        codes[r] = -1;
+      if (typeof cell === 'bigint' && type !== 'boolean' && (cell > MAX_EXACT || cell < -MAX_EXACT)) {
+        reject(() => fail(Status.Inexact, r), r);
+        values[r] = NaN;
         continue;
       }
-      const value = String(cell);
-      let code = index.get(value);
-      if (code === undefined) {
-        code = categories.length;
-        categories.push(value);
-        index.set(value, code);
+      const v = type === 'boolean' ? cellBoolean(cell) : cellNumber(cell, missing);
+      if (v === undefined || (type === 'integer' && v === v && !Number.isInteger(v))) {
+        const status = v === undefined ? (type === 'boolean' ? Status.NotBoolean : Status.NotNumber) : Status.NotInteger;
+        reject(() => fail(status, r), r);
+        values[r] = NaN;
+        continue;
       }
-      codes[r] = code;
+      if (v !== v && !nullable) throw fail(Status.Missing, r);
+      values[r] = v;
     }
-    return { name, kind: type === 'string' ? 'string' : 'category', values: { codes, categories } };
-  });
-  return { table: { rows, columns, lines: Int32Array.from(lines) }, violations: log?.list(names) ?? [] };
+    return type === 'boolean' ? { name, kind: 'boolean', values } : { name, kind: 'number', values };
+  }
+  const codes = new Int32Array(rows);
+  const categories: string[] = [];
+  const index = new Map<string, number>();
+  for (let r = 0; r < rows; r++) {
+    const cell = cells[r];
+    if (cell === null || cell === undefined) {
+      if (!nullable) throw fail(Status.Missing, r);
+      codes[r] = -1;
+      continue;
+    }
+    if (typeof cell === 'object') {
+      const { at, data } = place(r);
+      reject(() => new DataTypeError(`${at}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { ...data, column: name }), r);
+      codes[r] = -1;
+      continue;
+    }
+    const value = String(cell);
+    let code = index.get(value);
+    if (code === undefined) {
+      code = categories.length;
+      categories.push(value);
+      index.set(value, code);
+    }
+    codes[r] = code;
+  }
+  return { name, kind: type === 'string' ? 'string' : 'category', values: { codes, categories } };
+}
+
+/** 2^53: past it, not every integer is a double. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER) + 1n;
+
+function showCell(value: unknown): string {
+  return typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? 'undefined');
 }
 
 function inferJsonType(cells: readonly unknown[]): DeclaredType {
@@ -1100,8 +1160,9 @@ function inferJsonType(cells: readonly unknown[]): DeclaredType {
   return 'category';
 }
 
-function jsonNumber(cell: unknown, missing: MissingText): number | undefined {
+function cellNumber(cell: unknown, missing: MissingText): number | undefined {
   if (typeof cell === 'number') return cell;
+  if (typeof cell === 'bigint') return Number(cell);
   if (typeof cell !== 'string') return undefined;
   // Numbers written as text ("12.5") are read the same way as in a CSV.
   const bytes = new TextEncoder().encode(cell);
@@ -1110,9 +1171,10 @@ function jsonNumber(cell: unknown, missing: MissingText): number | undefined {
   return missing.has(bytes, 0, bytes.length) ? NaN : undefined;
 }
 
-function jsonBoolean(cell: unknown): number | undefined {
+function cellBoolean(cell: unknown): number | undefined {
   if (typeof cell === 'boolean') return cell ? 1 : 0;
   if (cell === 0 || cell === 1) return cell;
+  if (cell === 0n || cell === 1n) return Number(cell);
   if (typeof cell === 'string') return booleanOf(cell.toLowerCase());
   return undefined;
 }
@@ -1159,4 +1221,48 @@ function recordLines(bytes: Uint8Array, count: number): number[] {
   }
   while (lines.length < count) lines.push(line);
   return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Apache Arrow
+
+/**
+ * Arrow IPC bytes, decoded by arquero; the schema's types apply as to JSON records. Arrow has no lines, so
+ * messages say `row N` (data rows from 1) where CSV says the line, and `Table.lines` holds those row numbers.
+ */
+function loadArrow(bytes: Uint8Array, options: LoadOptions): Parsed {
+  const file = options.file;
+  const read = readArrow(bytes, file);
+  if ('problem' in read) throw new DataFormatError(`${file} ${read.problem}`, file);
+  const names = read.columns.map((c) => c.name);
+  const declared = new Map(Object.entries(options.columns ?? {}));
+  for (const name of declared.keys()) {
+    if (!names.includes(name) && options.lenient !== true) throw missingColumnError(name, names, file, ' declared in the schema');
+  }
+  const missing = new MissingText(MISSING_TEXT);
+  const log = options.lenient === true ? new ViolationLog() : null;
+  const place = (r: number): CellPlace => ({ at: `${file} row ${r + 1}`, data: { file, row: r + 1 } });
+  const columns = read.columns.map((column): Column => {
+    if (column.kind === 'nested') {
+      throw new DataTypeError(`${file}: ${column.name} is an Arrow ${column.type} column, not one value per row; flatten it into columns`, {
+        file,
+        column: column.name,
+        type: column.type,
+      });
+    }
+    const spec = declared.get(column.name);
+    const type = spec?.type ?? arrowType(column);
+    const nullable = spec === undefined || spec.nullable === true || log !== null;
+    const cells = arrowCells(column, type === 'number' || type === 'integer');
+    return columnOfCells({ name: column.name, cells, type, nullable }, place, log, missing);
+  });
+  const lines = new Int32Array(read.rows);
+  for (let r = 0; r < read.rows; r++) lines[r] = r + 1;
+  return { table: { rows: read.rows, columns, lines }, violations: log?.list(names) ?? [] };
+}
+
+/** An undeclared Arrow column's type, from its Arrow type: numbers, booleans, and the rest as categories. */
+function arrowType(column: ArrowColumn): DeclaredType {
+  if (column.kind === 'number' || column.kind === 'null') return 'number';
+  return column.kind === 'boolean' ? 'boolean' : 'category';
 }
