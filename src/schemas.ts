@@ -6,10 +6,11 @@ import type { AnySchema, ValidateFunction } from 'ajv';
 import mlSchema from '../schemas/ml.schema.json' with { type: 'json' };
 import modelSchema from '../schemas/model.schema.json' with { type: 'json' };
 import validationSchema from '../schemas/validation.schema.json' with { type: 'json' };
+import registryIndexSchema from '../schemas/registry-index.schema.json' with { type: 'json' };
 
 /** Every schema Bramble writes or reads, by `$id`. */
 export const SCHEMAS: Readonly<Record<string, AnySchema>> = Object.fromEntries(
-  [mlSchema, modelSchema, validationSchema].map((schema) => [schema.$id, schema as AnySchema]),
+  [mlSchema, modelSchema, validationSchema, registryIndexSchema].map((schema) => [schema.$id, schema as AnySchema]),
 );
 
 let ajv: Ajv2020 | undefined;

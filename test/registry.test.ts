@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry, type RegistryOptions } from '../src/registry/registry.js';
 import { REGISTRY } from '../src/registry/store.js';
+import { schemaValidator } from '../src/schemas.js';
 import { AUTHOR, commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
 
 const ENVS = ['dev', 'staging', 'prod'];
@@ -42,6 +43,9 @@ describe('register, promote, roll back', () => {
     // An orphan branch: no history shared with main.
     expect(git(dir, 'rev-list', '--max-parents=0', REGISTRY.branch).trim()).toBe(git(dir, 'rev-list', REGISTRY.branch).trim());
     expect(git(dir, 'fsck', '--no-progress')).toBe('');
+    const index = JSON.parse(git(dir, 'show', `${REGISTRY.branch}:index.json`)) as { tags: { tag: string }[] };
+    expect(schemaValidator(REGISTRY.schemaId)(index)).toBe(true);
+    expect(index.tags.map((t) => t.tag)).toEqual(['churn@v0.0.1']);
   });
 
   it('does not register the same artifact twice: that version is reused (build once)', async () => {

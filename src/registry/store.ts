@@ -5,6 +5,7 @@
 // and a record whose tag is gone is dropped.
 import * as git from 'isomorphic-git';
 import { BrambleError } from '../errors.js';
+import { schemaValidator } from '../schemas.js';
 import type { Person, RecordedEvent, TagRecord } from './state.js';
 import { parseTag } from './tags.js';
 
@@ -14,6 +15,7 @@ export const REGISTRY = {
   index: 'index.json',
   format: 'bramble-registry-index',
   version: 1,
+  schemaId: 'https://bramble.dev/schemas/registry-index.schema.json',
 } as const;
 
 type Fs = typeof import('node:fs');
@@ -168,6 +170,9 @@ export async function readSnapshot(repo: GitRepo, head: string | null, warn: (me
 export function indexBytes(events: readonly RecordedEvent[]): Uint8Array {
   const tags = events.map((e) => e.record).sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
   const index: RegistryIndex = { format: REGISTRY.format, version: REGISTRY.version, tags };
+  // Nothing that breaks the published format is ever written.
+  const validate = schemaValidator(REGISTRY.schemaId);
+  if (!validate(index)) throw new RegistryError(`the registry index would not match ${REGISTRY.schemaId}: ${JSON.stringify(validate.errors?.slice(0, 3))}`, {});
   return new TextEncoder().encode(JSON.stringify(index, null, 1) + '\n');
 }
 
