@@ -14,6 +14,12 @@ import { validateRepo } from './commands/validate.js';
 import { predictFile } from './commands/predict.js';
 import { formatDrift } from './data/drift.js';
 import { REGISTRY_HELP, registryCommand } from './commands/registry.js';
+import { deployVersion } from './commands/deploy.js';
+import { readServeConfig } from './serve/config.js';
+import { startServer } from './serve/server.js';
+import { readMlYaml } from './config/ml-yaml.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -34,6 +40,8 @@ Usage:
   bramble registry ls | show NAME[@V] | history [NAME]         list the registry
   bramble lineage NAME@vX.Y.Z                                  what made a version, and where it served
   bramble reproduce NAME@vX.Y.Z                                train a version again from its commit; identical or not
+  bramble serve --config serve.json                            serve every environment's model (MLflow and Open Inference v2)
+  bramble deploy NAME@vX.Y.Z --env ENV [--config serve.json]   put a registered version into service, without downtime
   bramble forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file
   bramble --version
   bramble --help
@@ -378,6 +386,107 @@ async function predict(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+const SERVE_HELP = `bramble serve — serve each environment's current model over HTTP
+
+Usage: bramble serve --config FILE
+
+FILE is serve.json (schemas/serve.schema.json; runner-pi/serve.json is an example): where to listen, the model
+folder (MODELS/<env>/current.json), the prediction log, and each environment's path prefix or port.
+Endpoints, under each environment's prefix: POST /invocations (MLflow: dataframe_split, dataframe_records,
+instances, inputs, or text/csv), GET /ping /health /version, Open Inference v2 (/v2/health/live|ready,
+/v2/models/NAME[/ready], POST /v2/models/NAME/infer), POST /feedback. At the root: GET /metrics (Prometheus),
+/ping, /version, and POST /admin/deploy/ENV (what bramble deploy calls).
+`;
+
+const DEPLOY_HELP = `bramble deploy — put a registered version into service on this host, without downtime
+
+Usage: bramble deploy NAME@vX.Y.Z --env ENV [--config FILE] [--server URL] [--dir DIR] [--remote NAME | --no-remote]
+
+Fetches the version's artifact from the registry (checked against its tag), writes it to MODELS/ENV/candidate.json
+and asks the server to take it: the server checks its hash and runs its self-test before it swaps; on any failure
+the old model keeps serving and this command exits 1 with the reason. With no server running, the checks run here
+and the server serves the model when it starts.
+
+Options:
+  --config FILE   serve.json (default /etc/bramble/serve.json): the model folder, the address, the admin token
+  --server URL    the server's base URL (default: from the config's listen)
+  --dir DIR       the model's folder, holding ml.yaml, in the repository with the registry (default: .)
+`;
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return EXIT.ok;
+  }
+  if (!values.config) throw new UsageError('bramble serve needs --config FILE (serve.json); see bramble serve --help');
+  const config = await readServeConfig(values.config);
+  const server = await startServer(config, {
+    env: process.env,
+    version: version(),
+    warn: (m) => process.stderr.write(`bramble serve: ${m}\n`),
+  });
+  const where = [server.url, ...Object.entries(server.envUrls).map(([env, url]) => `${env} on ${url}`)].join(', ');
+  process.stderr.write(`bramble serve: listening on ${where}; ${server.host.envs.map((e) => `${e}=${server.host.model(e)?.version ?? '(none)'}`).join(' ')}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      server.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return EXIT.ok;
+}
+
+async function deploy(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      env: { type: 'string' },
+      config: { type: 'string' },
+      server: { type: 'string' },
+      dir: { type: 'string' },
+      remote: { type: 'string' },
+      'no-remote': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(DEPLOY_HELP);
+    return EXIT.ok;
+  }
+  const ref = positionals[0];
+  const at = ref?.lastIndexOf('@') ?? -1;
+  if (positionals.length !== 1 || !ref || at <= 0) throw new UsageError('bramble deploy takes one NAME@vX.Y.Z; see bramble deploy --help');
+  if (!values.env) throw new UsageError('bramble deploy needs --env ENV; see bramble deploy --help');
+  const file = values.config ?? '/etc/bramble/serve.json';
+  if (!values.config && !existsSync(file)) throw new UsageError(`bramble deploy needs --config FILE (serve.json): ${file} does not exist`);
+  const config = await readServeConfig(file);
+  const dir = values.dir ?? '.';
+  const ml = await readMlYaml(join(dir, 'ml.yaml'));
+  const result = await deployVersion({
+    dir,
+    name: ref.slice(0, at),
+    version: ref.slice(at + 1),
+    env: values.env,
+    environments: Object.keys(ml.environments),
+    config,
+    server: values.server,
+    remote: values['no-remote'] ? null : values.remote,
+    env_: process.env,
+    warn: (m) => process.stderr.write(`bramble: warning: ${m}\n`),
+  });
+  const line =
+    result.via === 'server'
+      ? `deployed ${result.name}@${result.version} to ${result.env} (sha256 ${result.sha256.slice(0, 12)}; it served ${result.previous?.version ?? 'nothing'}) in ${result.seconds.toFixed(2)} s`
+      : `installed ${result.name}@${result.version} for ${result.env} (self-test passed); no server answered, so it serves it when it starts`;
+  process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : line + '\n');
+  return EXIT.ok;
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -397,6 +506,8 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'validate') return validate(argv.slice(1));
   if (command === 'predict') return predict(argv.slice(1));
   if (command === 'forest' && sub === 'train') return forestTrain(rest);
+  if (command === 'serve') return serve(argv.slice(1));
+  if (command === 'deploy') return deploy(argv.slice(1));
   if (command === 'assign' || command in REGISTRY_HELP) {
     return registryCommand(command, argv.slice(1), {
       out: (text) => process.stdout.write(text),
@@ -420,6 +531,6 @@ main(process.argv.slice(2)).then(
     const user = err instanceof BrambleError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
     process.stderr.write(`bramble: ${describeError(err)}\n`);
     if (!user) process.stderr.write('This is a bug in Bramble; please report it with the command you ran.\n');
-    process.exitCode = user ? EXIT.usage : EXIT.internal;
+    process.exitCode = err instanceof BrambleError && err.code === 'E_DEPLOY' ? EXIT.failed : user ? EXIT.usage : EXIT.internal;
   },
 );

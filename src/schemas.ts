@@ -7,10 +7,11 @@ import mlSchema from '../schemas/ml.schema.json' with { type: 'json' };
 import modelSchema from '../schemas/model.schema.json' with { type: 'json' };
 import validationSchema from '../schemas/validation.schema.json' with { type: 'json' };
 import registryIndexSchema from '../schemas/registry-index.schema.json' with { type: 'json' };
+import serveSchema from '../schemas/serve.schema.json' with { type: 'json' };
 
 /** Every schema Bramble writes or reads, by `$id`. */
 export const SCHEMAS: Readonly<Record<string, AnySchema>> = Object.fromEntries(
-  [mlSchema, modelSchema, validationSchema, registryIndexSchema].map((schema) => [schema.$id, schema as AnySchema]),
+  [mlSchema, modelSchema, validationSchema, registryIndexSchema, serveSchema].map((schema) => [schema.$id, schema as AnySchema]),
 );
 
 let ajv: Ajv2020 | undefined;
@@ -33,5 +34,16 @@ export function schemaValidator(id: string): ValidateFunction {
   shared.addSchema(schema);
   const validate = shared.getSchema(id);
   if (!validate) throw new Error(`${id} did not compile`);
+  return validate;
+}
+
+/**
+ * Compiles a schema made at run time (a served model's input record), in the same strict instance. It is not
+ * kept in ajv's cache: a server that deploys a hundred models must not hold a hundred validators.
+ */
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  const shared = instance();
+  const validate = shared.compile(schema);
+  shared.removeSchema(schema);
   return validate;
 }

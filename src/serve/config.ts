@@ -1,0 +1,68 @@
+// serve.json, the model host's configuration, checked against schemas/serve.schema.json with its defaults filled in.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { BrambleError } from '../errors.js';
+import { schemaValidator } from '../schemas.js';
+
+export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
+
+export interface ServeConfig {
+  listen: { host: string; port: number };
+  models: string;
+  log: { dir: string; maxBytes: number; files: number };
+  adminTokenEnv?: string;
+  default?: string;
+  limits: { bodyBytes: number; requestTimeoutMs: number; headersTimeoutMs: number };
+  environments: Record<string, { path?: string; port?: number; tokenEnv?: string }>;
+}
+
+export class ServeConfigError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_SERVE_CONFIG', message, data);
+  }
+}
+
+/** Checks a parsed serve.json (relative paths are taken from `base`) and fills in its defaults. */
+export function checkServeConfig(value: unknown, file: string, base: string): ServeConfig {
+  const copy = JSON.parse(JSON.stringify(value)) as ServeConfig;
+  const validate = schemaValidator(SERVE_SCHEMA_ID);
+  if (!validate(copy)) {
+    const e = validate.errors?.[0];
+    const where = e?.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+    const detail =
+      e?.keyword === 'additionalProperties'
+        ? `unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`
+        : e?.keyword === 'required'
+          ? `missing ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`
+          : `${e?.message ?? 'is not valid'}${e && 'data' in e ? ` (got ${JSON.stringify(e.data)})` : ''}`;
+    throw new ServeConfigError(`${file} ${where}: ${detail}; see schemas/serve.schema.json`, { file });
+  }
+  const envs = Object.entries(copy.environments);
+  for (const [env, e] of envs) {
+    if (e.path === undefined && e.port === undefined) throw new ServeConfigError(`${file} environments.${env}: give a path (e.g. "/${env}") or a port`, { file });
+  }
+  const paths = envs.map(([, e]) => e.path).filter((p) => p !== undefined);
+  if (new Set(paths).size !== paths.length) throw new ServeConfigError(`${file}: two environments share a path; each needs its own`, { file });
+  if (copy.default !== undefined && !(copy.default in copy.environments)) {
+    throw new ServeConfigError(`${file} default: ${JSON.stringify(copy.default)} is not one of the environments (${Object.keys(copy.environments).join(', ')})`, { file });
+  }
+  copy.models = resolve(base, copy.models);
+  copy.log.dir = resolve(base, copy.log.dir);
+  return copy;
+}
+
+export async function readServeConfig(file: string): Promise<ServeConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ServeConfigError(`the serve configuration ${file} cannot be read; give one with --config (runner-pi/serve.json is an example)`, { file });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ServeConfigError(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`, { file });
+  }
+  return checkServeConfig(value, file, dirname(resolve(file)));
+}

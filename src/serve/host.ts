@@ -1,0 +1,152 @@
+// The model host: which model each environment serves, and how a new one replaces it. A deploy writes the
+// artifact to MODELS/<env>/candidate.json (atomically) and asks the server to take it; the server loads it beside
+// the running model, checks its hash and runs its self-test, and only then swaps the pointer — requests in flight
+// finish on the model they started with, and none is refused. The files then move: current → previous,
+// candidate → current. On any failure the candidate becomes rejected.json and the old model keeps serving. A
+// restarted server loads current.json: the last model that passed, never a candidate.
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { ModelLoadError, ServedModel } from './model.js';
+
+export const HOST_FILES = {
+  current: 'current.json',
+  previous: 'previous.json',
+  candidate: 'candidate.json',
+  rejected: 'rejected.json',
+  /** Beside each model file: { name, version, sha256 } as the deploy named it. */
+  meta: (file: string) => file.replace(/\.json$/, '.meta.json'),
+} as const;
+
+export interface DeployMeta {
+  name: string;
+  version: string;
+  sha256: string;
+}
+
+export interface DeployResult {
+  env: string;
+  name: string;
+  version: string;
+  sha256: string;
+  previous: { version: string; sha256: string } | null;
+  seconds: number;
+}
+
+export class ModelHost {
+  private readonly models = new Map<string, ServedModel | null>();
+  /** One deploy at a time per environment: the next waits for the one before. */
+  private readonly queue = new Map<string, Promise<unknown>>();
+  readonly envs: readonly string[];
+  /** Called after every swap (the server re-labels its metrics). */
+  onSwap: (env: string, model: ServedModel) => void = () => {};
+
+  constructor(
+    readonly folder: string,
+    envs: readonly string[],
+    private readonly warn: (message: string) => void = () => {},
+  ) {
+    this.envs = envs;
+    for (const env of envs) this.models.set(env, null);
+  }
+
+  model(env: string): ServedModel | null {
+    return this.models.get(env) ?? null;
+  }
+
+  /** Loads every environment's current.json (falling back to previous.json if current no longer passes). */
+  async start(): Promise<void> {
+    for (const env of this.envs) {
+      const dir = join(this.folder, env);
+      await mkdir(dir, { recursive: true });
+      for (const file of [HOST_FILES.current, HOST_FILES.previous]) {
+        const model = await this.tryLoad(join(dir, file)).catch((err: unknown) => {
+          this.warn(`${env}: ${join(dir, file)} is not served: ${describeError(err)}`);
+          return null;
+        });
+        if (model) {
+          this.models.set(env, model);
+          this.onSwap(env, model);
+          break;
+        }
+      }
+      if (!this.models.get(env)) this.warn(`${env}: no model yet; deploy one with bramble deploy NAME@VERSION --env ${env}`);
+    }
+  }
+
+  private async tryLoad(path: string): Promise<ServedModel | null> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return null;
+      throw err;
+    }
+    const meta = await readMeta(path);
+    return ServedModel.load(text, path, meta ? { version: meta.version, expectSha256: meta.sha256 } : {});
+  }
+
+  /** Takes MODELS/<env>/candidate.json: load, verify, self-test, swap; or refuse and keep the old model. */
+  deploy(env: string): Promise<DeployResult> {
+    const before = this.queue.get(env) ?? Promise.resolve();
+    const run = before.catch(() => {}).then(() => this.deployNow(env));
+    this.queue.set(env, run);
+    return run;
+  }
+
+  private async deployNow(env: string): Promise<DeployResult> {
+    const started = performance.now();
+    if (!this.models.has(env)) throw new ModelLoadError(`unknown environment ${JSON.stringify(env)}; this server hosts ${this.envs.join(', ')}`, { env });
+    const dir = join(this.folder, env);
+    const candidate = join(dir, HOST_FILES.candidate);
+    let model: ServedModel | null;
+    try {
+      model = await this.tryLoad(candidate);
+      if (!model) throw new ModelLoadError(`${candidate} does not exist; bramble deploy writes it before asking the server to take it`, { env });
+    } catch (err) {
+      await rename(candidate, join(dir, HOST_FILES.rejected)).catch(() => {});
+      await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(join(dir, HOST_FILES.rejected))).catch(() => {});
+      throw err instanceof ModelLoadError ? err : new ModelLoadError(describeError(err), { env });
+    }
+    const old = this.models.get(env) ?? null;
+    // The swap: one assignment. Requests already running keep the object they hold.
+    this.models.set(env, model);
+    this.onSwap(env, model);
+    // Then the files, so that a restart serves this model (and can fall back to the one before).
+    const current = join(dir, HOST_FILES.current);
+    const previous = join(dir, HOST_FILES.previous);
+    await rename(current, previous).catch(() => {});
+    await rename(HOST_FILES.meta(current), HOST_FILES.meta(previous)).catch(() => rm(HOST_FILES.meta(previous), { force: true }));
+    await rename(candidate, current);
+    await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(current)).catch(() => rm(HOST_FILES.meta(current), { force: true }));
+    return {
+      env,
+      name: model.name,
+      version: model.version,
+      sha256: model.sha256,
+      previous: old ? { version: old.version, sha256: old.sha256 } : null,
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
+}
+
+async function readMeta(path: string): Promise<DeployMeta | null> {
+  try {
+    const meta = JSON.parse(await readFile(HOST_FILES.meta(path), 'utf8')) as DeployMeta;
+    return typeof meta.version === 'string' && typeof meta.sha256 === 'string' ? meta : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes a candidate for `env` into the host's model folder: the artifact, then its meta, each atomically. */
+export async function writeCandidate(folder: string, env: string, text: string, meta: DeployMeta): Promise<string> {
+  const dir = join(folder, env);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, HOST_FILES.candidate);
+  await writeFileAtomic(path, text);
+  await writeFileAtomic(HOST_FILES.meta(path), JSON.stringify(meta, null, 2) + '\n');
+  return path;
+}
+
