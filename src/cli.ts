@@ -4,24 +4,17 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { BrambleError, describeError } from './errors.js';
-import { trainForestFromCsv, type TrainForestResult } from './commands/train-forest.js';
-import { writeFileAtomic } from './fs/atomic.js';
-import { compareArtifacts, evaluateModel, runPipeline, type RunResult } from './pipeline/run.js';
-import { formatValidation } from './data/validate.js';
-import { formatVerdict } from './model/compare.js';
-import { metricsOf } from './model/evaluate.js';
-import { validateRepo } from './commands/validate.js';
-import { predictFile } from './commands/predict.js';
-import { formatDrift } from './data/drift.js';
-import { REGISTRY_HELP, registryCommand } from './commands/registry.js';
-import { deployVersion } from './commands/deploy.js';
-import { readServeConfig } from './serve/config.js';
-import { startServer } from './serve/server.js';
-import { readMlYaml } from './config/ml-yaml.js';
+import type { TrainForestResult } from './commands/train-forest.js';
+import type { RunResult } from './pipeline/run.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+
+/** The engine, loaded when a command first needs it (see cli-engine.ts). */
+const engine = () => import('./cli-engine.js');
+/** The registry's commands live in their own module, loaded only for them. */
+const REGISTRY_COMMANDS = ['register', 'promote', 'assign', 'unassign', 'deprecate', 'deregister', 'rollback', 'which', 'registry', 'lineage', 'reproduce'];
 
 const HELP = `bramble — GitOps machine learning: validate, train, compare, register and deploy models from git
 
@@ -104,6 +97,7 @@ function report(result: TrainForestResult): string {
 }
 
 async function forestTrain(args: string[]): Promise<number> {
+  const { trainForestFromCsv, writeFileAtomic } = await engine();
   const { values } = parseArgs({
     args,
     options: {
@@ -183,7 +177,8 @@ Options:
 Writes DIR/.bramble/model.json. Exit codes: 0 ok, 1 validation or a gate failed, 2 configuration or data error.
 `;
 
-function runReport(result: RunResult): string {
+function runReport(result: RunResult, e_: Awaited<ReturnType<typeof engine>>): string {
+  const { formatValidation, metricsOf, formatVerdict } = e_;
   const lines: string[] = [];
   const v = result.validation;
   lines.push(`validate: ${v.rows} rows, ${v.statistics.successful}/${v.statistics.evaluated} rules hold`);
@@ -233,6 +228,7 @@ function metricsLine(metrics: Record<string, unknown>): string {
 
 /** `run`, `train`, `evaluate` and `compare`: one folder, --json, and the options of each. */
 async function step(name: keyof typeof STEP_HELP | 'run', args: string[]): Promise<number> {
+  const { runPipeline, evaluateModel, compareArtifacts, formatValidation, formatVerdict, metricsOf } = await engine();
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -265,7 +261,7 @@ async function step(name: keyof typeof STEP_HELP | 'run', args: string[]): Promi
       now: () => performance.now(),
       versions: { bramble: version(), node: process.version },
     });
-    print(result, runReport(result));
+    print(result, runReport(result, await engine()));
     const gated = name === 'train' || (result.gates?.passed ?? false);
     return result.validation.success && gated ? EXIT.ok : EXIT.failed;
   }
@@ -305,6 +301,7 @@ Exit codes: 0 valid, 1 a rule failed (drift alone does not fail), 2 usage, confi
 `;
 
 async function validate(args: string[]): Promise<number> {
+  const { validateRepo, formatValidation, formatDrift } = await engine();
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -344,6 +341,7 @@ Options:
 `;
 
 async function predict(args: string[]): Promise<number> {
+  const { predictFile } = await engine();
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -414,6 +412,7 @@ Options:
 `;
 
 async function serve(args: string[]): Promise<number> {
+  const { readServeConfig, startServer } = await engine();
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
     process.stdout.write(SERVE_HELP);
@@ -439,6 +438,7 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function deploy(args: string[]): Promise<number> {
+  const { readServeConfig, readMlYaml, deployVersion } = await engine();
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -508,7 +508,8 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'forest' && sub === 'train') return forestTrain(rest);
   if (command === 'serve') return serve(argv.slice(1));
   if (command === 'deploy') return deploy(argv.slice(1));
-  if (command === 'assign' || command in REGISTRY_HELP) {
+  if (REGISTRY_COMMANDS.includes(command)) {
+    const { registryCommand } = await import('./commands/registry.js');
     return registryCommand(command, argv.slice(1), {
       out: (text) => process.stdout.write(text),
       err: (text) => process.stderr.write(text),

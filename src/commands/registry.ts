@@ -5,13 +5,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
+import type { MlConfig } from '../config/ml-yaml.js';
 import { BrambleError } from '../errors.js';
 import { ARTIFACT } from '../model/artifact.js';
-import { readAndValidate, runPipeline } from '../pipeline/run.js';
-import { metricsRecord, modelCard, trainingReport } from '../registry/card.js';
 import { Registry, checkEnvironment, endOf, servedAt, type Bump } from '../registry/registry.js';
-import { reproduce } from '../registry/reproduce.js';
 import { foldState, latestVersion, type Assignment, type ModelState } from '../registry/state.js';
 import { REGISTRY, listRegistryFolder } from '../registry/store.js';
 
@@ -133,7 +130,10 @@ function splitRef(text: string | undefined, command: string): { name: string; ve
   return { name: text.slice(0, at), version: text.slice(at + 1) };
 }
 
+// ml.yaml, the pipeline, the cards and reproduce are loaded by the commands that use them, so that reading the
+// registry (ls, show, history) loads none of them.
 async function config(dir: string): Promise<MlConfig> {
+  const { readMlYaml } = await import('../config/ml-yaml.js');
   return readMlYaml(join(dir, 'ml.yaml'));
 }
 
@@ -171,6 +171,8 @@ export async function registryCommand(command: string, args: string[], io: Regis
         throw new RegistryUsageError(`--bump is ${JSON.stringify(values.bump)}; use major, minor or patch`);
       }
       const cfg = await config(dir);
+      const { readAndValidate, runPipeline } = await import('../pipeline/run.js');
+      const { metricsRecord, modelCard, trainingReport } = await import('../registry/card.js');
       let file = values.model ?? join(dir, ARTIFACT.folder, ARTIFACT.file);
       if (values.model === undefined && !existsSync(file)) {
         io.err(`bramble: ${file} does not exist; training first\n`);
@@ -340,6 +342,7 @@ export async function registryCommand(command: string, args: string[], io: Regis
       const { snapshot, models } = await registry.read({ fetch: values.fetch });
       const v = Registry.version(models, name, version);
       const { artifact } = await registry.artifact(snapshot.head, v);
+      const { reproduce } = await import('../registry/reproduce.js');
       const result = await reproduce(registry.repo, artifact, {
         workers: values.workers ? Number(values.workers) : undefined,
         versions: io.versions,

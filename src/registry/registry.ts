@@ -133,6 +133,8 @@ export class Registry {
       if (head !== null) await this.fastForward(head);
       else head = await resolveOrNull(this.repo, REGISTRY.ref);
     } else head = await resolveOrNull(this.repo, REGISTRY.ref);
+    // A fresh clone has the registry branch only as the remote's: read that rather than every tag.
+    if (head === null && this.remote) head = await resolveOrNull(this.repo, `refs/remotes/${this.remote.name}/${REGISTRY.branch}`);
     const snapshot = await readSnapshot(this.repo, head, this.warn);
     return { snapshot, models: foldState(snapshot.events) };
   }
@@ -455,7 +457,7 @@ export class Registry {
       }
       const files = new Map(planned.files ?? []);
       if (!this.remote) {
-        const commit = await writeRegistryCommit(this.repo, base, withIndex(files, [...snapshot.events, ...written]), planned.message, who);
+        const commit = await writeRegistryCommit(this.repo, base, await withIndex(files, [...snapshot.events, ...written]), planned.message, who);
         await setRef(this.repo, REGISTRY.ref, commit);
         for (const { record } of written) await setRef(this.repo, `refs/tags/${record.tag}`, record.oid);
         return planned.result;
@@ -493,7 +495,7 @@ export class Registry {
     let head = base;
     let events = [...snapshot.events, ...written];
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      const commit = await writeRegistryCommit(this.repo, head, withIndex(files, events), message, who);
+      const commit = await writeRegistryCommit(this.repo, head, await withIndex(files, events), message, who);
       try {
         await pushRef(this.repo, remote, commit, REGISTRY.ref);
         await setRef(this.repo, REGISTRY.ref, commit);
@@ -523,9 +525,9 @@ export class Registry {
   }
 }
 
-function withIndex(files: Map<string, Uint8Array>, events: readonly RecordedEvent[]): Map<string, Uint8Array> {
+async function withIndex(files: Map<string, Uint8Array>, events: readonly RecordedEvent[]): Promise<Map<string, Uint8Array>> {
   const all = new Map(files);
-  all.set(REGISTRY.index, indexBytes(events));
+  all.set(REGISTRY.index, await indexBytes(events));
   return all;
 }
 
