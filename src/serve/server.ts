@@ -456,7 +456,9 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       {
         requestTimeout: config.limits.requestTimeoutMs,
         headersTimeout: config.limits.headersTimeoutMs,
-        keepAliveTimeout: 5_000,
+        // An idle keep-alive connection must be closed before the headers timeout could fire on it: equal values
+        // race, and a client then sees a 408 for a request it had not yet sent.
+        keepAliveTimeout: Math.min(5_000, Math.floor(config.limits.headersTimeoutMs / 2)),
         // How often stalled requests are looked for (Node's default, 30 s, lets a slow client hold a socket that long).
         connectionsCheckingInterval: Math.min(1_000, config.limits.headersTimeoutMs),
       },
