@@ -48,17 +48,17 @@ describe('a registry with a remote', () => {
     const registry = await Registry.open({ dir: source, env: {} });
     expect(registry.remote?.url).toBe(url);
     await registry.register(await train(source));
-    await registry.assign('churn', 'v0.0.1', 'prod', ENVS);
+    await registry.assign('churn', 'v1.0.0', 'prod', ENVS);
     const refs = await remoteRefs(url);
     expect(refs).toMatch(/\trefs\/heads\/bramble\/registry\n/);
-    expect(refs).toMatch(/\trefs\/tags\/churn@v0\.0\.1\n/);
+    expect(refs).toMatch(/\trefs\/tags\/churn@v1\.0\.0\n/);
     expect(refs).toMatch(/\trefs\/tags\/churn#prod#1\n/);
     const other = await clone(url);
     const reader = await Registry.open({ dir: other, env: {} });
     const { models } = await reader.read({ fetch: true });
-    expect(models.get('churn')?.envs.get('prod')?.version).toBe('v0.0.1');
+    expect(models.get('churn')?.envs.get('prod')?.version).toBe('v1.0.0');
     // The clone promotes too: its tag takes the next counter, pushed from there.
-    const staged = await reader.assign('churn', 'v0.0.1', 'staging', ENVS);
+    const staged = await reader.assign('churn', 'v1.0.0', 'staging', ENVS);
     expect(staged.tag).toBe('churn#staging#2');
     expect(await gitAsync(other, 'ls-remote', '--tags', 'origin')).toContain('refs/tags/churn#staging#2');
   });
@@ -69,7 +69,7 @@ describe('a registry with a remote', () => {
     const before = git(source, 'show-ref');
     const registry = await Registry.open({ dir: source, env: {} });
     await expect(registry.register(await train(source))).rejects.toThrow(
-      'the remote origin refused refs/tags/churn@v0.0.1: pre-receive hook declined (the remote says: registry changes need a review: ask #ml-platform) — nothing was changed here; fix what the remote says and run the command again',
+      'the remote origin refused refs/tags/churn@v1.0.0: pre-receive hook declined (the remote says: registry changes need a review: ask #ml-platform) — nothing was changed here; fix what the remote says and run the command again',
     );
     expect(git(source, 'show-ref')).toBe(before);
     expect(git(source, 'tag', '-l')).toBe('');
@@ -82,12 +82,12 @@ describe('a registry with a remote', () => {
     const text = await train(source);
     server.faults.dropNextPush = true;
     await expect(registry.register(text)).rejects.toThrow(
-      /^the connection to http:\/\/127\.0\.0\.1:\d+\/flaky\.git was lost while pushing refs\/tags\/churn@v0\.0\.1 \(.+\); nothing was changed here — run the command again/,
+      /^the connection to http:\/\/127\.0\.0\.1:\d+\/flaky\.git was lost while pushing refs\/tags\/churn@v1\.0\.0 \(.+\); nothing was changed here — run the command again/,
     );
     expect(git(source, 'show-ref')).toBe(before);
     expect(await remoteRefs(url)).not.toMatch(/bramble\/registry|churn@/);
     // Run again: it goes through.
-    expect(await registry.register(text)).toMatchObject({ version: 'v0.0.1', reused: false });
+    expect(await registry.register(text)).toMatchObject({ version: 'v1.0.0', reused: false });
   });
 });
 
@@ -115,7 +115,7 @@ describe('a remote that needs a token', () => {
     await expect(wrong.register(text)).rejects.toThrow(`reading ${url} was refused: the remote did not accept the token — check that it is valid and may write to the repository`);
     expect(git(source, 'tag', '-l')).toBe('');
     const authorised = await Registry.open({ dir: source, env: { GITLAB_TOKEN: 'glpat-test-token' } });
-    expect(await authorised.register(text)).toMatchObject({ version: 'v0.0.1' });
+    expect(await authorised.register(text)).toMatchObject({ version: 'v1.0.0' });
     expect(guarded.requests.some((r) => r.user === 'oauth2' && r.status === 200)).toBe(true);
   });
 });
@@ -151,7 +151,7 @@ describe('sixteen registrations at once from eight clones', () => {
     const results = await Promise.all(registrations);
 
     const mine = results.filter((r) => r.name !== 'churn');
-    expect(mine.map((r) => `${r.name}@${r.version}`).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `m${i}@v0.0.1`));
+    expect(mine.map((r) => `${r.name}@${r.version}`).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `m${i}@v1.0.0`));
     const churn = results.filter((r) => r.name === 'churn');
     expect(new Set(churn.map((r) => r.version)).size).toBe(8);
     expect(churn.every((r) => !r.reused)).toBe(true);

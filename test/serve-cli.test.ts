@@ -53,17 +53,17 @@ describe('bramble deploy and a server that is killed', () => {
     writeFileSync(config, JSON.stringify({ listen: { port: 0 }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' }, dev: { path: '/dev' } } }));
 
     // No server yet: the deploy checks the model here and leaves it for the server's start.
-    const offline = bramble(['deploy', 'churn@v0.0.1', '--env', 'prod', '--config', config, '--dir', repo, '--no-remote']);
+    const offline = bramble(['deploy', 'churn@v1.0.0', '--env', 'prod', '--config', config, '--dir', repo, '--no-remote']);
     expect(offline.stderr).toBe('');
-    expect(offline.stdout).toBe('installed churn@v0.0.1 for prod (self-test passed); no server answered, so it serves it when it starts\n');
+    expect(offline.stdout).toBe('installed churn@v1.0.0 for prod (self-test passed); no server answered, so it serves it when it starts\n');
     const first = await serve(config);
-    expect(await servedVersion(first.url)).toBe('v0.0.1');
+    expect(await servedVersion(first.url)).toBe('v1.0.0');
 
-    const online = bramble(['deploy', 'churn@v0.1.0', '--env', 'prod', '--config', config, '--server', first.url, '--dir', repo, '--no-remote']);
-    expect(online.stdout).toMatch(/^deployed churn@v0\.1\.0 to prod \(sha256 [0-9a-f]{12}; it served v0\.0\.1\) in \d+\.\d\d s\n$/);
-    expect(await servedVersion(first.url)).toBe('v0.1.0');
+    const online = bramble(['deploy', 'churn@v1.1.0', '--env', 'prod', '--config', config, '--server', first.url, '--dir', repo, '--no-remote']);
+    expect(online.stdout).toMatch(/^deployed churn@v1\.1\.0 to prod \(sha256 [0-9a-f]{12}; it served v1\.0\.0\) in \d+\.\d\d s\n$/);
+    expect(await servedVersion(first.url)).toBe('v1.1.0');
 
-    const unknown = bramble(['deploy', 'churn@v0.1.0', '--env', 'qa', '--config', config, '--server', first.url, '--dir', repo, '--no-remote']);
+    const unknown = bramble(['deploy', 'churn@v1.1.0', '--env', 'qa', '--config', config, '--server', first.url, '--dir', repo, '--no-remote']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toBe('bramble: the environment "qa" is not in ml.yaml (known: dev, staging, prod)\n');
 
@@ -72,7 +72,7 @@ describe('bramble deploy and a server that is killed', () => {
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     const second = await serve(config);
-    expect(await servedVersion(second.url)).toBe('v0.1.0');
+    expect(await servedVersion(second.url)).toBe('v1.1.0');
     const ping = await fetch(`${second.url}/prod/ping`);
     expect(ping.status).toBe(200);
     // dev never had a model: the server says so, and the whole-host health says which is missing.

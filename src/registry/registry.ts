@@ -30,6 +30,9 @@ import {
 import { bumpVersion, compareVersions, formatTag, parseTag, parseVersion, type RegistryEvent } from './tags.js';
 
 type Fs = typeof import('node:fs');
+
+/** The version a model's first registration gets. */
+export const REGISTRY_FIRST_VERSION = 'v1.0.0';
 type Env = Readonly<Record<string, string | undefined>>;
 
 export type Bump = 'major' | 'minor' | 'patch';
@@ -248,7 +251,9 @@ export class Registry {
         const previous = latestVersion(m);
         bump = options.bump ?? (previous ? await this.bumpFrom(snapshot.head, previous, artifact) : 'first');
         const newest = [...taken].sort(compareVersions).pop() ?? null;
-        version = bumpVersion(newest, bump === 'first' ? 'patch' : bump);
+        // The first version is v1.0.0, as a model registry's users expect (MLflow counts from 1); GTO's own CLI starts
+        // at v0.0.1, but reads any version.
+        version = newest === null ? REGISTRY_FIRST_VERSION : bumpVersion(newest, bump === 'first' ? 'patch' : bump);
         while (taken.has(version)) version = bumpVersion(version, 'patch');
       }
       const folder = `${name}/${version}`;
