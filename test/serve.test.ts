@@ -296,3 +296,23 @@ describe('an unwritable prediction log', () => {
     await server.close();
   });
 });
+
+describe('environments by port', () => {
+  it('serves an environment on a port of its own, every path reaching it, beside the prefixed ones', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bramble-host-'));
+    const config = configFor(root, { environments: { prod: { path: '/prod' }, dev: { port: 0 } } });
+    for (const env of ['prod', 'dev']) await writeCandidate(config.models, env, env === 'prod' ? modelA : modelB, { name: 'churn', version: env === 'prod' ? 'v1.0.0' : 'v1.1.0', sha256: JSON.parse(env === 'prod' ? modelA : modelB).sha256 });
+    const server = await startServer(config, { env: {}, version: 'test', warn: () => {} });
+    for (const env of ['prod', 'dev']) expect((await post(`${server.url}/admin/deploy/${env}`, '')).status).toBe(200);
+    expect(Object.keys(server.envUrls)).toEqual(['dev']);
+    const dev = await post(`${server.envUrls.dev}/invocations`, { dataframe_records: [samples.rows[0]] });
+    expect(dev.headers.get('x-bramble-model')).toBe('churn@v1.1.0');
+    const prod = await post(`${server.url}/prod/invocations`, { dataframe_records: [samples.rows[0]] });
+    expect(prod.headers.get('x-bramble-model')).toBe('churn@v1.0.0');
+    // Without a prefix or a default, the main port says where the environments are.
+    const lost = await post(`${server.url}/invocations`, { dataframe_records: [samples.rows[0]] });
+    expect(lost.status).toBe(404);
+    expect(lost.json.error).toBe('no route /invocations; environments are served under /prod');
+    await server.close();
+  });
+});
