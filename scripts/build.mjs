@@ -19,6 +19,8 @@ await build({
   sourcemap: true,
   // Chunks sit beside the entries, so that every bundle finds forest-worker.js next to itself.
   chunkNames: 'chunk-[hash]',
+  // The report's Handlebars templates are inlined as text (imported as `./x.hbs?raw`, which vitest reads too).
+  loader: { '.hbs': 'text' },
   banner: { js: "import { createRequire as __bramble_createRequire } from 'node:module'; const require = __bramble_createRequire(import.meta.url);" },
   logLevel: 'warning',
 });

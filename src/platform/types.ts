@@ -1,0 +1,63 @@
+// The platform adapter: what a step needs from where it runs — GitHub Actions, GitLab CI, or a terminal — behind
+// one small interface, so that the engine's steps run the same everywhere. The engine never reads process.env or
+// calls an API itself; the edge builds an adapter and passes it in.
+
+/** What started the run, reduced to what the steps decide on. */
+export interface EventContext {
+  /** pull_request, push (a branch), tag (a pushed tag), dispatch (workflow_dispatch), schedule, or local. */
+  kind: 'pull_request' | 'push' | 'tag' | 'dispatch' | 'schedule' | 'local';
+  /** owner/name, or null outside a hosted repository. */
+  repository: string | null;
+  /** The commit the run is for. */
+  sha: string | null;
+  /** The branch (push), the tag name (tag), or the PR's head branch. */
+  ref: string | null;
+  /** Pull requests: the number, the base branch, and whether the head is in a fork (never trusted with secrets). */
+  pullRequest: { number: number; base: string; head: string; fork: boolean } | null;
+  /** Who triggered the run. */
+  actor: string | null;
+  /** A link to this run, for reports. */
+  runUrl: string | null;
+}
+
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice';
+  message: string;
+  file?: string;
+  line?: number;
+  col?: number;
+  title?: string;
+}
+
+export interface DeploymentRequest {
+  environment: string;
+  /** The git ref or sha deployed (GitHub records it). */
+  ref: string;
+  description: string;
+  /** The environment's URL, shown on the repository's Environments page. */
+  url?: string;
+}
+
+export interface DeploymentHandle {
+  /** The platform's id for the record, or null where there is none (the terminal). */
+  id: number | string | null;
+  finish(state: 'success' | 'failure', description: string, url?: string): Promise<void>;
+}
+
+export interface Platform {
+  readonly name: 'github' | 'gitlab' | 'local';
+  context(): EventContext;
+  /**
+   * The one report comment of a pull request, found by `marker` (a hidden HTML comment, searched through every
+   * page of comments) and updated in place, or created when there is none. null when there is no pull request.
+   */
+  upsertComment(marker: string, body: string): Promise<{ url: string | null; created: boolean } | null>;
+  /** Appends Markdown to the run's summary (GitHub: $GITHUB_STEP_SUMMARY; terminal: standard output). */
+  summary(markdown: string): Promise<void>;
+  /** Problems shown on files and lines; at most 10 of each level per step, then one line saying how many more. */
+  annotate(annotations: readonly Annotation[]): void;
+  /** A deployment record and its statuses: in_progress now, then success or failure. */
+  startDeployment(request: DeploymentRequest): Promise<DeploymentHandle>;
+  setOutput(name: string, value: string): void;
+  info(message: string): void;
+}
