@@ -1,7 +1,10 @@
-// Bundles the CLI, the library entry and the training worker into dist/ with esbuild; shared code goes into
-// chunks, so nothing is bundled twice.
+// Bundles the CLI, the library entry, the training worker and the six GitHub actions into dist/ with esbuild;
+// shared code goes into chunks, so nothing is bundled twice.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+
+/** The actions under actions/<step>/, each with its entry src/actions/<step>.ts. */
+export const ACTION_STEPS = ['validate', 'train', 'compare', 'register', 'promote', 'deploy'];
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
@@ -9,6 +12,8 @@ await build({
     cli: 'src/cli.ts',
     index: 'src/index.ts',
     'forest-worker': 'src/model/forest/worker.ts',
+    // actions/<step>/action.yml runs dist/actions/<step>.js; the chunks they share with the CLI stay in dist/.
+    ...Object.fromEntries(ACTION_STEPS.map((step) => [`actions/${step}`, `src/actions/${step}.ts`])),
   },
   outdir: 'dist',
   bundle: true,
@@ -17,7 +22,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // Chunks sit beside the entries, so that every bundle finds forest-worker.js next to itself.
+  // Chunks sit beside the top-level entries, so that the code that starts training threads (always in a chunk,
+  // since the CLI and the actions share it) finds forest-worker.js next to itself.
   chunkNames: 'chunk-[hash]',
   // The report's Handlebars templates are inlined as text (imported as `./x.hbs?raw`, which vitest reads too).
   loader: { '.hbs': 'text' },

@@ -1,0 +1,34 @@
+// The register action: `bramble register` on the runner — the trained artifact becomes a version (a name@vX.Y.Z
+// tag on its source commit, its card, report, metrics and validation on bramble/registry), or the version that
+// already holds the same artifact is reused.
+import { readFile } from 'node:fs/promises';
+import { readAndValidate } from '../pipeline/run.js';
+import { metricsRecord, modelCard, trainingReport } from '../registry/card.js';
+import { Registry, type Bump } from '../registry/registry.js';
+import { formatTag } from '../registry/tags.js';
+import { ActionInputError, defaultArtifact, runAction } from './common.js';
+
+await runAction('register', async ({ platform, inputs, env, output }) => {
+  if (inputs.bump && !['major', 'minor', 'patch'].includes(inputs.bump)) throw new ActionInputError(`the input bump is ${JSON.stringify(inputs.bump)}; give major, minor or patch, or leave it empty`);
+  const file = inputs.model || defaultArtifact(inputs.dir);
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new ActionInputError(`the model ${file} cannot be read; run the train action first, or give the input model`, { file });
+  });
+  const { config, validation } = await readAndValidate(inputs.dir);
+  const registry = await Registry.open({ dir: inputs.dir, env, warn: (m) => platform.info(`warning: ${m}`) });
+  // The same files as `bramble register` writes beside the artifact (commands/registry.ts).
+  const result = await registry.register(text, {
+    version: inputs.version || undefined,
+    bump: (inputs.bump || undefined) as Bump | undefined,
+    files: (version, artifact) =>
+      new Map([
+        ['card.md', modelCard({ artifact, version, config, validation })],
+        ['report.md', trainingReport({ artifact, version, config, validation })],
+        ['metrics.json', JSON.stringify(metricsRecord(artifact), null, 2) + '\n'],
+        ['validation.json', JSON.stringify(validation, null, 2) + '\n'],
+      ]),
+  });
+  const tag = formatTag({ kind: 'register', name: result.name, version: result.version, counter: null });
+  await platform.summary(`### ${result.reused ? `Reused ${tag}: it already holds this artifact` : `Registered ${tag}`} (\`${result.artifact.slice(0, 12)}\`, commit \`${result.commit.slice(0, 7)}\`)\n`);
+  output({ version: result.version, reused: String(result.reused), tag });
+});
