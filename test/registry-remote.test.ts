@@ -173,5 +173,6 @@ describe('sixteen registrations at once from eight clones', () => {
     const trained = new Set(clones.flatMap((c) => c.texts.map((t) => (JSON.parse(t) as { sha256: string }).sha256)));
     expect(new Set(results.map((r) => r.artifact))).toEqual(trained);
     expect(readFileSync(join(clones[0].dir, 'churn', 'ml.yaml'), 'utf8')).toContain('seed: 100');
-  });
+    // About 30 s on an idle machine (sixteen trainings, then sixteen racing pushes); a loaded one needs more.
+  }, 240_000);
 });
