@@ -1,0 +1,143 @@
+// The bundled actions run the way GitHub's runner runs them: `node dist/actions/<step>.js` with INPUT_*,
+// GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, a real event payload (@octokit/webhooks-examples) at GITHUB_EVENT_PATH, and
+// GITHUB_API_URL pointing at the local API double that checks every request and response against GitHub's OpenAPI
+// description.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
+import { commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
+
+const dist = join(import.meta.dirname, '../dist/actions');
+const require = createRequire(import.meta.url);
+
+/** GitHub's own example of a pull_request "opened" event (Codertocat/Hello-World#2). */
+function pullRequestOpened(): Record<string, unknown> & { number: number } {
+  const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: { action?: string }[] }[];
+  const event = examples.find((e) => e.name === 'pull_request')?.examples.find((x) => x.action === 'opened');
+  if (!event) throw new Error('no pull_request.opened example');
+  return event as Record<string, unknown> & { number: number };
+}
+
+interface StepRun {
+  code: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/** Runs one bundled action as the runner would, without blocking the double that lives in this process. */
+function runStep(step: string, inputs: Record<string, string>, env: Record<string, string>, cwd: string): Promise<StepRun> {
+  const work = mkdtempSync(join(tmpdir(), 'bramble-step-'));
+  const output = join(work, 'output');
+  const summary = join(work, 'summary');
+  writeFileSync(output, '');
+  writeFileSync(summary, '');
+  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(dist, `${step}.js`)],
+      { cwd, env: { PATH: process.env.PATH ?? '', HOME: work, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, ...inputEnv, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout) => {
+        const outputs: Record<string, string> = {};
+        // name<<DELIMITER \n value \n DELIMITER, as @actions/core writes them.
+        const text = readFileSync(output, 'utf8');
+        for (const m of text.matchAll(/^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3];
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, outputs, summary: readFileSync(summary, 'utf8') });
+      },
+    );
+  });
+}
+
+describe('the compare action on a pull request', () => {
+  let double: GitHubDouble;
+  let repo: string;
+  let champion: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    double = await startGitHubDouble();
+    repo = makeModelRepo({ trees: 10 });
+    // The champion: the same model with another seed, as a file.
+    editMlYaml(repo, (t) => t.replace(/^( {2}seed:) \d+$/m, '$1 3'));
+    const championText = await train(repo);
+    champion = join(mkdtempSync(join(tmpdir(), 'bramble-champion-')), 'champion.json');
+    writeFileSync(champion, championText);
+    git(repo, 'checkout', '-q', '--', 'ml.yaml');
+    await train(repo);
+    const event = pullRequestOpened();
+    double.openPullRequest(event.number);
+    const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
+    writeFileSync(eventPath, JSON.stringify(event));
+    env = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_API_URL: double.url,
+      GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
+      GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
+      GITHUB_REF: `refs/pull/${event.number}/merge`,
+      GITHUB_RUN_ID: '42',
+      GITHUB_ACTOR: 'Codertocat',
+    };
+  });
+  afterAll(async () => {
+    await double.close();
+  });
+
+  it('posts one report comment, updates the same one on the next push, and writes its outputs and the summary', async () => {
+    const inputs = { dir: '.', champion, token: GITHUB_DOUBLE.botToken, comment: 'true' };
+    const first = await runStep('compare', inputs, env, repo);
+    expect(first.code, first.stdout).toBe(0);
+    expect(first.outputs.passed).toBe('true');
+    expect(first.summary).toMatch(/^<!-- bramble-report:churn -->\n### ✅ churn: /);
+    expect(double.comments).toHaveLength(1);
+    // The same report in both places (it is far under both limits).
+    expect(double.comments[0].body.trimEnd()).toBe(first.summary.trimEnd());
+    expect(first.outputs['comment-url']).toBe(`${GITHUB_DOUBLE.serverUrl}/${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}/pull/2#issuecomment-${double.comments[0].id}`);
+
+    const second = await runStep('compare', inputs, env, repo);
+    expect(second.code, second.stdout).toBe(0);
+    expect(double.comments).toHaveLength(1);
+    const writes = double.calls.filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.status}`);
+    expect(writes).toEqual(['POST 201', 'PATCH 200']);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('fails the check when a gate fails, and the comment says which gate and by how much', async () => {
+    editMlYaml(repo, (t) => t.replace('roc_auc: { min: 0.80, max_drop: 0.01 }', 'roc_auc: { min: 0.99 }'));
+    commitAll(repo, 'an impossible gate');
+    const failed = await runStep('compare', { dir: '.', champion, token: GITHUB_DOUBLE.botToken }, env, repo);
+    expect(failed.code).toBe(1);
+    expect(failed.outputs.passed).toBe('false');
+    expect(failed.stdout).toMatch(/^::error::churn: .*roc_auc/m);
+    expect(double.comments).toHaveLength(1);
+    expect(double.comments[0].body).toMatch(/^### ❌ churn: .*roc_auc is 0\.\d{4} \(min 0\.99\)/m);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('says which permission to add when the API answers 403', async () => {
+    double.fail('GET', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 403, 1, { message: 'Resource not accessible by integration' });
+    git(repo, 'checkout', '-q', 'HEAD~1');
+    const refused = await runStep('compare', { dir: '.', champion, token: GITHUB_DOUBLE.botToken }, env, repo);
+    git(repo, 'checkout', '-q', 'main');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^::error::.*403 \(Resource not accessible by integration\).*`pull-requests: write`/m);
+    expect(double.problems).toEqual([]);
+  });
+});
+
+describe('the validate action', () => {
+  it('annotates an ml.yaml problem on its file, line and column, and fails', async () => {
+    const repo = makeModelRepo({ trees: 10 });
+    editMlYaml(repo, (t) => t.replace(/trees: \d+/, 'trees: lots'));
+    const run = await runStep('validate', { dir: '.' }, { GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'o/r' }, repo);
+    expect(run.code).toBe(1);
+    const line = readFileSync(join(repo, 'ml.yaml'), 'utf8').split('\n').findIndex((l) => l.includes('trees: lots')) + 1;
+    expect(run.stdout.split('\n')).toContain(`::error title=ml.yaml,file=ml.yaml,line=${line},col=20::model.params.trees: must be an integer from 1 to 100000 (got "lots")`);
+  });
+});
