@@ -1,0 +1,619 @@
+// Issue 6's end-to-end story: a model repository made from the template lives on a real smart-HTTP git server, and
+// the events of its life are played in order the way GitHub would run .github/workflows/model-pipeline.yml for
+// them — PR opened, PR updated, merge to develop, a promotion tag to prod, and a PR that makes the model worse.
+//
+// What is played, and how faithfully:
+// - The jobs, their `if:`s, their steps and every step's `with:` are read from model-pipeline.yml itself and
+//   evaluated here (a small evaluator for the few expression forms the workflow uses; anything else throws), so the
+//   story follows the workflow as written and breaks when the two drift apart.
+// - `actions/checkout@v4` is played as it works with fetch-depth 0 and persist-credentials false: a fresh repository
+//   fetching every branch and tag, then the event's ref (refs/pull/N/merge, the branch, or the tag), with the token
+//   sent as an extra header that is not left in git's config. No git identity is configured, as on a runner: the
+//   registry falls back to GITHUB_ACTOR.
+// - Each Bramble step is the bundled action run as the runner runs it: `node dist/actions/<step>.js` with INPUT_*
+//   (action.yml's defaults filled in, `${{ github.token }}` included), GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and a
+//   payload adapted from GitHub's own examples (@octokit/webhooks-examples) at GITHUB_EVENT_PATH; GITHUB_API_URL
+//   points at the OpenAPI-checked double. Always a child process without blocking this one, which hosts the double
+//   and the git server.
+// - The git server requires the job's token (the double's installation token), so every registry fetch and push
+//   proves that the actions hand their `token` input to the registry (BRAMBLE_GIT_TOKEN). The same token stands in
+//   for the maintainer's own when a tag is pushed from a laptop.
+// - The model host is `bramble serve` as a process on 127.0.0.1, at a free port written in its serve.json (the
+//   workflow's `serve-config`), since the deploy step passes no `server` input.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { startGitServer, type GitServer } from './helpers/git-server.js';
+import { GITHUB_DOUBLE, GITHUB_ACTORS, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
+import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
+
+const root = join(import.meta.dirname, '..');
+const dist = join(root, 'dist');
+const require = createRequire(import.meta.url);
+const TOKEN = GITHUB_DOUBLE.botToken;
+const REPOSITORY = `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`;
+const ACTOR = GITHUB_ACTORS.codertocat.login;
+const ZERO = '0'.repeat(40);
+/** How git's CLI sends the token, as actions/checkout does (http.extraheader), without writing it to the config. */
+const AUTH = ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The workflow, read as the runner reads it.
+
+interface WorkflowStep {
+  id?: string;
+  if?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, string | number | boolean>;
+}
+interface WorkflowJob {
+  if?: string;
+  needs?: string | string[];
+  outputs?: Record<string, string>;
+  steps: WorkflowStep[];
+}
+const workflow = parse(readFileSync(join(root, '.github/workflows/model-pipeline.yml'), 'utf8')) as {
+  on: { workflow_call: { inputs: Record<string, { default?: string | boolean }> } };
+  jobs: Record<string, WorkflowJob>;
+};
+
+type Context = Record<string, unknown>;
+
+/** A property path (`needs.plan.outputs.champion-env`) or a quoted literal; missing properties are null, as on GitHub. */
+function operand(text: string, context: Context): unknown {
+  const t = text.trim();
+  if (/^'[^']*'$/.test(t)) return t.slice(1, -1);
+  if (!/^[a-zA-Z_][\w-]*(\.[\w-]+)*$/.test(t)) throw new Error(`the story cannot evaluate ${JSON.stringify(t)} (model-pipeline.yml uses an expression it does not know)`);
+  let value: unknown = context;
+  for (const key of t.split('.')) value = typeof value === 'object' && value !== null ? (value as Context)[key] : null;
+  return value ?? null;
+}
+
+/** The forms the played jobs use: `a && b`, `a == b`, `a != b`, paths and literals. Anything else throws. */
+function evaluate(expression: string, context: Context): unknown {
+  const terms = expression.split('&&');
+  if (terms.length > 1) return terms.every((term) => evaluate(term, context) === true);
+  const comparison = /^(.*?)(==|!=)(.*)$/.exec(expression);
+  if (!comparison) return operand(expression, context);
+  const [a, b] = [operand(comparison[1], context), operand(comparison[3], context)];
+  // GitHub compares null with '' as equal (both coerce to 0); the workflow only compares strings.
+  const equal = String(a ?? '') === String(b ?? '');
+  return comparison[2] === '==' ? equal : !equal;
+}
+
+function interpolate(value: string | number | boolean, context: Context): string {
+  return String(value).replace(/\$\{\{(.*?)\}\}/g, (_, expression: string) => {
+    const result = evaluate(expression, context);
+    return result === null ? '' : String(result);
+  });
+}
+
+/** What the runner passes an action: action.yml's inputs, `with:` over their defaults; an unknown input is an error. */
+function actionInputs(step: string, given: Record<string, string>, context: Context): Record<string, string> {
+  const spec = parse(readFileSync(join(root, 'actions', step, 'action.yml'), 'utf8')) as { inputs: Record<string, { default?: string; required?: boolean }> };
+  for (const name of Object.keys(given)) {
+    if (!(name in spec.inputs)) throw new Error(`model-pipeline.yml passes ${name} to actions/${step}, which declares no such input`);
+  }
+  const inputs: Record<string, string> = {};
+  for (const [name, input] of Object.entries(spec.inputs)) {
+    if (name in given) inputs[name] = given[name];
+    else if (input.default !== undefined) inputs[name] = interpolate(input.default, context);
+  }
+  return inputs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events, jobs and steps.
+
+interface PlayedEvent {
+  name: 'pull_request' | 'push';
+  payload: Record<string, unknown>;
+  /** GITHUB_REF: refs/pull/N/merge, refs/heads/develop, refs/tags/churn#prod#2 */
+  ref: string;
+  /** GITHUB_SHA: the commit checked out. */
+  sha: string;
+}
+
+interface StepRun {
+  code: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+interface JobRun {
+  conclusion: 'success' | 'failure';
+  /** Each Bramble step's run, by action name (validate, train, …). */
+  steps: Record<string, StepRun>;
+  outputs: Record<string, string>;
+  /** The job's checkout. */
+  workspace: string;
+}
+
+let runId = 4000;
+
+function examples(name: string): Record<string, unknown>[] {
+  const all = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
+  const found = all.find((e) => e.name === name)?.examples;
+  if (!found) throw new Error(`no ${name} examples`);
+  return found;
+}
+
+/** The fields of GitHub's pull_request payload the story rewrites; the rest stays as in GitHub's example. */
+interface PullRequestPayload {
+  number: number;
+  before?: string;
+  after?: string;
+  pull_request: Record<string, unknown> & {
+    number: number;
+    merge_commit_sha: string | null;
+    base: Record<string, unknown> & { ref: string; sha: string };
+    head: Record<string, unknown> & { ref: string; sha: string };
+  };
+}
+
+/** GitHub's example of a pull_request event (opened or synchronize), renumbered and pointed at our branches. */
+function pullRequestEvent(action: 'opened' | 'synchronize', pr: { number: number; base: string; head: string; before?: string }, repo: string): PlayedEvent {
+  const found = examples('pull_request').find((e) => e.action === action);
+  if (!found) throw new Error(`no pull_request.${action} example`);
+  const payload = structuredClone(found) as Record<string, unknown> & PullRequestPayload;
+  const [baseSha, headSha, merge] = [pr.base, pr.head, `refs/pull/${pr.number}/merge`].map((ref) => git(repo, 'rev-parse', ref).trim());
+  payload.number = pr.number;
+  const p = payload.pull_request;
+  p.number = pr.number;
+  Object.assign(p.base, { ref: pr.base, sha: baseSha });
+  Object.assign(p.head, { ref: pr.head, sha: headSha });
+  p.merge_commit_sha = merge;
+  for (const key of ['url', 'html_url', 'issue_url', 'diff_url', 'patch_url', 'commits_url', 'comments_url', 'statuses_url']) {
+    p[key] = String(p[key]).replace(/\/(pulls?|issues)\/\d+/, `/$1/${pr.number}`);
+  }
+  if (action === 'synchronize') Object.assign(payload, { before: pr.before, after: headSha });
+  return { name: 'pull_request', payload, ref: `refs/pull/${pr.number}/merge`, sha: merge };
+}
+
+/**
+ * GitHub's example of a push event (a created branch or tag), pointed at our ref: `after` is what the ref now names
+ * (an annotated tag's object, for a tag), GITHUB_SHA the commit it leads to; `repo` holds both.
+ */
+function pushEvent(repo: string, ref: string, before: string, after: string): PlayedEvent {
+  const [sha, tree] = [`${after}^{commit}`, `${after}^{tree}`].map((rev) => git(repo, 'rev-parse', rev).trim());
+  const tag = ref.startsWith('refs/tags/');
+  const found = examples('push').find((e) => String(e.ref).startsWith(tag ? 'refs/tags/' : 'refs/heads/') && e.created === true);
+  if (!found) throw new Error('no push example');
+  const payload = structuredClone(found);
+  Object.assign(payload, {
+    ref,
+    before,
+    after,
+    created: before === ZERO,
+    deleted: false,
+    forced: false,
+    base_ref: null,
+    commits: [],
+    compare: `${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`,
+    head_commit: { ...(payload.head_commit as Record<string, unknown>), id: sha, tree_id: tree },
+  });
+  return { name: 'push', payload, ref, sha };
+}
+
+/** The GitHub context of an event, as the runner has it for `${{ github.* }}` and the GITHUB_* variables. */
+function githubContext(event: PlayedEvent): Context {
+  const refType = event.ref.startsWith('refs/tags/') ? 'tag' : 'branch';
+  return {
+    event_name: event.name,
+    event: event.payload,
+    repository: REPOSITORY,
+    ref: event.ref,
+    ref_name: event.ref.replace(/^refs\/(heads|tags|pull)\//, ''),
+    ref_type: refType,
+    sha: event.sha,
+    actor: ACTOR,
+    token: TOKEN,
+  };
+}
+
+describe('the end-to-end story of a model repository (issue 6)', () => {
+  let double: GitHubDouble;
+  let server: GitServer;
+  let remoteUrl: string;
+  /** The author's working repository, whose origin is the git server. */
+  let author: string;
+  let serveConfig: string;
+  let host: { child: ChildProcess; url: string };
+  /** The workflow's caller's `with:`: the defaults, with the model host's serve.json. */
+  let callerInputs: Record<string, string | boolean>;
+  // What earlier events leave for later ones.
+  let firstComment: { id: number; body: string };
+  let release: JobRun;
+
+  /**
+   * actions/checkout@v4 with persist-credentials false, at the event's ref: with fetch-depth 0 every branch and tag
+   * first; with the default depth 1, only that ref, shallow and without tags.
+   */
+  async function checkout(event: PlayedEvent, depth: number): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-workspace-'));
+    await gitAsync(dir, 'init', '-q');
+    await gitAsync(dir, 'remote', 'add', 'origin', remoteUrl);
+    if (depth === 0) await gitAsync(dir, ...AUTH, 'fetch', '-q', '--prune', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*');
+    const shallow = depth === 0 ? [] : ['--no-tags', `--depth=${depth}`];
+    if (event.ref.startsWith('refs/pull/')) {
+      const local = event.ref.replace(/^refs\/pull\//, 'refs/remotes/pull/');
+      await gitAsync(dir, ...AUTH, 'fetch', '-q', ...shallow, 'origin', `+${event.ref}:${local}`);
+      await gitAsync(dir, 'checkout', '-q', '--detach', local);
+    } else if (event.ref.startsWith('refs/heads/')) {
+      const branch = event.ref.slice('refs/heads/'.length);
+      await gitAsync(dir, ...AUTH, 'fetch', '-q', ...shallow, 'origin', `+${event.ref}:refs/remotes/origin/${branch}`);
+      await gitAsync(dir, 'checkout', '-q', '-B', branch, `refs/remotes/origin/${branch}`);
+    } else {
+      await gitAsync(dir, ...AUTH, 'fetch', '-q', ...shallow, 'origin', `+${event.ref}:${event.ref}`);
+      await gitAsync(dir, 'checkout', '-q', '--detach', event.ref);
+    }
+    expect((await gitAsync(dir, 'rev-parse', 'HEAD')).trim()).toBe(event.sha);
+    return dir;
+  }
+
+  /** One bundled action, as the runner runs it, without blocking the servers that live in this process. */
+  function runStep(step: string, inputs: Record<string, string>, env: Record<string, string>, cwd: string): Promise<StepRun> {
+    const work = mkdtempSync(join(tmpdir(), 'bramble-step-'));
+    const output = join(work, 'output');
+    const summary = join(work, 'summary');
+    writeFileSync(output, '');
+    writeFileSync(summary, '');
+    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [join(dist, 'actions', `${step}.js`)],
+        { cwd, env: { PATH: process.env.PATH ?? '', HOME: work, RUNNER_TEMP: work, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, ...env, ...inputEnv }, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout) => {
+          const outputs: Record<string, string> = {};
+          // name<<DELIMITER \n value \n DELIMITER, as @actions/core writes them.
+          for (const m of readFileSync(output, 'utf8').matchAll(/^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3];
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, outputs, summary: readFileSync(summary, 'utf8') });
+        },
+      );
+    });
+  }
+
+  /** One job of model-pipeline.yml: its checkout, then its Bramble steps with `with:` evaluated, until one fails. */
+  async function playJob(id: string, event: PlayedEvent, needs: Record<string, { outputs: Record<string, string> }>, eventPath: string): Promise<JobRun> {
+    const job = workflow.jobs[id];
+    const steps: Context = {};
+    const context: Context = { github: githubContext(event), inputs: callerInputs, needs, steps };
+    const github = context.github as Record<string, string>;
+    const pr = event.payload.pull_request as { head: { ref: string }; base: { ref: string } } | undefined;
+    const env: Record<string, string> = {
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_API_URL: double.url,
+      GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
+      GITHUB_REPOSITORY: REPOSITORY,
+      GITHUB_REPOSITORY_OWNER: GITHUB_DOUBLE.owner,
+      GITHUB_EVENT_NAME: event.name,
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_SHA: event.sha,
+      GITHUB_REF: event.ref,
+      GITHUB_REF_NAME: github.ref_name,
+      GITHUB_REF_TYPE: github.ref_type,
+      GITHUB_HEAD_REF: pr?.head.ref ?? '',
+      GITHUB_BASE_REF: pr?.base.ref ?? '',
+      GITHUB_RUN_ID: String(runId),
+      GITHUB_RUN_NUMBER: String(runId - 4000),
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_ACTOR: ACTOR,
+      GITHUB_TRIGGERING_ACTOR: ACTOR,
+      GITHUB_WORKFLOW: 'ml',
+      GITHUB_JOB: id,
+    };
+    const run: JobRun = { conclusion: 'success', steps: {}, outputs: {}, workspace: '' };
+    for (const step of job.steps) {
+      if (step.if !== undefined && evaluate(step.if, context) !== true) continue;
+      if (step.uses === 'actions/checkout@v4') {
+        expect(step.with).toMatchObject({ 'persist-credentials': false });
+        run.workspace = await checkout(event, Number(step.with?.['fetch-depth'] ?? 1));
+        continue;
+      }
+      const action = /^OWNER\/bramble\/actions\/([a-z]+)@v1$/.exec(step.uses ?? '')?.[1];
+      if (!action) throw new Error(`the story cannot play the step ${JSON.stringify(step)} of job ${id}`);
+      const given = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, interpolate(v, context)]));
+      const result = await runStep(action, actionInputs(action, given, context), env, run.workspace);
+      expect(result.stdout, `${id}/${action}`).not.toMatch(/this is a bug in Bramble/);
+      run.steps[action] = result;
+      if (step.id) steps[step.id] = { outputs: result.outputs, outcome: result.code === 0 ? 'success' : 'failure' };
+      if (result.code !== 0) {
+        run.conclusion = 'failure';
+        break;
+      }
+    }
+    if (run.conclusion === 'success') {
+      run.outputs = Object.fromEntries(Object.entries(job.outputs ?? {}).map(([k, v]) => [k, interpolate(v, context)]));
+    }
+    return run;
+  }
+
+  /** Every job of the workflow whose `needs` succeeded and whose `if:` holds for this event, in the file's order. */
+  async function playEvent(event: PlayedEvent): Promise<Record<string, JobRun>> {
+    runId += 1;
+    const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
+    writeFileSync(eventPath, JSON.stringify(event.payload));
+    const runs: Record<string, JobRun> = {};
+    for (const [id, job] of Object.entries(workflow.jobs)) {
+      const needs = [job.needs ?? []].flat();
+      if (needs.some((n) => runs[n]?.conclusion !== 'success')) continue;
+      const context = { github: githubContext(event), inputs: callerInputs, needs: Object.fromEntries(needs.map((n) => [n, runs[n]])) };
+      if (job.if !== undefined && evaluate(job.if, context) !== true) continue;
+      runs[id] = await playJob(id, event, context.needs, eventPath);
+    }
+    return runs;
+  }
+
+  /** The remote's refs, by name (`git ls-remote`). */
+  async function remoteRefs(pattern: string): Promise<string[]> {
+    const out = await gitAsync(author, ...AUTH, 'ls-remote', remoteUrl, pattern);
+    return out.split('\n').filter(Boolean).map((line) => line.split('\t')[1]).filter((ref) => !ref.endsWith('^{}'));
+  }
+
+  /** The head branch pushed, and GitHub's test merge of it into the base pushed as refs/pull/N/merge (and /head). */
+  async function pushPullRequest(number: number, head: string, base: string): Promise<void> {
+    git(author, 'checkout', '-q', '--detach', base);
+    git(author, 'merge', '-q', '--no-ff', '--no-edit', '-m', `Merge ${git(author, 'rev-parse', head).trim()} into ${git(author, 'rev-parse', base).trim()}`, head);
+    git(author, 'update-ref', `refs/pull/${number}/merge`, 'HEAD');
+    git(author, 'update-ref', `refs/pull/${number}/head`, head);
+    git(author, 'checkout', '-q', head);
+    await gitAsync(author, ...AUTH, 'push', '-q', '--force', 'origin', head, `+refs/pull/${number}/head:refs/pull/${number}/head`, `+refs/pull/${number}/merge:refs/pull/${number}/merge`);
+    double.openPullRequest(number);
+  }
+
+  /** A prediction from one environment of the model host, for the first customer of the training data. */
+  async function invoke(env: string): Promise<Response> {
+    const lines = readFileSync(join(author, 'data/churn.csv'), 'utf8').split('\n');
+    return fetch(`${host.url}/${env}/invocations`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `${lines[0]}\n${lines[1]}\n` });
+  }
+
+  beforeAll(async () => {
+    double = await startGitHubDouble();
+    server = await startGitServer({ token: TOKEN });
+    await server.createBare('churn');
+    remoteUrl = server.repoUrl('churn');
+
+    // The template, as a repository of its own with the environments' branches, pushed to the remote.
+    author = makeModelRepo({ trees: 20 });
+    git(author, 'branch', 'develop');
+    git(author, 'branch', 'staging');
+    git(author, 'remote', 'add', 'origin', remoteUrl);
+    await gitAsync(author, ...AUTH, 'push', '-q', 'origin', 'main', 'develop', 'staging');
+
+    // The model host on the runner: its serve.json (the workflow's serve-config) names a port that is free.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const pi = mkdtempSync(join(tmpdir(), 'bramble-pi-'));
+    serveConfig = join(pi, 'serve.json');
+    writeFileSync(
+      serveConfig,
+      JSON.stringify({ listen: { host: '127.0.0.1', port }, models: 'models', log: { dir: 'logs' }, environments: { dev: { path: '/dev' }, staging: { path: '/staging' }, prod: { path: '/prod' } } }),
+    );
+    const child = spawn(process.execPath, [join(dist, 'cli.js'), 'serve', '--config', serveConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
+    host = await new Promise((resolve, reject) => {
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+        if (m) resolve({ child, url: m[1] });
+      });
+      child.on('exit', (code) => reject(new Error(`bramble serve exited ${code}: ${err}`)));
+    });
+    expect(host.url).toBe(`http://127.0.0.1:${port}`);
+
+    callerInputs = {
+      ...Object.fromEntries(Object.entries(workflow.on.workflow_call.inputs).map(([k, v]) => [k, v.default ?? ''])),
+      'serve-config': serveConfig,
+    };
+  }, 60_000);
+
+  afterAll(async () => {
+    host?.child.kill('SIGTERM');
+    await server?.close();
+    await double?.close();
+  });
+
+  it('PR opened: validate, train, compare; one report comment created, nothing registered', { timeout: 60_000 }, async () => {
+    git(author, 'checkout', '-q', '-b', 'changes', 'develop');
+    editMlYaml(author, (t) => t.replace(/minSamplesLeaf: \d+/, 'minSamplesLeaf: 8'));
+    commitAll(author, 'smaller leaves');
+    await pushPullRequest(2, 'changes', 'develop');
+
+    const runs = await playEvent(pullRequestEvent('opened', { number: 2, base: 'develop', head: 'changes' }, author));
+    expect(Object.keys(runs)).toEqual(['plan', 'pull-request']);
+    expect(runs.plan.conclusion).toBe('success');
+    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: '', 'champion-env': 'prod' });
+    expect(runs.plan.steps.validate.outputs).toMatchObject({ valid: 'true', rows: '7043', failed: '0' });
+
+    const job = runs['pull-request'];
+    expect(job.conclusion, job.steps.compare?.stdout).toBe('success');
+    expect(Object.keys(job.steps)).toEqual(['train', 'compare']);
+    expect(job.steps.train.outputs).toMatchObject({ 'model-path': '.bramble/model.json', valid: 'true', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // prod (compare.against) serves nothing yet: only the gates' absolute limits apply.
+    expect(job.steps.compare.outputs).toMatchObject({ passed: 'true', 'champion-version': '' });
+    expect(double.comments).toHaveLength(1);
+    const [comment] = double.comments;
+    expect(comment).toMatchObject({ issue: 2, author: GITHUB_ACTORS.bot });
+    expect(comment.body).toMatch(/^<!-- bramble-report:churn -->\n### ✅ churn: .*\(no champion yet\)\n/);
+    expect(comment.body.trimEnd()).toBe(job.steps.compare.summary.trimEnd());
+    expect(job.steps.compare.outputs['comment-url']).toBe(`${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/pull/2#issuecomment-${comment.id}`);
+    firstComment = { id: comment.id, body: comment.body };
+
+    expect(await remoteRefs('refs/tags/*')).toEqual([]);
+    expect(await remoteRefs('refs/heads/bramble/*')).toEqual([]);
+    expect(double.deployments).toEqual([]);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('PR updated: the same comment is updated in place, not a second one', { timeout: 60_000 }, async () => {
+    const before = git(author, 'rev-parse', 'changes').trim();
+    writeFileSync(join(author, 'README.md'), `${readFileSync(join(author, 'README.md'), 'utf8')}\nSmaller leaves: see ml.yaml.\n`);
+    commitAll(author, 'say why in the README');
+    await pushPullRequest(2, 'changes', 'develop');
+    const writesBefore = double.calls.length;
+
+    const runs = await playEvent(pullRequestEvent('synchronize', { number: 2, base: 'develop', head: 'changes', before }, author));
+    expect(Object.keys(runs)).toEqual(['plan', 'pull-request']);
+    const compare = runs['pull-request'].steps.compare;
+    expect(compare.code, compare.stdout).toBe(0);
+    expect(double.comments).toHaveLength(1);
+    expect(double.comments[0].id).toBe(firstComment.id);
+    expect(compare.outputs['comment-url']).toBe(`${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/pull/2#issuecomment-${firstComment.id}`);
+    // The report names the commit it was made for, so the body changed with the push.
+    expect(double.comments[0].body).not.toBe(firstComment.body);
+    expect(double.comments[0].body.trimEnd()).toBe(compare.summary.trimEnd());
+    const writes = double.calls.slice(writesBefore).filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.operationId} ${c.status}`);
+    expect(writes).toEqual(['PATCH issues/update-comment 200']);
+    expect(double.calls.filter((c) => c.method === 'POST').map((c) => c.operationId)).toEqual(['issues/create-comment']);
+    expect(await remoteRefs('refs/tags/*')).toEqual([]);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('merge to develop: registered v1.0.0, assigned to dev, deployed to bramble serve, a Deployment recorded', { timeout: 90_000 }, async () => {
+    const before = git(author, 'rev-parse', 'develop').trim();
+    git(author, 'checkout', '-q', 'develop');
+    git(author, 'merge', '-q', '--no-ff', '-m', 'Merge pull request #2 from Codertocat/changes', 'changes');
+    const merge = git(author, 'rev-parse', 'HEAD').trim();
+    await gitAsync(author, ...AUTH, 'push', '-q', 'origin', 'develop');
+    const commentsBefore = double.comments.map((c) => ({ ...c }));
+
+    const runs = await playEvent(pushEvent(author, 'refs/heads/develop', before, merge));
+    expect(Object.keys(runs)).toEqual(['plan', 'release']);
+    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: 'dev', 'champion-env': 'prod' });
+    release = runs.release;
+    const { steps } = release;
+    expect(release.conclusion, Object.values(steps).at(-1)?.stdout).toBe('success');
+    expect(Object.keys(steps)).toEqual(['train', 'compare', 'register', 'promote', 'deploy']);
+    expect(steps.compare.outputs).toEqual({ passed: 'true', verdict: expect.stringMatching(/^Passed: /), 'champion-version': '', 'comment-url': '' });
+    expect(steps.register.outputs).toEqual({ version: 'v1.0.0', reused: 'false', tag: 'churn@v1.0.0' });
+    expect(steps.promote.outputs).toEqual({ version: 'v1.0.0', tag: 'churn#dev#1', previous: '', changed: 'true' });
+    const url = `${host.url}/dev/`;
+    expect(steps.deploy.outputs).toEqual({ version: 'v1.0.0', url, previous: '', via: 'server' });
+    // A push has no pull request: the comment on #2 is as it was, and no other was written.
+    expect(double.comments).toEqual(commentsBefore);
+
+    expect((await remoteRefs('refs/tags/*')).sort()).toEqual(['refs/tags/churn#dev#1', 'refs/tags/churn@v1.0.0']);
+    expect(await remoteRefs('refs/heads/bramble/*')).toEqual(['refs/heads/bramble/registry']);
+    // The version tags the merge commit and records the artifact the train step wrote; the runner has no git
+    // identity of its own, so the tagger is the actor who merged.
+    const laptop = mkdtempSync(join(tmpdir(), 'bramble-laptop-'));
+    await gitAsync(laptop, ...AUTH, 'clone', '-q', '--branch', 'develop', remoteUrl, '.');
+    expect(git(laptop, 'rev-parse', 'churn@v1.0.0^{commit}').trim()).toBe(merge);
+    const registration = git(laptop, 'cat-file', 'tag', 'churn@v1.0.0');
+    expect(registration).toContain(`Bramble-Artifact: sha256:${steps.train.outputs.sha256}`);
+    expect(registration).toMatch(new RegExp(`^tagger ${ACTOR} <${ACTOR}@users\\.noreply\\.github\\.com> `, 'm'));
+
+    const answer = await invoke('dev');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-bramble-model')).toBe('churn@v1.0.0');
+    expect(await answer.json()).toEqual({ predictions: [expect.anything()] });
+
+    expect(double.deployments).toHaveLength(1);
+    const [deployment] = double.deployments;
+    expect(deployment).toMatchObject({ environment: 'dev', sha: merge, description: 'churn@v1.0.0', productionEnvironment: false });
+    expect(deployment.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+    expect(deployment.statuses[1].request).toMatchObject({ environment_url: url, description: 'churn@v1.0.0 serves dev' });
+    expect(double.problems).toEqual([]);
+  });
+
+  it('a promotion tag to prod: deployed without retraining, a Deployment recorded, prod answers v1.0.0', { timeout: 60_000 }, async () => {
+    // A maintainer promotes from a laptop; the tag's push starts the run.
+    const laptop = mkdtempSync(join(tmpdir(), 'bramble-laptop-'));
+    await gitAsync(laptop, ...AUTH, 'clone', '-q', '--branch', 'develop', remoteUrl, '.');
+    git(laptop, 'config', 'user.name', 'Ada Lovelace');
+    git(laptop, 'config', 'user.email', 'ada@example.com');
+    const promoted = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(dist, 'cli.js'), 'promote', 'churn@v1.0.0', 'prod'],
+        { cwd: laptop, env: { PATH: process.env.PATH ?? '', HOME: laptop, BRAMBLE_GIT_TOKEN: TOKEN } },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      );
+    });
+    expect(promoted).toEqual({ code: 0, stdout: 'assigned churn@v1.0.0 to prod (churn#prod#2)\n', stderr: '' });
+    expect(await remoteRefs('refs/tags/churn#prod#*')).toEqual(['refs/tags/churn#prod#2']);
+
+    await gitAsync(laptop, ...AUTH, 'fetch', '-q', '--tags', 'origin');
+    const tagObject = git(laptop, 'rev-parse', 'refs/tags/churn#prod#2').trim();
+    const event = pushEvent(laptop, 'refs/tags/churn#prod#2', ZERO, tagObject);
+    // The assignment tags the version's commit: the merge to develop.
+    expect(event.sha).toBe(git(laptop, 'rev-parse', 'churn@v1.0.0^{commit}').trim());
+    const runs = await playEvent(event);
+    expect(Object.keys(runs)).toEqual(['plan', 'deploy-tag']);
+    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: 'prod', 'champion-env': 'prod' });
+    const job = runs['deploy-tag'];
+    expect(job.conclusion, job.steps.deploy?.stdout).toBe('success');
+    // Nothing but the deploy ran, and nothing was trained in the job's checkout.
+    expect(Object.keys(job.steps)).toEqual(['deploy']);
+    expect(existsSync(join(job.workspace, '.bramble'))).toBe(false);
+    const url = `${host.url}/prod/`;
+    expect(job.steps.deploy.outputs).toEqual({ version: 'v1.0.0', url, previous: '', via: 'server' });
+
+    // prod serves the very artifact that was registered, trained once in the merge's run.
+    const version = (await (await fetch(`${host.url}/prod/version`)).json()) as { version: string; sha256: string };
+    expect(version).toMatchObject({ version: 'v1.0.0', sha256: release.steps.train.outputs.sha256 });
+    const answer = await invoke('prod');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-bramble-model')).toBe('churn@v1.0.0');
+    expect((await invoke('dev')).headers.get('x-bramble-model')).toBe('churn@v1.0.0');
+
+    expect(double.deployments).toHaveLength(2);
+    const deployment = double.deployments[1];
+    expect(deployment).toMatchObject({ environment: 'prod', sha: event.sha, description: 'churn@v1.0.0', productionEnvironment: true });
+    expect(deployment.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+    expect(deployment.statuses[1].request).toMatchObject({ environment_url: url, description: 'churn@v1.0.0 serves prod' });
+    expect((await remoteRefs('refs/tags/*')).sort()).toEqual(['refs/tags/churn#dev#1', 'refs/tags/churn#prod#2', 'refs/tags/churn@v1.0.0']);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('a PR that makes the model worse: the gate fails, the check is red, a new comment says which gate and by how much', { timeout: 60_000 }, async () => {
+    await gitAsync(author, ...AUTH, 'fetch', '-q', 'origin');
+    git(author, 'checkout', '-q', '-b', 'fewer-features', 'origin/develop');
+    // Without the strongest predictors of churn.
+    editMlYaml(author, (t) => t.replace(/^ {6}- Contract\n/m, '').replace(/^( {2}- onehot:)$/m, '  - drop: [Contract, tenure, TotalCharges, MonthlyCharges]\n$1'));
+    commitAll(author, 'fewer features');
+    await pushPullRequest(3, 'fewer-features', 'develop');
+
+    const runs = await playEvent(pullRequestEvent('opened', { number: 3, base: 'develop', head: 'fewer-features' }, author));
+    expect(Object.keys(runs)).toEqual(['plan', 'pull-request']);
+    const job = runs['pull-request'];
+    expect(job.conclusion).toBe('failure');
+    const { train, compare } = job.steps;
+    expect(train.code).toBe(0);
+    expect(compare.code).toBe(1);
+    expect(compare.outputs).toMatchObject({ passed: 'false', verdict: 'Failed: 2 of 2 gates (roc_auc).', 'champion-version': 'v1.0.0' });
+    expect(compare.stdout).toMatch(/^::error::churn: Failed: 2 of 2 gates \(roc_auc\)\. See the report in the job summary and on the pull request\.$/m);
+
+    // One comment per pull request: #2's is untouched, #3 has its own.
+    expect(double.comments.map((c) => c.issue)).toEqual([2, 3]);
+    const comment = double.comments[1];
+    expect(compare.outputs['comment-url']).toBe(`${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/pull/3#issuecomment-${comment.id}`);
+    expect(comment.body.trimEnd()).toBe(compare.summary.trimEnd());
+    // The numbers are the train steps' own: the candidate's here, the champion's (v1.0.0, prod) from the merge's run.
+    const candidate = (JSON.parse(train.outputs.metrics) as { roc_auc: number }).roc_auc;
+    const champion = (JSON.parse(release.steps.train.outputs.metrics) as { roc_auc: number }).roc_auc;
+    expect(candidate).toBeLessThan(0.8);
+    expect(comment.body.split('\n').slice(0, 2)).toEqual([
+      '<!-- bramble-report:churn -->',
+      `### ❌ churn: 2 of 2 gates failed — roc_auc is ${candidate.toFixed(4)} (min 0.8); roc_auc dropped ${(champion - candidate).toFixed(4)} (max 0.01)`,
+    ]);
+    expect(comment.body).toContain(`against the champion v1.0.0 in prod`);
+
+    // Nothing registered or deployed for a pull request.
+    expect((await remoteRefs('refs/tags/*')).sort()).toEqual(['refs/tags/churn#dev#1', 'refs/tags/churn#prod#2', 'refs/tags/churn@v1.0.0']);
+    expect(double.deployments).toHaveLength(2);
+    expect(double.problems).toEqual([]);
+  });
+});
