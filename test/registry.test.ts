@@ -1,6 +1,7 @@
 // The registry on real git repositories, written through isomorphic-git and read back with git's own CLI.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry, type RegistryOptions } from '../src/registry/registry.js';
@@ -223,5 +224,19 @@ describe('bramble reproduce', () => {
       `lineage.versions.node     "test"      "${process.version}"`,
       '',
     ]);
+  });
+});
+
+describe('who changes the registry', () => {
+  it("takes the tagger from git's global config when the repository has none, as git does", async () => {
+    const dir = makeModelRepo();
+    git(dir, 'config', '--unset', 'user.name');
+    git(dir, 'config', '--unset', 'user.email');
+    const home = mkdtempSync(join(tmpdir(), 'bramble-home-'));
+    writeFileSync(join(home, '.gitconfig'), '[core]\n\tautocrlf = false\n[user]\n\tname = Grace Hopper\n\temail = grace@example.com\n');
+    const text = await train(dir);
+    await (await Registry.open({ dir, remote: null, env: { HOME: home } })).register(text);
+    expect(git(dir, 'cat-file', '-p', 'churn@v1.0.0')).toMatch(/^tagger Grace Hopper <grace@example\.com> \d+ \+0000$/m);
+    await expect((await Registry.open({ dir, remote: null, env: { HOME: mkdtempSync(join(tmpdir(), 'bramble-home-')) } })).deprecate('churn')).rejects.toThrow(/^git does not know who you are/);
   });
 });

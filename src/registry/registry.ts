@@ -424,10 +424,17 @@ export class Registry {
   private async identity(): Promise<GitIdentity> {
     const config = async (path: string): Promise<string | undefined> =>
       (await git.getConfig({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, path })) as string | undefined;
+    // isomorphic-git reads the repository's .git/config only; git itself also reads the user's global files.
+    const global = await globalUser(this.repo.fs, this.env);
     const actor = this.env.GITHUB_ACTOR ?? this.env.GITLAB_USER_LOGIN;
-    const name = this.env.GIT_COMMITTER_NAME ?? (await config('user.name')) ?? actor;
+    const name = this.env.GIT_COMMITTER_NAME ?? (await config('user.name')) ?? this.env.GIT_AUTHOR_NAME ?? global.name ?? actor;
     const email =
-      this.env.GIT_COMMITTER_EMAIL ?? (await config('user.email')) ?? this.env.GITLAB_USER_EMAIL ?? (actor ? `${actor}@users.noreply.github.com` : undefined);
+      this.env.GIT_COMMITTER_EMAIL ??
+      (await config('user.email')) ??
+      this.env.GIT_AUTHOR_EMAIL ??
+      global.email ??
+      this.env.GITLAB_USER_EMAIL ??
+      (actor ? `${actor}@users.noreply.github.com` : undefined);
     if (!name || !email) {
       throw new RegistryError('git does not know who you are, and registry tags record who made each change; run git config user.name "Your Name" and git config user.email you@example.com', {});
     }
@@ -534,6 +541,27 @@ async function withIndex(files: Map<string, Uint8Array>, events: readonly Record
   const all = new Map(files);
   all.set(REGISTRY.index, await indexBytes(events));
   return all;
+}
+
+/** user.name and user.email from git's global files: ~/.gitconfig, then $XDG_CONFIG_HOME/git/config. */
+async function globalUser(fs: Fs, env: Env): Promise<{ name?: string; email?: string }> {
+  const home = env.HOME ?? env.USERPROFILE;
+  const files = [home && join(home, '.gitconfig'), env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, 'git', 'config') : home && join(home, '.config', 'git', 'config')];
+  const found: { name?: string; email?: string } = {};
+  for (const file of files) {
+    if (!file) continue;
+    const text = await fs.promises.readFile(file, 'utf8').catch(() => '');
+    let inUser = false;
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (line.startsWith('[')) inUser = /^\[user\]$/i.test(line);
+      else if (inUser) {
+        const m = /^(name|email)\s*=\s*(.*?)\s*$/i.exec(line);
+        if (m) found[m[1].toLowerCase() as 'name' | 'email'] ??= m[2].replace(/^"(.*)"$/, '$1');
+      }
+    }
+  }
+  return found;
 }
 
 function nextCounter(m: ModelState | undefined, snapshot: Snapshot, name: string): number {
