@@ -298,3 +298,36 @@ describe('GitHub limits', () => {
     expect(all.markdown.startsWith('<!-- bramble-report:churn -->\n### ✅ churn: candidate passes all 2 gates\n')).toBe(true);
   });
 });
+
+describe('the Mermaid blocks of the report', () => {
+  /** Every ```mermaid block of a Markdown text. */
+  function blocks(markdown: string): string[] {
+    return [...markdown.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm)].map((m) => m[1]);
+  }
+
+  it('parse with mermaid itself (in jsdom), for the template model and for hostile column names', async () => {
+    const { JSDOM } = await import('jsdom');
+    const dom = new JSDOM('<!doctype html><html><body></body></html>');
+    const g = globalThis as Record<string, unknown>;
+    g.window = dom.window;
+    g.document = dom.window.document;
+    g.DOMParser = dom.window.DOMParser;
+    const mermaid = (await import('mermaid')).default;
+    mermaid.initialize({ startOnLoad: false });
+    // Column names that try to break out of a chart label.
+    const hostile = JSON.parse(JSON.stringify(input)) as typeof input;
+    const features = hostile.candidate.artifact.features as { outputs: string[] };
+    features.outputs = features.outputs.map((f, i) => (i % 3 === 0 ? `${f}"];%% ] x-axis [\`#;` : f));
+    const reports = [renderReport(reportView(input), REPORT.commentLimit).markdown, renderReport(reportView(weak), REPORT.commentLimit).markdown];
+    const hostileReport = renderReport(reportView(hostile), REPORT.commentLimit).markdown;
+    expect(hostileReport).toContain('```mermaid');
+    reports.push(hostileReport);
+    const all = reports.flatMap(blocks);
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    for (const block of all) {
+      await expect(mermaid.parse(block), block).resolves.toMatchObject({ diagramType: 'xychart' });
+    }
+    // And the parser can fail: a chart with an unclosed axis is refused.
+    await expect(mermaid.parse('xychart-beta\n  x-axis ["a", "b"\n  bar [1, 2]')).rejects.toThrow(/Parse error/);
+  });
+});
