@@ -141,3 +141,67 @@ describe('the validate action', () => {
     expect(run.stdout.split('\n')).toContain(`::error title=ml.yaml,file=ml.yaml,line=${line},col=20::model.params.trees: must be an integer from 1 to 100000 (got "lots")`);
   });
 });
+
+describe('bad input to the actions', () => {
+  let double: GitHubDouble;
+  let repo: string;
+  let base: Record<string, string>;
+  let serveJson: string;
+  beforeAll(async () => {
+    double = await startGitHubDouble();
+    repo = makeModelRepo({ trees: 10 });
+    await train(repo);
+    serveJson = join(mkdtempSync(join(tmpdir(), 'bramble-host-')), 'serve.json');
+    writeFileSync(serveJson, JSON.stringify({ listen: { port: 1 }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' } } }));
+    base = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_API_URL: double.url,
+      GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
+      GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
+      GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
+      GITHUB_RUN_ID: '7',
+    };
+  });
+  afterAll(async () => {
+    await double.close();
+  });
+
+  const pushEnv = (extra: Record<string, string> = {}) => {
+    const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
+    writeFileSync(eventPath, readFileSync(join(import.meta.dirname, 'fixtures/github-events/push.tag.json')));
+    return { ...base, GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: eventPath, GITHUB_REF: 'refs/tags/churn#prod#1', ...extra };
+  };
+
+  it('refuses an environment ml.yaml does not declare, naming the known ones, and records no Deployment', async () => {
+    const run = await runStep('deploy', { dir: '.', version: 'v1.0.0', environment: 'qa', config: serveJson, token: GITHUB_DOUBLE.botToken }, pushEnv(), repo);
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n')).toContain('::error::the environment "qa" is not in ml.yaml (known: dev, staging, prod)');
+    expect(double.deployments).toEqual([]);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('refuses a tag that is not an assignment in GTO grammar', async () => {
+    const run = await runStep('deploy', { dir: '.', tag: 'release-3', config: serveJson, token: GITHUB_DOUBLE.botToken }, pushEnv({ GITHUB_REF: 'refs/tags/release-3' }), repo);
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n')).toContain("::error::the tag release-3 is not an assignment tag in GTO's grammar (name#env#N, e.g. churn#prod#4); there is nothing to deploy for it");
+    expect(double.deployments).toEqual([]);
+  });
+
+  it("keeps a fork's report in the job summary (its token is read-only) and still decides the check", async () => {
+    const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
+    const fork = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/github-events/pull_request.fork.json'), 'utf8')) as { number: number };
+    writeFileSync(eventPath, JSON.stringify(fork));
+    double.openPullRequest(fork.number);
+    const run = await runStep(
+      'compare',
+      { dir: '.', token: GITHUB_DOUBLE.botToken, comment: 'true' },
+      { ...base, GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath, GITHUB_REF: `refs/pull/${fork.number}/merge` },
+      repo,
+    );
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain('this pull request comes from a fork, whose token is read-only: the report is in the job summary, not in a comment');
+    expect(run.summary).toMatch(/^<!-- bramble-report:churn -->\n### ✅ churn: /);
+    expect(double.calls.filter((c) => c.method !== 'GET')).toEqual([]);
+    expect(double.comments).toEqual([]);
+  });
+});

@@ -24,7 +24,11 @@ await runAction('compare', async ({ platform, inputs, flag, env, output }) => {
     run: { url: runUrl, sha, ref },
   });
   await platform.summary(renderReport(view, REPORT.summaryLimit).markdown);
-  const posted = flag('comment') ? await platform.upsertComment(REPORT.marker(config.name), renderReport(view, REPORT.commentLimit).markdown) : null;
+  // A fork's pull request runs with a read-only token: the report stays in the job summary, and the check still
+  // says whether the gates passed.
+  const fork = platform.context().pullRequest?.fork === true;
+  if (fork && flag('comment')) platform.info('this pull request comes from a fork, whose token is read-only: the report is in the job summary, not in a comment');
+  const posted = flag('comment') && !fork ? await platform.upsertComment(REPORT.marker(config.name), renderReport(view, REPORT.commentLimit).markdown) : null;
   const verdict = formatVerdict(scored.gates).split('\n').at(-1) ?? '';
   output({ passed: String(scored.gates.passed), verdict, 'champion-version': facts.champion?.version ?? '', 'comment-url': posted?.url ?? '' });
   if (!scored.gates.passed) throw new StepFailure(`${config.name}: ${verdict} See the report in the job summary${posted ? ' and on the pull request' : ''}.`);

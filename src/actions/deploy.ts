@@ -6,6 +6,7 @@ import { deployVersion } from '../commands/deploy.js';
 import { readMlYaml } from '../config/ml-yaml.js';
 import { describeError } from '../errors.js';
 import { readServeConfig } from '../serve/config.js';
+import { checkEnvironment } from '../registry/registry.js';
 import { ActionInputError, resolveAssignment, runAction, serveUrl, splitVersion } from './common.js';
 
 await runAction('deploy', async ({ platform, inputs, env, output }) => {
@@ -15,6 +16,8 @@ await runAction('deploy', async ({ platform, inputs, env, output }) => {
     ? await resolveAssignment(inputs.dir, inputs.tag, env, warn)
     : { ...splitVersion(inputs.version, config.name), env: inputs.environment };
   if (!target.version || !target.env) throw new ActionInputError('give the input tag (an assignment tag, name#env#N), or both version and environment');
+  // Checked before any Deployment is recorded: an environment ml.yaml does not know must not appear on GitHub.
+  checkEnvironment(target.env, Object.keys(config.environments));
   const serve = await readServeConfig(inputs.config);
   const url = inputs.url || serveUrl(serve, target.env, inputs.server);
   const deployment = await platform.startDeployment({ environment: target.env, ref: platform.context().sha ?? (inputs.tag || target.version), description: `${target.name}@${target.version}`, url });
