@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,5 +204,63 @@ describe('bad input to the actions', () => {
     expect(run.summary).toMatch(/^<!-- bramble-report:churn -->\n### ✅ churn: /);
     expect(double.calls.filter((c) => c.method !== 'GET')).toEqual([]);
     expect(double.comments).toEqual([]);
+  });
+});
+
+describe('promote and deploy record one Deployment', () => {
+  it('promote records the tag as a Deployment in progress; deploy of that tag continues it to success', async () => {
+    const repo = makeModelRepo({ trees: 10 });
+    const double = await startGitHubDouble({
+      resolveRef: (name) => {
+        try {
+          return git(repo, 'rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`).trim();
+        } catch {
+          return undefined;
+        }
+      },
+    });
+    try {
+      await (await import('../src/registry/registry.js')).Registry.open({ dir: repo, remote: null, env: {} }).then(async (r) => r.register(await train(repo)));
+      const serveJson = join(mkdtempSync(join(tmpdir(), 'bramble-host-')), 'serve.json');
+      // A port nothing listens on: the deploy finds no server and puts the model in place for its start.
+      const closed = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = probe.address() as AddressInfo;
+          probe.close(() => resolve(port));
+        });
+      });
+      writeFileSync(serveJson, JSON.stringify({ listen: { port: closed }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' } } }));
+      const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
+      writeFileSync(eventPath, readFileSync(join(import.meta.dirname, 'fixtures/github-events/workflow_dispatch.json')));
+      const env = {
+        GITHUB_ACTIONS: 'true',
+        GITHUB_API_URL: double.url,
+        GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
+        GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
+        GITHUB_EVENT_NAME: 'workflow_dispatch',
+        GITHUB_EVENT_PATH: eventPath,
+        GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
+        GITHUB_REF: 'refs/heads/main',
+        GITHUB_RUN_ID: '9',
+        GIT_COMMITTER_NAME: 'Ada Lovelace',
+        GIT_COMMITTER_EMAIL: 'ada@example.com',
+      };
+      const promoted = await runStep('promote', { dir: '.', environment: 'prod', version: 'v1.0.0', token: GITHUB_DOUBLE.botToken }, env, repo);
+      expect(promoted.code, promoted.stdout).toBe(0);
+      expect(promoted.outputs.tag).toBe('churn#prod#1');
+      expect(double.deployments).toHaveLength(1);
+      expect(double.deployments[0]).toMatchObject({ ref: 'churn#prod#1', environment: 'prod', productionEnvironment: true });
+      expect(double.deployments[0].statuses.map((s) => s.state)).toEqual(['in_progress']);
+
+      const deployed = await runStep('deploy', { dir: '.', tag: 'churn#prod#1', config: serveJson, url: 'https://churn.example.com/prod', token: GITHUB_DOUBLE.botToken }, env, repo);
+      expect(deployed.code, deployed.stdout).toBe(0);
+      expect(deployed.outputs).toMatchObject({ version: 'v1.0.0', via: 'files' });
+      expect(double.deployments).toHaveLength(1);
+      expect(double.deployments[0].statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'success']);
+      expect(double.deployments[0].statuses[2].request).toMatchObject({ state: 'success', environment_url: 'https://churn.example.com/prod' });
+      expect(double.problems).toEqual([]);
+    } finally {
+      await double.close();
+    }
   });
 });

@@ -20,7 +20,7 @@
 //   for the maintainer's own when a tag is pushed from a laptop.
 // - The model host is `bramble serve` as a process on 127.0.0.1, at a free port written in its serve.json (the
 //   workflow's `serve-config`), since the deploy step passes no `server` input.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -378,9 +378,21 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
   }
 
   beforeAll(async () => {
-    double = await startGitHubDouble();
     server = await startGitServer({ token: TOKEN });
-    await server.createBare('churn');
+    const bare = await server.createBare('churn');
+    // GitHub knows every ref of the repository it hosts: the double asks the bare repository (read from disk).
+    double = await startGitHubDouble({
+      resolveRef: (name) => {
+        for (const ref of [name, `refs/tags/${name}`, `refs/heads/${name}`]) {
+          try {
+            return execFileSync('git', ['--git-dir', bare, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { encoding: 'utf8' }).trim();
+          } catch {
+            // not this one
+          }
+        }
+        return undefined;
+      },
+    });
     remoteUrl = server.repoUrl('churn');
 
     // The template, as a repository of its own with the environments' branches, pushed to the remote.
@@ -522,9 +534,10 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
 
     expect(double.deployments).toHaveLength(1);
     const [deployment] = double.deployments;
-    expect(deployment).toMatchObject({ environment: 'dev', sha: merge, description: 'churn@v1.0.0', productionEnvironment: false });
-    expect(deployment.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
-    expect(deployment.statuses[1].request).toMatchObject({ environment_url: url, description: 'churn@v1.0.0 serves dev' });
+    // One record: the promote step's Deployment of the tag, which the deploy step continued to success.
+    expect(deployment).toMatchObject({ environment: 'dev', ref: 'churn#dev#1', sha: merge, description: 'churn@v1.0.0 assigned by churn#dev#1; deploying', productionEnvironment: false });
+    expect(deployment.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'success']);
+    expect(deployment.statuses[2].request).toMatchObject({ environment_url: url, description: 'churn@v1.0.0 serves dev' });
     expect(double.problems).toEqual([]);
   });
 

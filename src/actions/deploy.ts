@@ -20,7 +20,10 @@ await runAction('deploy', async ({ platform, inputs, env, output }) => {
   checkEnvironment(target.env, Object.keys(config.environments));
   const serve = await readServeConfig(inputs.config);
   const url = inputs.url || serveUrl(serve, target.env, inputs.server);
-  const deployment = await platform.startDeployment({ environment: target.env, ref: platform.context().sha ?? (inputs.tag || target.version), description: `${target.name}@${target.version}`, url });
+  // A tag's deployment continues the record its promotion made; a version named directly gets a new one.
+  const deployment = inputs.tag
+    ? await platform.continueDeployment({ environment: target.env, ref: inputs.tag, description: `${target.name}@${target.version}`, url })
+    : await platform.startDeployment({ environment: target.env, ref: platform.context().sha ?? target.version, description: `${target.name}@${target.version}`, url });
   const environments = Object.keys(config.environments);
   const result = await deployVersion({ dir: inputs.dir, ...target, environments, config: serve, server: inputs.server || undefined, env_: env, warn }).catch(async (err: unknown) => {
     await deployment.finish('failure', describeError(err), url);

@@ -24,6 +24,11 @@ await runAction('promote', async ({ platform, inputs, flag, env, output }) => {
   const line = result.unchanged
     ? `${result.env} already has ${result.name}@${result.version}; no tag written`
     : `assigned ${result.name}@${result.version} to ${result.env} (${result.tag})${result.previous ? `; it had ${result.previous}` : ''}`;
+  // The promotion is recorded as a Deployment of the tag, in progress until the deploy run the tag starts (or the
+  // deploy step after this one) continues it to success or failure.
+  if (!result.unchanged && result.tag && result.version) {
+    await platform.startDeployment({ environment: result.env, ref: result.tag, description: `${result.name}@${result.version} assigned by ${result.tag}; deploying` });
+  }
   await platform.summary(`### ${line}\n`);
   output({ version: result.version ?? '', tag: result.tag ?? '', previous: result.previous ?? '', changed: String(!result.unchanged) });
 });

@@ -497,6 +497,25 @@ export function githubPlatform(env: Env, options: GitHubPlatformOptions = {}): P
       };
     },
 
+    async continueDeployment(request: DeploymentRequest): Promise<DeploymentHandle> {
+      const { owner, repo } = ownerRepo();
+      const api = await octokit();
+      let found: number | undefined;
+      try {
+        const res = await api.rest.repos.listDeployments({ owner, repo, ref: request.ref, environment: request.environment, per_page: 1 });
+        found = res.data[0]?.id;
+      } catch (err) {
+        throw explain(err, 'deployments');
+      }
+      if (found === undefined) return this.startDeployment(request);
+      const id = found;
+      await postStatus(id, 'in_progress', request.description, request.url);
+      return {
+        id,
+        finish: (state, description, url) => postStatus(id, state, description, url ?? request.url),
+      };
+    },
+
     setOutput(name, value) {
       core.setOutput(name, value);
     },

@@ -113,6 +113,11 @@ export function localPlatform(
       };
     },
 
+    continueDeployment(request: DeploymentRequest): Promise<DeploymentHandle> {
+      // The terminal keeps no records: there is nothing to continue.
+      return this.startDeployment(request);
+    },
+
     setOutput(name, value) {
       io.out(`${name}=${value}`);
     },

@@ -58,6 +58,11 @@ export interface Platform {
   annotate(annotations: readonly Annotation[]): void;
   /** A deployment record and its statuses: in_progress now, then success or failure. */
   startDeployment(request: DeploymentRequest): Promise<DeploymentHandle>;
+  /**
+   * The newest deployment already recorded for this ref and environment (a promotion records one when it pushes
+   * its tag), continued with an in_progress status; a new one when there is none.
+   */
+  continueDeployment(request: DeploymentRequest): Promise<DeploymentHandle>;
   setOutput(name: string, value: string): void;
   info(message: string): void;
 }

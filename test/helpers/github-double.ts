@@ -132,6 +132,11 @@ export interface GitHubDoubleOptions {
   repo?: string;
   /** token → the user it authenticates; default: botToken → github-actions[bot], userToken → octocat. */
   tokens?: Record<string, Actor>;
+  /**
+   * Where refs the double was not told of are looked up — the repository the tests push to, as GitHub knows the
+   * repository it hosts (a tag pushed a moment ago is a ref a Deployment may name).
+   */
+  resolveRef?: (name: string) => string | undefined;
 }
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -624,7 +629,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       const missing = findRepo(input);
       if (missing) return missing;
       const ref = String(input.body.ref);
-      const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : refs.get(ref);
+      const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : (refs.get(ref) ?? options.resolveRef?.(ref));
       if (!sha) return { status: 422, body: errorBody(422, `No ref found for: ${ref}`, input.docs) };
       const environment = typeof input.body.environment === 'string' ? input.body.environment : 'production';
       const deployment: StoredDeployment = {
@@ -641,6 +646,16 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       };
       deployments.push(deployment);
       return { status: 201, body: deploymentObject(deployment, input.actor) };
+    },
+
+    'repos/list-deployments': (input) => {
+      const missing = findRepo(input);
+      if (missing) return missing;
+      const matching = deployments
+        .filter((d) => (input.query.ref === undefined || d.ref === String(input.query.ref)) && (input.query.environment === undefined || d.environment === String(input.query.environment)))
+        .reverse();
+      const perPage = Math.min(Number(input.query.per_page ?? 30), 100);
+      return { status: 200, body: matching.slice(0, perPage).map((d) => deploymentObject(d, input.actor)) };
     },
 
     'repos/create-deployment-status': (input) => {
