@@ -153,7 +153,7 @@ describe('sixteen registrations at once from eight clones', () => {
     const mine = results.filter((r) => r.name !== 'churn');
     expect(mine.map((r) => `${r.name}@${r.version}`).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `m${i}@v1.0.0`));
     const churn = results.filter((r) => r.name === 'churn');
-    expect(new Set(churn.map((r) => r.version)).size).toBe(8);
+    expect(new Set(churn.map((r) => r.version)).size, JSON.stringify(churn.map((r) => [r.version, r.reused, r.artifact.slice(0, 8), r.commit.slice(0, 8)]))).toBe(8);
     expect(churn.every((r) => !r.reused)).toBe(true);
 
     // What the remote holds, read by git's own client.

@@ -451,7 +451,8 @@ export class Registry {
   private async transact<T>(what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
     const who = await this.identity();
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      const base = this.remote ? await fetchRegistry(this.repo, this.remote) : await resolveOrNull(this.repo, REGISTRY.ref);
+      const onRemote = new Map<string, string>();
+      const base = this.remote ? await fetchRegistry(this.repo, this.remote, onRemote) : await resolveOrNull(this.repo, REGISTRY.ref);
       const snapshot = await readSnapshot(this.repo, base, attempt === 1 ? this.warn : () => {});
       const planned = await plan(snapshot, foldState(snapshot.events));
       if (planned.unchanged) {
@@ -495,17 +496,17 @@ export class Registry {
         continue;
       }
       // The name is ours; now the files and the index, on whatever the registry branch has become meanwhile.
-      await this.publish(base, snapshot, written, files, planned.message, who);
+      await this.publish(base, published(snapshot.events, onRemote), written, files, planned.message, who);
       return planned.result;
     }
     throw new RegistryError(`gave up on ${what} after ${this.attempts} attempts: other pipelines kept changing the registry first — run the command again`, { what });
   }
 
   /** Pushes a registry commit with `files` and an index of every tag known, rebuilding it until the push lands. */
-  private async publish(base: string | null, snapshot: Snapshot, written: RecordedEvent[], files: Map<string, Uint8Array>, message: string, who: GitIdentity): Promise<void> {
+  private async publish(base: string | null, known: RecordedEvent[], written: RecordedEvent[], files: Map<string, Uint8Array>, message: string, who: GitIdentity): Promise<void> {
     const remote = this.remote as Remote;
     let head = base;
-    let events = [...snapshot.events, ...written];
+    let events = [...known, ...written];
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const commit = await writeRegistryCommit(this.repo, head, await withIndex(files, events), message, who);
       try {
@@ -519,9 +520,10 @@ export class Registry {
         }
       }
       await backoff(attempt);
-      head = await fetchRegistry(this.repo, remote);
-      // Our own tags are local refs now, so the new snapshot holds them with everyone else's.
-      events = (await readSnapshot(this.repo, head, () => {})).events;
+      const onRemote = new Map<string, string>();
+      head = await fetchRegistry(this.repo, remote, onRemote);
+      // Our own tags are on the remote now, so the new snapshot holds them with everyone else's.
+      events = published((await readSnapshot(this.repo, head, () => {})).events, onRemote);
     }
     await this.withdraw(written);
     throw new RegistryError(`gave up writing ${REGISTRY.branch} after ${this.attempts} attempts: other pipelines kept changing it first — run the command again`, {});
@@ -535,6 +537,15 @@ export class Registry {
       await deleteRef(this.repo, ref).catch(() => {});
     }
   }
+}
+
+/**
+ * The records an index pushed to the remote may hold: tags the remote has, with the same object. A tag that exists
+ * only here — another command's, pushing at this moment in this same repository, which may yet lose its race —
+ * must not reach the shared index, or a record of a version nobody holds would outlive it.
+ */
+function published(events: readonly RecordedEvent[], onRemote: ReadonlyMap<string, string>): RecordedEvent[] {
+  return events.filter((e) => onRemote.get(`refs/tags/${e.record.tag}`) === e.record.oid);
 }
 
 async function withIndex(files: Map<string, Uint8Array>, events: readonly RecordedEvent[]): Promise<Map<string, Uint8Array>> {

@@ -90,8 +90,13 @@ export async function remoteRefs(repo: GitRepo, remote: Remote): Promise<Map<str
  * Fetches the registry branch (into refs/remotes/<remote>/bramble/registry) and every tag. Returns the remote's
  * registry head, or null when the remote has no registry branch yet.
  */
-export async function fetchRegistry(repo: GitRepo, remote: Remote): Promise<string | null> {
+export async function fetchRegistry(repo: GitRepo, remote: Remote, seen?: Map<string, string>): Promise<string | null> {
   const refs = await remoteRefs(repo, remote);
+  // The remote's refs as they were read, for callers that must tell its tags from local ones.
+  if (seen) {
+    seen.clear();
+    for (const [name, oid] of refs) seen.set(name, oid);
+  }
   const head = refs.get(REGISTRY.ref) ?? null;
   const hasTags = [...refs.keys()].some((r) => r.startsWith('refs/tags/'));
   if (head === null && !hasTags) return null;
