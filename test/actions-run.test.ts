@@ -2,17 +2,16 @@
 // GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, a real event payload (@octokit/webhooks-examples) at GITHUB_EVENT_PATH, and
 // GITHUB_API_URL pointing at the local API double that checks every request and response against GitHub's OpenAPI
 // description.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStep } from './helpers/actions.js';
 import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
 
-const dist = join(import.meta.dirname, '../dist/actions');
 const require = createRequire(import.meta.url);
 
 /** GitHub's own example of a pull_request "opened" event (Codertocat/Hello-World#2). */
@@ -23,36 +22,7 @@ function pullRequestOpened(): Record<string, unknown> & { number: number } {
   return event as Record<string, unknown> & { number: number };
 }
 
-interface StepRun {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
 
-/** Runs one bundled action as the runner would, without blocking the double that lives in this process. */
-function runStep(step: string, inputs: Record<string, string>, env: Record<string, string>, cwd: string): Promise<StepRun> {
-  const work = mkdtempSync(join(tmpdir(), 'bramble-step-'));
-  const output = join(work, 'output');
-  const summary = join(work, 'summary');
-  writeFileSync(output, '');
-  writeFileSync(summary, '');
-  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(dist, `${step}.js`)],
-      { cwd, env: { PATH: process.env.PATH ?? '', HOME: work, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, ...inputEnv, ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout) => {
-        const outputs: Record<string, string> = {};
-        // name<<DELIMITER \n value \n DELIMITER, as @actions/core writes them.
-        const text = readFileSync(output, 'utf8');
-        for (const m of text.matchAll(/^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3];
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, outputs, summary: readFileSync(summary, 'utf8') });
-      },
-    );
-  });
-}
 
 describe('the compare action on a pull request', () => {
   let double: GitHubDouble;

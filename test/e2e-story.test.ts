@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
+import { runStep, type StepRun } from './helpers/actions.js';
 import { GITHUB_DOUBLE, GITHUB_ACTORS, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
 
@@ -121,12 +122,6 @@ interface PlayedEvent {
   sha: string;
 }
 
-interface StepRun {
-  code: number | null;
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-}
 
 interface JobRun {
   conclusion: 'success' | 'failure';
@@ -259,28 +254,6 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     return dir;
   }
 
-  /** One bundled action, as the runner runs it, without blocking the servers that live in this process. */
-  function runStep(step: string, inputs: Record<string, string>, env: Record<string, string>, cwd: string): Promise<StepRun> {
-    const work = mkdtempSync(join(tmpdir(), 'bramble-step-'));
-    const output = join(work, 'output');
-    const summary = join(work, 'summary');
-    writeFileSync(output, '');
-    writeFileSync(summary, '');
-    const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(dist, 'actions', `${step}.js`)],
-        { cwd, env: { PATH: process.env.PATH ?? '', HOME: work, RUNNER_TEMP: work, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, ...env, ...inputEnv }, maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout) => {
-          const outputs: Record<string, string> = {};
-          // name<<DELIMITER \n value \n DELIMITER, as @actions/core writes them.
-          for (const m of readFileSync(output, 'utf8').matchAll(/^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3];
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, outputs, summary: readFileSync(summary, 'utf8') });
-        },
-      );
-    });
-  }
 
   /** One job of model-pipeline.yml: its checkout, then its Bramble steps with `with:` evaluated, until one fails. */
   async function playJob(id: string, event: PlayedEvent, needs: Record<string, { outputs: Record<string, string> }>, eventPath: string): Promise<JobRun> {

@@ -3,7 +3,7 @@
 // already holds the same artifact is reused.
 import { readFile } from 'node:fs/promises';
 import { readAndValidate } from '../pipeline/run.js';
-import { metricsRecord, modelCard, trainingReport } from '../registry/card.js';
+import { registrationFiles } from '../registry/card.js';
 import { Registry, type Bump } from '../registry/registry.js';
 import { formatTag } from '../registry/tags.js';
 import { ActionInputError, defaultArtifact, runAction } from './common.js';
@@ -16,17 +16,10 @@ await runAction('register', async ({ platform, inputs, env, output }) => {
   });
   const { config, validation } = await readAndValidate(inputs.dir);
   const registry = await Registry.open({ dir: inputs.dir, env, warn: (m) => platform.info(`warning: ${m}`) });
-  // The same files as `bramble register` writes beside the artifact (commands/registry.ts).
   const result = await registry.register(text, {
     version: inputs.version || undefined,
     bump: (inputs.bump || undefined) as Bump | undefined,
-    files: (version, artifact) =>
-      new Map([
-        ['card.md', modelCard({ artifact, version, config, validation })],
-        ['report.md', trainingReport({ artifact, version, config, validation })],
-        ['metrics.json', JSON.stringify(metricsRecord(artifact), null, 2) + '\n'],
-        ['validation.json', JSON.stringify(validation, null, 2) + '\n'],
-      ]),
+    files: (version, artifact) => registrationFiles({ artifact, version, config, validation }),
   });
   const tag = formatTag({ kind: 'register', name: result.name, version: result.version, counter: null });
   await platform.summary(`### ${result.reused ? `Reused ${tag}: it already holds this artifact` : `Registered ${tag}`} (\`${result.artifact.slice(0, 12)}\`, commit \`${result.commit.slice(0, 7)}\`)\n`);

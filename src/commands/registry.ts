@@ -172,7 +172,7 @@ export async function registryCommand(command: string, args: string[], io: Regis
       }
       const cfg = await config(dir);
       const { readAndValidate, runPipeline } = await import('../pipeline/run.js');
-      const { metricsRecord, modelCard, trainingReport } = await import('../registry/card.js');
+      const { registrationFiles } = await import('../registry/card.js');
       let file = values.model ?? join(dir, ARTIFACT.folder, ARTIFACT.file);
       if (values.model === undefined && !existsSync(file)) {
         io.err(`bramble: ${file} does not exist; training first\n`);
@@ -188,13 +188,7 @@ export async function registryCommand(command: string, args: string[], io: Regis
       const result = await registry.register(text, {
         version: values.version,
         bump: values.bump as Bump | undefined,
-        files: (version, artifact) =>
-          new Map([
-            ['card.md', modelCard({ artifact, version, config: cfg, validation })],
-            ['report.md', trainingReport({ artifact, version, config: cfg, validation })],
-            ['metrics.json', JSON.stringify(metricsRecord(artifact), null, 2) + '\n'],
-            ['validation.json', JSON.stringify(validation, null, 2) + '\n'],
-          ]),
+        files: (version, artifact) => registrationFiles({ artifact, version, config: cfg, validation }),
       });
       const line = result.reused
         ? `${result.name}@${result.version} already holds this artifact (${short(result.artifact)}); reused it, nothing registered`

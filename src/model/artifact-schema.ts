@@ -5,6 +5,12 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { SCHEMAS, schemaValidator } from '../schemas.js';
 import { nearest } from '../errors.js';
+import type { TableProfile } from '../data/profile.js';
+import type { FeatureInput, FeaturesJSON } from '../features/transforms.js';
+import type { SourceLineage } from '../lineage/source.js';
+import type { Evaluation } from './evaluate.js';
+import type { Label } from './forest/forest.js';
+import type { ForestParams } from './forest/options.js';
 import { ArtifactError } from './artifact.js';
 
 /** The schema's identity: the key it is compiled under. */
@@ -117,4 +123,33 @@ function shown(value: unknown): string {
   if (value !== null && typeof value === 'object') return 'an object';
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+/** A model artifact's fields, typed: what the documents and reports built from an artifact read. */
+export interface ArtifactView {
+  name: string;
+  task: 'classification' | 'regression';
+  sha256: string;
+  signature: { inputs: FeatureInput[]; target: string; classes: Label[] | null };
+  features: FeaturesJSON;
+  estimator: { format: string; params: ForestParams; oobScore: number | null; importances: number[] };
+  metrics: Evaluation;
+  profile: TableProfile;
+  samples: { rows: Record<string, string | number | boolean | null>[]; scores: number[] };
+  lineage: {
+    source: SourceLineage | null;
+    mlYaml: { sha256: string };
+    data: { path: string; sha256: string; rows: number; columns: number; bytes: number };
+    split: { test: number; stratify: boolean; seed: number };
+    params: ForestParams;
+    seed: number;
+    versions: { bramble: string; node: string };
+  };
+}
+
+/** Checks `value` against the schema (throwing where it is not an artifact) and returns it typed. */
+export function artifactView(value: Record<string, unknown>, file: string): ArtifactView {
+  validateArtifact(value, file);
+  // The schema has just vouched for every field ArtifactView names.
+  return value as unknown as ArtifactView;
 }

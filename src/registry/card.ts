@@ -16,7 +16,7 @@ import type { TableProfile, ColumnProfile } from '../data/profile.js';
 import { VALIDATION_RULES, type ValidationResult } from '../data/validate.js';
 import type { FeatureInput, FeaturesJSON, FittedStep } from '../features/transforms.js';
 import type { SourceLineage } from '../lineage/source.js';
-import { validateArtifact } from '../model/artifact-schema.js';
+import { artifactView, type ArtifactView } from '../model/artifact-schema.js';
 import { ARTIFACT } from '../model/artifact.js';
 import { METRIC_DIRECTIONS } from '../model/compare.js';
 import { metricsOf, rankImportances, type ClassificationEvaluation, type Evaluation, type RegressionEvaluation } from '../model/evaluate.js';
@@ -52,32 +52,8 @@ export interface CardInput {
   registered?: { by: { name: string; email: string }; at: string; commit: string };
 }
 
-/** The fields of the artifact these documents read (schemas/model.schema.json is the whole truth). */
-interface ArtifactView {
-  name: string;
-  task: 'classification' | 'regression';
-  sha256: string;
-  signature: { inputs: FeatureInput[]; target: string; classes: Label[] | null };
-  features: FeaturesJSON;
-  estimator: { format: string; params: ForestParams; oobScore: number | null; importances: number[] };
-  metrics: Evaluation;
-  profile: TableProfile;
-  samples: { rows: Record<string, string | number | boolean | null>[]; scores: number[] };
-  lineage: {
-    source: SourceLineage | null;
-    mlYaml: { sha256: string };
-    data: { path: string; sha256: string; rows: number; columns: number; bytes: number };
-    split: { test: number; stratify: boolean; seed: number };
-    params: ForestParams;
-    seed: number;
-    versions: { bramble: string; node: string };
-  };
-}
-
 function viewOf(artifact: Record<string, unknown>): ArtifactView {
-  validateArtifact(artifact, ARTIFACT.file);
-  // The schema has just vouched for every field ArtifactView names.
-  return artifact as unknown as ArtifactView;
+  return artifactView(artifact, ARTIFACT.file);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -633,4 +609,14 @@ export function metricsRecord(artifact: Record<string, unknown>): Record<string,
     if (value !== null && Number.isFinite(value)) out[metric] = value;
   }
   return out;
+}
+
+/** The files a registered version keeps beside its model.json on the registry branch, by file name. */
+export function registrationFiles(input: CardInput & { validation: ValidationResult }): Map<string, string> {
+  return new Map([
+    ['card.md', modelCard(input)],
+    ['report.md', trainingReport(input)],
+    ['metrics.json', JSON.stringify(metricsRecord(input.artifact), null, 2) + '\n'],
+    ['validation.json', JSON.stringify(input.validation, null, 2) + '\n'],
+  ]);
 }

@@ -20,7 +20,7 @@ import type { DriftResult, DriftTest } from '../data/drift.js';
 import type { ValidationResult } from '../data/validate.js';
 import type { FeaturesJSON } from '../features/transforms.js';
 import type { SourceLineage } from '../lineage/source.js';
-import { validateArtifact } from '../model/artifact-schema.js';
+import { artifactView, type ArtifactView } from '../model/artifact-schema.js';
 import { ARTIFACT } from '../model/artifact.js';
 import { GATES, METRIC_DIRECTIONS, type GateResult, type GateRow } from '../model/compare.js';
 import { metricsOf, rankImportances, type Evaluation, type MetricValues } from '../model/evaluate.js';
@@ -229,25 +229,10 @@ function uniqueLabels(values: readonly string[]): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // The artifact, as far as the report reads it (schemas/model.schema.json is the whole truth)
 
-interface ArtifactFacts {
-  sha256: string;
-  features: FeaturesJSON;
-  estimator: { importances: number[] };
-  lineage: {
-    source: SourceLineage | null;
-    mlYaml: { sha256: string };
-    data: { path: string; sha256: string; rows: number; columns: number; bytes: number };
-    split: { test: number; stratify: boolean; seed: number };
-    params: ForestParams;
-    seed: number;
-    versions: { bramble: string; node: string };
-  };
-}
+type ArtifactFacts = Pick<ArtifactView, 'sha256' | 'features' | 'estimator' | 'lineage'>;
 
 function factsOf(artifact: Record<string, unknown>, which: string): ArtifactFacts {
-  validateArtifact(artifact, `${which} ${ARTIFACT.file}`);
-  // The schema has just vouched for every field ArtifactFacts names.
-  return artifact as unknown as ArtifactFacts;
+  return artifactView(artifact, `${which} ${ARTIFACT.file}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+// Runs a bundled action the way GitHub's runner runs it: `node dist/actions/<step>.js` with INPUT_*, GITHUB_OUTPUT
+// and GITHUB_STEP_SUMMARY files, and the given GITHUB_* variables. Asynchronous, so that servers living in the test's
+// own process (the API double, the git server) can answer it.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const dist = join(import.meta.dirname, '../../dist/actions');
+
+export interface StepRun {
+  code: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+export function runStep(step: string, inputs: Record<string, string>, env: Record<string, string>, cwd: string): Promise<StepRun> {
+  const work = mkdtempSync(join(tmpdir(), 'bramble-step-'));
+  const output = join(work, 'output');
+  const summary = join(work, 'summary');
+  writeFileSync(output, '');
+  writeFileSync(summary, '');
+  const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(dist, `${step}.js`)],
+      {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', HOME: work, RUNNER_TEMP: work, GITHUB_WORKSPACE: cwd, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary, ...env, ...inputEnv },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout) => {
+        const outputs: Record<string, string> = {};
+        // name<<DELIMITER \n value \n DELIMITER, as @actions/core writes them.
+        for (const m of readFileSync(output, 'utf8').matchAll(/^(.+?)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[m[1]] = m[3];
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, outputs, summary: readFileSync(summary, 'utf8') });
+      },
+    );
+  });
+}
