@@ -26,7 +26,7 @@ import { BrambleError, describeError } from '../errors.js';
 import { ARTIFACT, openArtifact } from '../model/artifact.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
-import { evaluateModel } from '../pipeline/run.js';
+import { compareArtifacts, evaluateModel } from '../pipeline/run.js';
 import { githubPlatform } from '../platform/github.js';
 import type { Annotation, EventContext, Platform } from '../platform/types.js';
 import type { ServeConfig } from '../serve/config.js';
@@ -311,20 +311,22 @@ export interface Scored {
 // The engine has no single "score for a report" call yet, so this reads the data three times with a champion
 // (candidate, champion, drift) where once would do; pipeline/run.ts is the place for one that loads once.
 export async function scoreCandidate(dir: string, candidateFile: string, championFile: string | null): Promise<Scored> {
-  const scored = await evaluateModel(dir, candidateFile);
-  const { config, validation } = scored;
-  if (!scored.model) return { config, validation, candidate: null, champion: null, gates: null, drift: null };
-  const candidate = { artifact: openArtifact(await readFile(candidateFile, 'utf8'), candidateFile), evaluation: scored.model.evaluation };
-  let champion: Scored['champion'] = null;
-  let drift: DriftResult | null = null;
-  if (championFile !== null) {
-    const other = await evaluateModel(dir, championFile);
-    if (!other.model) throw new StepFailure(`the champion ${championFile} could not be scored on ${validation.file}`);
-    champion = { artifact: openArtifact(await readFile(championFile, 'utf8'), championFile), metrics: metricsOf(other.model.evaluation) };
-    drift = (await validateRepo(dir, { reference: championFile })).drift ?? null;
+  // With a champion, both models are scored on one read of the data (the same held-out rows); without, the candidate.
+  if (championFile === null) {
+    const scored = await evaluateModel(dir, candidateFile);
+    const { config, validation } = scored;
+    if (!scored.model) return { config, validation, candidate: null, champion: null, gates: null, drift: null };
+    const candidate = { artifact: openArtifact(await readFile(candidateFile, 'utf8'), candidateFile), evaluation: scored.model.evaluation };
+    const gates = applyGates(config.compare?.gates ?? {}, metricsOf(candidate.evaluation), null);
+    return { config, validation, candidate, champion: null, gates, drift: null };
   }
-  const gates = applyGates(config.compare?.gates ?? {}, metricsOf(candidate.evaluation), champion?.metrics ?? null);
-  return { config, validation, candidate, champion, gates, drift };
+  const compared = await compareArtifacts(dir, candidateFile, championFile);
+  const { config, validation } = compared;
+  if (!compared.candidate || !compared.champion || !compared.gates) return { config, validation, candidate: null, champion: null, gates: null, drift: null };
+  const candidate = { artifact: openArtifact(await readFile(candidateFile, 'utf8'), candidateFile), evaluation: compared.candidate.evaluation };
+  const champion = { artifact: openArtifact(await readFile(championFile, 'utf8'), championFile), metrics: compared.champion.metrics };
+  const drift = (await validateRepo(dir, { reference: championFile })).drift ?? null;
+  return { config, validation, candidate, champion, gates: compared.gates, drift };
 }
 
 /**

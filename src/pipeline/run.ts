@@ -132,8 +132,8 @@ export async function evaluateModel(dir: string, model: string): Promise<Evaluat
 export interface CompareResult {
   config: MlConfig;
   validation: ValidationResult;
-  candidate?: { file: string; sha256: string; metrics: MetricValues };
-  champion?: { file: string; sha256: string; metrics: MetricValues };
+  candidate?: { file: string; sha256: string; metrics: MetricValues; evaluation: Evaluation };
+  champion?: { file: string; sha256: string; metrics: MetricValues; evaluation: Evaluation };
   gates?: GateResult;
 }
 
@@ -148,8 +148,8 @@ export async function compareArtifacts(dir: string, candidate: string, champion:
   return {
     config: prepared.config,
     validation: prepared.validation,
-    candidate: { file: a.file, sha256: a.sha256, metrics: candidateMetrics },
-    champion: { file: b.file, sha256: b.sha256, metrics: championMetrics },
+    candidate: { file: a.file, sha256: a.sha256, metrics: candidateMetrics, evaluation: a.evaluation },
+    champion: { file: b.file, sha256: b.sha256, metrics: championMetrics, evaluation: b.evaluation },
     gates: applyGates(prepared.config.compare?.gates ?? {}, candidateMetrics, championMetrics),
   };
 }
