@@ -11,7 +11,7 @@ export interface Table {
   readonly lines: Int32Array;
 }
 
-export type ColumnKind = 'number' | 'category' | 'string' | 'boolean';
+export type ColumnKind = 'number' | 'category' | 'string' | 'boolean' | 'date';
 
 /** Numbers as doubles; NaN is missing. */
 export interface NumberColumn {
@@ -24,6 +24,16 @@ export interface NumberColumn {
 export interface BooleanColumn {
   readonly name: string;
   readonly kind: 'boolean';
+  readonly values: Float64Array;
+}
+
+/**
+ * Dates and date-times as instants: milliseconds since 1970-01-01T00:00:00Z (UTC), NaN missing. A date column is
+ * never a model input by itself; `derive` reads it (op.year, op.month, …) and the profile treats it as instants.
+ */
+export interface DateColumn {
+  readonly name: string;
+  readonly kind: 'date';
   readonly values: Float64Array;
 }
 
@@ -42,7 +52,7 @@ export interface CodedValues {
   readonly categories: readonly string[];
 }
 
-export type Column = NumberColumn | BooleanColumn | CodedColumn;
+export type Column = NumberColumn | BooleanColumn | DateColumn | CodedColumn;
 
 export class DataColumnError extends BrambleError {
   constructor(message: string, data: Record<string, unknown> = {}) {
@@ -66,8 +76,15 @@ export function columnNames(table: Table): string[] {
   return table.columns.map((c) => c.name);
 }
 
-/** One cell as a plain value (null when missing), for tests, error messages and row-at-a-time consumers. */
+/**
+ * One cell as a plain value (null when missing), for tests, error messages and row-at-a-time consumers. A date is
+ * its ISO 8601 text in UTC (`2024-03-01T00:00:00.000Z`), the form a served record carries it in.
+ */
 export function cellValue(column: Column, row: number): number | boolean | string | null {
+  if (column.kind === 'date') {
+    const v = column.values[row];
+    return Number.isNaN(v) ? null : new Date(v).toISOString();
+  }
   if (column.kind === 'number') {
     const v = column.values[row];
     return Number.isNaN(v) ? null : v;
@@ -83,7 +100,7 @@ export function cellValue(column: Column, row: number): number | boolean | strin
 /** How many rows of a column are missing. */
 export function missingCount(column: Column): number {
   let missing = 0;
-  if (column.kind === 'number' || column.kind === 'boolean') {
+  if (column.kind === 'number' || column.kind === 'boolean' || column.kind === 'date') {
     for (const v of column.values) if (v !== v) missing++;
   } else {
     for (const code of column.values.codes) if (code < 0) missing++;
