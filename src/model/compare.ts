@@ -64,7 +64,9 @@ function value(metrics: MetricValues | null, metric: Metric): number | null {
 }
 
 function within(x: number, limit: number, ...scale: number[]): boolean {
-  return x <= limit + GATES.tolerance * Math.max(1, ...scale.map(Math.abs));
+  let largest = 1;
+  for (const v of scale) largest = Math.max(largest, Math.abs(v));
+  return x <= limit + GATES.tolerance * largest;
 }
 
 function checkRow(metric: Metric, rule: GateRule, limit: number, candidate: number | null, champion: number | null, hasChampion: boolean): GateRow {
@@ -153,7 +155,7 @@ export function formatVerdict(result: GateResult): string {
   ]);
   const table = [header, ...body];
   const numeric = new Set([3, 4, 5, 6]);
-  const widths = header.map((_, c) => Math.max(...table.map((line) => line[c].length)));
+  const widths = header.map((_, c) => table.reduce((w, line) => Math.max(w, line[c].length), 0));
   const lines = table.map((line) =>
     line
       .map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))

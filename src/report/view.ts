@@ -372,7 +372,7 @@ function importancesView(candidate: ArtifactFacts): ImportancesView {
   const values = candidate.estimator.importances;
   if (values.length === 0 || values.length !== names.length) return { intro: 'The model records no feature importances.', chart: null };
   const top = rankImportances(names, values).slice(0, REPORT.topImportances);
-  const max = Math.max(...top.map((t) => t.importance));
+  const max = top.reduce((m, t) => Math.max(m, t.importance), -Infinity);
   const ceiling = max > 0 ? Math.ceil(max * 100) / 100 : 1;
   const chart = [
     'xychart-beta horizontal',
@@ -397,8 +397,8 @@ function historyView(input: ReportInput): HistoryView {
     const now = candidate[metric];
     if (typeof now === 'number' && Number.isFinite(now)) points.push({ label: REPORT.candidateLabel, value: now });
     if (points.length === 0) continue;
-    const low = Math.min(...points.map((p) => p.value));
-    const high = Math.max(...points.map((p) => p.value));
+    const low = points.reduce((m, p) => Math.min(m, p.value), Infinity);
+    const high = points.reduce((m, p) => Math.max(m, p.value), -Infinity);
     const pad = high > low ? (high - low) * 0.1 : Math.max(Math.abs(high) * 0.01, 0.01);
     charts.push(
       [
