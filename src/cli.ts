@@ -19,10 +19,10 @@ const REGISTRY_COMMANDS = ['register', 'promote', 'assign', 'unassign', 'depreca
 const HELP = `bramble — GitOps machine learning: validate, train, compare, register and deploy models from git
 
 Usage:
-  bramble run [DIR] [--champion FILE] [--json]                 validate → train → evaluate → compare; writes DIR/.bramble/model.json
+  bramble run [DIR] [--champion MODEL] [--json]                validate → train → evaluate → compare; writes DIR/.bramble/model.json
   bramble train [DIR] [--json]                                 validate → train → evaluate; writes DIR/.bramble/model.json (gates do not fail it)
   bramble evaluate [DIR] --model FILE [--json]                 score a saved model on the held-out rows of DIR's data
-  bramble compare [DIR] --candidate FILE --champion FILE       score two saved models on the same held-out rows; apply the gates
+  bramble compare [DIR] --candidate FILE --champion MODEL      score two models on the same held-out rows; apply the gates
   bramble validate [DIR] [--reference FILE] [--json]           check DIR/ml.yaml's data against its schema (and for drift)
   bramble predict --model FILE [--id COLUMN] DATA.csv          write predictions for every row as CSV
   bramble register [--model FILE] [--version V | --bump B]     register the trained model as a new version (git tags)
@@ -170,7 +170,9 @@ const RUN_HELP = `bramble run — validate, train, evaluate and compare the mode
 Usage: bramble run [DIR] [options]
 
 Options:
-  --champion FILE   a model.json to score on the same held-out rows and gate against
+  --champion MODEL  the model to gate against, scored on the same held-out rows: a model.json, a registered
+                    version (churn@v1.2.0) or an environment (prod). Default: what ml.yaml's compare.against
+                    serves, from the registry (fetched first when the repository has a remote); none if nothing
   --workers N       threads to train on (default: every core); the model does not depend on it
   --json            print the result as JSON
 
@@ -190,7 +192,14 @@ function runReport(result: RunResult, e_: Awaited<ReturnType<typeof engine>>): s
   if (e) {
     lines.push(`evaluate: ${metricsLine(metricsOf(e))}`);
   }
-  if (result.champion) lines.push(`champion: ${result.champion.file} (${result.champion.sha256.slice(0, 12)})`);
+  if (result.split) lines.push(`split: ${splitLine(result.split)}`);
+  if (result.champion) {
+    const c = result.champion;
+    lines.push(`champion: ${c.file}${c.env ? ` (serves ${c.env})` : ''}, sha256 ${c.sha256.slice(0, 12)}, from ${c.via}`);
+    lines.push(`compared: ${comparedLine(c.compared)}`);
+  } else if (result.evaluation) {
+    lines.push(`champion: none${result.config.compare ? ` (the registry assigns ${result.config.compare.against} no version of ${result.config.name})` : ''}`);
+  }
   if (result.gates) lines.push(formatVerdict(result.gates));
   if (result.artifact) lines.push(`model: ${result.artifact.path} (${(result.artifact.bytes / 1e6).toFixed(1)} MB, sha256 ${result.artifact.sha256})`);
   lines.push(`done in ${result.seconds.toFixed(1)} s`);
@@ -213,11 +222,26 @@ Exit codes: 0 ok, 1 validation failed, 2 configuration or data error.
 `,
   compare: `bramble compare — score two saved models on the same held-out rows of DIR's data and apply ml.yaml's gates
 
-Usage: bramble compare [DIR] --candidate FILE --champion FILE [--json]
+Usage: bramble compare [DIR] --candidate FILE --champion MODEL [--json]
+
+MODEL is a model.json, a registered version (churn@v1.2.0) or an environment (prod). Both are scored on the
+held-out rows neither trained on (each model records its training rows).
 
 Exit codes: 0 every gate passed, 1 a gate or validation failed, 2 configuration or data error.
 `,
 } as const;
+
+function splitLine(split: NonNullable<RunResult['split']>): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  const classes = split.classShares ? `; held out per class: ${Object.entries(split.classShares).map(([k, v]) => `${k} ${pct(v)}`).join(', ')}` : '';
+  const skipped = split.skipped > 0 ? `; ${split.skipped} rows without a target left out (data.skip_missing_target)` : '';
+  return `${split.train} rows to train, ${split.test} held out (${pct(split.share)})${classes}${skipped}`;
+}
+
+function comparedLine(compared: { rows: number; heldOut: number; excluded: number; notes: string[] }): string {
+  const head = compared.excluded === 0 ? `both models scored on all ${compared.heldOut} held-out rows` : `both models scored on ${compared.rows} of ${compared.heldOut} held-out rows`;
+  return [head, ...compared.notes].join('; ');
+}
 
 function metricsLine(metrics: Record<string, unknown>): string {
   return Object.entries(metrics)
@@ -256,6 +280,9 @@ async function step(name: keyof typeof STEP_HELP | 'run', args: string[]): Promi
     if (name === 'train' && values.champion) throw new UsageError('bramble train takes no --champion; use bramble run or compare');
     const result = await runPipeline(dir, {
       champion: values.champion,
+      findChampion: name === 'run',
+      env: process.env,
+      warn: (message) => process.stderr.write(`bramble: ${message}\n`),
       workers: numberOption('workers', values.workers),
       onProgress: process.stderr.isTTY && !values.json ? progressBar(process.stderr) : undefined,
       now: () => performance.now(),
@@ -269,18 +296,23 @@ async function step(name: keyof typeof STEP_HELP | 'run', args: string[]): Promi
     if (!values.model) throw new UsageError('bramble evaluate needs --model FILE (a model.json); see bramble evaluate --help');
     const result = await evaluateModel(dir, values.model);
     const text = result.model
-      ? `${result.model.file} (${result.model.sha256.slice(0, 12)}): ${metricsLine(metricsOf(result.model.evaluation))}`
+      ? `${result.model.file} (${result.model.sha256.slice(0, 12)}): ${metricsLine(metricsOf(result.model.evaluation))}\nscored on: ${comparedLine(result.model.compared).replace('both models scored', 'scored')}`
       : formatValidation(result.validation);
     print(result, text);
     return result.validation.success ? EXIT.ok : EXIT.failed;
   }
   if (!values.candidate || !values.champion) {
-    throw new UsageError('bramble compare needs --candidate FILE and --champion FILE (model.json files); see bramble compare --help');
+    throw new UsageError('bramble compare needs --candidate FILE (a model.json) and --champion MODEL (a model.json, churn@v1.2.0 or an environment); see bramble compare --help');
   }
-  const result = await compareArtifacts(dir, values.candidate, values.champion);
+  const result = await compareArtifacts(dir, values.candidate, values.champion, { env: process.env, warn: (message) => process.stderr.write(`bramble: ${message}\n`) });
   const text =
-    result.gates && result.candidate && result.champion
-      ? [`candidate: ${result.candidate.file} (${result.candidate.sha256.slice(0, 12)})`, `champion: ${result.champion.file} (${result.champion.sha256.slice(0, 12)})`, formatVerdict(result.gates)].join('\n')
+    result.gates && result.candidate && result.champion && result.compared
+      ? [
+          `candidate: ${result.candidate.file} (${result.candidate.sha256.slice(0, 12)})`,
+          `champion: ${result.champion.file} (${result.champion.sha256.slice(0, 12)})`,
+          `compared: ${comparedLine(result.compared)}`,
+          formatVerdict(result.gates),
+        ].join('\n')
       : formatValidation(result.validation);
   print(result, text);
   return result.validation.success && (result.gates?.passed ?? false) ? EXIT.ok : EXIT.failed;

@@ -80,7 +80,7 @@ export interface Environment {
 export interface MlConfig {
   name: string;
   task: Task;
-  data: { train: string; target: string; id?: string };
+  data: { train: string; target: string; id?: string; skip_missing_target?: boolean };
   schema?: {
     rows?: { min?: number; max?: number };
     columns?: Record<string, ColumnSpec>;

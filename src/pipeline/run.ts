@@ -9,8 +9,10 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { readTable, type DataIdentity } from '../data/load.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
 import { profileTable } from '../data/profile.js';
-import { splitRows } from '../data/split.js';
-import { cellValue, getColumn, type Table } from '../data/table.js';
+import { splitTable, type IdentitySplit } from '../data/split.js';
+import { rowIdentities, TrainingRowFilter, type TrainingRowFilterJSON } from '../data/identity.js';
+import { cellValue, findColumn, getColumn, type Table } from '../data/table.js';
+import { resolveChampion, type ChampionOptions } from './champion.js';
 import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
 import { fitFeatures } from '../features/transforms.js';
 import { ARTIFACT, openArtifact, sealArtifact } from '../model/artifact.js';
@@ -28,8 +30,13 @@ export class PipelineError extends BrambleError {
 }
 
 export interface RunOptions {
-  /** A champion artifact to score on the same held-out rows and gate against. */
+  /** The champion to score on the same held-out rows and gate against: a model.json, `name@vX.Y.Z` or an environment. */
   champion?: string;
+  /** Without `champion`: ask the registry what ml.yaml's compare.against serves (`bramble run` does). */
+  findChampion?: boolean;
+  /** Tokens for fetching the registry's remote (the edge passes process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  warn?: (message: string) => void;
   workers?: number;
   onProgress?: Progress;
   now: () => number;
@@ -49,7 +56,22 @@ export interface RunResult {
   validation: ValidationResult;
   /** Absent when validation failed: nothing was trained. */
   evaluation?: Evaluation;
-  champion?: { file: string; sha256: string; metrics: MetricValues };
+  /** The split obtained: rows on each side, rows left out for a missing target, the held-out share. */
+  split?: { train: number; test: number; skipped: number; share: number; classShares?: Readonly<Record<string, number>>; identity: readonly string[] };
+  champion?: {
+    /** The file, or `name@vX.Y.Z` when it came from the registry. */
+    file: string;
+    sha256: string;
+    /** The champion's metrics on the compared rows. */
+    metrics: MetricValues;
+    /** The candidate's on the same rows: what the gates compare. */
+    candidateMetrics: MetricValues;
+    compared: ComparedRows;
+    /** How it was chosen: `--champion …` or `compare.against: prod`. */
+    via: string;
+    version?: string;
+    env?: string;
+  };
   gates?: GateResult;
   artifact?: { path: string; sha256: string; bytes: number };
   seconds: number;
@@ -62,8 +84,11 @@ interface Prepared {
   mlSha256: string;
   loaded: Awaited<ReturnType<typeof readTable>>;
   validation: ValidationResult;
-  labels: Label[];
-  split: { train: number[]; test: number[] };
+  /** Per table row; null where the target is missing and data.skip_missing_target leaves the row out. */
+  labels: (Label | null)[];
+  split: IdentitySplit;
+  /** Rows left out for a missing target. */
+  skipped: number;
 }
 
 /** DIR/ml.yaml, and the data it names read leniently and checked against its schema: where every step begins. */
@@ -84,72 +109,165 @@ export async function readAndValidate(dir: string): Promise<Pick<Prepared, 'conf
 async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
   const { config, mlSha256, loaded, validation } = await readAndValidate(dir);
   if (!validation.success) return { config, validation };
-  if (config.split.by !== undefined) {
-    throw new PipelineError(`split.by (${config.split.by}) is not supported yet; use a random or stratified split`, { by: config.split.by });
-  }
-  const labels = targetLabels(loaded.table, config);
-  const split = splitRows(labels, config.split.test, config.split.seed, config.split.stratify);
-  return { config, mlSha256, loaded, validation, labels, split };
+  const { labels, rows, skipped } = targetLabels(loaded.table, config);
+  const split = splitTable(loaded.table, rows, labels, { ...config.split, id: config.data.id, target: config.data.target }, config.data.train);
+  return { config, mlSha256, loaded, validation, labels, split, skipped };
 }
 
-/** A model artifact scored on the held-out rows of ml.yaml's split: its own features, the same rows as every other model. */
-async function scoreArtifact(file: string, prepared: Prepared): Promise<{ file: string; sha256: string; evaluation: Evaluation }> {
-  const { config, loaded, split, labels } = prepared;
-  const text = await readFile(file, 'utf8').catch(() => {
+/** How many held-out rows two models were compared on, and why any were left out. */
+export interface ComparedRows {
+  /** Held-out rows every model was scored on. */
+  rows: number;
+  /** Held-out rows of this run's split. */
+  heldOut: number;
+  /** Held-out rows left out because a model trained on them. */
+  excluded: number;
+  /** One line per model: how its training rows were recognised, or why they could not be. */
+  notes: string[];
+}
+
+interface OpenedModel {
+  label: string;
+  artifact: Record<string, unknown> & { sha256: string };
+}
+
+function openModel(text: string, label: string): OpenedModel {
+  const artifact = openArtifact(text, label);
+  validateArtifact(artifact, label);
+  return { label, artifact };
+}
+
+async function readModel(file: string): Promise<OpenedModel> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    if (code === 'EISDIR') throw new PipelineError(`the model ${file} is a folder; give the path of a model.json`, { file });
     throw new PipelineError(`the model ${file} does not exist; give the path of a model.json`, { file });
   });
-  const artifact = openArtifact(text, file);
-  validateArtifact(artifact, file);
-  const features = FittedFeatures.fromJSON(artifact.features);
-  const forest = RandomForest.fromJSON(artifact.estimator);
-  let test;
+  return openModel(text, file);
+}
+
+/**
+ * The held-out rows none of `models` trained on: each artifact's training-row filter (lineage.split.trainRows)
+ * recognises its training rows by identity, whatever split rule, seed or data version it was trained under.
+ */
+function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows: number[]; compared: ComparedRows } {
+  const { loaded, split } = prepared;
+  const table = loaded.table;
+  const seen = new Uint8Array(split.test.length);
+  const notes: string[] = [];
+  for (const model of models) {
+    const lineage = (model.artifact.lineage ?? {}) as { split?: { trainRows?: TrainingRowFilterJSON } };
+    const saved = lineage.split?.trainRows;
+    if (saved === undefined) {
+      notes.push(`${model.label} records no training rows (trained before Bramble recorded them), so held-out rows it trained on cannot be left out`);
+      continue;
+    }
+    const absent = saved.identity.filter((name) => findColumn(table, name) === undefined);
+    if (absent.length > 0) {
+      notes.push(`${model.label}'s training rows are identified by ${saved.identity.join(', ')}, but ${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} no longer in the data, so its training rows cannot be recognised`);
+      continue;
+    }
+    const filter = TrainingRowFilter.fromJSON(saved, model.label);
+    const ids = rowIdentities(saved.identity.map((name) => getColumn(table, name)), table.rows);
+    let count = 0;
+    for (let k = 0; k < split.test.length; k++) {
+      const r = split.test[k];
+      if (filter.has(ids.lo[r], ids.hi[r])) {
+        count++;
+        seen[k] = 1;
+      }
+    }
+    notes.push(count === 0 ? `${model.label} trained on none of the held-out rows` : `${count} held-out ${count === 1 ? 'row is' : 'rows are'} among ${model.label}'s training rows (its training-row filter), left out`);
+  }
+  const rows: number[] = [];
+  for (let k = 0; k < split.test.length; k++) if (seen[k] === 0) rows.push(split.test[k]);
+  if (rows.length === 0) {
+    throw new PipelineError(
+      `${prepared.config.data.train}: every one of the ${split.test.length} held-out rows was a training row of ${models.map((m) => m.label).join(' or ')}, so there is nothing fair to compare on; compare against a model trained on other rows, or add data`,
+      { heldOut: split.test.length },
+    );
+  }
+  return { rows, compared: { rows: rows.length, heldOut: split.test.length, excluded: split.test.length - rows.length, notes } };
+}
+
+/** A model artifact scored on the given held-out rows with its own features. */
+function scoreModel(model: OpenedModel, prepared: Prepared, rows: readonly number[]): Evaluation {
+  const { config, loaded, labels } = prepared;
+  const features = FittedFeatures.fromJSON(model.artifact.features);
+  const forest = RandomForest.fromJSON(model.artifact.estimator);
+  let matrix;
   try {
-    test = features.transform(loaded.table, split.test);
+    matrix = features.transform(loaded.table, rows);
   } catch (err) {
     if (!(err instanceof BrambleError)) throw err;
     throw new PipelineError(
-      `the model ${file} cannot score ${config.data.train}: its signature does not match the data (${err.message}); compare against a model trained on data of this shape, or run without it`,
-      { file },
+      `the model ${model.label} cannot score ${config.data.train}: its signature does not match the data (${err.message}); compare against a model trained on data of this shape, or run without it`,
+      { file: model.label },
     );
   }
-  const heldOut = split.test.map((r) => labels[r]);
-  return { file, sha256: artifact.sha256, evaluation: score(config, forest, test.matrix, test.rows, test.names.length, heldOut) };
+  return score(config, forest, matrix.matrix, matrix.rows, matrix.names.length, rows.map((r) => labels[r] as Label));
 }
 
 export interface EvaluateResult {
   config: MlConfig;
   validation: ValidationResult;
-  model?: { file: string; sha256: string; evaluation: Evaluation };
+  model?: { file: string; sha256: string; evaluation: Evaluation; compared: ComparedRows };
 }
 
-/** `bramble evaluate`: a saved model scored on the held-out rows of DIR's data. */
+/** `bramble evaluate`: a saved model scored on the held-out rows of DIR's data that it did not train on. */
 export async function evaluateModel(dir: string, model: string): Promise<EvaluateResult> {
   const prepared = await prepare(dir);
   if (!('split' in prepared)) return prepared;
-  return { config: prepared.config, validation: prepared.validation, model: await scoreArtifact(model, prepared) };
+  const opened = await readModel(model);
+  const { rows, compared } = unseenRows(prepared, [opened]);
+  return {
+    config: prepared.config,
+    validation: prepared.validation,
+    model: { file: model, sha256: opened.artifact.sha256, evaluation: scoreModel(opened, prepared, rows), compared },
+  };
 }
 
 export interface CompareResult {
   config: MlConfig;
   validation: ValidationResult;
   candidate?: { file: string; sha256: string; metrics: MetricValues; evaluation: Evaluation };
-  champion?: { file: string; sha256: string; metrics: MetricValues; evaluation: Evaluation };
+  champion?: { file: string; sha256: string; metrics: MetricValues; evaluation: Evaluation; version?: string; env?: string; via: string };
+  compared?: ComparedRows;
   gates?: GateResult;
 }
 
-/** `bramble compare`: two saved models scored on the same held-out rows, then ml.yaml's gates. */
-export async function compareArtifacts(dir: string, candidate: string, champion: string): Promise<CompareResult> {
+export interface CompareOptions extends ChampionOptions {}
+
+/**
+ * `bramble compare`: two models scored on the same held-out rows — those neither trained on — then ml.yaml's
+ * gates. `champion` is a file, `name@vX.Y.Z` or an environment (src/pipeline/champion.ts).
+ */
+export async function compareArtifacts(dir: string, candidate: string, champion: string, options: CompareOptions = {}): Promise<CompareResult> {
   const prepared = await prepare(dir);
   if (!('split' in prepared)) return prepared;
-  const a = await scoreArtifact(candidate, prepared);
-  const b = await scoreArtifact(champion, prepared);
-  const candidateMetrics = metricsOf(a.evaluation);
-  const championMetrics = metricsOf(b.evaluation);
+  const a = await readModel(candidate);
+  const found = await resolveChampion(dir, champion, prepared.config, options);
+  if (found === null) throw new PipelineError(`--champion ${champion} names no model`, { champion });
+  const b = openModel(found.text, found.label);
+  const { rows, compared } = unseenRows(prepared, [b, a]);
+  const candidateEvaluation = scoreModel(a, prepared, rows);
+  const championEvaluation = scoreModel(b, prepared, rows);
+  const candidateMetrics = metricsOf(candidateEvaluation);
+  const championMetrics = metricsOf(championEvaluation);
   return {
     config: prepared.config,
     validation: prepared.validation,
-    candidate: { file: a.file, sha256: a.sha256, metrics: candidateMetrics, evaluation: a.evaluation },
-    champion: { file: b.file, sha256: b.sha256, metrics: championMetrics, evaluation: b.evaluation },
+    candidate: { file: candidate, sha256: a.artifact.sha256, metrics: candidateMetrics, evaluation: candidateEvaluation },
+    champion: {
+      file: found.label,
+      sha256: b.artifact.sha256,
+      metrics: championMetrics,
+      evaluation: championEvaluation,
+      via: found.via,
+      ...(found.version ? { version: found.version } : {}),
+      ...(found.env ? { env: found.env } : {}),
+    },
+    compared,
     gates: applyGates(prepared.config.compare?.gates ?? {}, candidateMetrics, championMetrics),
   };
 }
@@ -159,28 +277,48 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   const seconds = (): number => (options.now() - started) / 1000;
   const prepared = await prepare(dir);
   if (!('split' in prepared)) return { config: prepared.config, validation: prepared.validation, seconds: seconds() };
-  const { config, mlSha256, loaded, validation, labels, split } = prepared;
+  const { config, mlSha256, loaded, validation, labels, split, skipped } = prepared;
   const { table } = loaded;
+  // The champion is found before training, so that a wrong --champion fails in a second, not after the forest.
+  const championSpec = options.champion ?? (options.findChampion ? undefined : null);
+  const found = championSpec === null ? null : await resolveChampion(dir, championSpec, config, { fs: options.fs, env: options.env, warn: options.warn });
+  const championModel = found === null ? null : openModel(found.text, found.label);
+
   const features = fitFeatures(config.features, table, { target: config.data.target, id: config.data.id, rows: split.train });
   const train = features.transform(table, split.train);
-  const test = features.transform(table, split.test);
   const forest = new RandomForest(forestOptions(config));
   await forest.train(
     { rows: train.rows, columns: train.names.length, values: train.matrix },
-    split.train.map((r) => labels[r]),
+    split.train.map((r) => labels[r] as Label),
     { workers: options.workers, onProgress: options.onProgress },
   );
-  const heldOut = split.test.map((r) => labels[r]);
+  const test = features.transform(table, split.test);
+  const heldOut = split.test.map((r) => labels[r] as Label);
   const evaluation = score(config, forest, test.matrix, test.rows, test.names.length, heldOut);
   const metrics = metricsOf(evaluation);
 
-  // The champion is scored on the very rows the candidate was: its own features on the same held-out rows.
+  // The champion and the candidate are scored on the very same held-out rows: those the champion never saw.
   let champion: RunResult['champion'];
-  if (options.champion) {
-    const scored = await scoreArtifact(options.champion, prepared);
-    champion = { file: scored.file, sha256: scored.sha256, metrics: metricsOf(scored.evaluation) };
+  let gateMetrics = metrics;
+  if (championModel !== null && found !== null) {
+    const { rows, compared } = unseenRows(prepared, [championModel]);
+    const championMetrics = metricsOf(scoreModel(championModel, prepared, rows));
+    if (compared.excluded > 0) {
+      const subset = features.transform(table, rows);
+      gateMetrics = metricsOf(score(config, forest, subset.matrix, subset.rows, subset.names.length, rows.map((r) => labels[r] as Label)));
+    }
+    champion = {
+      file: found.label,
+      sha256: championModel.artifact.sha256,
+      metrics: championMetrics,
+      candidateMetrics: gateMetrics,
+      compared,
+      via: found.via,
+      ...(found.version ? { version: found.version } : {}),
+      ...(found.env ? { env: found.env } : {}),
+    };
   }
-  const gates = applyGates(config.compare?.gates ?? {}, metrics, champion?.metrics ?? null);
+  const gates = applyGates(config.compare?.gates ?? {}, gateMetrics, champion?.metrics ?? null);
 
   // A few held-out rows and their predictions: the server's self-test before it serves this model.
   const samples = split.test.slice(0, 5).map((r) => {
@@ -189,6 +327,12 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     return record;
   });
   const sampleRows = features.transform(table, split.test.slice(0, 5));
+  const trainRows = TrainingRowFilter.of(split.identity, split.identities, split.train);
+  const splitRecord = {
+    ...config.split,
+    rows: { train: split.train.length, test: split.test.length, skipped },
+    trainRows: trainRows.toJSON(),
+  };
   const { artifact, text } = sealArtifact({
     format: ARTIFACT.format,
     version: ARTIFACT.version,
@@ -200,7 +344,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     metrics: evaluation,
     profile: profileTable(table, { distributions: true }),
     samples: { rows: samples, scores: Array.from(forest.scores({ rows: sampleRows.rows, columns: sampleRows.names.length, values: sampleRows.matrix })) },
-    lineage: lineage(config, options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs })), loaded.identity, mlSha256, forest, options.versions),
+    lineage: lineage(config, options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs })), loaded.identity, mlSha256, forest, options.versions, splitRecord),
   });
   // Nothing that breaks the published format is ever written.
   validateArtifact(artifact, join(ARTIFACT.folder, ARTIFACT.file));
@@ -211,6 +355,14 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   return {
     config,
     validation,
+    split: {
+      train: split.train.length,
+      test: split.test.length,
+      skipped,
+      share: split.share,
+      ...(split.classShares ? { classShares: split.classShares } : {}),
+      identity: split.identity,
+    },
     evaluation,
     champion,
     gates,
@@ -219,25 +371,50 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   };
 }
 
-function targetLabels(table: Table, config: MlConfig): Label[] {
-  const column = getColumn(table, config.data.target, config.data.train);
-  const labels: Label[] = new Array(table.rows);
+/**
+ * Every row's label (null where the target is missing and data.skip_missing_target leaves the row out), and the
+ * rows that have one.
+ */
+function targetLabels(table: Table, config: MlConfig): { labels: (Label | null)[]; rows: Int32Array; skipped: number } {
+  const file = config.data.train;
+  if (table.rows === 0) throw new PipelineError(`${file} has no data rows; add rows`, { file });
+  const column = getColumn(table, config.data.target, file);
+  const labels: (Label | null)[] = new Array(table.rows);
+  const rows = new Int32Array(table.rows);
+  let kept = 0;
   for (let r = 0; r < table.rows; r++) {
     const v = cellValue(column, r);
     if (v === null) {
-      throw new PipelineError(`${config.data.train}:${table.lines[r]}: the target ${config.data.target} is missing; every training row needs one`, {
-        line: table.lines[r],
-      });
+      if (config.data.skip_missing_target !== true) {
+        throw new PipelineError(
+          `${file}:${table.lines[r]}: the target ${config.data.target} is missing; every training row needs one — fill it in, or set data.skip_missing_target: true in ml.yaml to leave such rows out`,
+          { line: table.lines[r] },
+        );
+      }
+      labels[r] = null;
+      continue;
     }
     labels[r] = typeof v === 'boolean' ? String(v) : v;
+    rows[kept++] = r;
   }
-  if (config.task === 'classification' && new Set(labels).size < 2) {
-    throw new PipelineError(
-      `${config.data.train}: the target ${config.data.target} has a single class (${JSON.stringify(labels[0])}); classification needs at least two — check the data, or data.target in ml.yaml`,
-      { target: config.data.target },
-    );
+  if (kept === 0) {
+    throw new PipelineError(`${file}: the target ${config.data.target} is missing on all ${table.rows} rows, so there is nothing to train on; check data.target in ml.yaml`, { target: config.data.target });
   }
-  return labels;
+  const labelled = rows.subarray(0, kept);
+  if (config.task === 'classification') {
+    const classes = new Set<Label | null>();
+    for (const r of labelled) {
+      classes.add(labels[r]);
+      if (classes.size > 1) break;
+    }
+    if (classes.size < 2) {
+      throw new PipelineError(
+        `${file}: the target ${config.data.target} has a single class (${JSON.stringify(labels[labelled[0]])}); classification needs at least two — check the data, or data.target in ml.yaml`,
+        { target: config.data.target },
+      );
+    }
+  }
+  return { labels, rows: labelled, skipped: table.rows - kept };
 }
 
 function forestOptions(config: MlConfig): ForestOptions {
@@ -262,13 +439,14 @@ function lineage(
   mlSha256: string,
   forest: RandomForest,
   versions: RunOptions['versions'],
+  split: Record<string, unknown>,
 ) {
   return {
     // The commit and its time, or the mark of uncommitted changes with a hash of the working tree.
     source,
     mlYaml: { sha256: mlSha256 },
     data: { path: config.data.train, sha256: data.sha256, rows: data.rows, columns: data.columns, bytes: data.bytes },
-    split: config.split,
+    split,
     params: forest.params,
     seed: config.model.seed,
     versions: { bramble: versions.bramble, node: versions.node },
