@@ -83,7 +83,8 @@ describe(`bramble run on ${ROWS.toLocaleString('en')} generated rows`, () => {
     expect(result.validation.success).toBe(true);
     expect(result.validation.rows).toBe(ROWS);
     // The split as run reports it: every row on exactly one side, about a fifth held out.
-    const split = result.split as { train: number; test: number };
+    const split = result.split as { train: number; test: number; skipped: number };
+    expect(split.skipped).toBe(0);
     expect(split.train + split.test).toBe(ROWS);
     expect(split.test / ROWS).toBeGreaterThan(0.19);
     expect(split.test / ROWS).toBeLessThan(0.21);
