@@ -4,9 +4,10 @@ import { compileExpression, FeatureExpressionError, parseExpression, type Value 
 const WHERE = 'features[2].derive.x';
 const ALLOWED = 'a derive expression may read d.<column> and call op.<function> only';
 const OPS =
-  'op.abs, op.cbrt, op.ceil, op.degrees, op.endswith, op.exp, op.expm1, op.floor, op.greatest, op.is_finite, op.is_nan, ' +
-  'op.least, op.length, op.log, op.log10, op.log1p, op.log2, op.lower, op.parse_float, op.parse_int, op.pow, op.radians, ' +
-  'op.round, op.sign, op.sqrt, op.startswith, op.substring, op.trim, op.trunc, op.upper';
+  'op.abs, op.cbrt, op.ceil, op.date, op.dayofweek, op.dayofyear, op.degrees, op.endswith, op.exp, op.expm1, op.floor, ' +
+  'op.greatest, op.hours, op.is_finite, op.is_nan, op.least, op.length, op.log, op.log10, op.log1p, op.log2, op.lower, ' +
+  'op.minutes, op.month, op.parse_float, op.parse_int, op.pow, op.quarter, op.radians, op.round, op.sign, op.sqrt, ' +
+  'op.startswith, op.substring, op.trim, op.trunc, op.upper, op.week, op.year';
 
 function evaluate(text: string, row: Record<string, Value>): Value {
   const parsed = parseExpression(text, WHERE);
@@ -109,5 +110,41 @@ describe('derive expressions: what they refuse', () => {
     }
     expect(caught).toBeInstanceOf(FeatureExpressionError);
     expect(caught).toMatchObject({ code: 'E_FEATURE_EXPRESSION', message: `${WHERE}: ${message}` });
+  });
+});
+
+describe('derive expressions: nesting has a limit', () => {
+  const N = 50_000;
+  const sum = (n: number): string => Array.from({ length: n }, () => 'd.a').join(' + ');
+  it.each<[string, string]>([
+    ['brackets', `d => ${'('.repeat(N)}d.a${')'.repeat(N)}`],
+    ['unary minus on brackets', `d => ${'-('.repeat(N)}d.a${')'.repeat(N)}`],
+    ['unary signs', `d => ${'- '.repeat(N)}d.a`],
+    ['right-nested sums', `d => ${'d.a+('.repeat(N)}d.a${')'.repeat(N)}`],
+    ['a flat chain of sums (a left-deep tree)', `d => ${sum(N)}`],
+    ['powers (right-associative)', `d => ${Array.from({ length: N }, () => 'd.a').join(' ** ')}`],
+    ['nested calls', `d => ${'op.abs('.repeat(N)}d.a${')'.repeat(N)}`],
+    ['chained conditionals', `d => ${'d.a ? 1 : '.repeat(N)}0`],
+  ])('%s 50,000 deep are refused as too deep, not a stack overflow', (_, text) => {
+    let caught: unknown;
+    try {
+      parseExpression(text, WHERE);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(FeatureExpressionError);
+    expect(caught).toMatchObject({ code: 'E_FEATURE_EXPRESSION', message: `${WHERE}: nested too deep (limit 256); simplify the expression`, data: { limit: 256 } });
+  });
+
+  it('allows 256 levels, and compiles and evaluates them', () => {
+    expect(evaluate(`d => ${'('.repeat(255)}d.a${')'.repeat(255)}`, { a: 3 })).toBe(3);
+    expect(evaluate(`d => ${sum(256)}`, { a: 1 })).toBe(256);
+    expect(evaluate(`d => ${'-('.repeat(127)}d.a${')'.repeat(127)}`, { a: 5 })).toBe(-5);
+    expect(() => parseExpression(`d => ${sum(257)}`, WHERE)).toThrow(`${WHERE}: nested too deep (limit 256); simplify the expression`);
+  });
+
+  it('quotes only the head of a long expression in other messages', () => {
+    const text = `d => ${sum(100)} +`;
+    expect(() => parseExpression(text, WHERE)).toThrow(`${WHERE}: ${JSON.stringify(`${text.slice(0, 119)}…`)} ends where a value is expected; complete the expression`);
   });
 });

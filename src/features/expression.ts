@@ -43,10 +43,16 @@ export interface ParsedExpression {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The op functions. Names and meanings are arquero's (uwdata/arquero src/op/functions/math.js and string.js) for
-// the row-level functions that take plain values; aggregates (op.min, op.max, op.mean), window functions, random
-// numbers, dates and regular expressions are left out, because a served row has no neighbours, no clock, and a
-// pattern argument would be code again. Numbers read through `toNumber`, so a missing value (null) gives NaN.
+// The op functions. Names and meanings are arquero's (uwdata/arquero src/op/functions/math.js, string.js and
+// date.js) for the row-level functions that take plain values; aggregates (op.min, op.max, op.mean), window
+// functions, random numbers, the clock and regular expressions are left out, because a served row has no
+// neighbours, no clock, and a pattern argument would be code again. Numbers read through `toNumber`, so a missing
+// value (null) gives NaN.
+//
+// Date functions take arquero's plain names but always its UTC meaning (op.year is arquero's op.utcyear): a model
+// must give the same features on a laptop in Berlin and a server in UTC, so local time never enters. A date reaches
+// an expression as its instant, milliseconds since 1970 UTC; text is read as ISO 8601 (UTC unless it says
+// otherwise). Missing stays missing: arquero reads null as 1970-01-01, which would make a gap look like a date.
 
 interface OpFunction {
   readonly min: number;
@@ -56,6 +62,63 @@ interface OpFunction {
 
 function math1(f: (x: number) => number): OpFunction {
   return { min: 1, max: 1, fn: (a) => f(toNumber(a[0])) };
+}
+
+/** One Date, reused: the date functions read fields of one instant at a time and never keep it. */
+const scratch = new Date(0);
+const scratch2 = new Date(0);
+const MS_DAY = 864e5;
+const MS_WEEK = 6048e5;
+
+/** A value as an instant (UTC milliseconds): numbers as they are, ISO 8601 text parsed, anything else NaN. */
+export function toInstant(v: Value): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return parseInstant(v) ?? NaN;
+  return NaN;
+}
+
+function date1(f: (d: Date) => number): OpFunction {
+  return {
+    min: 1,
+    max: 1,
+    fn: (a) => {
+      const t = toInstant(a[0]);
+      if (Number.isNaN(t)) return NaN;
+      scratch.setTime(t);
+      return f(scratch);
+    },
+  };
+}
+
+/**
+ * arquero's utcweek, step for step: the week of the year (0–53), weeks starting on `firstday` (0 = Sunday); the
+ * days of a new year before its first such day are week 0.
+ */
+function utcWeek(t: number, firstday: number): number {
+  const i = firstday || 0;
+  const t1 = scratch;
+  const t0 = scratch2;
+  t1.setTime(t);
+  t1.setUTCDate(t1.getUTCDate() - ((t1.getUTCDay() + 7 - i) % 7));
+  t1.setUTCHours(0, 0, 0, 0);
+  t0.setTime(t);
+  t0.setUTCMonth(0);
+  t0.setUTCDate(1);
+  t0.setUTCDate(1 - ((t0.getUTCDay() + 7 - i) % 7));
+  t0.setUTCHours(0, 0, 0, 0);
+  return Math.floor((1 + (t1.getTime() - t0.getTime())) / MS_WEEK);
+}
+
+/** arquero's utcdayofyear: 1 to 366. */
+function utcDayOfYear(t: number): number {
+  const t1 = scratch;
+  t1.setTime(t);
+  t1.setUTCHours(0, 0, 0, 0);
+  // Not Date.UTC: it reads years 0–99 as 1900–1999.
+  const t0 = scratch2;
+  t0.setTime(t1.getTime());
+  t0.setUTCMonth(0, 1);
+  return Math.floor(1 + (t1.getTime() - t0.getTime()) / MS_DAY);
 }
 
 function text1(f: (s: string) => Value): OpFunction {
@@ -80,8 +143,8 @@ const OP_FUNCTIONS: Readonly<Record<string, OpFunction>> = {
   degrees: math1((x) => (180 * x) / Math.PI),
   radians: math1((x) => (Math.PI * x) / 180),
   pow: { min: 2, max: 2, fn: (a) => Math.pow(toNumber(a[0]), toNumber(a[1])) },
-  greatest: { min: 1, max: Infinity, fn: (a) => Math.max(...a.map(toNumber)) },
-  least: { min: 1, max: Infinity, fn: (a) => Math.min(...a.map(toNumber)) },
+  greatest: { min: 1, max: Infinity, fn: (a) => extreme(a, 1) },
+  least: { min: 1, max: Infinity, fn: (a) => extreme(a, -1) },
   is_nan: { min: 1, max: 1, fn: (a) => Number.isNaN(a[0]) },
   is_finite: { min: 1, max: 1, fn: (a) => Number.isFinite(a[0]) },
   lower: text1((s) => s.toLowerCase()),
@@ -97,7 +160,89 @@ const OP_FUNCTIONS: Readonly<Record<string, OpFunction>> = {
     max: 3,
     fn: (a) => (a[0] === null ? null : toText(a[0]).substring(toNumber(a[1]), a.length > 2 ? toNumber(a[2]) : undefined)),
   },
+  year: date1((d) => d.getUTCFullYear()),
+  quarter: date1((d) => Math.floor(d.getUTCMonth() / 3)),
+  month: date1((d) => d.getUTCMonth()),
+  date: date1((d) => d.getUTCDate()),
+  dayofweek: date1((d) => d.getUTCDay()),
+  hours: date1((d) => d.getUTCHours()),
+  minutes: date1((d) => d.getUTCMinutes()),
+  dayofyear: {
+    min: 1,
+    max: 1,
+    fn: (a) => {
+      const t = toInstant(a[0]);
+      return Number.isNaN(t) ? NaN : utcDayOfYear(t);
+    },
+  },
+  week: {
+    min: 1,
+    max: 2,
+    fn: (a) => {
+      const t = toInstant(a[0]);
+      return Number.isNaN(t) ? NaN : utcWeek(t, a.length > 1 ? toNumber(a[1]) : 0);
+    },
+  },
 };
+
+/** Math.max / Math.min over the arguments, one pair at a time (so NaN and −0 behave as in Math.max), without spread. */
+function extreme(args: readonly Value[], sign: 1 | -1): number {
+  let best = sign > 0 ? -Infinity : Infinity;
+  for (const v of args) best = sign > 0 ? Math.max(best, toNumber(v)) : Math.min(best, toNumber(v));
+  return best;
+}
+
+// ISO 8601 as data files and JSON requests write it: a date (2024-03-01, 2024-03, 2024), optionally a time after T
+// or a space (12:30, 12:30:05, 12:30:05.123), optionally a zone (Z, +02:00, +0200, +02). Without a zone it is UTC —
+// never the machine's local time, which would make features depend on where the model runs. Six-digit years with a
+// sign (+010000, -000001) are ISO's expanded form, which toISOString writes for years outside 0–9999.
+const ISO_INSTANT = /^([+-]\d{6}|\d{4})(?:-(\d{2})(?:-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?)?)?$/;
+
+/** The largest instant a JavaScript Date holds (±100,000,000 days around 1970). */
+const MAX_INSTANT = 864e13;
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil): no Date, no 1900 quirk. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * ISO 8601 text as an instant (UTC milliseconds), or undefined when it is not a valid date or date-time: the one
+ * reading of date text for served records, predict files and derive expressions.
+ */
+export function parseInstant(text: string): number | undefined {
+  const m = ISO_INSTANT.exec(text.trim());
+  if (m === null) return undefined;
+  const year = Number(m[1]);
+  if (m[1] === '-000000') return undefined;
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  const hour = m[4] === undefined ? 0 : Number(m[4]);
+  const minute = m[5] === undefined ? 0 : Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  // Milliseconds from the first three digits of the fraction; finer digits are cut, as Date.parse does.
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  let offset = 0;
+  if (m[9] !== undefined) {
+    const oh = Number(m[10]);
+    const om = m[11] === undefined ? 0 : Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  const t = daysFromCivil(year, month, day) * MS_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms - offset;
+  return Math.abs(t) > MAX_INSTANT ? undefined : t;
+}
 
 /** The functions a derive expression may call, as `op.<name>`. */
 export const OP_NAMES: readonly string[] = Object.keys(OP_FUNCTIONS).sort();
@@ -108,6 +253,16 @@ const OP_HINTS: Readonly<Record<string, string>> = {
   min: 'op.min aggregates over rows; for the smaller of values in one row use op.least',
   random: 'a derived feature must give the same value in training and serving, so it cannot be random',
   now: 'a derived feature must give the same value in training and serving, so it cannot read the clock',
+  ...Object.fromEntries(
+    ['year', 'quarter', 'month', 'week', 'date', 'dayofyear', 'dayofweek', 'hours', 'minutes'].map((n) => [`utc${n}`, `dates are read in UTC already; use op.${n}`]),
+  ),
+  seconds: 'dates give year, quarter, month, week, date, dayofyear, dayofweek, hours and minutes; seconds are not offered',
+  timestamp: 'a date is read as its instant already (milliseconds since 1970 UTC); use the column itself, as in d.when',
+  datetime: 'a derived feature cannot build dates; read parts of one with op.year, op.month, …',
+  utcdatetime: 'a derived feature cannot build dates; read parts of one with op.year, op.month, …',
+  format_date: 'a derived feature gives numbers or text for the model; read parts of a date with op.year, op.month, …',
+  format_utcdate: 'a derived feature gives numbers or text for the model; read parts of a date with op.year, op.month, …',
+  parse_date: 'dates are read from ISO 8601 text by op.year, op.month, … themselves, in UTC',
 };
 
 /**
@@ -204,7 +359,7 @@ const ASSIGNMENTS: ReadonlySet<string> = new Set(['=', '+=', '-=', '*=', '/=', '
 
 const NAME_START = /[A-Za-z_$]/;
 const NAME_PART = /[\w$]/;
-const NUMBER = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/;
+const NUMBER = /(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/y;
 
 class Tokens {
   private readonly list: Token[] = [];
@@ -219,7 +374,9 @@ class Tokens {
         i++;
         continue;
       }
-      const number = NUMBER.exec(text.slice(i));
+      // Sticky, from i: slicing the rest of the text at every number would be quadratic on a long expression.
+      NUMBER.lastIndex = i;
+      const number = NUMBER.exec(text);
       if (number && (/\d/.test(c) || (c === '.' && /\d/.test(text[i + 1] ?? '')))) {
         if (NAME_PART.test(text[i + number[0].length] ?? '')) source.fail(i, `has a malformed number at column ${i + 1}`, 'write numbers like 3, 0.5 or 1e-3');
         this.list.push({ kind: 'number', text: number[0], at: i, value: Number(number[0]) });
@@ -294,8 +451,19 @@ class Source {
     return `a derive expression may read ${this.param}.<column> and call op.<function> only`;
   }
 
+  /** Too deep to be worth quoting: the message names the place and the limit only. */
+  tooDeep(at: number): never {
+    throw new FeatureExpressionError(`${this.where}: nested too deep (limit ${MAX_DEPTH}); simplify the expression`, {
+      where: this.where,
+      column: at + 1,
+      limit: MAX_DEPTH,
+    });
+  }
+
   fail(at: number, problem: string, fix: string): never {
-    throw new FeatureExpressionError(`${this.where}: ${JSON.stringify(this.text)} ${problem}; ${fix}`, {
+    // A generated expression can be huge; the column points into it, so its head is enough to recognise it.
+    const shown = this.text.length > 120 ? `${this.text.slice(0, 119)}…` : this.text;
+    throw new FeatureExpressionError(`${this.where}: ${JSON.stringify(shown)} ${problem}; ${fix}`, {
       where: this.where,
       expression: this.text,
       column: at + 1,
@@ -318,10 +486,21 @@ const INFIX: Readonly<Record<string, number>> = {
   '**': 13,
 };
 const TERNARY_POWER = 2;
+
+/**
+ * How deep an expression may nest: brackets, unary signs, operands of operands. Parsing, compiling and evaluating
+ * all recurse along the tree, so an unbounded depth (a generated `((((…))))` 50,000 deep) would overflow the stack
+ * and end as "a bug in Bramble". 256 is far beyond any expression a person writes and far below the stack.
+ */
+export const MAX_DEPTH = 256;
 const UNARY_POWER = 14;
 
 class Parser {
   private readonly columns: string[] = [];
+  /** Calls of `expression` now open: the parser's own recursion. */
+  private open = 0;
+  /** Each node's height (a leaf is 1): a long flat chain `a+a+a+…` is parsed in a loop but builds a deep tree. */
+  private readonly heights = new WeakMap<ExpressionNode, number>();
 
   constructor(
     private readonly source: Source,
@@ -357,6 +536,25 @@ class Parser {
   }
 
   private expression(minPower: number): ExpressionNode {
+    if (this.open >= MAX_DEPTH) this.source.tooDeep(this.tokens.peek().at);
+    this.open++;
+    try {
+      return this.operators(minPower);
+    } finally {
+      this.open--;
+    }
+  }
+
+  /** A node, refused when it would make the tree deeper than MAX_DEPTH. */
+  private node<T extends ExpressionNode>(node: T, at: number, children: readonly ExpressionNode[]): T {
+    let height = 0;
+    for (const child of children) height = Math.max(height, this.heights.get(child) ?? 1);
+    if (height + 1 > MAX_DEPTH) this.source.tooDeep(at);
+    this.heights.set(node, height + 1);
+    return node;
+  }
+
+  private operators(minPower: number): ExpressionNode {
     let left = this.prefix();
     for (;;) {
       const t = this.tokens.peek();
@@ -371,7 +569,7 @@ class Parser {
         this.expect(':', t);
         // Right-associative: `a ? b : c ? d : e` nests in the else branch.
         const otherwise = this.expression(TERNARY_POWER);
-        left = { type: 'conditional', test: left, then, otherwise };
+        left = this.node({ type: 'conditional', test: left, then, otherwise }, t.at, [left, then, otherwise]);
         continue;
       }
       const power = INFIX[t.text];
@@ -382,9 +580,10 @@ class Parser {
         this.source.fail(t.at, `puts a unary ${left.op} before ** at column ${t.at + 1}`, 'add parentheses, as in (-a) ** 2 or -(a ** 2)');
       }
       const right = this.expression(t.text === '**' ? power : power + 1);
-      left = t.text === '&&' || t.text === '||' || t.text === '??'
+      const node: ExpressionNode = t.text === '&&' || t.text === '||' || t.text === '??'
         ? { type: 'logical', op: t.text, left, right, parenthesized: false }
         : { type: 'binary', op: t.text as BinaryOp, left, right, parenthesized: false };
+      left = this.node(node, t.at, [left, right]);
     }
   }
 
@@ -393,12 +592,14 @@ class Parser {
     if (t.kind === 'number' || t.kind === 'string') return this.noMember({ type: 'literal', value: t.value ?? null });
     if (t.kind === 'punct') {
       if (t.text === '-' || t.text === '+' || t.text === '!') {
-        return { type: 'unary', op: t.text, arg: this.expression(UNARY_POWER), parenthesized: false };
+        const arg = this.expression(UNARY_POWER);
+        return this.node({ type: 'unary', op: t.text, arg, parenthesized: false }, t.at, [arg]);
       }
       if (t.text === '(') {
         const inner = this.expression(0);
         this.expect(')', t);
         const node = 'parenthesized' in inner ? { ...inner, parenthesized: true } : inner;
+        if (node !== inner) this.heights.set(node, this.heights.get(inner) ?? 1);
         return this.noMember(node);
       }
       if (ASSIGNMENTS.has(t.text)) {
@@ -472,7 +673,7 @@ class Parser {
       const wanted = spec.max === Infinity ? `at least ${spec.min}` : spec.min === spec.max ? `${spec.min}` : `${spec.min} to ${spec.max}`;
       this.source.fail(op.at, `calls op.${n.text} with ${args.length} argument${args.length === 1 ? '' : 's'} at column ${op.at + 1}`, `op.${n.text} takes ${wanted}`);
     }
-    return { type: 'call', fn: n.text, args };
+    return this.node({ type: 'call', fn: n.text, args }, op.at, args);
   }
 
   /** Properties and calls on anything but `d` and `op` are refused: `"".constructor`, `(1).toFixed()`, `d.a.b`. */
