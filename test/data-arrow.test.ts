@@ -81,7 +81,9 @@ describe('Arrow IPC files', () => {
     ['an Arrow stream named .ipc', 'stream', 'data/t.ipc'],
   ] as const)('reads %s as the same table as the CSV of the same data', (_, format, file) => {
     const fromArrow = load(arrow(SAME, SAME_TYPES, format), { columns: { flag: { type: 'boolean', nullable: true } } }, file).table;
-    const fromCsv = csv(SAME_CSV, { columns: { flag: { type: 'boolean', nullable: true } } }).table;
+    // Arrow's Date and Timestamp are dates without a declaration (the file says so); a CSV's text must be declared.
+    const dates = { day: { type: 'date', nullable: true }, ts: { type: 'date', nullable: true } } as const;
+    const fromCsv = csv(SAME_CSV, { columns: { flag: { type: 'boolean', nullable: true }, ...dates } }).table;
     expect(fromArrow.rows).toBe(4);
     expect(fromArrow.columns).toEqual(fromCsv.columns);
     expect(Object.fromEntries(fromArrow.columns.map((c) => [c.name, c.kind]))).toEqual({
@@ -91,12 +93,12 @@ describe('Arrow IPC files', () => {
       s: 'category',
       d: 'category',
       flag: 'boolean',
-      day: 'category',
-      ts: 'category',
+      day: 'date',
+      ts: 'date',
     });
     expect(cells(fromArrow)).toMatchObject({
       x: [1.5, null, -2.25, 1e-7],
-      day: ['2024-01-05', null, '2024-02-29', '1969-12-31'],
+      day: ['2024-01-05T00:00:00.000Z', null, '2024-02-29T00:00:00.000Z', '1969-12-31T00:00:00.000Z'],
       ts: ['2024-01-05T10:30:00.000Z', '1970-01-01T00:00:00.000Z', null, '2024-01-05T10:30:00.250Z'],
     });
     // Arrow has no lines: rows are numbered from 1.
@@ -111,6 +113,8 @@ describe('Arrow IPC files', () => {
       s: { type: 'string', nullable: true },
       d: { type: 'category', nullable: true },
       flag: { type: 'boolean', nullable: true },
+      day: { type: 'date', nullable: true },
+      ts: { type: 'date', nullable: true },
     };
     const fromArrow = load(arrow(SAME, SAME_TYPES), { columns }).table;
     expect(fromArrow.columns).toEqual(csv(SAME_CSV, { columns }).table.columns);
@@ -191,13 +195,7 @@ describe('bad Arrow data', () => {
       'a Parquet file named .arrow',
       () => load(new TextEncoder().encode('PAR1\u0015\u0004')),
       'E_DATA_FORMAT',
-      'data/t.arrow is an Apache Parquet file, not Arrow; Bramble reads CSV, JSON records and Arrow (through arquero), not Parquet; convert it to Arrow, e.g. with pyarrow: pyarrow.feather.write_feather(pyarrow.parquet.read_table("t.arrow"), "t.feather", compression="uncompressed")',
-    ],
-    [
-      'a Parquet file',
-      () => load(new Uint8Array(0), {}, 'data/x.parquet'),
-      'E_DATA_FORMAT',
-      'data/x.parquet is an Apache Parquet file; Bramble reads CSV, JSON records and Arrow (through arquero), not Parquet; convert it to Arrow, e.g. with pyarrow: pyarrow.feather.write_feather(pyarrow.parquet.read_table("x.parquet"), "x.arrow", compression="uncompressed")',
+      'data/t.arrow is an Apache Parquet file, not Arrow; rename it to .parquet',
     ],
     [
       'a Feather version 1 file',

@@ -51,7 +51,7 @@ const FEATHER_V1 = [70, 69, 65, 49]; // "FEA1"
 export function readArrow(bytes: Uint8Array, file: string): ArrowData | ArrowProblem {
   const name = file.slice(file.lastIndexOf('/') + 1);
   if (bytes.length === 0) return { problem: 'is empty; it needs an Arrow schema and its columns' };
-  if (startsWith(bytes, PARQUET)) return { problem: `is an Apache Parquet file, not Arrow; ${parquetFix(name)}` };
+  if (startsWith(bytes, PARQUET)) return { problem: 'is an Apache Parquet file, not Arrow; rename it to .parquet' };
   if (startsWith(bytes, FEATHER_V1)) {
     return { problem: `is a Feather version 1 file, which arquero does not read; write it again as version 2, e.g. pyarrow.feather.write_feather(df, ${JSON.stringify(name)}, version=2, compression="uncompressed")` };
   }
@@ -73,7 +73,7 @@ export function readArrow(bytes: Uint8Array, file: string): ArrowData | ArrowPro
 
 /**
  * The column's values as plain cells: null for missing, dates and timestamps as milliseconds since 1970 when
- * `numeric`, else as ISO text (a date as `2024-01-05`, a timestamp in UTC as `2024-01-05T10:30:00.000Z`).
+ * `numeric` (read as numbers or as a date column), else as ISO text (a date as `2024-01-05`, a timestamp in UTC as `2024-01-05T10:30:00.000Z`).
  */
 export function arrowCells(column: ArrowColumn, numeric: boolean): ArrayLike<unknown> {
   const values = column.values.toArray?.() ?? Array.from({ length: column.values.length }, (_, r) => column.values.at(r));
@@ -85,16 +85,6 @@ export function arrowCells(column: ArrowColumn, numeric: boolean): ArrayLike<unk
     const iso = v.toISOString();
     return dateOnly ? iso.slice(0, 10) : iso;
   });
-}
-
-/** How to turn the Parquet file `name` into Arrow, the end of the message that refuses it. */
-export function parquetFix(name: string): string {
-  const stem = name.replace(/\.[^.]*$/, '');
-  const arrow = `${stem}.arrow` === name ? `${stem}.feather` : `${stem}.arrow`;
-  return (
-    'Bramble reads CSV, JSON records and Arrow (through arquero), not Parquet; convert it to Arrow, e.g. with pyarrow: ' +
-    `pyarrow.feather.write_feather(pyarrow.parquet.read_table(${JSON.stringify(name)}), ${JSON.stringify(arrow)}, compression="uncompressed")`
-  );
 }
 
 function decodeProblem(err: unknown, bytes: Uint8Array, name: string): string {

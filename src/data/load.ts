@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BrambleError } from '../errors.js';
-import { arrowCells, parquetFix, readArrow, type ArrowColumn } from './arrow.js';
+import { arrowCells, readArrow, type ArrowColumn } from './arrow.js';
 import { CsvError } from './csv.js';
-import { missingColumnError, type Column, type Table } from './table.js';
+import { openParquet, type ParquetColumn } from './parquet.js';
+import { DATE_FORMS, missingColumnError, parseInstant, parseInstantBytes, type Column, type Table } from './table.js';
 
 /**
  * Field texts read as missing: pandas' read_csv defaults (so that a profile agrees with pandas on the same file),
@@ -15,16 +16,21 @@ export const MISSING_TEXT: readonly string[] = [
   'NaN', 'None', 'n/a', 'nan', 'null',
 ];
 
-export type DeclaredType = 'integer' | 'number' | 'category' | 'string' | 'boolean';
+export type DeclaredType = 'integer' | 'number' | 'category' | 'string' | 'boolean' | 'date';
 
 export interface DeclaredColumn {
   readonly type: DeclaredType;
   /** Whether a declared column may have missing values; declared columns may not unless this is true. */
   readonly nullable?: boolean;
+  /** More texts read as missing in this column only (ml.yaml's `schema.columns.X.missing`), besides `LoadOptions.missing`. */
+  readonly missing?: readonly string[];
 }
 
-/** `arrow` is Arrow IPC, file or stream: .arrow, .feather (version 2), .ipc and .arrows. */
-export type DataFormat = 'csv' | 'json' | 'arrow';
+/**
+ * `arrow` is Arrow IPC, file or stream: .arrow, .feather (version 2), .ipc and .arrows; `parquet` is Apache
+ * Parquet (.parquet), read by readTable or loadTableAsync (hyparquet decodes asynchronously).
+ */
+export type DataFormat = 'csv' | 'json' | 'arrow' | 'parquet';
 
 export interface LoadOptions {
   /** The file as a person should see it in messages (a path relative to the repository). */
@@ -33,6 +39,12 @@ export interface LoadOptions {
   readonly format?: DataFormat;
   /** The declared schema. Undeclared columns are inferred: numbers if every present value is one, else categories. */
   readonly columns?: Readonly<Record<string, DeclaredColumn>>;
+  /**
+   * More texts read as missing in every column (ml.yaml's `data.missing`, such as `['.', 'n/a']`), besides
+   * MISSING_TEXT. In a number column such a value is missing, not a type error. In JSON, Arrow and Parquet, where
+   * text is typed, they apply to text values (MISSING_TEXT applies there only to numbers written as text).
+   */
+  readonly missing?: readonly string[];
   /**
    * Report bad values instead of throwing, for validation, which counts every failure rather than stopping at the
    * first: a value not of its declared type is read as missing and listed in `LoadedTable.violations`, every
@@ -107,14 +119,56 @@ export class JsonDataError extends BrambleError {
   }
 }
 
-/** Loads a data set already in memory. */
+/** Loads a CSV, JSON or Arrow data set already in memory; Parquet needs loadTableAsync. */
 export function loadTable(bytes: Uint8Array, options: LoadOptions): LoadedTable {
   const format = options.format ?? formatOf(options.file);
+  if (format === 'parquet') throw new Error(`loadTable cannot read ${options.file}: Parquet is decoded asynchronously; call loadTableAsync or readTable`);
+  if (format === 'csv' || format === 'json') refuseBinary(bytes, format, options.file);
   const parse = format === 'json' ? loadJson : format === 'arrow' ? loadArrow : loadCsvBytes;
-  const { table, violations } = parse(bytes, options);
+  return loaded(bytes, parse(bytes, options), options);
+}
+
+/** Loads a data set already in memory, of any format, Parquet included. */
+export async function loadTableAsync(bytes: Uint8Array, options: LoadOptions): Promise<LoadedTable> {
+  const format = options.format ?? formatOf(options.file);
+  if (format !== 'parquet') return loadTable(bytes, { ...options, format });
+  return loaded(bytes, await loadParquet(bytes, options), options);
+}
+
+function loaded(bytes: Uint8Array, { table, violations }: Parsed, options: LoadOptions): LoadedTable {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const identity = { sha256, rows: table.rows, columns: table.columns.length, bytes: bytes.length };
   return options.lenient === true ? { table, identity, violations } : { table, identity };
+}
+
+/** Binary formats by their first bytes, and what to do about each: the end of "… (it looks like X); FIX". */
+const BINARY_SIGNS: readonly { magic: readonly number[]; looks: string; fix: (stem: string) => string }[] = [
+  { magic: [0x50, 0x41, 0x52, 0x31], looks: 'Parquet', fix: () => 'rename it to .parquet' },
+  { magic: [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31], looks: 'an Arrow file', fix: () => 'rename it to .arrow' },
+  { magic: [0x1f, 0x8b], looks: 'gzip-compressed', fix: (stem) => `decompress it first (gunzip ${stem}.gz)` },
+  { magic: [0x50, 0x4b, 0x03, 0x04], looks: 'a zip archive, such as an Excel .xlsx workbook', fix: () => 'unzip it, or export the sheet as CSV' },
+  { magic: [0xff, 0xfe], looks: 'UTF-16 text', fix: () => 'save it as UTF-8' },
+  { magic: [0xfe, 0xff], looks: 'UTF-16 text', fix: () => 'save it as UTF-8' },
+];
+
+/**
+ * A binary file given where text is expected is refused by its first bytes, before a parser reads it as one
+ * enormous field or a ragged row ("row 3 has 2 fields") that hides what is really wrong.
+ */
+function refuseBinary(head: Uint8Array, format: 'csv' | 'json', file: string): void {
+  const name = file.slice(file.lastIndexOf('/') + 1);
+  const stem = name.replace(/\.[^.]*$/, '');
+  const what = format === 'csv' ? 'a CSV file' : 'a JSON file';
+  for (const sign of BINARY_SIGNS) {
+    if (sign.magic.every((b, i) => head[i] === b)) {
+      throw new DataFormatError(`${file} is not ${what} (it looks like ${sign.looks}); ${sign.fix(stem)}`, file);
+    }
+  }
+  // Text never holds a NUL byte; binary formats nearly always do within their first KiB.
+  const nul = head.subarray(0, 1024).indexOf(0);
+  if (nul >= 0) {
+    throw new DataFormatError(`${file} is not ${what} (it looks like binary data: byte ${nul + 1} is NUL); give the data as ${format === 'csv' ? 'CSV text' : 'JSON text'}, Arrow or Parquet`, file);
+  }
 }
 
 /**
@@ -123,18 +177,23 @@ export function loadTable(bytes: Uint8Array, options: LoadOptions): LoadedTable 
  */
 export async function readTable(path: string, options: ReadOptions = {}): Promise<LoadedTable> {
   const file = options.file ?? path;
-  const loadOptions: LoadOptions = { file, format: options.format ?? formatOf(file), columns: options.columns, lenient: options.lenient };
+  const loadOptions: LoadOptions = { file, format: options.format ?? formatOf(file), columns: options.columns, missing: options.missing, lenient: options.lenient };
   const handle = await open(path, 'r').catch((err: unknown) => {
     throw fileError(err, file, options.hint) ?? err;
   });
   try {
     const size = (await handle.stat()).size;
-    if (loadOptions.format === 'json' || loadOptions.format === 'arrow') {
+    if (loadOptions.format !== 'csv') {
       const bytes = await handle.readFile().catch((err: unknown) => {
         throw fileError(err, file, options.hint) ?? err;
       });
-      return loadTable(bytes, loadOptions);
+      return await loadTableAsync(bytes, loadOptions);
     }
+    const head = new Uint8Array(Math.min(size, 1024));
+    await handle.read(head, 0, head.length, 0).catch((err: unknown) => {
+      throw fileError(err, file, options.hint) ?? err;
+    });
+    refuseBinary(head, 'csv', file);
     const hash = createHash('sha256');
     let counted = 0;
     const hashChunk = (chunk: Uint8Array): void => {
@@ -164,7 +223,7 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
 function fileError(err: unknown, file: string, hint: string | undefined): DataFileError | undefined {
   const code = err instanceof Error && 'code' in err ? String(err.code) : '';
   if (code === 'ENOENT') return new DataFileError(`the data file ${file} does not exist; ${hint ?? 'check the path'}`, file);
-  if (code === 'EISDIR') return new DataFileError(`the data file ${file} is a folder; give a CSV or JSON file`, file);
+  if (code === 'EISDIR') return new DataFileError(`the data file ${file} is a folder; give a CSV, JSON, Arrow or Parquet file`, file);
   if (code === 'EACCES') return new DataFileError(`the data file ${file} cannot be read (permission denied); check its permissions`, file);
   return undefined;
 }
@@ -175,8 +234,8 @@ function formatOf(file: string): DataFormat {
   if (ext === 'csv' || ext === 'txt') return 'csv';
   if (ext === 'json') return 'json';
   if (ext === 'arrow' || ext === 'feather' || ext === 'ipc' || ext === 'arrows') return 'arrow';
-  if (ext === 'parquet') throw new DataFormatError(`${file} is an Apache Parquet file; ${parquetFix(file.slice(file.lastIndexOf('/') + 1))}`, file);
-  throw new DataFormatError(`${file} has no .csv, .json or .arrow extension; rename it, or give the format (csv, json or arrow)`, file);
+  if (ext === 'parquet') return 'parquet';
+  throw new DataFormatError(`${file} has no .csv, .json, .arrow or .parquet extension; rename it, or give the format (csv, json, arrow or parquet)`, file);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -254,8 +313,9 @@ const enum Status {
   Missing,
   /** Text in an inferred number column: it becomes a category column. */
   Text,
-  /** An Arrow 64-bit integer beyond ±2^53, which a double cannot hold exactly. */
+  /** An Arrow or Parquet 64-bit integer beyond ±2^53, which a double cannot hold exactly. */
   Inexact,
+  NotDate,
 }
 
 interface Parsed {
@@ -300,11 +360,17 @@ class CsvParser {
   private readonly declared: ReadonlyMap<string, DeclaredColumn>;
   private readonly asCategory: ReadonlySet<string>;
   private readonly expectedBytes: number;
-  private readonly missing: MissingText;
+  private readonly markers: ColumnMarkers;
   private readonly decoder = new TextDecoder();
   private readonly violations: ViolationLog | null;
 
   private started = false;
+  /**
+   * Whether a lone CR ends a line: only in a file whose lines all end in CR (classic Mac). Elsewhere a CR not
+   * followed by LF is text in a field: a line edited with sed in a CRLF file ends `…value\r,x,y\n`, and taking that
+   * CR as a line end reported the wrong line and a row of 3 fields instead of the row with 2 extra.
+   */
+  private crLines = false;
   private line = 1;
   private header: string[] | null = null;
   private builders: ColumnBuilder[] = [];
@@ -331,7 +397,7 @@ class CsvParser {
     this.declared = new Map(Object.entries(options.columns ?? {}));
     this.asCategory = asCategory;
     this.expectedBytes = expectedBytes;
-    this.missing = new MissingText(MISSING_TEXT);
+    this.markers = new ColumnMarkers(options);
     this.violations = options.lenient === true ? new ViolationLog() : null;
   }
 
@@ -342,6 +408,7 @@ class CsvParser {
       if (end < 3 && !final) return 0;
       this.started = true;
       if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
+      this.crLines = bytes.indexOf(CR) >= 0 && bytes.indexOf(LF) < 0;
     }
     while (pos < end) {
       const recordLine = this.line;
@@ -367,6 +434,7 @@ class CsvParser {
 
   finish(): Parsed & { retry: Set<string> } {
     if (this.header === null) throw new CsvError(`${this.file} is empty; it needs a header row`, { file: this.file });
+    if (this.rows === 0) throw new CsvError(`${this.file} has no data rows, only a header; add rows`, { file: this.file });
     const retry = new Set<string>();
     this.inferred.forEach((b, c) => {
       if (b?.abandoned) retry.add(this.header?.[c] ?? '');
@@ -405,10 +473,10 @@ class CsvParser {
           break;
         }
         p = close + 1;
-        if (p < end && bytes[p] !== COMMA && bytes[p] !== LF && bytes[p] !== CR) {
+        if (p < end && bytes[p] !== COMMA && bytes[p] !== LF && !this.lineEndsAt(bytes, p, end)) {
           // Text after the closing quote ("ab"c): kept as in pandas and parseCsv, as literal text.
           kind = 2;
-          while (p < end && bytes[p] !== COMMA && bytes[p] !== LF && bytes[p] !== CR) p++;
+          while (p < end && bytes[p] !== COMMA && bytes[p] !== LF && !this.lineEndsAt(bytes, p, end)) p++;
         }
         if (kind === 0) {
           kind = 1;
@@ -420,7 +488,7 @@ class CsvParser {
       } else {
         while (p < end) {
           const b = bytes[p];
-          if (b === COMMA || b === LF || b === CR) break;
+          if (b === COMMA || b === LF || (b === CR && this.lineEndsAt(bytes, p, end))) break;
           p++;
         }
         stop = p;
@@ -443,7 +511,7 @@ class CsvParser {
       }
       if (b === CR) {
         if (p + 1 >= end && !final) return -1;
-        p += bytes[p + 1] === LF ? 2 : 1;
+        p += p + 1 < end && bytes[p + 1] === LF ? 2 : 1;
       } else {
         p++;
       }
@@ -451,6 +519,15 @@ class CsvParser {
       this.line += lines + 1;
       return p;
     }
+  }
+
+  /**
+   * Whether the CR at `p` ends the line: before an LF, or anywhere in a CR-only file. A CR that is the last
+   * byte of a piece counts as a line end here; scanRecord then waits for the next piece before using it.
+   */
+  private lineEndsAt(bytes: Uint8Array, p: number, end: number): boolean {
+    if (bytes[p] !== CR) return false;
+    return this.crLines || p + 1 >= end || bytes[p + 1] === LF;
   }
 
   private widenFields(): void {
@@ -491,20 +568,23 @@ class CsvParser {
     this.header = header;
     this.builders = header.map((name) => {
       const declared = this.declared.get(name);
+      const missing = this.markers.bytesFor(name);
       if (declared === undefined) {
-        return this.asCategory.has(name) ? new CodeBuilder(name, 'category', true, this.missing, this.decoder) : new NumberBuilder(name, false, true, true, this.missing);
+        return this.asCategory.has(name) ? new CodeBuilder(name, 'category', true, missing, this.decoder) : new NumberBuilder(name, false, true, true, missing);
       }
       const nullable = declared.nullable === true || this.violations !== null;
       switch (declared.type) {
         case 'integer':
-          return new NumberBuilder(name, true, nullable, false, this.missing);
+          return new NumberBuilder(name, true, nullable, false, missing);
         case 'number':
-          return new NumberBuilder(name, false, nullable, false, this.missing);
+          return new NumberBuilder(name, false, nullable, false, missing);
         case 'boolean':
-          return new BooleanBuilder(name, nullable, this.missing);
+          return new BooleanBuilder(name, nullable, missing);
+        case 'date':
+          return new DateBuilder(name, nullable, missing);
         case 'category':
         case 'string':
-          return new CodeBuilder(name, declared.type, nullable, this.missing, this.decoder);
+          return new CodeBuilder(name, declared.type, nullable, missing, this.decoder);
       }
     });
     this.inferred = this.builders.map((b) => (b instanceof NumberBuilder && b.inferred ? b : null));
@@ -552,8 +632,10 @@ class CsvParser {
     const header = this.header as string[];
     const width = header.length;
     if (this.fieldCount !== width) {
-      const fix = this.fieldCount > width ? 'quote fields that contain commas' : 'add the missing fields (an empty field is a missing value)';
-      throw new CsvError(`${this.file}:${line}: the row has ${this.fieldCount} fields but the header has ${width}; ${fix}`, {
+      const extra = this.fieldCount > width;
+      const count = `${Math.abs(this.fieldCount - width)} ${extra ? 'extra' : 'missing'}`;
+      const fix = extra ? 'quote fields that contain commas' : 'add the missing fields (an empty field is a missing value)';
+      throw new CsvError(`${this.file}:${line}: the row has ${this.fieldCount} fields but the header has ${width} (${count}); ${fix}`, {
         file: this.file,
         line,
         fields: this.fieldCount,
@@ -590,8 +672,9 @@ class CsvParser {
       const field = kind === 2 ? this.scratch : bytes;
       const start = kind === 2 ? 0 : this.starts[c];
       const end = kind === 2 ? this.unescape(bytes, this.starts[c], this.ends[c]) : this.ends[c];
-      if (!Number.isNaN(parseDecimal(field, start, end)) || this.missing.has(field, start, end)) return;
-      this.builders[c] = new CodeBuilder(builder.name, 'category', true, this.missing, this.decoder);
+      const missing = this.markers.bytesFor(builder.name);
+      if (!Number.isNaN(parseDecimal(field, start, end)) || missing.has(field, start, end)) return;
+      this.builders[c] = new CodeBuilder(builder.name, 'category', true, missing, this.decoder);
       this.inferred[c] = null;
     });
   }
@@ -607,7 +690,7 @@ class CsvParser {
       builder.abandoned = true;
       return;
     }
-    const category = new CodeBuilder(builder.name, 'category', true, this.missing, this.decoder);
+    const category = new CodeBuilder(builder.name, 'category', true, this.markers.bytesFor(builder.name), this.decoder);
     category.resize(this.capacity, 0);
     for (let r = 0; r < row; r++) category.push(bytes, 0, 0, r);
     if (this.kinds[c] === 2) category.push(this.scratch, 0, this.unescape(bytes, this.starts[c], this.ends[c]), row);
@@ -669,6 +752,8 @@ function valueError(status: Status, column: string, shown: string, at: string, d
       return new DataTypeError(`${at}: ${column} is ${shown}, not a boolean (true/false, yes/no, 1/0); fix the value, or declare the column as category`, data);
     case Status.Inexact:
       return new DataTypeError(`${at}: ${column} is ${shown}, beyond ±2^53, where numbers are no longer exact; declare the column as string`, data);
+    case Status.NotDate:
+      return new DataTypeError(`${at}: ${column} is ${shown}, not a date; ${DATE_FORMS}`, data);
     default:
       return new MissingValueError(`${at}: ${column} is missing (${shown}); fill in the value, or declare the column with nullable: true`, data);
   }
@@ -676,6 +761,39 @@ function valueError(status: Status, column: string, shown: string, at: string, d
 
 function clip(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * The missing markers of each column: MISSING_TEXT, then `LoadOptions.missing`, then the column's own. Columns
+ * without markers of their own share one matcher.
+ */
+class ColumnMarkers {
+  /** The markers beyond MISSING_TEXT, as text: what JSON, Arrow and Parquet text values are checked against. */
+  private readonly extra: readonly string[];
+  private readonly declared: ReadonlyMap<string, DeclaredColumn>;
+  private shared: MissingText | undefined;
+  private readonly byColumn = new Map<string, MissingText>();
+
+  constructor(options: Pick<LoadOptions, 'missing' | 'columns'>) {
+    this.extra = options.missing ?? [];
+    this.declared = new Map(Object.entries(options.columns ?? {}));
+  }
+
+  bytesFor(column: string): MissingText {
+    const own = this.declared.get(column)?.missing;
+    if (own === undefined || own.length === 0) return (this.shared ??= new MissingText([...MISSING_TEXT, ...this.extra]));
+    let matcher = this.byColumn.get(column);
+    if (matcher === undefined) {
+      matcher = new MissingText([...MISSING_TEXT, ...this.extra, ...own]);
+      this.byColumn.set(column, matcher);
+    }
+    return matcher;
+  }
+
+  /** The configured markers (not MISSING_TEXT) that apply to a column, for typed formats' text values. */
+  textFor(column: string): ReadonlySet<string> {
+    return new Set([...this.extra, ...(this.declared.get(column)?.missing ?? [])]);
+  }
 }
 
 /** Matches the missing-value markers on bytes, so that fields are not decoded just to be compared. */
@@ -781,6 +899,43 @@ class BooleanBuilder implements ColumnBuilder {
 
   finish(rows: number): Column {
     return { name: this.name, kind: 'boolean', values: trim(this.values, rows) };
+  }
+}
+
+/** ISO 8601 dates and date-times as instants (ms since 1970 UTC); only in columns declared `type: date`. */
+class DateBuilder implements ColumnBuilder {
+  private values: Float64Array = new Float64Array(0);
+
+  constructor(
+    private readonly name: string,
+    private readonly nullable: boolean,
+    private readonly missing: MissingText,
+  ) {}
+
+  push(bytes: Uint8Array, start: number, end: number, row: number): Status {
+    const v = parseInstantBytes(bytes, start, end);
+    if (v === v) {
+      this.values[row] = v;
+      return Status.Ok;
+    }
+    if (this.missing.has(bytes, start, end)) {
+      if (!this.nullable) return Status.Missing;
+      this.values[row] = NaN;
+      return Status.Ok;
+    }
+    return Status.NotDate;
+  }
+
+  skip(row: number): void {
+    this.values[row] = NaN;
+  }
+
+  resize(capacity: number, rows: number): void {
+    this.values = moved(this.values, new Float64Array(capacity), rows);
+  }
+
+  finish(rows: number): Column {
+    return { name: this.name, kind: 'date', values: trim(this.values, rows) };
   }
 }
 
@@ -1008,9 +1163,13 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
 // ---------------------------------------------------------------------------------------------------------------
 // JSON records
 
+/** How deep a JSON data file may nest: records are flat, and V8's JSON.parse overflows the stack on deep input. */
+export const JSON_DEPTH_LIMIT = 64;
+
 /** An array of records: `[{"tenure": 1, "Contract": "Month-to-month"}, …]`; null or an absent key is missing. */
 function loadJson(bytes: Uint8Array, options: LoadOptions): Parsed {
   const file = options.file;
+  checkJsonDepth(bytes, file);
   const text = new TextDecoder().decode(bytes);
   let records: unknown;
   try {
@@ -1027,6 +1186,7 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Parsed {
     throw new JsonDataError(`${file} holds ${describeJson(records)}, not an array of records; give [{"column": value, …}, …]`, { file });
   }
   const list: unknown[] = records;
+  if (list.length === 0) throw new JsonDataError(`${file} has no data rows; add records`, { file });
   const lines = recordLines(bytes, list.length);
   const names: string[] = [];
   const seen = new Set<string>();
@@ -1045,16 +1205,44 @@ function loadJson(bytes: Uint8Array, options: LoadOptions): Parsed {
   for (const name of declared.keys()) {
     if (!seen.has(name) && options.lenient !== true) throw missingColumnError(name, names, file, ' declared in the schema');
   }
-  const missing = new MissingText(MISSING_TEXT);
+  const markers = new ColumnMarkers(options);
   const log = options.lenient === true ? new ViolationLog() : null;
   const place = (r: number): CellPlace => ({ at: `${file}:${lines[r]}`, data: { file, line: lines[r] } });
   const columns = names.map((name): Column => {
     const cells = list.map((record) => (record as Record<string, unknown>)[name]);
     const spec = declared.get(name);
     const nullable = spec === undefined || spec.nullable === true || log !== null;
-    return columnOfCells({ name, cells, type: spec?.type ?? inferJsonType(cells), nullable }, place, log, missing);
+    const builder = new CellBuilder({ name, type: spec?.type ?? inferJsonType(cells), nullable, instants: false }, list.length, place, log, markers);
+    builder.add(cells, 0);
+    return builder.finish();
   });
   return { table: { rows: list.length, columns, lines: Int32Array.from(lines) }, violations: log?.list(names) ?? [] };
+}
+
+/**
+ * Refuses JSON nested past JSON_DEPTH_LIMIT at the line where it goes too deep, before JSON.parse, which on
+ * very deep input overflows the stack (a RangeError that used to exit as a bug in Bramble). Strings are skipped.
+ */
+function checkJsonDepth(bytes: Uint8Array, file: string): void {
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === LF) {
+      line++;
+    } else if (b === QUOTE) {
+      for (i++; i < bytes.length && bytes[i] !== QUOTE; i++) {
+        if (bytes[i] === 92) i++;
+        else if (bytes[i] === LF) line++;
+      }
+    } else if (b === 91 || b === 123) {
+      if (++depth > JSON_DEPTH_LIMIT) {
+        throw new JsonDataError(`${file}:${line}: nested too deep (limit ${JSON_DEPTH_LIMIT}); flatten the records`, { file, line, limit: JSON_DEPTH_LIMIT });
+      }
+    } else if (b === 93 || b === 125) {
+      depth--;
+    }
+  }
 }
 
 /** Where a cell is, for messages: `data/t.json:3` (the record's line) or `data/t.arrow row 3`. */
@@ -1065,78 +1253,137 @@ interface CellPlace {
 
 interface CellColumn {
   readonly name: string;
-  /** JSON or Arrow values; null and undefined are missing. */
-  readonly cells: ArrayLike<unknown>;
   readonly type: DeclaredType;
   readonly nullable: boolean;
+  /**
+   * Whether numbers in the cells are instants (ms since 1970 UTC): Arrow and Parquet date and timestamp columns,
+   * whose values come decoded as numbers. A number in a JSON `type: date` column is not a date: write ISO text.
+   */
+  readonly instants: boolean;
 }
 
-/** A column of plain values, from JSON records or Arrow, as a typed column of its declared or inferred type. */
-function columnOfCells({ name, cells, type, nullable }: CellColumn, place: (row: number) => CellPlace, log: ViolationLog | null, missing: MissingText): Column {
-  const rows = cells.length;
-  const fail = (status: Status, r: number): BrambleError => {
-    const value = cells[r];
-    const { at, data } = place(r);
+/**
+ * A column of plain values, from JSON records, Arrow or Parquet, as a typed column of its declared or inferred
+ * type. Values come in runs (`add`): all of a JSON or Arrow column at once, a Parquet column one row group at a
+ * time, so that a large file is never held as one array of values per column.
+ */
+class CellBuilder {
+  private readonly numbers: Float64Array | null;
+  private readonly codes: Int32Array | null;
+  private readonly categories: string[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly extra: ReadonlySet<string>;
+  private readonly missing: MissingText;
+
+  constructor(
+    private readonly spec: CellColumn,
+    rows: number,
+    private readonly place: (row: number) => CellPlace,
+    private readonly log: ViolationLog | null,
+    markers: ColumnMarkers,
+  ) {
+    const coded = spec.type === 'category' || spec.type === 'string';
+    this.numbers = coded ? null : new Float64Array(rows);
+    this.codes = coded ? new Int32Array(rows) : null;
+    this.extra = markers.textFor(spec.name);
+    this.missing = markers.bytesFor(spec.name);
+  }
+
+  /** Stores `cells` at rows `offset`, `offset + 1`, …; null and undefined are missing. */
+  add(cells: ArrayLike<unknown>, offset: number): void {
+    const { type, nullable } = this.spec;
+    const n = cells.length;
+    if (this.numbers !== null) {
+      const values = this.numbers;
+      for (let k = 0; k < n; k++) {
+        const r = offset + k;
+        const cell = cells[k];
+        if (cell === null || cell === undefined || (typeof cell === 'string' && this.extra.has(cell))) {
+          if (!nullable) throw this.fail(Status.Missing, cell, r);
+          values[r] = NaN;
+          continue;
+        }
+        if (typeof cell === 'bigint' && type !== 'boolean' && type !== 'date' && (cell > MAX_EXACT || cell < -MAX_EXACT)) {
+          this.reject(Status.Inexact, cell, r);
+          values[r] = NaN;
+          continue;
+        }
+        const v = type === 'boolean' ? cellBoolean(cell) : type === 'date' ? this.cellInstant(cell) : cellNumber(cell, this.missing);
+        if (v === undefined || (type === 'integer' && v === v && !Number.isInteger(v))) {
+          const status = v !== undefined ? Status.NotInteger : type === 'boolean' ? Status.NotBoolean : type === 'date' ? Status.NotDate : Status.NotNumber;
+          this.reject(status, cell, r);
+          values[r] = NaN;
+          continue;
+        }
+        if (v !== v && !nullable) throw this.fail(Status.Missing, cell, r);
+        values[r] = v;
+      }
+      return;
+    }
+    const codes = this.codes as Int32Array;
+    for (let k = 0; k < n; k++) {
+      const r = offset + k;
+      const cell = cells[k];
+      if (cell === null || cell === undefined || (typeof cell === 'string' && this.extra.has(cell))) {
+        if (!nullable) throw this.fail(Status.Missing, cell, r);
+        codes[r] = -1;
+        continue;
+      }
+      if (typeof cell === 'object') {
+        const { at, data } = this.place(r);
+        const name = this.spec.name;
+        this.rejectWith(() => new DataTypeError(`${at}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { ...data, column: name }), r);
+        codes[r] = -1;
+        continue;
+      }
+      const value = String(cell);
+      let code = this.index.get(value);
+      if (code === undefined) {
+        code = this.categories.length;
+        this.categories.push(value);
+        this.index.set(value, code);
+      }
+      codes[r] = code;
+    }
+  }
+
+  finish(): Column {
+    const { name, type } = this.spec;
+    if (this.numbers !== null) {
+      const values = this.numbers;
+      return type === 'boolean' ? { name, kind: 'boolean', values } : type === 'date' ? { name, kind: 'date', values } : { name, kind: 'number', values };
+    }
+    return { name, kind: type === 'string' ? 'string' : 'category', values: { codes: this.codes as Int32Array, categories: this.categories } };
+  }
+
+  private cellInstant(cell: unknown): number | undefined {
+    if (typeof cell === 'number') return this.spec.instants ? cell : undefined;
+    if (cell instanceof Date) return cell.getTime();
+    if (typeof cell !== 'string') return undefined;
+    const v = parseInstant(cell);
+    if (v === v) return v;
+    const bytes = instantEncoder.encode(cell);
+    return this.missing.has(bytes, 0, bytes.length) ? NaN : undefined;
+  }
+
+  private fail(status: Status, value: unknown, r: number): BrambleError {
+    const { at, data } = this.place(r);
+    const name = this.spec.name;
     return valueError(status, name, clip(showCell(value)), at, { ...data, column: name, value: typeof value === 'bigint' ? String(value) : value });
-  };
+  }
+
   /** Throws, or in a lenient load records the row, whose value the caller then stores as missing. */
-  const reject = (error: () => BrambleError, r: number): void => {
-    if (log === null) throw error();
-    log.record(name, type, r, () => error().message);
-  };
-  if (type === 'number' || type === 'integer' || type === 'boolean') {
-    const values = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const cell = cells[r];
-      if (cell === null || cell === undefined) {
-        if (!nullable) throw fail(Status.Missing, r);
-        values[r] = NaN;
-        continue;
-      }
-      if (typeof cell === 'bigint' && type !== 'boolean' && (cell > MAX_EXACT || cell < -MAX_EXACT)) {
-        reject(() => fail(Status.Inexact, r), r);
-        values[r] = NaN;
-        continue;
-      }
-      const v = type === 'boolean' ? cellBoolean(cell) : cellNumber(cell, missing);
-      if (v === undefined || (type === 'integer' && v === v && !Number.isInteger(v))) {
-        const status = v === undefined ? (type === 'boolean' ? Status.NotBoolean : Status.NotNumber) : Status.NotInteger;
-        reject(() => fail(status, r), r);
-        values[r] = NaN;
-        continue;
-      }
-      if (v !== v && !nullable) throw fail(Status.Missing, r);
-      values[r] = v;
-    }
-    return type === 'boolean' ? { name, kind: 'boolean', values } : { name, kind: 'number', values };
+  private reject(status: Status, value: unknown, r: number): void {
+    this.rejectWith(() => this.fail(status, value, r), r);
   }
-  const codes = new Int32Array(rows);
-  const categories: string[] = [];
-  const index = new Map<string, number>();
-  for (let r = 0; r < rows; r++) {
-    const cell = cells[r];
-    if (cell === null || cell === undefined) {
-      if (!nullable) throw fail(Status.Missing, r);
-      codes[r] = -1;
-      continue;
-    }
-    if (typeof cell === 'object') {
-      const { at, data } = place(r);
-      reject(() => new DataTypeError(`${at}: ${name} is ${describeJson(cell)}, not a single value; flatten it into columns`, { ...data, column: name }), r);
-      codes[r] = -1;
-      continue;
-    }
-    const value = String(cell);
-    let code = index.get(value);
-    if (code === undefined) {
-      code = categories.length;
-      categories.push(value);
-      index.set(value, code);
-    }
-    codes[r] = code;
+
+  private rejectWith(error: () => BrambleError, r: number): void {
+    if (this.log === null) throw error();
+    this.log.record(this.spec.name, this.spec.type, r, () => error().message);
   }
-  return { name, kind: type === 'string' ? 'string' : 'category', values: { codes, categories } };
 }
+
+const instantEncoder = new TextEncoder();
 
 /** 2^53: past it, not every integer is a double. */
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER) + 1n;
@@ -1145,6 +1392,7 @@ function showCell(value: unknown): string {
   return typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? 'undefined');
 }
 
+/** An undeclared JSON column's type: numbers, booleans, else categories — never dates (declare `type: date`). */
 function inferJsonType(cells: readonly unknown[]): DeclaredType {
   let numbers = 0;
   let booleans = 0;
@@ -1165,7 +1413,7 @@ function cellNumber(cell: unknown, missing: MissingText): number | undefined {
   if (typeof cell === 'bigint') return Number(cell);
   if (typeof cell !== 'string') return undefined;
   // Numbers written as text ("12.5") are read the same way as in a CSV.
-  const bytes = new TextEncoder().encode(cell);
+  const bytes = instantEncoder.encode(cell);
   const v = parseDecimal(bytes, 0, bytes.length);
   if (v === v) return v;
   return missing.has(bytes, 0, bytes.length) ? NaN : undefined;
@@ -1239,30 +1487,95 @@ function loadArrow(bytes: Uint8Array, options: LoadOptions): Parsed {
   for (const name of declared.keys()) {
     if (!names.includes(name) && options.lenient !== true) throw missingColumnError(name, names, file, ' declared in the schema');
   }
-  const missing = new MissingText(MISSING_TEXT);
+  const markers = new ColumnMarkers(options);
   const log = options.lenient === true ? new ViolationLog() : null;
-  const place = (r: number): CellPlace => ({ at: `${file} row ${r + 1}`, data: { file, row: r + 1 } });
+  const place = rowPlace(file);
   const columns = read.columns.map((column): Column => {
-    if (column.kind === 'nested') {
-      throw new DataTypeError(`${file}: ${column.name} is an Arrow ${column.type} column, not one value per row; flatten it into columns`, {
-        file,
-        column: column.name,
-        type: column.type,
-      });
-    }
+    if (column.kind === 'nested') throw nestedError(file, column.name, `an Arrow ${column.type}`);
     const spec = declared.get(column.name);
     const type = spec?.type ?? arrowType(column);
     const nullable = spec === undefined || spec.nullable === true || log !== null;
-    const cells = arrowCells(column, type === 'number' || type === 'integer');
-    return columnOfCells({ name: column.name, cells, type, nullable }, place, log, missing);
+    const instants = column.kind === 'date' || column.kind === 'timestamp';
+    const cells = arrowCells(column, type === 'number' || type === 'integer' || type === 'date');
+    const builder = new CellBuilder({ name: column.name, type, nullable, instants }, read.rows, place, log, markers);
+    builder.add(cells, 0);
+    return builder.finish();
   });
-  const lines = new Int32Array(read.rows);
-  for (let r = 0; r < read.rows; r++) lines[r] = r + 1;
-  return { table: { rows: read.rows, columns, lines }, violations: log?.list(names) ?? [] };
+  return { table: { rows: read.rows, columns, lines: rowNumbers(read.rows) }, violations: log?.list(names) ?? [] };
 }
 
-/** An undeclared Arrow column's type, from its Arrow type: numbers, booleans, and the rest as categories. */
+/**
+ * An undeclared Arrow column's type, from its Arrow type: numbers, booleans, dates for Date and Timestamp (the
+ * file says they are instants, so nothing is guessed), and the rest as categories.
+ */
 function arrowType(column: ArrowColumn): DeclaredType {
   if (column.kind === 'number' || column.kind === 'null') return 'number';
+  if (column.kind === 'date' || column.kind === 'timestamp') return 'date';
   return column.kind === 'boolean' ? 'boolean' : 'category';
+}
+
+/** Arrow and Parquet have no lines: a cell is `data/t.arrow row 3`, data rows counted from 1. */
+function rowPlace(file: string): (r: number) => CellPlace {
+  return (r) => ({ at: `${file} row ${r + 1}`, data: { file, row: r + 1 } });
+}
+
+function rowNumbers(rows: number): Int32Array {
+  const lines = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) lines[r] = r + 1;
+  return lines;
+}
+
+function nestedError(file: string, column: string, type: string): DataTypeError {
+  return new DataTypeError(`${file}: ${column} is ${type} column, not one value per row; flatten it into columns`, { file, column, type });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Apache Parquet
+
+/**
+ * Parquet bytes, decoded by hyparquet one row group at a time, column by column, into the typed columns: a
+ * row group's values are the only ones held as plain values at any time. The schema's types apply as to Arrow;
+ * DATE and TIMESTAMP columns are dates (in UTC), strings categories, and an int64 beyond 2^53 is refused where
+ * it is, as in Arrow.
+ */
+async function loadParquet(bytes: Uint8Array, options: LoadOptions): Promise<Parsed> {
+  const file = options.file;
+  const read = await openParquet(bytes, file);
+  if ('problem' in read) throw new DataFormatError(`${file} ${read.problem}`, file);
+  const names = read.columns.map((c) => c.name);
+  const declared = new Map(Object.entries(options.columns ?? {}));
+  for (const name of declared.keys()) {
+    if (!names.includes(name) && options.lenient !== true) throw missingColumnError(name, names, file, ' declared in the schema');
+  }
+  const markers = new ColumnMarkers(options);
+  const log = options.lenient === true ? new ViolationLog() : null;
+  const place = rowPlace(file);
+  const plans = read.columns.map((column) => {
+    if (column.kind === 'nested') throw nestedError(file, column.name, `a Parquet ${column.type}`);
+    const spec = declared.get(column.name);
+    const type = spec?.type ?? parquetType(column);
+    const nullable = spec === undefined || spec.nullable === true || log !== null;
+    const instants = column.kind === 'date' || column.kind === 'timestamp';
+    // An instant declared as text is shown as Arrow's are: 2024-01-05 for a DATE, ISO in UTC for a timestamp.
+    const asText = instants && (type === 'category' || type === 'string') ? (column.kind === 'date' ? 10 : 24) : 0;
+    return { column, asText, builder: new CellBuilder({ name: column.name, type, nullable, instants }, read.rows, place, log, markers) };
+  });
+  for (const group of read.groups) {
+    for (const { column, asText, builder } of plans) {
+      const cells = await read.readColumn(column.name, group);
+      builder.add(asText > 0 ? instantTexts(cells, asText) : cells, group.rowStart);
+    }
+  }
+  const columns = plans.map((p) => p.builder.finish());
+  return { table: { rows: read.rows, columns, lines: rowNumbers(read.rows) }, violations: log?.list(names) ?? [] };
+}
+
+function parquetType(column: ParquetColumn): DeclaredType {
+  if (column.kind === 'number' || column.kind === 'null') return 'number';
+  if (column.kind === 'date' || column.kind === 'timestamp') return 'date';
+  return column.kind === 'boolean' ? 'boolean' : 'category';
+}
+
+function instantTexts(cells: ArrayLike<unknown>, length: number): unknown[] {
+  return Array.from(cells, (v) => (typeof v === 'number' ? new Date(v).toISOString().slice(0, length) : v));
 }

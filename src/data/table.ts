@@ -114,3 +114,97 @@ export function missingColumnError(name: string, columns: readonly string[], whe
   const fix = guess !== undefined ? `did you mean ${JSON.stringify(guess)}?` : `its columns are ${columns.join(', ')}`;
   return new DataColumnError(`${where} has no column ${JSON.stringify(name)}${context}; ${fix}`, { column: name, columns: [...columns], suggestion: guess ?? null });
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// ISO 8601 instants
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** What `type: date` accepts, for messages: the fix of every "not a date" error. */
+export const DATE_FORMS = 'write ISO 8601 such as 2024-03-01 or 2024-03-01T12:30:00Z';
+
+/**
+ * An ISO 8601 date or date-time in bytes [start, end) (blanks around it allowed) as milliseconds since 1970 UTC,
+ * or NaN when it is not one. Accepted: `2024-03-01`, `2024-03-01T12:30`, `…T12:30:00`, `…T12:30:00.250`, each
+ * with `Z`, `+02:00`, `+0200` or `+02` after the time; a space may stand for the T (RFC 3339 allows it, and
+ * exports from SQL write it). No offset means UTC: a file's instants must not depend on the machine's zone.
+ * Month, day, hour, minute and second are checked against the calendar, so 2023-02-29 is not a date.
+ * Works on bytes so that a CSV field is never decoded to a string just to be read.
+ */
+export function parseInstantBytes(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
+  let e = end;
+  while (i < e && (bytes[i] === 32 || bytes[i] === 9)) i++;
+  while (e > i && (bytes[e - 1] === 32 || bytes[e - 1] === 9)) e--;
+  const digits = (at: number, n: number): number => {
+    if (at + n > e) return -1;
+    let v = 0;
+    for (let k = at; k < at + n; k++) {
+      const d = bytes[k] - 48;
+      if (d < 0 || d > 9) return -1;
+      v = v * 10 + d;
+    }
+    return v;
+  };
+  const year = digits(i, 4);
+  if (year < 0 || bytes[i + 4] !== 45) return NaN;
+  const month = digits(i + 5, 2);
+  if (month < 1 || month > 12 || bytes[i + 7] !== 45) return NaN;
+  const day = digits(i + 8, 2);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day < 1 || day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])) return NaN;
+  i += 10;
+  let ms = Date.UTC(year, month - 1, day);
+  // Date.UTC maps years 0–99 to 1900–1999; a four-digit year means what it says.
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  if (i === e) return ms;
+  if (bytes[i] !== 84 && bytes[i] !== 116 && bytes[i] !== 32) return NaN;
+  const hour = digits(i + 1, 2);
+  if (hour < 0 || hour > 23 || bytes[i + 3] !== 58) return NaN;
+  const minute = digits(i + 4, 2);
+  if (minute < 0 || minute > 59) return NaN;
+  i += 6;
+  let second = 0;
+  let fraction = 0;
+  if (i < e && bytes[i] === 58) {
+    second = digits(i + 1, 2);
+    if (second < 0 || second > 59) return NaN;
+    i += 3;
+    if (i < e && (bytes[i] === 46 || bytes[i] === 44)) {
+      i++;
+      let scale = 100;
+      const from = i;
+      for (; i < e && bytes[i] >= 48 && bytes[i] <= 57; i++) {
+        // Past milliseconds the digits are dropped: an instant here is whole milliseconds.
+        fraction += (bytes[i] - 48) * scale;
+        scale /= 10;
+      }
+      if (i === from) return NaN;
+      fraction = Math.floor(fraction);
+    }
+  }
+  ms += hour * 3_600_000 + minute * 60_000 + second * 1000 + fraction;
+  if (i === e) return ms;
+  if ((bytes[i] === 90 || bytes[i] === 122) && i + 1 === e) return ms;
+  if (bytes[i] !== 43 && bytes[i] !== 45) return NaN;
+  const sign = bytes[i] === 45 ? -1 : 1;
+  const offsetHours = digits(i + 1, 2);
+  if (offsetHours < 0 || offsetHours > 23) return NaN;
+  i += 3;
+  let offsetMinutes = 0;
+  if (i < e) {
+    if (bytes[i] === 58) i++;
+    offsetMinutes = digits(i, 2);
+    if (offsetMinutes < 0 || offsetMinutes > 59 || i + 2 !== e) return NaN;
+  }
+  // 12:30+02:00 is 10:30 in UTC.
+  return ms - sign * (offsetHours * 3_600_000 + offsetMinutes * 60_000);
+}
+
+const instantEncoder = new TextEncoder();
+
+/** parseInstantBytes for text (JSON cells, ml.yaml's `min: 2020-01-01`): milliseconds since 1970 UTC, or NaN. */
+export function parseInstant(text: string): number {
+  const bytes = instantEncoder.encode(text);
+  return parseInstantBytes(bytes, 0, bytes.length);
+}
