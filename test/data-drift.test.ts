@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +21,26 @@ import { loadTable } from '../src/data/load.js';
 import { PROFILE_SKETCH, profileTable, type NumberProfile, type TableProfile } from '../src/data/profile.js';
 import type { Column, Table } from '../src/data/table.js';
 import { validationLoadOptions } from '../src/data/validate.js';
-import { Rng } from '../src/model/forest/rng.js';
+import {
+  CATEGORY_CASES,
+  categoriesJob,
+  categorySamples,
+  countLabels,
+  GAMMA_ZS,
+  KS_LAMBDAS,
+  KS_P_CASES,
+  ksPJob,
+  NUMBER_CASES,
+  numberSamples,
+  numbersJob,
+  recordedAnswer,
+  SPECIAL_DFS,
+  SPECIAL_GRID,
+  specialJob,
+  type CategoriesAnswer,
+  type NumbersAnswer,
+  type SpecialAnswer,
+} from './helpers/reference-drift.js';
 
 const root = join(import.meta.dirname, '..');
 const churnBytes = readFileSync(join(root, 'templates/model-repo/data/churn.csv'));
@@ -54,23 +72,6 @@ function categoryTable(labels: readonly string[]): Table {
   return { rows: labels.length, columns: [{ name: 'c', kind: 'category', values: { codes, categories } }], lines: new Int32Array(labels.length) };
 }
 
-/** Standard normal draws from the project's seeded generator (Box–Muller). */
-function normals(seed: number, n: number, mean = 0, std = 1): number[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => mean + std * Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float()));
-}
-
-function labels(seed: number, n: number, weights: readonly number[]): string[] {
-  const rng = new Rng(seed);
-  const total = weights.reduce((s, w) => s + w, 0);
-  return Array.from({ length: n }, () => {
-    let u = rng.float() * total;
-    let k = 0;
-    while (u >= weights[k] && k < weights.length - 1) u -= weights[k++];
-    return `L${k}`;
-  });
-}
-
 function column(result: DriftResult, name: string): ColumnDrift {
   const found = result.columns.find((c) => c.column === name);
   if (found === undefined) throw new Error(`no drift row for ${name}`);
@@ -78,35 +79,14 @@ function column(result: DriftResult, name: string): ColumnDrift {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The reference: scipy on the raw samples, when Debian's python3-scipy is installed.
+// The reference: scipy's answers on the raw samples, as `npm run reference:record` recorded them in
+// test/reference-figures/drift.json (test/helpers/reference-drift.ts builds each question and looks up its answer;
+// test/reference/drift.test.ts checks live that scipy still gives them).
 
-const PYTHON = '/usr/bin/python3';
-const hasScipy = spawnSync(PYTHON, ['-c', 'import scipy.stats, scipy.spatial'], { stdio: 'ignore' }).status === 0;
-
-/** Runs a Python expression over `input` (bound as `d`) and returns its JSON result. */
-function scipy<T>(body: string, input: unknown): T {
-  const program = [
-    'import json, sys',
-    'import numpy as np',
-    'from scipy import stats, special',
-    'from scipy.spatial import distance',
-    'd = json.load(sys.stdin)',
-    body,
-    'print(json.dumps(out))',
-  ].join('\n');
-  const run = spawnSync(PYTHON, ['-c', program], { input: JSON.stringify(input), encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`python failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
-
-describe.runIf(hasScipy)('special functions against scipy', () => {
-  const xs = [1e-3, 0.5, 1, 2.5, 7, 15, 40, 120, 400, 1500];
-  const dfs = [1, 2, 3, 7, 20, 99, 199];
-  const grid = dfs.flatMap((df) => xs.map((x) => [x, df] as const));
-  const expected = scipy<{ chi2: number[]; ks: number[]; gammaln: number[] }>(
-    'out = {"chi2": [float(stats.chi2.sf(x, k)) for x, k in d["grid"]], "ks": [float(stats.kstwobign.sf(l)) for l in d["lambdas"]], "gammaln": [float(special.gammaln(z)) for z in d["zs"]]}',
-    { grid, lambdas: [0.05, 0.2, 0.4, 0.6, 0.8, 1, 1.17, 1.19, 1.4, 2, 3, 5], zs: [0.1, 0.5, 1, 1.5, 3.7, 10, 100, 1e4] },
-  );
+describe('special functions against scipy (recorded)', () => {
+  const dfs = SPECIAL_DFS;
+  const grid = SPECIAL_GRID;
+  const expected = recordedAnswer<SpecialAnswer>(specialJob());
 
   // Relative 1e-9 even out in the tail (1500 on 1 df is ~1e-330, below doubles: both give 0).
   it.each(dfs)('chi2.sf on %i degrees of freedom, from 1e-3 to 1500', (df) => {
@@ -120,14 +100,14 @@ describe.runIf(hasScipy)('special functions against scipy', () => {
   });
 
   it('kolmogorovSf matches kstwobign.sf on both sides of the switch at 1.18', () => {
-    [0.05, 0.2, 0.4, 0.6, 0.8, 1, 1.17, 1.19, 1.4, 2, 3, 5].forEach((lambda, i) => {
+    KS_LAMBDAS.forEach((lambda, i) => {
       const sf = expected.ks[i];
       expect(Math.abs(kolmogorovSf(lambda) - sf), `λ = ${lambda}`).toBeLessThan(1e-14 + 1e-12 * sf);
     });
   });
 
   it('logGamma matches gammaln', () => {
-    [0.1, 0.5, 1, 1.5, 3.7, 10, 100, 1e4].forEach((z, i) => expect(logGamma(z)).toBeCloseTo(expected.gammaln[i], 11));
+    GAMMA_ZS.forEach((z, i) => expect(logGamma(z)).toBeCloseTo(expected.gammaln[i], 11));
   });
 });
 
@@ -139,27 +119,10 @@ describe.runIf(hasScipy)('special functions against scipy', () => {
  * sample the mean width is about 0.025 std, most of which cancels between the two sides; chi-square and
  * Jensen–Shannon exactly (1e-9), because category counts are kept whole.
  */
-describe.runIf(hasScipy)('drift statistics against scipy on the raw samples', () => {
-  interface Reference {
-    ks: number;
-    ksP: number;
-    wasserstein: number;
-  }
-  const numeric = (a: number[], b: number[]): Reference =>
-    scipy<Reference>(
-      'r = stats.ks_2samp(d["a"], d["b"], method="asymp")\nout = {"ks": float(r.statistic), "ksP": float(r.pvalue), "wasserstein": float(stats.wasserstein_distance(d["a"], d["b"]) / max(np.std(d["a"]), 0.001))}',
-      { a, b },
-    );
-
-  it.each<[string, number, number, number, boolean]>([
-    ['same distribution, small', 600, 500, 0, false],
-    ['shifted by 1 std, small', 600, 500, 1, true],
-    ['same distribution, large', 5000, 4000, 0, false],
-    ['shifted by 1 std, large', 5000, 4000, 1, true],
-  ])('numbers: %s', (_, n, m, shift, drifts) => {
-    const a = normals(11, n, 10, 3);
-    const b = normals(12, m, 10 + 3 * shift, 3);
-    const expected = numeric(a, b);
+describe('drift statistics against scipy on the raw samples (recorded)', () => {
+  it.each(NUMBER_CASES)('numbers: %s', (name, n, m, shift, drifts) => {
+    const { a, b } = numberSamples(n, m, shift);
+    const expected = recordedAnswer<NumbersAnswer>(numbersJob(name, a, b));
     const reference = distributions(numberTable(a));
     const current = distributions(numberTable(b));
     const sketch = (p: TableProfile): readonly number[] => (p.columns[0] as NumberProfile).sketch ?? [];
@@ -179,31 +142,16 @@ describe.runIf(hasScipy)('drift statistics against scipy on the raw samples', ()
 
   it('KS p-values follow scipy’s asymptotic ones for the same D', () => {
     // scipy's "asymp" uses the exact one-sample distribution at round(nₑ); Stephens' correction stays within 0.01 of it.
-    const cases = [[0.05, 600, 500], [0.08, 600, 500], [0.12, 300, 200], [0.03, 5000, 4000], [0.2, 50, 40]] as const;
-    const expected = scipy<number[]>('out = [float(stats.kstwo.sf(D, round(n * m / (n + m)))) for D, n, m in d]', cases);
-    cases.forEach(([d, n, m], i) => expect(Math.abs(ksPValue(d, n, m) - expected[i]), `D = ${d}`).toBeLessThan(0.01));
+    const expected = recordedAnswer<number[]>(ksPJob());
+    KS_P_CASES.forEach(([d, n, m], i) => expect(Math.abs(ksPValue(d, n, m) - expected[i]), `D = ${d}`).toBeLessThan(0.01));
   });
 
-  it.each<[string, number, number[], boolean]>([
-    ['same distribution, small', 800, [5, 3, 2], false],
-    ['shifted shares, small', 800, [3, 3, 4], true],
-    ['same distribution, large', 6000, [5, 3, 2], false],
-    ['shifted shares, large', 6000, [2, 3, 5], true],
-  ])('categories: %s', (_, n, weights, drifts) => {
-    const a = labels(23, n, [5, 3, 2]);
-    const b = [...labels(24, n, weights), 'L9']; // one label the reference never had
+  it.each(CATEGORY_CASES)('categories: %s', (name, n, weights, drifts) => {
+    const { a, b } = categorySamples(n, weights); // b has one label the reference never had
     const result = column(detectDrift(distributions(categoryTable(a)), distributions(categoryTable(b))), 'c');
-    const keys = ['L0', 'L1', 'L2', 'L9'];
-    const count = (list: string[]): number[] => keys.map((k) => list.filter((l) => l === k).length);
-    const expected = scipy<{ js: number; chi2: number; p: number }>(
-      // Evidently's chi_stat_test: the reference shares scaled to the current total. L9 alone makes it infinite, so scipy gets the three others.
-      'ra, cb = np.array(d["a"], float), np.array(d["b"], float)\n' +
-        'e = ra[:3] * cb[:3].sum() / ra[:3].sum()\nr = stats.chisquare(cb[:3], e)\n' +
-        'out = {"js": float(distance.jensenshannon(ra, cb)), "chi2": float(r.statistic), "p": float(r.pvalue)}',
-      { a: count(a), b: count(b) },
-    );
-    expect(Math.abs(jensenShannonDistance(count(a), count(b)) - expected.js)).toBeLessThan(1e-9);
-    const three = chiSquareTest(count(b).slice(0, 3), count(a).slice(0, 3));
+    const expected = recordedAnswer<CategoriesAnswer>(categoriesJob(name, countLabels(a), countLabels(b)));
+    expect(Math.abs(jensenShannonDistance(countLabels(a), countLabels(b)) - expected.js)).toBeLessThan(1e-9);
+    const three = chiSquareTest(countLabels(b).slice(0, 3), countLabels(a).slice(0, 3));
     expect(Math.abs(three.statistic - expected.chi2) / expected.chi2).toBeLessThan(1e-9);
     expect(Math.abs(three.pValue - expected.p)).toBeLessThan(1e-9 + 1e-9 * expected.p);
     if (n <= 1000) {

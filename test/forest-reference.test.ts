@@ -1,64 +1,42 @@
 /**
  * Reference results: our forest's held-out accuracy (R² for regression) against scikit-learn's RandomForest on
  * the fixture data sets and a Friedman #1 set, and against ml-random-forest (a dev dependency, as an oracle) on
- * small data. Both sides train and score on the very same rows: our seeded split, written to CSV for Python.
+ * small data. Both sides train and score on the very same rows: our seeded split.
+ *
+ * scikit-learn's side is the figures `npm run reference:record` wrote to test/reference-figures/forest.json, so
+ * this runs where only Node and git are installed; test/reference/forest.test.ts (`npm run test:reference`)
+ * compares with scikit-learn live, on the same cases. Our side is trained afresh here every time, and each
+ * recorded figure is used only if the data regenerated now have its fingerprint.
  *
  * One forest's score swings with its seed, and iris and wine hold out ~40 rows (2.5 points a row), so every
  * comparison is of MEANS over several forest seeds and, for the small sets, several splits. Tolerances are the
  * issue's: 1.5 points of accuracy, 0.02 of R².
  *
- * scikit-learn is Debian's python3-sklearn for /usr/bin/python3; without it these tests fail (they do not skip).
  * Training uses 2 threads, so `npm run build` must have built dist/forest-worker.js.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MaxFeatures, Task } from '../src/model/forest/options.js';
 import {
   friedman1,
   loadFixture,
   mean,
-  runSklearn,
+  METRIC,
+  prepareCase,
+  RECORD_HINT,
+  readForestFigures,
+  scoreCase,
   scoreMlForest,
   scoreOurs,
-  sklearnProblem,
+  SKLEARN_CASES,
   splitDataset,
-  writeSplit,
+  TEST_SHARE,
+  TOLERANCE,
   type Dataset,
-  type SklearnBatch,
-  type SklearnJob,
+  type FigureFile,
+  type ForestFigure,
   type SplitData,
 } from './helpers/reference.js';
 
-const TEST_SHARE = 0.25;
 const WORKERS = 2;
-const TOLERANCE: Record<Task, number> = { classification: 0.015, regression: 0.02 };
-const METRIC: Record<Task, string> = { classification: 'accuracy', regression: 'R²' };
-
-interface SklearnCase {
-  name: string;
-  data: () => Dataset;
-  /** Split seeds 0..splits−1; each split is scored with every forest seed. */
-  splits: number;
-  seeds: number[];
-  trees: number;
-  /** scikit-learn's defaults: sqrt for classifiers, every feature for regressors. */
-  maxFeatures: MaxFeatures;
-  /** What scikit-learn's own mean must reach, so that a broken reference (wrong column, bad split) shows. */
-  floor: number;
-}
-
-const FIVE_SEEDS = [0, 1, 2, 3, 4];
-
-const SKLEARN_CASES: SklearnCase[] = [
-  { name: 'breast-cancer', data: () => loadFixture('breast-cancer', 'classification'), splits: 3, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.93 },
-  { name: 'digits', data: () => loadFixture('digits', 'classification'), splits: 1, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.95 },
-  { name: 'wine', data: () => loadFixture('wine', 'classification'), splits: 5, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.93 },
-  { name: 'iris', data: () => loadFixture('iris', 'classification'), splits: 5, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.9 },
-  { name: 'diabetes', data: () => loadFixture('diabetes', 'regression'), splits: 3, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'all', floor: 0.35 },
-  { name: 'friedman1', data: () => friedman1(2000, 1), splits: 1, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'all', floor: 0.8 },
-];
 
 interface MlCase {
   name: string;
@@ -87,66 +65,26 @@ interface Row {
   theirs: number;
   /** Training and scoring time, all seeds and splits. */
   oursSeconds: number;
-  theirsSeconds: number;
 }
 const table: Row[] = [];
 
 function report(row: Row): void {
   table.push(row);
-  console.log(
-    `${row.data} (${row.metric}): ours ${row.ours.toFixed(4)}, ${row.reference} ${row.theirs.toFixed(4)}, ` +
-      `gap ${(row.ours - row.theirs).toFixed(4)} (${row.oursSeconds.toFixed(1)} s vs ${row.theirsSeconds.toFixed(1)} s)`,
-  );
+  console.log(`${row.data} (${row.metric}): ours ${row.ours.toFixed(4)}, ${row.reference} ${row.theirs.toFixed(4)}, gap ${(row.ours - row.theirs).toFixed(4)} (${row.oursSeconds.toFixed(1)} s)`);
 }
 
 function splitsOf(data: Dataset, count: number): SplitData[] {
   return Array.from({ length: count }, (_, seed) => splitDataset(data, TEST_SHARE, seed));
 }
 
-let dir = '';
-const prepared = new Map<string, { task: Task; splits: SplitData[] }>();
-let sklearn: Promise<SklearnBatch> | undefined;
-const stopSklearn = new AbortController();
-
-function sklearnBatch(): Promise<SklearnBatch> {
-  if (!sklearn) throw new Error('the scikit-learn jobs were never started (beforeAll did not run)');
-  return sklearn;
-}
-
-// scikit-learn runs in one background Python process from the start, while the ml-random-forest comparisons
-// (single-threaded JavaScript) run first: the two cores share the work.
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bramble-reference-'));
-  const jobs: SklearnJob[] = SKLEARN_CASES.map((c) => {
-    const data = c.data();
-    const splits = splitsOf(data, c.splits);
-    prepared.set(c.name, { task: data.task, splits });
-    return {
-      name: c.name,
-      task: data.task,
-      n_estimators: c.trees,
-      max_features: c.maxFeatures,
-      seeds: c.seeds,
-      splits: splits.map((s, i) => writeSplit(dir, `${c.name}-${i}`, s)),
-    };
-  });
-  sklearn = runSklearn(jobs, stopSklearn.signal);
-  // Each test awaits it and fails with its reason; this only keeps a rejection from counting as unhandled.
-  sklearn.catch(() => undefined);
-});
-
-afterAll(async () => {
-  stopSklearn.abort(); // a no-op once it has finished; stops it when its tests were filtered out
-  await sklearn?.catch(() => undefined);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+afterAll(() => {
   if (table.length === 0) return;
   const lines = [
-    'data set       metric    reference               ours   theirs      gap   ours s  theirs s',
+    'data set       metric    reference                        ours   theirs      gap   ours s',
     ...table.map(
       (r) =>
-        `${r.data.padEnd(14)} ${r.metric.padEnd(9)} ${r.reference.padEnd(20)} ${r.ours.toFixed(4).padStart(7)} ` +
-        `${r.theirs.toFixed(4).padStart(8)} ${(r.ours - r.theirs).toFixed(4).padStart(8)} ` +
-        `${r.oursSeconds.toFixed(1).padStart(8)} ${r.theirsSeconds.toFixed(1).padStart(9)}`,
+        `${r.data.padEnd(14)} ${r.metric.padEnd(9)} ${r.reference.padEnd(29)} ${r.ours.toFixed(4).padStart(7)} ` +
+        `${r.theirs.toFixed(4).padStart(8)} ${(r.ours - r.theirs).toFixed(4).padStart(8)} ${r.oursSeconds.toFixed(1).padStart(8)}`,
     ),
   ];
   console.log(lines.join('\n'));
@@ -158,16 +96,11 @@ describe('against ml-random-forest (25 bagged trees on every feature)', () => {
     const splits = splitsOf(data, c.splits);
     const ours: number[] = [];
     const theirs: number[] = [];
-    let oursMs = 0;
-    let theirsMs = 0;
+    const started = performance.now();
     for (const split of splits) {
       for (const seed of c.seeds) {
-        let started = performance.now();
         ours.push(await scoreOurs({ task: data.task, trees: ML_TREES, maxFeatures: 'all', seed }, split, WORKERS));
-        oursMs += performance.now() - started;
-        started = performance.now();
         theirs.push(scoreMlForest(data.task, { nEstimators: ML_TREES, maxFeatures: 1, seed }, split));
-        theirsMs += performance.now() - started;
       }
     }
     const row: Row = {
@@ -176,8 +109,7 @@ describe('against ml-random-forest (25 bagged trees on every feature)', () => {
       reference: 'ml-random-forest',
       ours: mean(ours),
       theirs: mean(theirs),
-      oursSeconds: oursMs / 1000,
-      theirsSeconds: theirsMs / 1000,
+      oursSeconds: (performance.now() - started) / 1000,
     };
     report(row);
     expect(ours).toHaveLength(c.splits * c.seeds.length);
@@ -189,42 +121,47 @@ describe('against ml-random-forest (25 bagged trees on every feature)', () => {
   });
 });
 
-describe('against scikit-learn (100 trees, its default max_features)', () => {
-  it('has scikit-learn importable by /usr/bin/python3', () => {
-    expect(sklearnProblem()).toBeNull();
+describe('against scikit-learn\'s recorded figures (100 trees, its default max_features)', () => {
+  let recorded: FigureFile<Record<string, ForestFigure>>;
+  beforeAll(() => {
+    recorded = readForestFigures();
   });
 
-  it.each(SKLEARN_CASES)('$name: mean held-out score within tolerance of scikit-learn', async (c) => {
-    const setup = prepared.get(c.name);
-    if (!setup) throw new Error(`${c.name} was not prepared`);
-    const started = performance.now();
-    const ours: number[] = [];
-    for (const split of setup.splits) {
-      for (const seed of c.seeds) {
-        ours.push(await scoreOurs({ task: setup.task, trees: c.trees, maxFeatures: c.maxFeatures, seed }, split, WORKERS));
-      }
-    }
-    const oursSeconds = (performance.now() - started) / 1000;
-    const batch = await sklearnBatch();
-    const result = batch.results.find((r) => r.name === c.name);
-    if (!result) throw new Error(`scikit-learn returned no result for ${c.name}`);
-    expect(batch.sklearn).toMatch(/^\d+\.\d+/);
-    expect(result.scores.map((s) => s.length)).toEqual(Array.from({ length: c.splits }, () => c.seeds.length));
+  it('every case has a figure, recorded with a named scikit-learn release on a date', () => {
+    expect(Object.keys(recorded.figures).sort()).toEqual(SKLEARN_CASES.map((c) => c.name).sort());
+    expect(recorded.versions['scikit-learn']).toMatch(/^\d+\.\d+/);
+    expect(recorded.recorded).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
 
+  it.each(SKLEARN_CASES)('$name: mean held-out score within tolerance of scikit-learn\'s recorded one', async (c) => {
+    const figure = recorded.figures[c.name];
+    if (!figure) throw new Error(`test/reference-figures/forest.json has no figure for ${c.name}; ${RECORD_HINT}`);
+    const prepared = prepareCase(c);
+    // The figure belongs to these very rows and this very case, or it says nothing about our forest.
+    expect({ data: figure.data, trees: figure.trees, maxFeatures: figure.maxFeatures, seeds: figure.seeds, splits: figure.splits }, `${c.name}: the case or its data changed since the figures were recorded; ${RECORD_HINT}`).toEqual({
+      data: prepared.fingerprint,
+      trees: c.trees,
+      maxFeatures: c.maxFeatures,
+      seeds: c.seeds,
+      splits: c.splits,
+    });
+    expect(figure.scores.map((s) => s.length)).toEqual(Array.from({ length: c.splits }, () => c.seeds.length));
+    expect(figure.mean).toBeCloseTo(mean(figure.scores.flat()), 12);
+
+    const ours = await scoreCase(prepared, WORKERS);
     const row: Row = {
       data: c.name,
-      metric: METRIC[setup.task],
-      reference: `scikit-learn ${batch.sklearn}`,
-      ours: mean(ours),
-      theirs: result.mean,
-      oursSeconds,
-      theirsSeconds: result.seconds,
+      metric: METRIC[prepared.task],
+      reference: `scikit-learn ${recorded.versions['scikit-learn']} (recorded)`,
+      ours: mean(ours.scores),
+      theirs: figure.mean,
+      oursSeconds: ours.seconds,
     };
     report(row);
     expect(row.theirs, `scikit-learn's own ${row.metric} on ${c.name}`).toBeGreaterThanOrEqual(c.floor);
     expect(
       Math.abs(row.ours - row.theirs),
-      `${c.name}: our mean ${row.metric} ${row.ours.toFixed(4)} vs scikit-learn's ${row.theirs.toFixed(4)}`,
-    ).toBeLessThanOrEqual(TOLERANCE[setup.task]);
-  }, 180_000); // the first one waits for the whole scikit-learn batch (~25 s here)
+      `${c.name}: our mean ${row.metric} ${row.ours.toFixed(4)} vs scikit-learn's ${row.theirs.toFixed(4)} (recorded ${recorded.recorded})`,
+    ).toBeLessThanOrEqual(TOLERANCE[prepared.task]);
+  }, 180_000);
 });

@@ -1,9 +1,20 @@
 /**
- * Reference scoring for test/forest-reference.test.ts: the fixture data sets and a Friedman #1 generator, a
- * seeded train/test split written to CSV, scikit-learn run on those very rows by test/reference/sklearn_forest.py
- * (Debian's /usr/bin/python3), our forest and ml-random-forest scored on the same held-out rows.
+ * The reference comparisons' shared half: which Python runs the reference scripts and how, the figures
+ * `npm run reference:record` wrote to test/reference-figures/, and the forest's data sets, cases and scoring.
+ *
+ * Decisions:
+ * - One set of cases, two suites. `npm test` runs where only Node and git are installed: it computes our figures
+ *   afresh and compares them with scikit-learn's recorded ones, at the live tolerances. `npm run test:reference`
+ *   (test/reference/, run by .ci/run after installing python3-sklearn) runs scikit-learn live against the same
+ *   cases, and checks that it still gives the recorded figures. test/reference/record.ts writes them.
+ * - Every recorded figure carries a SHA-256 fingerprint of the exact bytes the reference read, and the case's
+ *   parameters. The recorded-figure tests regenerate the data and fail when either differs, so a change to a
+ *   generator, the split or a fixture can never be compared with figures of other rows.
+ * - The interpreter is BRAMBLE_REFERENCE_PYTHON, else Debian's /usr/bin/python3: python3-sklearn is installed for
+ *   it only, not for a pyenv python3. Pointing it at nothing shows that `npm test` needs no Python.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,13 +25,137 @@ import { splitRows } from '../../src/data/split.js';
 import { RandomForest, type Label, type Matrix } from '../../src/model/forest/forest.js';
 import type { ForestOptions, MaxFeatures, Task } from '../../src/model/forest/options.js';
 import { Rng } from '../../src/model/forest/rng.js';
+import { REFERENCE_PYTHON_ENV, referencePython } from './reference-python.js';
 
-/** Debian's interpreter: python3-sklearn and python3-numpy are installed for it only, not for a pyenv python3. */
-export const SKLEARN_PYTHON = '/usr/bin/python3';
-export const SKLEARN_SCRIPT = fileURLToPath(new URL('../reference/sklearn_forest.py', import.meta.url));
+// ---------------------------------------------------------------------------------------------------------------
+// The interpreter and the scripts
+
+export { DEBIAN_PYTHON, REFERENCE_PYTHON_ENV, referencePython } from './reference-python.js';
+
+export const SKLEARN_FOREST_SCRIPT = fileURLToPath(new URL('../reference/sklearn_forest.py', import.meta.url));
+export const SKLEARN_METRICS_SCRIPT = fileURLToPath(new URL('../reference/sklearn_metrics.py', import.meta.url));
+export const SCIPY_JOBS_SCRIPT = fileURLToPath(new URL('../reference/scipy_jobs.py', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../fixtures/datasets/', import.meta.url));
-const NO_SKIP = 'CI installs it; the reference tests fail rather than skip without it';
-const INSTALL_HINT = `install it with \`apt-get install python3-sklearn\` (${NO_SKIP})`;
+const NO_SKIP = 'the reference suite fails rather than skips without it; .ci/run installs it';
+const INSTALL_HINT = `install it with \`apt-get install python3-sklearn\` or point ${REFERENCE_PYTHON_ENV} at a python3 that has it (${NO_SKIP})`;
+
+export interface PythonRun {
+  python?: string;
+  /** Stops the process (when the tests that wanted it were filtered out). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs a reference script and parses what it prints. Rejects, saying how to install scikit-learn, when the
+ * interpreter is missing or the script exits 3 (a library it needs is missing); the scripts exit 2 on bad input.
+ */
+export function runPython<T>(script: string, args: readonly string[], parse: (stdout: string) => T, run: PythonRun = {}): Promise<T> {
+  const python = run.python ?? referencePython();
+  return new Promise((resolve, reject) => {
+    execFile(
+      python,
+      [script, ...args],
+      { encoding: 'utf8', timeout: run.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, signal: run.signal },
+      (error, stdout, stderr) => {
+        if (!error) {
+          try {
+            resolve(parse(stdout));
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+          return;
+        }
+        const code: unknown = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          reject(new Error(`${python} is missing, so scikit-learn cannot be the reference; ${INSTALL_HINT}`));
+        } else if (code === 3) {
+          reject(new Error(`${stderr.trim()} (${NO_SKIP})`));
+        } else {
+          reject(new Error(`${python} ${script} failed (${String(code ?? error.signal)}): ${stderr.trim() || error.message}`));
+        }
+      },
+    );
+  });
+}
+
+/** Null when the interpreter imports scikit-learn, scipy and numpy, else what is wrong and how to fix it. */
+export function pythonProblem(python = referencePython()): string | null {
+  const run = spawnSync(python, ['-c', 'import sklearn.ensemble, scipy.stats, numpy'], { encoding: 'utf8' });
+  if (run.error) return `${python} cannot be run (${run.error.message}); ${INSTALL_HINT}`;
+  if (run.status !== 0) {
+    const last = run.stderr.trim().split('\n').pop() ?? '';
+    return `${python} cannot import scikit-learn (${last}); ${INSTALL_HINT}`;
+  }
+  return null;
+}
+
+/** Parses a script's JSON output into an object, naming the script when it is not one. */
+export function parseJsonObject(stdout: string, script: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    throw new Error(`${script} printed something that is not JSON: ${stdout.slice(0, 300)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${script} printed ${stdout.slice(0, 300)}, not an object`);
+  return parsed as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recorded figures
+
+export const FIGURES_DIR = fileURLToPath(new URL('../reference-figures/', import.meta.url));
+export const FIGURE_FILES = { forest: 'forest.json', metrics: 'metrics.json', drift: 'drift.json' } as const;
+export const RECORD_HINT = 'run `npm run reference:record` (it needs python3-sklearn) and commit test/reference-figures/';
+
+/** What every figures file says beside its figures: when and with what they were recorded. */
+export interface Provenance {
+  /** ISO 8601 instant of the recording. */
+  recorded: string;
+  command: string;
+  /** The interpreter and its version. */
+  python: string;
+  /** Library name → version: scikit-learn, numpy, scipy. */
+  versions: Record<string, string>;
+}
+
+export interface FigureFile<T> extends Provenance {
+  figures: T;
+}
+
+/** The SHA-256 of the exact text a reference read: what ties a recorded figure to its data. */
+export function fingerprint(...parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(`${part.length}:`).update(part);
+  return hash.digest('hex');
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+}
+
+/** Reads test/reference-figures/<file>: its provenance checked here, its figures by `parse`. */
+export function readFigures<T>(file: string, parse: (figures: unknown, where: string) => T): FigureFile<T> {
+  const path = join(FIGURES_DIR, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${path} is missing; ${RECORD_HINT}`);
+    throw err;
+  }
+  const top = parseJsonObject(text, path);
+  const { recorded, command, python, versions, figures } = top;
+  if (typeof recorded !== 'string' || Number.isNaN(Date.parse(recorded)) || typeof command !== 'string' || typeof python !== 'string' || !isStringRecord(versions)) {
+    throw new Error(`${path}: recorded (a date), command, python and versions are required beside the figures; ${RECORD_HINT}`);
+  }
+  return { recorded, command, python, versions, figures: parse(figures, path) };
+}
+
+export function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
 
 export interface Dataset {
   name: string;
@@ -123,6 +258,77 @@ export function writeSplit(dir: string, tag: string, split: SplitData): SplitFil
   return files;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The forest's cases against scikit-learn
+
+export const TEST_SHARE = 0.25;
+/** The issue's tolerances on mean held-out scores: 1.5 points of accuracy, 0.02 of R². */
+export const TOLERANCE: Record<Task, number> = { classification: 0.015, regression: 0.02 };
+export const METRIC: Record<Task, string> = { classification: 'accuracy', regression: 'R²' };
+
+export interface SklearnCase {
+  name: string;
+  data: () => Dataset;
+  /** Split seeds 0..splits−1; each split is scored with every forest seed. */
+  splits: number;
+  seeds: number[];
+  trees: number;
+  /** scikit-learn's defaults: sqrt for classifiers, every feature for regressors. */
+  maxFeatures: MaxFeatures;
+  /** What scikit-learn's own mean must reach, so that a broken reference (wrong column, bad split) shows. */
+  floor: number;
+}
+
+const FIVE_SEEDS = [0, 1, 2, 3, 4];
+
+export const SKLEARN_CASES: readonly SklearnCase[] = [
+  { name: 'breast-cancer', data: () => loadFixture('breast-cancer', 'classification'), splits: 3, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.93 },
+  { name: 'digits', data: () => loadFixture('digits', 'classification'), splits: 1, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.95 },
+  { name: 'wine', data: () => loadFixture('wine', 'classification'), splits: 5, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.93 },
+  { name: 'iris', data: () => loadFixture('iris', 'classification'), splits: 5, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'sqrt', floor: 0.9 },
+  { name: 'diabetes', data: () => loadFixture('diabetes', 'regression'), splits: 3, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'all', floor: 0.35 },
+  { name: 'friedman1', data: () => friedman1(2000, 1), splits: 1, seeds: FIVE_SEEDS, trees: 100, maxFeatures: 'all', floor: 0.8 },
+];
+
+/** A case's data split as both sides see it, and the fingerprint of the CSV text scikit-learn reads. */
+export interface PreparedCase {
+  case: SklearnCase;
+  task: Task;
+  splits: SplitData[];
+  fingerprint: string;
+}
+
+export function prepareCase(c: SklearnCase): PreparedCase {
+  const data = c.data();
+  const splits = Array.from({ length: c.splits }, (_, seed) => splitDataset(data, TEST_SHARE, seed));
+  const texts = splits.flatMap((s) => [partToCsv(s.train), partToCsv(s.test)]);
+  return { case: c, task: data.task, splits, fingerprint: fingerprint(...texts) };
+}
+
+/** The job sklearn_forest.py runs for a case, its splits written as CSV files in `dir`. */
+export function sklearnJob(p: PreparedCase, dir: string): SklearnJob {
+  return {
+    name: p.case.name,
+    task: p.task,
+    n_estimators: p.case.trees,
+    max_features: p.case.maxFeatures,
+    seeds: p.case.seeds,
+    splits: p.splits.map((s, i) => writeSplit(dir, `${p.case.name}-${i}`, s)),
+  };
+}
+
+/** Our forest's held-out scores on every split and seed of a case (split-major, as scikit-learn's). */
+export async function scoreCase(p: PreparedCase, workers: number): Promise<{ scores: number[]; seconds: number }> {
+  const started = performance.now();
+  const scores: number[] = [];
+  for (const split of p.splits) {
+    for (const seed of p.case.seeds) {
+      scores.push(await scoreOurs({ task: p.task, trees: p.case.trees, maxFeatures: p.case.maxFeatures, seed }, split, workers));
+    }
+  }
+  return { scores, seconds: (performance.now() - started) / 1000 };
+}
+
 export interface SklearnJob {
   name: string;
   task: Task;
@@ -147,80 +353,82 @@ export interface SklearnBatch {
   results: SklearnResult[];
 }
 
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
+function parseScores(v: unknown, where: string): number[][] {
+  if (!Array.isArray(v) || !v.every((s): s is number[] => Array.isArray(s) && s.every(isFiniteNumber))) {
+    throw new Error(`${where}: scores are something other than lists of numbers`);
+  }
+  return v;
 }
 
 function parseResult(v: unknown, printed: string): SklearnResult {
-  if (typeof v !== 'object' || v === null) throw new Error(`${SKLEARN_SCRIPT} printed a result that is not an object: ${printed}`);
+  if (typeof v !== 'object' || v === null) throw new Error(`${SKLEARN_FOREST_SCRIPT} printed a result that is not an object: ${printed}`);
   const { name, scores, mean, seconds } = v as Record<string, unknown>;
   if (typeof name !== 'string' || !isFiniteNumber(mean) || !isFiniteNumber(seconds)) {
-    throw new Error(`${SKLEARN_SCRIPT} printed a result without its name, mean or seconds: ${printed}`);
+    throw new Error(`${SKLEARN_FOREST_SCRIPT} printed a result without its name, mean or seconds: ${printed}`);
   }
-  if (!Array.isArray(scores) || !scores.every((s): s is number[] => Array.isArray(s) && s.every(isFiniteNumber))) {
-    throw new Error(`${SKLEARN_SCRIPT} printed ${name}'s scores as something other than lists of numbers: ${printed}`);
-  }
-  return { name, scores, mean, seconds };
+  return { name, scores: parseScores(scores, `${SKLEARN_FOREST_SCRIPT} (${name})`), mean, seconds };
 }
 
 function parseBatch(stdout: string): SklearnBatch {
   const printed = stdout.slice(0, 500);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stdout);
-  } catch {
-    throw new Error(`${SKLEARN_SCRIPT} printed something that is not JSON: ${printed}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw new Error(`${SKLEARN_SCRIPT} printed ${printed}, not an object`);
-  const { sklearn, numpy, results } = parsed as Record<string, unknown>;
+  const { sklearn, numpy, results } = parseJsonObject(stdout, SKLEARN_FOREST_SCRIPT);
   if (typeof sklearn !== 'string' || typeof numpy !== 'string' || !Array.isArray(results)) {
-    throw new Error(`${SKLEARN_SCRIPT} printed ${printed}: sklearn, numpy (strings) or results (a list) is missing`);
+    throw new Error(`${SKLEARN_FOREST_SCRIPT} printed ${printed}: sklearn, numpy (strings) or results (a list) is missing`);
   }
   return { sklearn, numpy, results: results.map((r) => parseResult(r, printed)) };
 }
 
-/**
- * Runs scikit-learn on the jobs in one Python process (importing scikit-learn takes a second), in the background.
- * Rejects (so the tests fail, never skip) when /usr/bin/python3 is missing or cannot import scikit-learn, saying
- * how to install it. `signal` stops the process (when the tests that wanted it were filtered out).
- */
-export function runSklearn(jobs: readonly SklearnJob[], signal?: AbortSignal): Promise<SklearnBatch> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      SKLEARN_PYTHON,
-      [SKLEARN_SCRIPT, JSON.stringify({ jobs })],
-      { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 1024 * 1024, signal },
-      (error, stdout, stderr) => {
-        if (!error) {
-          try {
-            resolve(parseBatch(stdout));
-          } catch (err) {
-            reject(err instanceof Error ? err : new Error(String(err)));
-          }
-          return;
-        }
-        const code: unknown = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          reject(new Error(`${SKLEARN_PYTHON} is missing, so scikit-learn cannot be the reference; ${INSTALL_HINT}`));
-        } else if (code === 3) {
-          reject(new Error(`${stderr.trim()} (${NO_SKIP})`));
-        } else {
-          reject(new Error(`${SKLEARN_PYTHON} ${SKLEARN_SCRIPT} failed (${String(code ?? error.signal)}): ${stderr.trim() || error.message}`));
-        }
-      },
-    );
-  });
+/** Runs scikit-learn on the jobs in one Python process (importing scikit-learn takes a second), in the background. */
+export function runSklearn(jobs: readonly SklearnJob[], run: PythonRun = {}): Promise<SklearnBatch> {
+  return runPython(SKLEARN_FOREST_SCRIPT, [JSON.stringify({ jobs })], parseBatch, run);
 }
 
-/** Null when /usr/bin/python3 imports scikit-learn, else what is wrong and how to fix it. */
-export function sklearnProblem(): string | null {
-  const run = spawnSync(SKLEARN_PYTHON, ['-c', 'import sklearn.ensemble, numpy; print(sklearn.__version__)'], { encoding: 'utf8' });
-  if (run.error) return `${SKLEARN_PYTHON} cannot be run (${run.error.message}); ${INSTALL_HINT}`;
-  if (run.status !== 0) {
-    const last = run.stderr.trim().split('\n').pop() ?? '';
-    return `${SKLEARN_PYTHON} cannot import scikit-learn (${last}); ${INSTALL_HINT}`;
+/** A recorded scikit-learn figure for one case: its parameters, the fingerprint of its data and its scores. */
+export interface ForestFigure {
+  data: string;
+  task: Task;
+  trees: number;
+  maxFeatures: MaxFeatures;
+  seeds: number[];
+  splits: number;
+  /** scores[split][seed], as scikit-learn printed them. */
+  scores: number[][];
+  mean: number;
+}
+
+/** The figure to record for a prepared case from scikit-learn's result on it. */
+export function forestFigure(p: PreparedCase, result: SklearnResult): ForestFigure {
+  return {
+    data: p.fingerprint,
+    task: p.task,
+    trees: p.case.trees,
+    maxFeatures: p.case.maxFeatures,
+    seeds: p.case.seeds,
+    splits: p.case.splits,
+    scores: result.scores,
+    mean: result.mean,
+  };
+}
+
+export function parseForestFigures(v: unknown, where: string): Record<string, ForestFigure> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${where}: figures must be an object of cases`);
+  const out: Record<string, ForestFigure> = {};
+  for (const [name, f] of Object.entries(v)) {
+    const at = `${where}: ${name}`;
+    if (typeof f !== 'object' || f === null) throw new Error(`${at} is not an object`);
+    const { data, task, trees, maxFeatures, seeds, splits, scores, mean } = f as Record<string, unknown>;
+    if (typeof data !== 'string' || (task !== 'classification' && task !== 'regression') || !isFiniteNumber(trees) || !isFiniteNumber(splits) || !isFiniteNumber(mean)) {
+      throw new Error(`${at} lacks data, task, trees, splits or mean`);
+    }
+    if (typeof maxFeatures !== 'string' && !isFiniteNumber(maxFeatures)) throw new Error(`${at}: maxFeatures is ${JSON.stringify(maxFeatures)}`);
+    if (!Array.isArray(seeds) || !seeds.every(isFiniteNumber)) throw new Error(`${at}: seeds is not a list of numbers`);
+    out[name] = { data, task, trees, maxFeatures: maxFeatures as MaxFeatures, seeds, splits, scores: parseScores(scores, at), mean };
   }
-  return null;
+  return out;
+}
+
+export function readForestFigures(): FigureFile<Record<string, ForestFigure>> {
+  return readFigures(FIGURE_FILES.forest, parseForestFigures);
 }
 
 export function mean(xs: readonly number[]): number {
