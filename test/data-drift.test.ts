@@ -222,7 +222,7 @@ describe('drift of the Telco data', () => {
       rows: to - from,
       lines: table.lines.slice(from, to),
       columns: table.columns.map((c): Column => {
-        if (c.kind === 'number' || c.kind === 'boolean') return { ...c, values: c.values.slice(from, to) };
+        if (c.kind === 'number' || c.kind === 'boolean' || c.kind === 'date') return { ...c, values: c.values.slice(from, to) };
         return { ...c, values: { codes: c.values.codes.slice(from, to), categories: c.values.categories } };
       }),
     });

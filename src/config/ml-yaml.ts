@@ -8,6 +8,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } fr
 import type { Document } from 'yaml';
 import { BrambleError, nearest } from '../errors.js';
 import mlSchema from '../../schemas/ml.schema.json' with { type: 'json' };
+import { parseInstant } from '../data/table.js';
 
 /** Names that cross a boundary: the file's name, the schema's identity. */
 export const ML_YAML = {
@@ -27,16 +28,19 @@ export type Task = 'classification' | 'regression';
 export type ClassificationMetric = (typeof CLASSIFICATION_METRICS)[number];
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type Metric = ClassificationMetric | RegressionMetric;
-export type ColumnType = 'integer' | 'number' | 'category' | 'string' | 'boolean';
+export type ColumnType = 'integer' | 'number' | 'category' | 'string' | 'boolean' | 'date';
 
 export interface ColumnSpec {
   type: ColumnType;
   nullable: boolean;
-  min?: number;
-  max?: number;
+  /** Numbers; for a date column ISO 8601 text (`2020-01-01`), checked below to parse. */
+  min?: number | string;
+  max?: number | string;
   values?: (string | number)[];
   regex?: string;
   unique: boolean;
+  /** More texts read as missing in this column, besides data.missing and the built-in markers. */
+  missing?: string[];
 }
 
 export type ImputeRule = 'mean' | 'median' | 'mode' | { constant: string | number | boolean };
@@ -80,7 +84,7 @@ export interface Environment {
 export interface MlConfig {
   name: string;
   task: Task;
-  data: { train: string; target: string; id?: string; skip_missing_target?: boolean };
+  data: { train: string; target: string; id?: string; skip_missing_target?: boolean; missing?: string[] };
   schema?: {
     rows?: { min?: number; max?: number };
     columns?: Record<string, ColumnSpec>;
@@ -582,11 +586,21 @@ function checkDataSchema(config: MlConfig, out: Finding[]): void {
     const base: Segment[] = ['schema', 'columns', name];
     const numeric = spec.type === 'integer' || spec.type === 'number';
     for (const key of ['min', 'max'] as const) {
-      if (spec[key] !== undefined && !numeric) {
+      const bound = spec[key];
+      if (bound === undefined) continue;
+      if (spec.type === 'date') {
+        // yaml's core schema reads an unquoted 2020-01-01 as a string; it must be an instant parseInstant reads.
+        if (typeof bound !== 'string' || Number.isNaN(parseInstant(bound))) {
+          out.push({ path: [...base, key], at: 'value', message: `must be an ISO 8601 date such as 2020-01-01 or 2020-01-01T00:00:00Z (got ${shown(bound)})` });
+        }
+      } else if (!numeric) {
         out.push({ path: [...base, key], at: 'key', message: `only applies to integer and number columns (this one is ${spec.type})` });
+      } else if (typeof bound !== 'number') {
+        out.push({ path: [...base, key], at: 'value', message: `must be a number for a ${spec.type} column (got ${shown(bound)})` });
       }
     }
-    if (numeric && spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) {
+    const [lo, hi] = spec.type === 'date' ? [parseInstant(String(spec.min)), parseInstant(String(spec.max))] : [spec.min, spec.max];
+    if ((numeric || spec.type === 'date') && typeof lo === 'number' && typeof hi === 'number' && lo > hi) {
       out.push({ path: [...base, 'max'], at: 'value', message: `is below min (${spec.min})` });
     }
     if (spec.values !== undefined && spec.type !== 'category') {

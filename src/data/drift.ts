@@ -103,9 +103,9 @@ export function detectDrift(reference: TableProfile, current: TableProfile, opti
       skipped.push({ column: name, reason: `no values in the ${ref.count === 0 ? 'reference' : 'current data'}` });
       continue;
     }
-    if (ref.kind === 'number' && cur.kind === 'number') {
+    if ((ref.kind === 'number' && cur.kind === 'number') || (ref.kind === 'date' && cur.kind === 'date')) {
       results.push(numericDrift(name, ref, cur, small, thresholds));
-    } else if (ref.kind !== 'number' && cur.kind !== 'number') {
+    } else if (!isInstantsOrNumbers(ref) && !isInstantsOrNumbers(cur)) {
       results.push(categoricalDrift(name, frequencies(ref), frequencies(cur), ref.count, cur.count, small, thresholds));
     } else {
       throw new DriftInputError(`${name} was ${describeKind(ref)} in the reference but is ${describeKind(cur)} now; fix the data, or declare its type in ml.yaml's schema`, {
@@ -119,11 +119,16 @@ export function detectDrift(reference: TableProfile, current: TableProfile, opti
 }
 
 function describeKind(column: ColumnProfile): string {
-  return column.kind === 'number' ? 'numbers' : column.kind === 'boolean' ? 'true/false' : 'labels';
+  return column.kind === 'number' ? 'numbers' : column.kind === 'date' ? 'dates' : column.kind === 'boolean' ? 'true/false' : 'labels';
+}
+
+/** Dates drift as the instants they are, with the numeric tests; a column that changed between the two is an error. */
+function isInstantsOrNumbers(column: ColumnProfile): boolean {
+  return column.kind === 'number' || column.kind === 'date';
 }
 
 type Thresholds = Record<DriftTest, number>;
-type NumberProfile = Extract<ColumnProfile, { kind: 'number' }>;
+type NumberProfile = Extract<ColumnProfile, { kind: 'number' | 'date' }>;
 
 function numericDrift(name: string, ref: NumberProfile, cur: NumberProfile, small: boolean, thresholds: Thresholds): ColumnDrift {
   const a = sketchOf(ref, 'reference');

@@ -48,7 +48,7 @@ export interface TableProfile {
   readonly columns: readonly ColumnProfile[];
 }
 
-export type ColumnProfile = NumberProfile | BooleanProfile | CategoryProfile | StringProfile;
+export type ColumnProfile = NumberProfile | DateProfile | BooleanProfile | CategoryProfile | StringProfile;
 
 interface Counts {
   readonly name: string;
@@ -73,6 +73,15 @@ export interface NumberProfile extends Counts {
    * …, 100 %); null when the column has no values.
    */
   readonly sketch?: readonly number[] | null;
+}
+
+/**
+ * A date column, profiled as instants: every figure (mean, std, min, max, quantiles, sketch) is in milliseconds
+ * since 1970 UTC, so that drift runs the same numeric tests on it as on numbers (the Wasserstein distance is
+ * divided by the reference's std, so the unit does not matter).
+ */
+export interface DateProfile extends Omit<NumberProfile, 'kind'> {
+  readonly kind: 'date';
 }
 
 export interface BooleanProfile extends Counts {
@@ -126,6 +135,8 @@ function profileColumn(column: Column, scratch: NumberScratch, distributions: bo
   switch (column.kind) {
     case 'number':
       return profileNumbers(column.name, column.values, scratch, distributions);
+    case 'date':
+      return { ...profileNumbers(column.name, column.values, scratch, distributions), kind: 'date' };
     case 'boolean':
       return profileBooleans(column.name, column.values);
     case 'category':

@@ -1,7 +1,7 @@
 import { BrambleError } from '../errors.js';
 import type { ColumnType } from '../config/ml-yaml.js';
 import type { DeclaredColumn, TypeViolation } from './load.js';
-import { cellValue, columnNames, findColumn, missingColumnError, type CodedColumn, type Column, type Table } from './table.js';
+import { cellValue, columnNames, findColumn, missingColumnError, parseInstant, type CodedColumn, type Column, type Table } from './table.js';
 
 /** Names that cross a boundary: the JSON form's identity and the rule names people and scripts match on. */
 export const VALIDATION = {
@@ -25,11 +25,14 @@ export type ValidationRule = (typeof VALIDATION_RULES)[number];
 export interface ColumnRules {
   readonly type: ColumnType;
   readonly nullable?: boolean;
-  readonly min?: number;
-  readonly max?: number;
+  /** Numbers; for a date column, ISO 8601 text (`2020-01-01`), which ml.yaml's loader has checked parses. */
+  readonly min?: number | string;
+  readonly max?: number | string;
   readonly values?: readonly (string | number)[];
   readonly regex?: string;
   readonly unique?: boolean;
+  /** More texts read as missing in this column (ml.yaml's `schema.columns.X.missing`). */
+  readonly missing?: readonly string[];
 }
 
 /** ml.yaml's `schema` section. */
@@ -88,7 +91,9 @@ export class ValidationInputError extends BrambleError {
  */
 export function validationLoadOptions(schema: DataSchema): { columns: Record<string, DeclaredColumn>; lenient: true } {
   const columns: Record<string, DeclaredColumn> = {};
-  for (const [name, spec] of Object.entries(schema.columns ?? {})) columns[name] = { type: spec.type, nullable: spec.nullable === true };
+  for (const [name, spec] of Object.entries(schema.columns ?? {})) {
+    columns[name] = { type: spec.type, nullable: spec.nullable === true, ...(spec.missing !== undefined ? { missing: spec.missing.map(String) } : {}) };
+  }
   return { columns, lenient: true };
 }
 
@@ -232,6 +237,8 @@ function expectedKind(type: ColumnType): readonly Column['kind'][] {
       return ['number'];
     case 'boolean':
       return ['boolean'];
+    case 'date':
+      return ['date'];
     case 'category':
     case 'string':
       return ['category', 'string'];
@@ -246,6 +253,8 @@ function typeExpectation(type: ColumnType): string {
       return 'numbers';
     case 'boolean':
       return 'true/false';
+    case 'date':
+      return 'ISO 8601 dates';
     case 'category':
       return 'labels';
     case 'string':
@@ -253,7 +262,7 @@ function typeExpectation(type: ColumnType): string {
   }
 }
 
-function rangePhrase(min: number | undefined, max: number | undefined): string {
+function rangePhrase(min: number | string | undefined, max: number | string | undefined): string {
   if (min !== undefined && max !== undefined) return `between ${min} and ${max}`;
   if (min !== undefined) return `at least ${min}`;
   return `at most ${max}`;
@@ -270,7 +279,7 @@ function more(count: number, word: string, like = 'like it'): string {
 
 function missingRows(column: Column): number[] {
   const rows: number[] = [];
-  if (column.kind === 'number' || column.kind === 'boolean') {
+  if (column.kind === 'number' || column.kind === 'boolean' || column.kind === 'date') {
     const values = column.values;
     for (let r = 0; r < values.length; r++) if (values[r] !== values[r]) rows.push(r);
   } else {
@@ -280,11 +289,13 @@ function missingRows(column: Column): number[] {
   return rows;
 }
 
-function outOfRange(column: Column, min: number | undefined, max: number | undefined): number[] {
+function outOfRange(column: Column, min: number | string | undefined, max: number | string | undefined): number[] {
   const rows: number[] = [];
-  if (column.kind !== 'number') return rows;
-  const lo = min ?? -Infinity;
-  const hi = max ?? Infinity;
+  if (column.kind !== 'number' && column.kind !== 'date') return rows;
+  // A date column's bounds are ISO text in ml.yaml, compared as instants; numbers as they are.
+  const bound = (b: number | string | undefined, none: number): number => (b === undefined ? none : typeof b === 'number' ? b : parseInstant(b));
+  const lo = bound(min, -Infinity);
+  const hi = bound(max, Infinity);
   const values = column.values;
   // NaN (missing) fails both comparisons, so it is not counted here; not_null reports it.
   for (let r = 0; r < values.length; r++) if (values[r] < lo || values[r] > hi) rows.push(r);

@@ -100,6 +100,7 @@ export async function readAndValidate(dir: string): Promise<Pick<Prepared, 'conf
   const loaded = await readTable(join(dir, config.data.train), {
     file: config.data.train,
     hint: 'check data.train in ml.yaml',
+    missing: config.data.missing,
     ...validationLoadOptions(schema),
   });
   const validation = validateTable(loaded.table, schema, { file: config.data.train, violations: loaded.violations });
