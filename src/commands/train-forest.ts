@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { parseCsv } from '../data/csv.js';
-import { encodeTable, takeRows } from '../data/encode.js';
+import { encodeColumns, takeRows } from '../data/encode.js';
 import { splitRows } from '../data/split.js';
 import { RandomForest, type ForestJSON } from '../model/forest/forest.js';
 import type { ForestOptions, Task } from '../model/forest/options.js';
 import type { Progress } from '../model/forest/pool.js';
-import { DataFileError } from '../data/load.js';
+import { readTable } from '../data/load.js';
 
 export interface TrainForestRequest {
   data: string;
@@ -34,22 +32,17 @@ export interface TrainForestResult {
 }
 
 /**
- * Trains a forest on a CSV file: strings one-hot encoded, a seeded (stratified) train/test split, scored on
- * the held-out part. The engine behind `bramble forest train`; the clock comes in as an argument.
+ * Trains a forest on a data file (CSV, JSON, Arrow or Parquet, read by the pipeline's loader into typed
+ * columns): text one-hot encoded, a seeded (stratified) train/test split, scored on the held-out part. The
+ * engine behind `bramble forest train`; the clock comes in as an argument.
  */
 export async function trainForestFromCsv(
   request: TrainForestRequest,
   deps: { now: () => number; onProgress?: Progress },
 ): Promise<TrainForestResult> {
-  const text = await readFile(request.data, 'utf8').catch((err: unknown) => {
-    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
-    if (code === 'ENOENT') throw new DataFileError(`the data file ${request.data} does not exist; check --data`, request.data);
-    if (code === 'EISDIR') throw new DataFileError(`the data file ${request.data} is a folder; give a CSV file`, request.data);
-    throw err;
-  });
-  const table = parseCsv(text, request.data);
+  const { table } = await readTable(request.data, { file: request.data, hint: 'check --data' });
   const classification = request.task === 'classification';
-  const encoded = encodeTable(table, { target: request.target, drop: request.drop, numericTarget: !classification }, request.data);
+  const encoded = encodeColumns(table, { target: request.target, drop: request.drop, numericTarget: !classification }, request.data);
   const split = splitRows(encoded.y, request.testShare, request.splitSeed, classification);
   const forest = new RandomForest({ ...request.forest, task: request.task });
   const started = deps.now();
