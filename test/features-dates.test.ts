@@ -1,6 +1,6 @@
 import { op as aq } from 'arquero';
 import { describe, expect, it } from 'vitest';
-import { compileExpression, FeatureExpressionError, parseExpression, parseInstant, type Value } from '../src/features/expression.js';
+import { compileExpression, FeatureExpressionError, parseExpression, type Value } from '../src/features/expression.js';
 
 const WHERE = 'features[0].derive.x';
 
@@ -49,7 +49,7 @@ describe('derive: arquero date functions, in UTC', () => {
     ['dayofyear', (t) => aq.utcdayofyear(t)],
     ['hours', (t) => aq.utchours(t)],
     ['minutes', (t) => aq.utcminutes(t)],
-    ['week', (t) => aq.utcweek(t)],
+    ['week', (t) => aq.utcweek(t, 0)],
   ];
 
   it('has a few hundred instants to compare on, before and after 1970', () => {
@@ -126,41 +126,5 @@ describe('derive: arquero date functions, in UTC', () => {
 
   it('op.week takes one or two arguments', () => {
     expect(() => parseExpression('d => op.week(d.t, 1, 2)', WHERE)).toThrow(`${WHERE}: "d => op.week(d.t, 1, 2)" calls op.week with 3 arguments at column 6; op.week takes 1 to 2`);
-  });
-});
-
-describe('parseInstant: ISO 8601 text to UTC milliseconds', () => {
-  it.each<[string, string]>([
-    ['2024-03-01', '2024-03-01T00:00:00.000Z'],
-    ['2024-03', '2024-03-01T00:00:00.000Z'],
-    ['2024', '2024-01-01T00:00:00.000Z'],
-    ['2024-03-01T12:30', '2024-03-01T12:30:00.000Z'],
-    ['2024-03-01 12:30:05', '2024-03-01T12:30:05.000Z'],
-    ['2024-03-01T12:30:05.5Z', '2024-03-01T12:30:05.500Z'],
-    ['2024-03-01T12:30:05.123456789Z', '2024-03-01T12:30:05.123Z'],
-    ['2024-03-01T12:30:05+02:00', '2024-03-01T10:30:05.000Z'],
-    ['2024-03-01T12:30:05-0130', '2024-03-01T14:00:05.000Z'],
-    ['2024-03-01T00:30:00+05', '2024-02-29T19:30:00.000Z'],
-    ['2024-02-29', '2024-02-29T00:00:00.000Z'],
-    ['1969-12-31T23:59:59.999Z', '1969-12-31T23:59:59.999Z'],
-    ['1600-02-29', '1600-02-29T00:00:00.000Z'],
-    ['0050-01-02', '0050-01-02T00:00:00.000Z'],
-    ['-000001-06-01T00:00:00.000Z', '-000001-06-01T00:00:00.000Z'],
-    ['+010000-01-01T00:00:00.000Z', '+010000-01-01T00:00:00.000Z'],
-    ['  2024-03-01  ', '2024-03-01T00:00:00.000Z'],
-  ])('%s is %s', (text, expected) => {
-    const t = parseInstant(text);
-    expect(t).toBeDefined();
-    expect(new Date(t as number).toISOString()).toBe(expected);
-  });
-
-  it('reads back every instant that toISOString writes', () => {
-    for (const t of instants()) expect(parseInstant(new Date(t).toISOString())).toBe(t);
-  });
-
-  it.each(['2023-02-29', '1900-02-29', '2024-13-01', '2024-00-10', '2024-04-31', '2024-03-01T24:00', '2024-03-01T12:60', '2024-03-01T12:00:60',
-    '2024-03-01T12:00+24:00', '24-03-01', '2024-3-1', '01/03/2024', 'March 1, 2024', '2024-03-01Z', '2024-03-01T12', '', 'NaN', '1709251200000', '-000000-01-01',
-    '+275761-01-01'])('%j is not a date', (text) => {
-    expect(parseInstant(text)).toBeUndefined();
   });
 });

@@ -178,7 +178,11 @@ describe('steps that do not fit the data', () => {
     ['a text constant for numbers', [{ impute: { tenure: { constant: 'none' } } }], 'features[0].impute.tenure: the constant "none" is text but "tenure" holds numbers; give a number'],
     ['onehot on numbers', [{ onehot: ['tenure'] }], 'features[0].onehot[0]: "tenure" holds numbers; onehot takes text (category) columns — to group numbers, use bucketize'],
     ['standardize on text', [{ standardize: ['Contract'] }], 'features[0].standardize[0]: "Contract" holds text; standardize takes numeric columns — one-hot encode text with onehot'],
-    ['text left over', [], 'features: column "Contract" holds text and no step turns it into numbers, so the model cannot read it; add it to an onehot step, or remove it with a drop step'],
+    ['ordinal on numbers', [{ ordinal: ['tenure'] }], 'features[0].ordinal[0]: "tenure" holds numbers; ordinal takes text (category) columns — a number column is ordered already, so use it as it is (or bucketize it)'],
+    ['ordinal on the id', [{ ordinal: ['id'] }], 'features[0].ordinal[0]: "id" is the id column (data.id), which is never a feature; remove it'],
+    ['ordinal on the target', [{ ordinal: ['y'] }], 'features[0].ordinal[0]: "y" is the target (data.target); it cannot be used as a feature'],
+    ['an unknown step', [{ ordinals: ['Contract'] } as unknown as FeatureStep], 'features[0]: unknown step "ordinals"; the steps are impute, onehot, ordinal, standardize, minmax, bucketize, derive and drop'],
+    ['text left over', [], 'features: column "Contract" holds text and no step turns it into numbers, so the model cannot read it; add it to an onehot step (one 0/1 column per category) or an ordinal step (one column of category codes, for many categories), or remove it with a drop step'],
   ])('%s', (_, steps, message) => {
     const t = table({ y: ['yes', 'no', 'no'], ...columns });
     // Every case but the last fails at its step, before the check for text left over.
@@ -349,7 +353,8 @@ describe('the Telco template', () => {
 
   it.each<[string, (json: Record<string, unknown>) => unknown, string]>([
     ['another format', (j) => ({ ...j, format: 'bramble-forest' }), 'saved features have format "bramble-forest"; expected "bramble-features"'],
-    ['another version', (j) => ({ ...j, version: 2 }), 'saved features are version 2; this Bramble reads version 1 — retrain the model or use a matching Bramble'],
+    ['another version', (j) => ({ ...j, version: 3 }), 'saved features are version 3; this Bramble reads versions 1 and 2 — retrain the model or use a matching Bramble'],
+    ['an input of an unknown kind', (j) => ({ ...j, inputs: [{ name: 'x', kind: 'time' }] }), 'saved features: inputs is missing or malformed; the model file is damaged'],
     ['a damaged step', (j) => ({ ...j, steps: [{ kind: 'standardize', step: 0, column: 'tenure', mean: 'x', std: 1 }] }), 'saved features: steps[0] (standardize) is missing or malformed; the model file is damaged'],
     ['outputs that do not match', (j) => ({ ...j, outputs: ['tenure'] }), 'the saved features list outputs tenure but their steps give'],
     ['not an object', () => null, 'saved features must be an object with format "bramble-features", got null'],

@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaValidator } from '../schemas.js';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
-import type { Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, visit } from 'yaml';
+import type { CST, Document } from 'yaml';
 import { BrambleError, nearest } from '../errors.js';
 import mlSchema from '../../schemas/ml.schema.json' with { type: 'json' };
 import { parseInstant } from '../data/table.js';
@@ -48,6 +48,7 @@ export type ImputeRule = 'mean' | 'median' | 'mode' | { constant: string | numbe
 export type FeatureStep =
   | { impute: Record<string, ImputeRule> }
   | { onehot: string[] }
+  | { ordinal: string[] }
   | { standardize: string[] }
   | { minmax: string[] }
   | { bucketize: Record<string, number[]> }
@@ -125,8 +126,16 @@ function formatProblem(file: string, p: ConfigProblem): string {
   return `${where}${p.path ? ` ${p.path}` : ''}: ${p.message}`;
 }
 
+/**
+ * Limits that keep a hostile or broken ml.yaml from exhausting the process. Real files nest a handful of levels
+ * (derive expressions are strings, not YAML) and use aliases, if at all, a few times.
+ */
+const YAML_LIMITS = { depth: 64, aliasCount: 100 } as const;
+
 /** Parses and checks ml.yaml text; throws a ConfigError that lists every problem. */
 export function loadMlYaml(text: string, file: string = ML_YAML.file): MlConfig {
+  const tooDeep = nestingProblem(text);
+  if (tooDeep) throw new ConfigError(file, [tooDeep]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = [...doc.errors, ...doc.warnings];
@@ -140,7 +149,7 @@ export function loadMlYaml(text: string, file: string = ML_YAML.file): MlConfig 
     throw new ConfigError(file, sortProblems(problems));
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const data = aliasesResolved(doc, lineCounter, file);
   const validate = mlValidator();
   if (!validate(data)) {
     const found = reduceAjvErrors(validate.errors ?? []).flatMap(describeAjvError);
@@ -152,6 +161,59 @@ export function loadMlYaml(text: string, file: string = ML_YAML.file): MlConfig 
   const semantic = checkSemantics(config);
   if (semantic.length > 0) throw new ConfigError(file, sortProblems(semantic.map((f) => place(doc, lineCounter, f))));
   return config;
+}
+
+/**
+ * The first place where collections nest deeper than YAML_LIMITS.depth, found on yaml's concrete syntax tree, which
+ * it builds with a loop. Its composer recurses per level: a few thousand `[` overflow the stack, and V8 may then
+ * abort the whole process while compiling a regular expression instead of throwing, so the check comes first.
+ */
+function nestingProblem(text: string): ConfigProblem | undefined {
+  const lines = new LineCounter();
+  const pending: Array<{ token: CST.Token; depth: number }> = [];
+  for (const token of new Parser(lines.addNewLine).parse(text)) pending.push({ token, depth: 0 });
+  while (pending.length > 0) {
+    const { token, depth } = pending.pop() as { token: CST.Token; depth: number };
+    if (token.type === 'document') {
+      if (token.value) pending.push({ token: token.value, depth });
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      if (depth + 1 > YAML_LIMITS.depth) {
+        const { line, col } = lines.linePos(token.offset);
+        const check = token.type === 'flow-collection' ? 'the brackets' : 'the indentation';
+        return { line, col, path: '', message: `nested too deep (limit ${YAML_LIMITS.depth}); ml.yaml is never that deep — check ${check}` };
+      }
+      for (const item of token.items) {
+        if (item.key) pending.push({ token: item.key, depth: depth + 1 });
+        if (item.value) pending.push({ token: item.value, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The document as plain data, with aliases expanded; an alias bomb or a dangling alias is a located problem. */
+function aliasesResolved(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: YAML_LIMITS.aliasCount });
+  } catch (err) {
+    // yaml reports both as a ReferenceError; its messages are the only way to tell them apart.
+    if (!(err instanceof ReferenceError)) throw err;
+    const dangling = /^Unresolved alias .*: (.+)$/.exec(err.message)?.[1];
+    if (!dangling && !err.message.startsWith('Excessive alias count')) throw err;
+    let offset = 0;
+    visit(doc, {
+      Alias(_, node) {
+        if (dangling !== undefined && node.source !== dangling) return undefined;
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const { line, col } = lineCounter.linePos(offset);
+    const message = dangling
+      ? `the alias *${dangling} has no anchor &${dangling} before it; put the anchor on a value above, or write the value out`
+      : `aliases expand too far (more than ${YAML_LIMITS.aliasCount}); write the values out instead of repeating aliases`;
+    throw new ConfigError(file, [{ line, col, path: '', message }]);
+  }
 }
 
 /** Reads and loads an ml.yaml file; `path` is also how problems name the file. */

@@ -4,6 +4,7 @@
 // The grammar is a whitelist — row fields, literals, operators and a fixed set of op.<function> calls — so reaching
 // for process, globalThis, constructor or any other function is a parse error, not a runtime check.
 import { BrambleError } from '../errors.js';
+import { parseInstant } from '../data/table.js';
 
 /** What an expression reads and returns: numbers (NaN is a missing number), text, booleans, and null (missing text). */
 export type Value = number | string | boolean | null;
@@ -70,10 +71,13 @@ const scratch2 = new Date(0);
 const MS_DAY = 864e5;
 const MS_WEEK = 6048e5;
 
-/** A value as an instant (UTC milliseconds): numbers as they are, ISO 8601 text parsed, anything else NaN. */
+/**
+ * A value as an instant (UTC milliseconds): numbers as they are, ISO 8601 text read by the data loader's own
+ * parser (so a date in a text column means what it would in a `type: date` one), anything else NaN.
+ */
 export function toInstant(v: Value): number {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string') return parseInstant(v) ?? NaN;
+  if (typeof v === 'string') return parseInstant(v);
   return NaN;
 }
 
@@ -190,58 +194,6 @@ function extreme(args: readonly Value[], sign: 1 | -1): number {
   let best = sign > 0 ? -Infinity : Infinity;
   for (const v of args) best = sign > 0 ? Math.max(best, toNumber(v)) : Math.min(best, toNumber(v));
   return best;
-}
-
-// ISO 8601 as data files and JSON requests write it: a date (2024-03-01, 2024-03, 2024), optionally a time after T
-// or a space (12:30, 12:30:05, 12:30:05.123), optionally a zone (Z, +02:00, +0200, +02). Without a zone it is UTC —
-// never the machine's local time, which would make features depend on where the model runs. Six-digit years with a
-// sign (+010000, -000001) are ISO's expanded form, which toISOString writes for years outside 0–9999.
-const ISO_INSTANT = /^([+-]\d{6}|\d{4})(?:-(\d{2})(?:-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?)?)?$/;
-
-/** The largest instant a JavaScript Date holds (±100,000,000 days around 1970). */
-const MAX_INSTANT = 864e13;
-
-/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil): no Date, no 1900 quirk. */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/**
- * ISO 8601 text as an instant (UTC milliseconds), or undefined when it is not a valid date or date-time: the one
- * reading of date text for served records, predict files and derive expressions.
- */
-export function parseInstant(text: string): number | undefined {
-  const m = ISO_INSTANT.exec(text.trim());
-  if (m === null) return undefined;
-  const year = Number(m[1]);
-  if (m[1] === '-000000') return undefined;
-  const month = m[2] === undefined ? 1 : Number(m[2]);
-  const day = m[3] === undefined ? 1 : Number(m[3]);
-  const hour = m[4] === undefined ? 0 : Number(m[4]);
-  const minute = m[5] === undefined ? 0 : Number(m[5]);
-  const second = m[6] === undefined ? 0 : Number(m[6]);
-  // Milliseconds from the first three digits of the fraction; finer digits are cut, as Date.parse does.
-  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
-  let offset = 0;
-  if (m[9] !== undefined) {
-    const oh = Number(m[10]);
-    const om = m[11] === undefined ? 0 : Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
-  }
-  const t = daysFromCivil(year, month, day) * MS_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms - offset;
-  return Math.abs(t) > MAX_INSTANT ? undefined : t;
 }
 
 /** The functions a derive expression may call, as `op.<name>`. */

@@ -2,32 +2,44 @@
 // a whole table (training, evaluation) and to one served row.
 //
 // Parity by construction: fitting compiles the steps into a list of row operations over numbered slots (each slot
-// holds one intermediate column, numbers or text). The batch path and the row path differ only in where a row's
-// input values come from — a table cell or a record field — and both read them through the same `readInput`; after
-// that, both run the very same operations on the very same slot layout, so the numbers agree to the bit. Fitting
-// applies each fitted step through those same operations before fitting the next one, so a step fitted after an
-// impute sees exactly the imputed values that serving will see.
+// holds one intermediate column: numbers, dates or text). The batch path and the row path differ only in where a
+// row's input values come from — a table column or a record field — and both turn them into slot form through the
+// same `readInput`; after that, both run the very same operations on the very same slot layout, so the numbers
+// agree to the bit. Fitting applies each fitted step through those same operations before fitting the next one, so
+// a step fitted after an impute sees exactly the imputed values that serving will see.
 //
 // Decisions:
-// - Missing numbers are NaN throughout (the forest routes NaN); missing text is null. A missing value in a one-hot
+// - Missing numbers are NaN throughout (the forest routes NaN); missing text is code −1. A missing value in a one-hot
 //   column gives NaN in all its 0/1 columns, as src/data/encode.ts does; a value not seen in training gives all
-//   zeros and is counted (`unseenCounts`).
-// - A text column that is still text after the steps and was not one-hot encoded is an error at fit time naming
-//   the column (add it to onehot, or drop it), rather than silently encoded as codes: codes would give an order
-//   to labels that have none, and a label unseen in training would have no code at serving time.
-// - One-hot categories are sorted (UTF-16 order), so that the feature layout does not depend on row order.
+//   zeros and is counted (`unseenCounts`). An ordinal column gives the value's index among the sorted training
+//   categories; missing and unseen give NaN (unseen counted the same way), which the forest routes as missing.
+// - Text slots hold codes into a word list that belongs to the state (Int32 per row, not a string per row), so a
+//   million-row table costs a flat array per text column, and onehot and ordinal look a word up once per distinct
+//   word rather than once per row. The batch path adopts a table column's own categories as the word list; the row
+//   path interns the record's text. Words are distinct within a list, so counting by code is counting by text.
+// - Dates are instants (UTC milliseconds, NaN missing) in a slot of their own kind, stored like numbers. A date is
+//   never a feature by itself: a date column that is still a date after the steps is left out of the outputs, with
+//   no error, while `derive` can read it (`d => op.month(d.signup)`). Served records give ISO 8601 text or epoch
+//   milliseconds.
+// - A text column that is still text after the steps and was not encoded is an error at fit time naming the
+//   column (add it to onehot or ordinal, or drop it), rather than silently encoded as codes: first-seen codes would
+//   depend on row order, and a label unseen in training would have no code at serving time.
+// - One-hot and ordinal categories are sorted (UTF-16 order), so that the feature layout does not depend on row order.
 // - `derive` may overwrite a column that exists (as arquero's derive does); the new column keeps its place. A new
 //   name is added at the end. Later columns of one derive step can read earlier ones.
+// - Saved features are version 1 unless they use a date input or an ordinal step, which make them version 2: a model
+//   without either stays byte for byte what it was, and an older Bramble refuses a version 2 model by its version
+//   instead of calling it damaged.
 import { BrambleError, nearest } from '../errors.js';
 import { MISSING_TEXT } from '../data/load.js';
-import { cellValue, findColumn, missingColumnError, type Table } from '../data/table.js';
+import { cellValue, findColumn, missingColumnError, parseInstant, type Column, type Table } from '../data/table.js';
 import type { FeatureStep, ImputeRule } from '../config/ml-yaml.js';
 import { compileExpression, parseExpression, toNumber, type Evaluate, type Value } from './expression.js';
 
-export const FEATURES_FORMAT = { name: 'bramble-features', version: 1 } as const;
+export const FEATURES_FORMAT = { name: 'bramble-features', version: 2, versions: [1, 2] } as const;
 
-/** A slot holds numbers (Float64, NaN missing) or text (null missing). */
-export type SlotKind = 'number' | 'text';
+/** A slot holds numbers (Float64, NaN missing), dates (UTC milliseconds in a Float64, NaN missing) or text. */
+export type SlotKind = 'number' | 'date' | 'text';
 
 export interface FeatureInput {
   readonly name: string;
@@ -38,14 +50,16 @@ export interface FeatureInput {
 export type FittedStep =
   | { kind: 'impute'; step: number; column: string; rule: 'mean' | 'median' | 'mode' | 'constant'; value: number | string }
   | { kind: 'onehot'; step: number; column: string; categories: string[] }
+  | { kind: 'ordinal'; step: number; column: string; categories: string[] }
   | { kind: 'standardize'; step: number; column: string; mean: number; std: number }
   | { kind: 'minmax'; step: number; column: string; min: number; max: number }
   | { kind: 'bucketize'; step: number; column: string; edges: number[] }
-  | { kind: 'derive'; step: number; column: string; expression: string; type: SlotKind }
+  | { kind: 'derive'; step: number; column: string; expression: string; type: 'number' | 'text' }
   | { kind: 'drop'; step: number; column: string };
 
 export interface FeaturesJSON {
   format: typeof FEATURES_FORMAT.name;
+  /** 1, or 2 when an input is a date or a step is ordinal. */
   version: number;
   /** Never features; kept so that a served record that carries them is understood. */
   target: string;
@@ -103,6 +117,9 @@ function isMissingText(s: string): boolean {
   return MISSING.has(s) || s.trim() === '';
 }
 
+/** What a date input accepts, for messages. */
+export const DATE_INPUT = 'ISO 8601 text such as 2024-03-01 or 2024-03-01T12:30:00Z (UTC unless it gives an offset), or milliseconds since 1970 UTC';
+
 /**
  * One input value as its slot stores it, or undefined when it cannot be read as that kind. Text uses the loader's
  * missing markers, so that "NA" in a served record means what it means in a CSV.
@@ -119,11 +136,29 @@ function readInput(kind: SlotKind, raw: unknown): number | string | null | undef
     }
     return undefined;
   }
+  if (kind === 'date') {
+    // An instant beyond what a Date holds (±8.64e15 ms) is not a date; NaN is a missing one.
+    if (typeof raw === 'number') return Number.isNaN(raw) || Math.abs(raw) <= 864e13 ? raw : undefined;
+    if (raw === null || raw === undefined) return NaN;
+    if (typeof raw === 'string') {
+      if (isMissingText(raw)) return NaN;
+      // The loader's parser: a served date reads exactly as the same text in a training file.
+      const t = parseInstant(raw);
+      return Number.isNaN(t) ? undefined : t;
+    }
+    return undefined;
+  }
   if (typeof raw === 'string') return isMissingText(raw) ? null : raw;
   if (raw === null || raw === undefined) return null;
   if (typeof raw === 'number') return Number.isNaN(raw) ? null : String(raw);
   if (typeof raw === 'boolean') return String(raw);
   return undefined;
+}
+
+/** A served record's date field as an instant, or undefined when it is not one (null and "" are missing: NaN). */
+export function readDateInput(raw: unknown): number | undefined {
+  const v = readInput('date', raw);
+  return typeof v === 'number' ? v : undefined;
 }
 
 /** A derived value in a number slot: text (which a numeric derive should not give) reads as missing. */
@@ -136,14 +171,26 @@ function derivedText(v: Value): string | null {
   return typeof v === 'string' ? v : String(v);
 }
 
+function inputProblem(kind: SlotKind, raw: unknown): string {
+  const shown = typeof raw === 'string' ? JSON.stringify(raw) : typeof raw === 'object' ? 'an object' : String(raw);
+  const fix = kind === 'number' ? 'give a number, or null when missing' : kind === 'date' ? `give ${DATE_INPUT}, or null when missing` : 'give text, or null when missing';
+  return `is ${shown}; ${fix}`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The program: slots and row operations.
 
-/** Intermediate columns by slot, each `rows` long; a number slot's text array (and the reverse) is empty. */
+/**
+ * Intermediate columns by slot, each `rows` long. Number and date slots use `num`; text slots use `codes` (−1 is
+ * missing) into `words`, the slot's distinct texts, with `lookup` (built when first needed) from text to code.
+ * The arrays of a slot of the other kind are empty.
+ */
 interface State {
   readonly rows: number;
   readonly num: Float64Array[];
-  readonly txt: (string | null)[][];
+  readonly codes: Int32Array[];
+  readonly words: string[][];
+  readonly lookup: (Map<string, number> | null)[];
 }
 
 type RowOp = (state: State, row: number) => void;
@@ -153,11 +200,65 @@ interface LiveColumn {
   readonly slot: number;
 }
 
+const NO_NUMBERS = new Float64Array(0);
+const NO_CODES = new Int32Array(0);
+
+/** The code of `text` in a text slot's word list, added when new. */
+function intern(state: State, slot: number, text: string): number {
+  const words = state.words[slot];
+  let lookup = state.lookup[slot];
+  if (lookup === null) {
+    lookup = new Map();
+    for (let k = 0; k < words.length; k++) lookup.set(words[k], k);
+    state.lookup[slot] = lookup;
+  }
+  let code = lookup.get(text);
+  if (code === undefined) {
+    code = words.length;
+    words.push(text);
+    lookup.set(text, code);
+  }
+  return code;
+}
+
+function textAt(state: State, slot: number, row: number): string | null {
+  const code = state.codes[slot][row];
+  return code < 0 ? null : state.words[slot][code];
+}
+
+/**
+ * A word list's codes mapped through `index` (text → category position, −1 when absent), built for a list the
+ * first time it is seen and extended as the list grows: a lookup per distinct word, not per row. Word lists only
+ * grow; a state that starts over gets a new list, which this notices by identity.
+ */
+function categoryMapper(index: ReadonlyMap<string, number>): (state: State, slot: number, code: number) => number {
+  let seen: string[] | null = null;
+  let map = new Int32Array(16);
+  let mapped = 0;
+  return (state, slot, code) => {
+    const words = state.words[slot];
+    if (words !== seen) {
+      seen = words;
+      mapped = 0;
+    }
+    if (code >= mapped) {
+      if (map.length < words.length) {
+        const grown = new Int32Array(Math.max(words.length, map.length * 2));
+        grown.set(map.subarray(0, mapped));
+        map = grown;
+      }
+      for (let k = mapped; k < words.length; k++) map[k] = index.get(words[k]) ?? -1;
+      mapped = words.length;
+    }
+    return map[code];
+  };
+}
+
 /** Builds the slot layout and row operations from fitted steps; fitting and fromJSON both go through `add`. */
 class Program {
   readonly slots: SlotKind[];
   readonly ops: RowOp[] = [];
-  readonly live: LiveColumn[];
+  live: LiveColumn[];
   readonly unseen = new Map<string, number>();
 
   constructor(readonly inputs: readonly FeatureInput[]) {
@@ -174,10 +275,14 @@ class Program {
     return this.slots.length - 1;
   }
 
+  /** Puts `columns` where `name` was, or at the end; no spread, since a one-hot column can have very many labels. */
   private replace(name: string, columns: LiveColumn[]): void {
     const at = this.live.findIndex((c) => c.name === name);
-    if (at < 0) this.live.push(...columns);
-    else this.live.splice(at, 1, ...columns);
+    this.live = at < 0 ? this.live.concat(columns) : this.live.slice(0, at).concat(columns, this.live.slice(at + 1));
+  }
+
+  private countUnseen(name: string): void {
+    this.unseen.set(name, (this.unseen.get(name) ?? 0) + 1);
   }
 
   /**
@@ -190,34 +295,73 @@ class Program {
     if (column === undefined) throw new FeaturesFormatError(`${where}: the saved features read ${JSON.stringify(step.column)}, which no earlier step provides; the model file is damaged`);
     const slot = column.slot;
     const kind = this.slots[slot];
-    const needs = step.kind === 'onehot' ? 'text' : step.kind === 'impute' ? (typeof step.value === 'number' ? 'number' : 'text') : step.kind === 'drop' ? kind : 'number';
+    const needs: SlotKind =
+      step.kind === 'onehot' || step.kind === 'ordinal' ? 'text'
+      : step.kind === 'impute' ? (typeof step.value === 'number' ? 'number' : 'text')
+      : step.kind === 'drop' ? kind
+      : 'number';
     if (kind !== needs) throw new FeaturesFormatError(`${where}: the saved ${step.kind} step expects ${needs} in ${JSON.stringify(step.column)} but it holds ${kind}; the model file is damaged`);
     let op: RowOp | null = null;
     switch (step.kind) {
       case 'impute': {
         const value = step.value;
-        op = typeof value === 'number'
-          ? (s, r) => { const a = s.num[slot]; if (Number.isNaN(a[r])) a[r] = value; }
-          : (s, r) => { const a = s.txt[slot]; if (a[r] === null) a[r] = value; };
+        if (typeof value === 'number') {
+          op = (s, r) => { const a = s.num[slot]; if (Number.isNaN(a[r])) a[r] = value; };
+          break;
+        }
+        // The value's code, looked up once per word list rather than once per missing cell.
+        let words: string[] | null = null;
+        let code = -1;
+        op = (s, r) => {
+          const a = s.codes[slot];
+          if (a[r] >= 0) return;
+          if (s.words[slot] !== words) {
+            code = intern(s, slot, value);
+            words = s.words[slot];
+          }
+          a[r] = code;
+        };
         break;
       }
       case 'onehot': {
         const name = step.column;
-        const index = new Map(step.categories.map((c, j) => [c, j] as const));
-        const outs = step.categories.map(() => this.newSlot('number'));
+        const categoryOf = categoryMapper(new Map(step.categories.map((c, j) => [c, j] as const)));
+        const outs = Int32Array.from(step.categories, () => this.newSlot('number'));
         this.unseen.set(name, 0);
         op = (s, r) => {
-          const v = s.txt[slot][r];
-          if (v === null) {
-            for (const o of outs) s.num[o][r] = NaN;
+          const code = s.codes[slot][r];
+          if (code < 0) {
+            for (let k = 0; k < outs.length; k++) s.num[outs[k]][r] = NaN;
             return;
           }
-          for (const o of outs) s.num[o][r] = 0;
-          const j = index.get(v);
-          if (j === undefined) this.unseen.set(name, (this.unseen.get(name) ?? 0) + 1);
+          for (let k = 0; k < outs.length; k++) s.num[outs[k]][r] = 0;
+          const j = categoryOf(s, slot, code);
+          if (j < 0) this.countUnseen(name);
           else s.num[outs[j]][r] = 1;
         };
         this.replace(name, step.categories.map((c, j) => ({ name: `${name}=${c}`, slot: outs[j] })));
+        break;
+      }
+      case 'ordinal': {
+        const name = step.column;
+        const categoryOf = categoryMapper(new Map(step.categories.map((c, j) => [c, j] as const)));
+        const out = this.newSlot('number');
+        this.unseen.set(name, 0);
+        op = (s, r) => {
+          const code = s.codes[slot][r];
+          if (code < 0) {
+            s.num[out][r] = NaN;
+            return;
+          }
+          const j = categoryOf(s, slot, code);
+          if (j < 0) {
+            this.countUnseen(name);
+            s.num[out][r] = NaN;
+          } else {
+            s.num[out][r] = j;
+          }
+        };
+        this.replace(name, [{ name, slot: out }]);
         break;
       }
       case 'standardize': {
@@ -247,7 +391,7 @@ class Program {
         break;
       }
       case 'drop':
-        this.live.splice(this.live.indexOf(column), 1);
+        this.live = this.live.filter((c) => c !== column);
         return null;
     }
     this.ops.push(op);
@@ -264,50 +408,161 @@ class Program {
       slotOf.set(name, column.slot);
     }
     const out = this.newSlot(step.type);
-    // One getter per step, pointed at the current row before each evaluation: no closure per row.
-    let state: State | null = null;
-    let row = 0;
-    const slots = this.slots;
-    const get = (name: string): Value => {
-      const slot = slotOf.get(name);
-      if (slot === undefined || state === null) throw new FeatureInputError(`${where}: reads ${JSON.stringify(name)}, which was not resolved when fitted`);
-      return slots[slot] === 'number' ? state.num[slot][row] : state.txt[slot][row];
-    };
+    const get = this.getter(slotOf, where);
     const op: RowOp = step.type === 'number'
-      ? (s, r) => { state = s; row = r; s.num[out][r] = derivedNumber(evaluate(get)); }
-      : (s, r) => { state = s; row = r; s.txt[out][r] = derivedText(evaluate(get)); };
+      ? (s, r) => { get.at(s, r); s.num[out][r] = derivedNumber(evaluate(get.read)); }
+      : (s, r) => {
+          get.at(s, r);
+          const v = derivedText(evaluate(get.read));
+          s.codes[out][r] = v === null ? -1 : intern(s, out, v);
+        };
     this.replace(step.column, [{ name: step.column, slot: out }]);
     this.ops.push(op);
     return op;
   }
 
+  /**
+   * One reader per expression, pointed at a state and row before each evaluation: no closure per row. A number or
+   * date slot gives its number (a date as UTC milliseconds, as arquero's Date values compare and subtract), a
+   * text slot its text or null.
+   */
+  getter(slotOf: ReadonlyMap<string, number>, where: string): { at: (s: State, r: number) => void; read: (name: string) => Value } {
+    let state: State | null = null;
+    let row = 0;
+    const slots = this.slots;
+    return {
+      at: (s, r) => {
+        state = s;
+        row = r;
+      },
+      read: (name) => {
+        const slot = slotOf.get(name);
+        if (slot === undefined || state === null) throw new FeatureInputError(`${where}: reads ${JSON.stringify(name)}, which was not resolved when fitted`);
+        return slots[slot] === 'text' ? textAt(state, slot, row) : state.num[slot][row];
+      },
+    };
+  }
+
   /** Grows a state so it has arrays for every slot allocated so far. */
   extend(state: State): void {
     for (let s = state.num.length; s < this.slots.length; s++) {
-      const number = this.slots[s] === 'number';
-      state.num.push(number ? new Float64Array(state.rows) : new Float64Array(0));
-      state.txt.push(number ? [] : new Array<string | null>(state.rows).fill(null));
+      const text = this.slots[s] === 'text';
+      state.num.push(text ? NO_NUMBERS : new Float64Array(state.rows));
+      state.codes.push(text ? new Int32Array(state.rows).fill(-1) : NO_CODES);
+      state.words.push([]);
+      state.lookup.push(null);
     }
   }
 
   newState(rows: number): State {
-    const state: State = { rows, num: [], txt: [] };
+    const state: State = { rows, num: [], codes: [], words: [], lookup: [] };
     this.extend(state);
     return state;
   }
 
-  run(state: State, row: number): void {
-    for (const op of this.ops) op(state, row);
+  /** Runs every operation on rows [0, count) of a state, one operation at a time over the rows. */
+  runRows(state: State, count: number): void {
+    // Each row still goes through the same operations in the same order; only the loop nesting differs, so the
+    // numbers are those of running row by row.
+    for (const op of this.ops) for (let r = 0; r < count; r++) op(state, r);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading a table's columns into slots
+
+/**
+ * A filler for one slot of a state from one table column: `fill(start, end)` copies table row `rows[start + r]`
+ * (or `start + r`) into state row r. Every conversion goes through readInput; the direct copies are the cases where
+ * readInput is the identity (a number or boolean column into a number slot, a date column into a date slot), and a
+ * coded column is converted once per distinct category when the filler is made, not once per row.
+ */
+function slotFiller(
+  state: State,
+  slot: number,
+  kind: SlotKind,
+  column: Column,
+  rows: ArrayLike<number> | undefined,
+  where: (source: number) => string,
+): (start: number, end: number) => void {
+  const source = (start: number, r: number): number => (rows === undefined ? start + r : rows[start + r]);
+  const fail = (row: number, raw: unknown): never => {
+    throw new FeatureInputError(`${where(row)} ${inputProblem(kind, raw)}`, { column: column.name });
+  };
+  const coded = column.kind === 'category' || column.kind === 'string' ? column.values : null;
+  if (kind === 'text') {
+    const out = state.codes[slot];
+    if (coded !== null) {
+      // The column's categories become the slot's words, each read once (a missing marker becomes −1).
+      const remap = Int32Array.from(coded.categories, (c) => {
+        const v = readInput('text', c);
+        return typeof v === 'string' ? intern(state, slot, v) : -1;
+      });
+      const codes = coded.codes;
+      return (start, end) => {
+        for (let r = 0; r < end - start; r++) {
+          const code = codes[source(start, r)];
+          out[r] = code < 0 ? -1 : remap[code];
+        }
+      };
+    }
+    return (start, end) => {
+      for (let r = 0; r < end - start; r++) {
+        const row = source(start, r);
+        const raw = cellValue(column, row);
+        const v = readInput('text', raw);
+        if (v === undefined) fail(row, raw);
+        out[r] = typeof v === 'string' ? intern(state, slot, v) : -1;
+      }
+    };
+  }
+  const out = state.num[slot];
+  if (kind === 'number' ? column.kind === 'number' || column.kind === 'boolean' : column.kind === 'date') {
+    const values = (column as { values: Float64Array }).values;
+    return (start, end) => {
+      if (rows === undefined) out.set(values.subarray(start, end));
+      else for (let r = 0; r < end - start; r++) out[r] = values[rows[start + r]];
+    };
+  }
+  if (coded !== null) {
+    const { codes, categories } = coded;
+    const read = categories.map((c) => readInput(kind, c));
+    return (start, end) => {
+      for (let r = 0; r < end - start; r++) {
+        const row = source(start, r);
+        const code = codes[row];
+        if (code < 0) {
+          out[r] = NaN;
+          continue;
+        }
+        const v = read[code];
+        if (typeof v !== 'number') fail(row, categories[code]);
+        out[r] = v as number;
+      }
+    };
+  }
+  return (start, end) => {
+    for (let r = 0; r < end - start; r++) {
+      const row = source(start, r);
+      const raw = cellValue(column, row);
+      const v = readInput(kind, raw);
+      if (typeof v !== 'number') fail(row, raw);
+      out[r] = v as number;
+    }
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fitted features
 
+/** When the row path's word lists grow past this, they start over, so a long-running server's memory stays flat. */
+const ROW_WORDS_LIMIT = 4096;
+
 export class FittedFeatures {
   readonly names: readonly string[];
   private readonly outputSlots: Int32Array;
   private readonly rowState: State;
+  private readonly textSlots: Int32Array;
 
   private constructor(
     private readonly program: Program,
@@ -318,13 +573,16 @@ export class FittedFeatures {
     const leftover = program.live.find((c) => program.slots[c.slot] === 'text');
     if (leftover !== undefined) {
       throw new FeatureStepError(
-        `features: column ${JSON.stringify(leftover.name)} holds text and no step turns it into numbers, so the model cannot read it; add it to an onehot step, or remove it with a drop step`,
+        `features: column ${JSON.stringify(leftover.name)} holds text and no step turns it into numbers, so the model cannot read it; add it to an onehot step (one 0/1 column per category) or an ordinal step (one column of category codes, for many categories), or remove it with a drop step`,
         { column: leftover.name },
       );
     }
-    this.names = program.live.map((c) => c.name);
-    this.outputSlots = Int32Array.from(program.live.map((c) => c.slot));
+    // A date is read by derive but is not a feature by itself.
+    const outputs = program.live.filter((c) => program.slots[c.slot] === 'number');
+    this.names = outputs.map((c) => c.name);
+    this.outputSlots = Int32Array.from(outputs, (c) => c.slot);
     this.rowState = program.newState(1);
+    this.textSlots = Int32Array.from(program.slots.flatMap((k, slot) => (k === 'text' ? [slot] : [])));
   }
 
   /** @internal Fitting and loading build through here. */
@@ -353,20 +611,20 @@ export class FittedFeatures {
     const width = this.names.length;
     const matrix = new Float64Array(count * width);
     // Chunks bound the intermediate columns' memory on large tables; each row is still computed on its own.
-    const chunk = Math.min(count, 1024);
+    const chunk = Math.min(count, 4096);
     const state = program.newState(Math.max(chunk, 1));
+    const fillers = columns.map((column, c) =>
+      slotFiller(state, c, program.inputs[c].kind, column, rows, (source) => `the data (line ${table.lines[source] ?? source + 1}) column ${JSON.stringify(column.name)}`),
+    );
+    const outputs = this.outputSlots;
     for (let start = 0; start < count; start += chunk) {
       const end = Math.min(count, start + chunk);
-      for (let i = start; i < end; i++) {
-        const r = i - start;
-        const source = rows === undefined ? i : rows[i];
-        for (let c = 0; c < columns.length; c++) {
-          const raw = cellValue(columns[c], source);
-          this.store(state, c, r, raw, () => `the data (line ${table.lines[source] ?? source + 1}) column ${JSON.stringify(columns[c].name)}`);
-        }
-        program.run(state, r);
-        const base = i * width;
-        for (let j = 0; j < width; j++) matrix[base + j] = state.num[this.outputSlots[j]][r];
+      const n = end - start;
+      for (const fill of fillers) fill(start, end);
+      program.runRows(state, n);
+      for (let j = 0; j < width; j++) {
+        const values = state.num[outputs[j]];
+        for (let r = 0, at = start * width + j; r < n; r++, at += width) matrix[at] = values[r];
       }
     }
     return { names: [...this.names], rows: count, matrix };
@@ -379,29 +637,28 @@ export class FittedFeatures {
     }
     const program = this.program;
     const state = this.rowState;
-    program.inputs.forEach((input, c) => {
+    for (const slot of this.textSlots) {
+      if (state.words[slot].length > ROW_WORDS_LIMIT) {
+        state.words[slot] = [];
+        state.lookup[slot] = null;
+      }
+    }
+    const inputs = program.inputs;
+    for (let c = 0; c < inputs.length; c++) {
+      const input = inputs[c];
       // Own fields only: a record parsed from JSON must not reach Object.prototype through a column name.
       const raw = Object.hasOwn(record, input.name) ? record[input.name] : undefined;
-      this.store(state, c, 0, raw, () => `the row's field ${JSON.stringify(input.name)}`);
-    });
-    program.run(state, 0);
+      const value = readInput(input.kind, raw);
+      if (value === undefined) throw new FeatureInputError(`the row's field ${JSON.stringify(input.name)} ${inputProblem(input.kind, raw)}`, { column: input.name });
+      if (input.kind === 'text') state.codes[c][0] = value === null ? -1 : intern(state, c, value as string);
+      else state.num[c][0] = value as number;
+    }
+    program.runRows(state, 1);
     for (let j = 0; j < out.length; j++) out[j] = state.num[this.outputSlots[j]][0];
     return out;
   }
 
-  private store(state: State, slot: number, row: number, raw: unknown, where: () => string): void {
-    const kind = this.program.slots[slot];
-    const value = readInput(kind, raw);
-    if (value === undefined) {
-      const shown = typeof raw === 'string' ? JSON.stringify(raw) : typeof raw === 'object' ? 'an object' : String(raw);
-      const fix = kind === 'number' ? 'give a number, or null when missing' : 'give text, or null when missing';
-      throw new FeatureInputError(`${where()} is ${shown}; ${fix}`, { column: this.program.inputs[slot].name });
-    }
-    if (kind === 'number') state.num[slot][row] = value as number;
-    else state.txt[slot][row] = value as string | null;
-  }
-
-  /** Per one-hot column, how many values not seen in training have been encoded as all zeros since loading. */
+  /** Per one-hot or ordinal column, how many values not seen in training have been encoded since loading. */
   unseenCounts(): Record<string, number> {
     return Object.fromEntries(this.program.unseen);
   }
@@ -411,13 +668,17 @@ export class FittedFeatures {
   }
 
   toJSON(): FeaturesJSON {
+    const inputs = this.program.inputs.map((i) => ({ name: i.name, kind: i.kind }));
+    const steps = this.steps.map(copyStep);
+    // Version 2 only when it is needed: a model without dates or ordinal steps is saved as it always was.
+    const needs2 = inputs.some((i) => i.kind === 'date') || steps.some((s) => s.kind === 'ordinal');
     return {
       format: FEATURES_FORMAT.name,
-      version: FEATURES_FORMAT.version,
+      version: needs2 ? 2 : 1,
       target: this.target,
       id: this.id,
-      inputs: this.program.inputs.map((i) => ({ name: i.name, kind: i.kind })),
-      steps: this.steps.map(copyStep),
+      inputs,
+      steps,
       outputs: [...this.names],
     };
   }
@@ -435,7 +696,7 @@ export class FittedFeatures {
 }
 
 function copyStep(step: FittedStep): FittedStep {
-  if (step.kind === 'onehot') return { ...step, categories: [...step.categories] };
+  if (step.kind === 'onehot' || step.kind === 'ordinal') return { ...step, categories: [...step.categories] };
   if (step.kind === 'bucketize') return { ...step, edges: [...step.edges] };
   return { ...step };
 }
@@ -449,6 +710,8 @@ function stepPath(step: number, kind: string, column: string): string {
   return `features[${step}].${kind}${key}`;
 }
 
+const STEP_KINDS = 'impute, onehot, ordinal, standardize, minmax, bucketize, derive and drop';
+
 /**
  * Fits the feature steps on the training rows of `table` (all rows unless `options.rows` lists them). The target
  * and id columns are never inputs. Throws a FeatureStepError naming the step and column when a step does not fit
@@ -457,21 +720,18 @@ function stepPath(step: number, kind: string, column: string): string {
 export function fitFeatures(steps: readonly FeatureStep[], table: Table, options: FitOptions): FittedFeatures {
   const { target } = options;
   const id = options.id ?? null;
-  const inputs: FeatureInput[] = table.columns
-    .filter((c) => c.name !== target && c.name !== id)
-    .map((c) => ({ name: c.name, kind: c.kind === 'number' || c.kind === 'boolean' ? 'number' : 'text' }));
-  const picks = options.rows ?? Int32Array.from({ length: table.rows }, (_, i) => i);
+  const columns = table.columns.filter((c) => c.name !== target && c.name !== id);
+  const inputs: FeatureInput[] = columns.map((c) => ({
+    name: c.name,
+    kind: c.kind === 'number' || c.kind === 'boolean' ? 'number' : c.kind === 'date' ? 'date' : 'text',
+  }));
   const program = new Program(inputs);
-  const state = program.newState(picks.length);
-  inputs.forEach((input, slot) => {
-    const column = table.columns.find((c) => c.name === input.name);
-    if (column === undefined) return;
-    for (let r = 0; r < picks.length; r++) {
-      // Table cells are typed already; readInput only maps them to slot form (null → NaN for numbers).
-      const value = readInput(input.kind, cellValue(column, picks[r]));
-      if (input.kind === 'number') state.num[slot][r] = value as number;
-      else state.txt[slot][r] = value as string | null;
-    }
+  const rows = options.rows;
+  const count = rows === undefined ? table.rows : rows.length;
+  const state = program.newState(count);
+  columns.forEach((column, slot) => {
+    // The table's own cells are of their slot's kind, so nothing here can fail; the line is for form's sake.
+    slotFiller(state, slot, inputs[slot].kind, column, rows, (source) => `the data (line ${table.lines[source] ?? source + 1}) column ${JSON.stringify(column.name)}`)(0, count);
   });
 
   const fitted: FittedStep[] = [];
@@ -498,21 +758,29 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
       const live = program.find(column);
       if (live === undefined) throw unknownColumn(context, column);
       const slotKind = program.slots[live.slot];
+      if (slotKind === 'date' && kind !== 'drop') throw dateColumn(context, column, kind);
       const values = slotKind === 'number' ? state.num[live.slot] : null;
-      const texts = slotKind === 'text' ? state.txt[live.slot] : null;
+      const text = slotKind === 'text' ? live.slot : -1;
       switch (kind) {
         case 'impute':
-          apply(fitImpute(context, column, rule as ImputeRule, values, texts), where);
+          apply(fitImpute(context, column, rule as ImputeRule, values, text), where);
           break;
         case 'onehot': {
-          if (texts === null) throw new FeatureStepError(`${where}: ${JSON.stringify(column)} holds numbers; onehot takes text (category) columns — to group numbers, use bucketize`, { column });
-          const categories = [...new Set(texts.filter((t): t is string => t !== null))].sort();
+          if (text < 0) throw new FeatureStepError(`${where}: ${JSON.stringify(column)} holds numbers; onehot takes text (category) columns — to group numbers, use bucketize`, { column });
+          const categories = sortedCategories(state, text);
           if (categories.length === 0) throw noValues(context, column, 'its categories');
           for (const c of categories) {
             const name = `${column}=${c}`;
             if (program.find(name) !== undefined) throw new FeatureStepError(`${where}: one-hot encoding ${JSON.stringify(column)} would add ${JSON.stringify(name)}, which is already a column; rename that column with derive, or drop it`, { column });
           }
           apply({ kind: 'onehot', step: i, column, categories }, where);
+          break;
+        }
+        case 'ordinal': {
+          if (text < 0) throw new FeatureStepError(`${where}: ${JSON.stringify(column)} holds numbers; ordinal takes text (category) columns — a number column is ordered already, so use it as it is (or bucketize it)`, { column });
+          const categories = sortedCategories(state, text);
+          if (categories.length === 0) throw noValues(context, column, 'its categories');
+          apply({ kind: 'ordinal', step: i, column, categories }, where);
           break;
         }
         case 'standardize': {
@@ -547,7 +815,7 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
           apply({ kind: 'drop', step: i, column }, where);
           break;
         default:
-          throw new FeatureStepError(`features[${i}]: unknown step ${JSON.stringify(kind)}; the steps are impute, onehot, standardize, minmax, bucketize, derive and drop`, { kind });
+          throw new FeatureStepError(`features[${i}]: unknown step ${JSON.stringify(kind)}; the steps are ${STEP_KINDS}`, { kind });
       }
     }
   });
@@ -583,23 +851,50 @@ function textColumn(ctx: FitContext, column: string, kind: string): FeatureStepE
   return new FeatureStepError(`${ctx.where}: ${JSON.stringify(column)} holds text; ${kind} takes numeric columns — one-hot encode text with onehot`, { column });
 }
 
-function numbers(ctx: FitContext, column: string, values: Float64Array | null, kind: string): number[] {
+function dateColumn(ctx: FitContext, column: string, kind: string): FeatureStepError {
+  return new FeatureStepError(
+    `${ctx.where}: ${JSON.stringify(column)} holds dates, which ${kind} does not take; a date is not a feature by itself — read parts of it with derive, as in d => op.month(d[${JSON.stringify(column)}]), or leave it out with drop`,
+    { column },
+  );
+}
+
+/** A text slot's distinct present values in the training rows, sorted in UTF-16 order (as Array#sort does). */
+function sortedCategories(state: State, slot: number): string[] {
+  const words = state.words[slot];
+  const codes = state.codes[slot];
+  const used = new Uint8Array(words.length);
+  for (let r = 0; r < state.rows; r++) if (codes[r] >= 0) used[codes[r]] = 1;
+  const out: string[] = [];
+  for (let k = 0; k < words.length; k++) if (used[k] === 1) out.push(words[k]);
+  return out.sort();
+}
+
+/** The present (not NaN) values of a number slot. */
+function numbers(ctx: FitContext, column: string, values: Float64Array | null, kind: string): Float64Array {
   if (values === null) throw textColumn(ctx, column, kind);
-  const present = Array.from(values).filter((x) => !Number.isNaN(x));
+  const present = presentValues(values);
   if (present.length === 0) throw noValues(ctx, column, `its ${kind === 'standardize' ? 'mean and spread' : 'range'}`);
   return present;
 }
 
-function sum(values: readonly number[]): number {
+function presentValues(values: Float64Array): Float64Array {
+  let n = 0;
+  for (let r = 0; r < values.length; r++) if (values[r] === values[r]) n++;
+  const out = new Float64Array(n);
+  for (let r = 0, k = 0; r < values.length; r++) if (values[r] === values[r]) out[k++] = values[r];
+  return out;
+}
+
+function sum(values: Float64Array): number {
   let total = 0;
-  for (const x of values) total += x;
+  for (let k = 0; k < values.length; k++) total += values[k];
   return total;
 }
 
-/** The most frequent value; ties go to the smallest, so the result does not depend on row order. */
-function mode<T extends number | string>(values: readonly T[]): T {
-  const counts = new Map<T, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+/** The most frequent number; ties go to the smallest, so the result does not depend on row order. */
+function numberMode(values: Float64Array): number {
+  const counts = new Map<number, number>();
+  for (let k = 0; k < values.length; k++) counts.set(values[k], (counts.get(values[k]) ?? 0) + 1);
   let best = values[0];
   let bestCount = 0;
   for (const [v, n] of counts) {
@@ -611,7 +906,21 @@ function mode<T extends number | string>(values: readonly T[]): T {
   return best;
 }
 
-function fitImpute(ctx: FitContext, column: string, rule: ImputeRule, values: Float64Array | null, texts: (string | null)[] | null): FittedStep {
+/** The most frequent text of a text slot, or null when all are missing; ties go to the smallest text. */
+function textMode(state: State, slot: number): string | null {
+  const words = state.words[slot];
+  const codes = state.codes[slot];
+  const counts = new Float64Array(words.length);
+  for (let r = 0; r < state.rows; r++) if (codes[r] >= 0) counts[codes[r]]++;
+  let best = -1;
+  for (let k = 0; k < words.length; k++) {
+    if (counts[k] === 0) continue;
+    if (best < 0 || counts[k] > counts[best] || (counts[k] === counts[best] && words[k] < words[best])) best = k;
+  }
+  return best < 0 ? null : words[best];
+}
+
+function fitImpute(ctx: FitContext, column: string, rule: ImputeRule, values: Float64Array | null, text: number): FittedStep {
   const base = { kind: 'impute', step: ctx.step, column } as const;
   if (typeof rule === 'object') {
     const c = rule.constant;
@@ -622,43 +931,45 @@ function fitImpute(ctx: FitContext, column: string, rule: ImputeRule, values: Fl
     return { ...base, rule: 'constant', value: String(c) };
   }
   if (values !== null) {
-    const present = Array.from(values).filter((x) => !Number.isNaN(x));
+    const present = presentValues(values);
     if (present.length === 0) throw noValues(ctx, column, `its ${rule}`);
     if (rule === 'mean') return { ...base, rule, value: sum(present) / present.length };
-    if (rule === 'mode') return { ...base, rule, value: mode(present) };
-    const sorted = Float64Array.from(present).sort();
+    if (rule === 'mode') return { ...base, rule, value: numberMode(present) };
+    const sorted = present.sort();
     const mid = sorted.length >> 1;
     return { ...base, rule, value: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2 };
   }
   if (rule !== 'mode') throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(rule)} needs numbers but ${JSON.stringify(column)} holds text; use mode or { constant: … }`, { column });
-  const present = (texts ?? []).filter((t): t is string => t !== null);
-  if (present.length === 0) throw noValues(ctx, column, 'its mode');
-  return { ...base, rule, value: mode(present) };
+  const mode = textMode(ctx.state, text);
+  if (mode === null) throw noValues(ctx, column, 'its mode');
+  return { ...base, rule, value: mode };
 }
 
 function fitDerive(ctx: FitContext, column: string, expression: string): FittedStep {
   const parsed = parseExpression(expression, ctx.where);
+  const slotOf = new Map<string, number>();
   for (const name of parsed.columns) {
     if (name === ctx.target) throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(expression)} reads the target ${JSON.stringify(name)} (data.target); a feature cannot see the label`, { column: name });
     if (name === ctx.id) throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(expression)} reads the id column ${JSON.stringify(name)} (data.id), which is never a feature`, { column: name });
-    if (ctx.program.find(name) === undefined) throw unknownColumn(ctx, name, ` for ${JSON.stringify(expression)} to read`);
+    const live = ctx.program.find(name);
+    if (live === undefined) throw unknownColumn(ctx, name, ` for ${JSON.stringify(expression)} to read`);
+    slotOf.set(name, live.slot);
   }
   if (column === ctx.target || column === ctx.id) checkRole(ctx, column);
   // The output's kind is learned from the training rows: numbers and booleans make a number column, text a text one.
   const evaluate = compileExpression(parsed);
-  const { program, state } = ctx;
+  const get = ctx.program.getter(slotOf, ctx.where);
+  const { state } = ctx;
   let sawNumber = false;
   let sawText = false;
   for (let r = 0; r < state.rows; r++) {
-    const v = evaluate((name) => {
-      const slot = (program.find(name) as LiveColumn).slot;
-      return program.slots[slot] === 'number' ? state.num[slot][r] : state.txt[slot][r];
-    });
+    get.at(state, r);
+    const v = evaluate(get.read);
     if (typeof v === 'string') sawText = true;
     else if (v !== null && !Number.isNaN(v)) sawNumber = true;
-  }
-  if (sawText && sawNumber) {
-    throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(expression)} gives numbers for some training rows and text for others; make it give one kind`, { column });
+    if (sawText && sawNumber) {
+      throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(expression)} gives numbers for some training rows and text for others; make it give one kind`, { column });
+    }
   }
   return { kind: 'derive', step: ctx.step, column, expression, type: sawText ? 'text' : 'number' };
 }
@@ -672,8 +983,8 @@ function checkJson(json: unknown): FeaturesJSON {
   if (o.format !== FEATURES_FORMAT.name) {
     throw new FeaturesFormatError(`saved features have format ${JSON.stringify(o.format)}; expected "${FEATURES_FORMAT.name}"`, { format: o.format });
   }
-  if (o.version !== FEATURES_FORMAT.version) {
-    throw new FeaturesFormatError(`saved features are version ${JSON.stringify(o.version)}; this Bramble reads version ${FEATURES_FORMAT.version} — retrain the model or use a matching Bramble`, { version: o.version });
+  if (!(FEATURES_FORMAT.versions as readonly unknown[]).includes(o.version)) {
+    throw new FeaturesFormatError(`saved features are version ${JSON.stringify(o.version)}; this Bramble reads versions ${FEATURES_FORMAT.versions.join(' and ')} — retrain the model or use a matching Bramble`, { version: o.version });
   }
   const bad = (field: string): never => {
     throw new FeaturesFormatError(`saved features: ${field} is missing or malformed; the model file is damaged`, { field });
@@ -682,7 +993,7 @@ function checkJson(json: unknown): FeaturesJSON {
   if (o.id !== null && typeof o.id !== 'string') bad('id');
   const isString = (v: unknown): v is string => typeof v === 'string';
   const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  if (!Array.isArray(o.inputs) || !o.inputs.every((i: unknown) => typeof i === 'object' && i !== null && isString((i as FeatureInput).name) && ((i as FeatureInput).kind === 'number' || (i as FeatureInput).kind === 'text'))) bad('inputs');
+  if (!Array.isArray(o.inputs) || !o.inputs.every((i: unknown) => typeof i === 'object' && i !== null && isString((i as FeatureInput).name) && ['number', 'date', 'text'].includes((i as FeatureInput).kind))) bad('inputs');
   if (!Array.isArray(o.outputs) || !o.outputs.every(isString)) bad('outputs');
   if (!Array.isArray(o.steps)) bad('steps');
   (o.steps as unknown[]).forEach((raw, k) => {
@@ -692,6 +1003,8 @@ function checkJson(json: unknown): FeaturesJSON {
     const ok =
       s.kind === 'impute' ? ['mean', 'median', 'mode', 'constant'].includes(String(s.rule)) && (isNumber(s.value) || isString(s.value))
       : s.kind === 'onehot' ? Array.isArray(s.categories) && s.categories.every(isString)
+      // An ordinal code is a position in this list, so it must be the sorted, distinct list fitting made.
+      : s.kind === 'ordinal' ? Array.isArray(s.categories) && s.categories.every((c, j, all) => isString(c) && (j === 0 || all[j - 1] < c))
       : s.kind === 'standardize' ? isNumber(s.mean) && isNumber(s.std)
       : s.kind === 'minmax' ? isNumber(s.min) && isNumber(s.max)
       : s.kind === 'bucketize' ? Array.isArray(s.edges) && s.edges.every(isNumber)

@@ -4,7 +4,7 @@
 // the scores recorded when it was trained.
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BrambleError, nearest } from '../errors.js';
-import { FittedFeatures, type FeaturesJSON } from '../features/transforms.js';
+import { DATE_INPUT, FittedFeatures, readDateInput, type FeaturesJSON, type SlotKind } from '../features/transforms.js';
 import { openArtifact } from '../model/artifact.js';
 import { validateArtifact } from '../model/artifact-schema.js';
 import { RandomForest, type Label } from '../model/forest/forest.js';
@@ -38,7 +38,7 @@ export class ServedModel {
   /** The registry version it was deployed as, when known (`v1.2.0`); otherwise the sha256's first 12 digits. */
   readonly version: string;
   readonly classes: readonly Label[] | null;
-  readonly inputs: readonly { name: string; kind: 'number' | 'text' }[];
+  readonly inputs: readonly { name: string; kind: SlotKind }[];
   /** Columns a record may carry that are not inputs: the id and the target. */
   readonly passthrough: readonly string[];
   readonly bytes: number;
@@ -48,6 +48,8 @@ export class ServedModel {
   private readonly row: Float64Array;
   private readonly out: Float64Array;
   private readonly known: readonly string[];
+  /** Date inputs: JSON Schema checks they are text or a number, and `check` that the text is a date. */
+  private readonly dates: readonly string[];
 
   private constructor(artifact: Record<string, unknown> & { sha256: string }, version: string | undefined, bytes: number) {
     this.name = String(artifact.name);
@@ -62,6 +64,7 @@ export class ServedModel {
     const json = artifact.features as FeaturesJSON;
     this.passthrough = [json.id, json.target].filter((c): c is string => typeof c === 'string');
     this.known = [...this.inputs.map((i) => i.name), ...this.passthrough];
+    this.dates = this.inputs.filter((i) => i.kind === 'date').map((i) => i.name);
     this.validate = compileSchema(recordSchema(json, booleanColumns(artifact.profile)));
     this.row = new Float64Array(this.features.width);
     this.out = new Float64Array(this.classes ? this.classes.length : 1);
@@ -112,8 +115,13 @@ export class ServedModel {
 
   /** Checks one record against the signature; throws an InputError naming the row and field. */
   check(record: unknown, where: string): void {
-    if (this.validate(record)) return;
-    throw new InputError(describe(this.validate.errors ?? [], record, where, this.known), { where });
+    if (!this.validate(record)) throw new InputError(describe(this.validate.errors ?? [], record, where, this.known), { where });
+    for (const name of this.dates) {
+      const value = (record as Record<string, unknown>)[name];
+      if (readDateInput(value) === undefined) {
+        throw new InputError(`${where}: ${name} is ${shown(value)}, not a date; give ${DATE_INPUT}, or null`, { where, column: name });
+      }
+    }
   }
 
   /** Checks and scores records; every record is checked before any is scored. */
@@ -148,7 +156,9 @@ function booleanColumns(profile: unknown): Set<string> {
 
 /**
  * The JSON Schema of one input record: every input present (null for missing), numbers as numbers, a one-hot
- * column's value one of the categories seen in training, nothing else but the id and the target.
+ * column's value one of the categories seen in training, a date as text or epoch milliseconds (whether the text is
+ * a date is checked after, with the reader transformRow uses), nothing else but the id and the target. An ordinal
+ * column takes any text: a value not seen in training is read as missing, as its step defines.
  */
 export function recordSchema(features: FeaturesJSON, booleans: ReadonlySet<string>): Record<string, unknown> {
   const categories = new Map<string, string[]>();
@@ -156,6 +166,7 @@ export function recordSchema(features: FeaturesJSON, booleans: ReadonlySet<strin
   const properties: Record<string, unknown> = {};
   for (const input of features.inputs) {
     if (input.kind === 'number') properties[input.name] = { type: booleans.has(input.name) ? ['number', 'boolean', 'null'] : ['number', 'null'] };
+    else if (input.kind === 'date') properties[input.name] = { type: ['string', 'number', 'null'] };
     else if (categories.has(input.name)) properties[input.name] = { enum: [...(categories.get(input.name) ?? []), null] };
     else properties[input.name] = { type: ['string', 'null'] };
   }
