@@ -34,7 +34,8 @@ function dates(name: string, cells: (string | null)[]): Column {
 }
 
 function tableOf(...columns: Column[]): Table {
-  const rows = columns[0].kind === 'category' || columns[0].kind === 'string' ? columns[0].values.codes.length : columns[0].values.length;
+  const first = columns[0];
+  const rows = first.kind === 'number' || first.kind === 'boolean' || first.kind === 'date' ? first.values.length : first.values.codes.length;
   return { rows, columns, lines: Int32Array.from({ length: rows }, (_, i) => i + 2) };
 }
 
