@@ -26,7 +26,7 @@ import { BrambleError, describeError } from '../errors.js';
 import { ARTIFACT, openArtifact } from '../model/artifact.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
-import { compareArtifacts, evaluateModel } from '../pipeline/run.js';
+import { compareArtifacts, evaluateModel, type ComparedRows } from '../pipeline/run.js';
 import { githubPlatform } from '../platform/github.js';
 import type { Annotation, EventContext, Platform } from '../platform/types.js';
 import type { ServeConfig } from '../serve/config.js';
@@ -303,7 +303,7 @@ export interface Scored {
   config: MlConfig;
   validation: ValidationResult;
   candidate: { artifact: Record<string, unknown> & { sha256: string }; evaluation: Evaluation } | null;
-  champion: { artifact: Record<string, unknown> & { sha256: string }; metrics: MetricValues } | null;
+  champion: { artifact: Record<string, unknown> & { sha256: string }; metrics: MetricValues; compared: ComparedRows } | null;
   gates: GateResult | null;
   drift: DriftResult | null;
 }
@@ -324,7 +324,7 @@ export async function scoreCandidate(dir: string, candidateFile: string, champio
   const { config, validation } = compared;
   if (!compared.candidate || !compared.champion || !compared.gates) return { config, validation, candidate: null, champion: null, gates: null, drift: null };
   const candidate = { artifact: openArtifact(await readFile(candidateFile, 'utf8'), candidateFile), evaluation: compared.candidate.evaluation };
-  const champion = { artifact: openArtifact(await readFile(championFile, 'utf8'), championFile), metrics: compared.champion.metrics };
+  const champion = { artifact: openArtifact(await readFile(championFile, 'utf8'), championFile), metrics: compared.champion.metrics, compared: compared.compared as ComparedRows };
   const drift = (await validateRepo(dir, { reference: championFile })).drift ?? null;
   return { config, validation, candidate, champion, gates: compared.gates, drift };
 }

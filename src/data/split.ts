@@ -80,7 +80,17 @@ export interface IdentitySplit extends Split {
   readonly share: number;
   /** With stratify: each class's held-out share. */
   readonly classShares?: Readonly<Record<string, number>>;
+  /** The rule that held rows out, as the artifact records it (see HeldOutRule). */
+  readonly heldOut: HeldOutRule;
 }
+
+/**
+ * Which rows a split held out, row by row, so that a later run can tell for certain that a model never trained on
+ * a row (its rule held the row out) without a Bloom filter's false positives: `below` — the row's position under
+ * the seed is below it; `atOrBelow` — at or below its class's cut-off (stratified); `from` — its split.by value is
+ * at or after it.
+ */
+export type HeldOutRule = { below: number } | { atOrBelow: Record<string, number> } | { from: number | string };
 
 /** The columns that identify a row under `rule` in `table`: data.id, or every column but the target, by name. */
 export function identityColumns(table: Table, rule: Pick<SplitRule, 'id' | 'target'>, file: string): Column[] {
@@ -98,10 +108,13 @@ export function splitTable(table: Table, rows: ArrayLike<number>, labels: readon
   const test: number[] = [];
   const train: number[] = [];
   let classShares: Record<string, number> | undefined;
+  let heldOut: HeldOutRule = { below: rule.test };
   if (rule.by !== undefined) {
-    splitByLatest(table, rows, rule, file, train, test);
+    heldOut = splitByLatest(table, rows, rule, file, train, test);
   } else if (rule.stratify) {
     classShares = {};
+    const cuts: Record<string, number> = {};
+    heldOut = { atOrBelow: cuts };
     const groups = new Map<unknown, number[]>();
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
@@ -125,6 +138,7 @@ export function splitTable(table: Table, rows: ArrayLike<number>, labels: readon
         }
       }
       classShares[String(label)] = members.length === 0 ? 0 : held / members.length;
+      cuts[String(label)] = cut;
     }
     for (let i = 0; i < rows.length; i++) (side[rows[i]] === 1 ? test : train).push(rows[i]);
   } else {
@@ -143,15 +157,17 @@ export function splitTable(table: Table, rows: ArrayLike<number>, labels: readon
   train.sort((a, b) => a - b);
   test.sort((a, b) => a - b);
   const names = columns.map((c) => c.name);
-  return { train, test, identity: names, identities, share: test.length / rows.length, ...(classShares ? { classShares } : {}) };
+  return { train, test, identity: names, identities, share: test.length / rows.length, heldOut, ...(classShares ? { classShares } : {}) };
 }
 
 /** split.by: the latest values held out; rows tied at the cut-off go together to the held-out side. */
-function splitByLatest(table: Table, rows: ArrayLike<number>, rule: SplitRule, file: string, train: number[], test: number[]): void {
+function splitByLatest(table: Table, rows: ArrayLike<number>, rule: SplitRule, file: string, train: number[], test: number[]): HeldOutRule {
   const by = rule.by as string;
   const column = getColumn(table, by, file);
   const n = rows.length;
   const keys = new Float64Array(n);
+  /** For a text column: its values by rank. */
+  let text: string[] | null = null;
   if (column.kind === 'number' || column.kind === 'date' || column.kind === 'boolean') {
     for (let i = 0; i < n; i++) keys[i] = column.values[rows[i]];
   } else {
@@ -160,6 +176,7 @@ function splitByLatest(table: Table, rows: ArrayLike<number>, rule: SplitRule, f
     const order = categories.map((_, c) => c).sort((a, b) => (categories[a] < categories[b] ? -1 : categories[a] > categories[b] ? 1 : 0));
     const rank = new Float64Array(categories.length);
     order.forEach((c, k) => (rank[c] = k));
+    text = order.map((c) => categories[c]);
     for (let i = 0; i < n; i++) {
       const code = codes[rows[i]];
       keys[i] = code < 0 ? NaN : rank[code];
@@ -178,7 +195,7 @@ function splitByLatest(table: Table, rows: ArrayLike<number>, rule: SplitRule, f
   const nTest = Math.round(n * rule.test);
   if (nTest === 0) {
     for (let i = 0; i < n; i++) train.push(rows[i]);
-    return;
+    return { from: Infinity };
   }
   const cut = sorted[n - nTest];
   for (let i = 0; i < n; i++) (keys[i] >= cut ? test : train).push(rows[i]);
@@ -188,4 +205,7 @@ function splitByLatest(table: Table, rows: ArrayLike<number>, rule: SplitRule, f
       { column: by },
     );
   }
+  // The cut-off as a value, not a rank: a later run compares its own rows' values with it.
+  return { from: text === null ? cut : text[cut] };
 }
+

@@ -2,6 +2,8 @@
 // proves that a file was not changed since it was written; this proves that what was written is a model this
 // Bramble understands, and says where it is not: `model.json#/lineage/data/sha256: must be 64 lower-case hex
 // digits (got "xyz")`, one problem per line.
+import type { TrainingRowFilterJSON } from '../data/identity.js';
+import type { HeldOutRule } from '../data/split.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { SCHEMAS, schemaValidator } from '../schemas.js';
 import { nearest } from '../errors.js';
@@ -140,7 +142,16 @@ export interface ArtifactView {
     source: SourceLineage | null;
     mlYaml: { sha256: string };
     data: { path: string; sha256: string; rows: number; columns: number; bytes: number };
-    split: { test: number; stratify: boolean; seed: number };
+    split: {
+      test: number;
+      stratify: boolean;
+      seed: number;
+      by?: string;
+      /** Absent in artifacts written before the split by identity. */
+      rows?: { train: number; test: number; skipped: number };
+      heldOut?: HeldOutRule;
+      trainRows?: TrainingRowFilterJSON;
+    };
     params: ForestParams;
     seed: number;
     versions: { bramble: string; node: string };

@@ -9,8 +9,8 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { readTable, type DataIdentity } from '../data/load.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
 import { profileTable } from '../data/profile.js';
-import { splitTable, type IdentitySplit } from '../data/split.js';
-import { rowIdentities, TrainingRowFilter, type TrainingRowFilterJSON } from '../data/identity.js';
+import { splitTable, type HeldOutRule, type IdentitySplit } from '../data/split.js';
+import { identityPosition, rowIdentities, TrainingRowFilter, type RowIdentities, type TrainingRowFilterJSON } from '../data/identity.js';
 import { cellValue, findColumn, getColumn, type Table } from '../data/table.js';
 import { resolveChampion, type ChampionOptions } from './champion.js';
 import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
@@ -157,7 +157,7 @@ function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows:
   const seen = new Uint8Array(split.test.length);
   const notes: string[] = [];
   for (const model of models) {
-    const lineage = (model.artifact.lineage ?? {}) as { split?: { trainRows?: TrainingRowFilterJSON } };
+    const lineage = (model.artifact.lineage ?? {}) as { split?: { seed: number; by?: string; heldOut?: HeldOutRule; trainRows?: TrainingRowFilterJSON } };
     const saved = lineage.split?.trainRows;
     if (saved === undefined) {
       notes.push(`${model.label} records no training rows (trained before Bramble recorded them), so held-out rows it trained on cannot be left out`);
@@ -170,10 +170,12 @@ function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows:
     }
     const filter = TrainingRowFilter.fromJSON(saved, model.label);
     const ids = rowIdentities(saved.identity.map((name) => getColumn(table, name)), table.rows);
+    // Rows the model's own rule held out it certainly never trained on; the filter decides only the rest.
+    const heldOutByRule = heldOutTest(lineage.split as { seed: number; by?: string; heldOut?: HeldOutRule }, ids, prepared);
     let count = 0;
     for (let k = 0; k < split.test.length; k++) {
       const r = split.test[k];
-      if (filter.has(ids.lo[r], ids.hi[r])) {
+      if (!heldOutByRule(r) && filter.has(ids.lo[r], ids.hi[r])) {
         count++;
         seen[k] = 1;
       }
@@ -189,6 +191,31 @@ function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows:
     );
   }
   return { rows, compared: { rows: rows.length, heldOut: split.test.length, excluded: split.test.length - rows.length, notes } };
+}
+
+/** Whether a model's recorded rule held row r out (false when the rule cannot tell, e.g. its split.by column is gone). */
+function heldOutTest(split: { seed: number; by?: string; heldOut?: HeldOutRule }, ids: RowIdentities, prepared: Prepared): (r: number) => boolean {
+  const rule = split.heldOut;
+  if (rule === undefined) return () => false;
+  if ('below' in rule) return (r) => identityPosition(ids, r, split.seed) < rule.below;
+  if ('atOrBelow' in rule) {
+    return (r) => {
+      const cut = rule.atOrBelow[String(prepared.labels[r])];
+      return cut !== undefined && identityPosition(ids, r, split.seed) <= cut;
+    };
+  }
+  const column = split.by === undefined ? undefined : findColumn(prepared.loaded.table, split.by);
+  if (column === undefined) return () => false;
+  const from = rule.from;
+  if (typeof from === 'number') {
+    if (column.kind === 'category' || column.kind === 'string') return () => false;
+    const values = column.values;
+    return (r) => values[r] >= from;
+  }
+  return (r) => {
+    const v = cellValue(column, r);
+    return typeof v === 'string' && v >= from;
+  };
 }
 
 /** A model artifact scored on the given held-out rows with its own features. */
@@ -332,6 +359,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   const splitRecord = {
     ...config.split,
     rows: { train: split.train.length, test: split.test.length, skipped },
+    heldOut: split.heldOut,
     trainRows: trainRows.toJSON(),
   };
   const { artifact, text } = sealArtifact({

@@ -156,8 +156,8 @@ function heldOutRows(view: ArtifactView): number {
 }
 
 function trainingRows(view: ArtifactView): number {
-  // splitRows puts every row of the file in exactly one part.
-  return view.lineage.data.rows - view.metrics.rows;
+  // Older artifacts record no split counts; their split put every row of the file in exactly one part.
+  return view.lineage.split.rows?.train ?? view.lineage.data.rows - view.metrics.rows;
 }
 
 function onehotSteps(view: ArtifactView): Extract<FittedStep, { kind: 'onehot' }>[] {
@@ -239,7 +239,8 @@ export function modelCard(input: CardInput): string {
   if (balance) out.push(`- Classes in the file: ${balance}.`);
   out.push(
     `- Split: ${trainingRows(view)} rows for training, ${heldOutRows(view)} held out (${pct(lineage.split.test)}), ` +
-      `${lineage.split.stratify ? 'stratified by the target' : 'at random'}, seed ${lineage.split.seed}.`,
+      `${lineage.split.by !== undefined ? `the latest by ${lineage.split.by}` : `${lineage.split.stratify ? 'stratified by the target' : 'at random'}, by a hash of each row's identity with seed ${lineage.split.seed}`}` +
+      `${lineage.split.rows && lineage.split.rows.skipped > 0 ? `; ${lineage.split.rows.skipped} rows without a target left out` : ''}.`,
   );
   if (input.validation) {
     const s = input.validation.statistics;

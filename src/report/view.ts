@@ -67,7 +67,14 @@ export interface ReportInput {
   model: string;
   candidate: { artifact: Record<string, unknown>; evaluation: Evaluation; validation: ValidationResult };
   /** Null when there is no champion yet (the first model). */
-  champion: { version: string | null; env: string; artifact: Record<string, unknown>; metrics: MetricValues } | null;
+  champion: {
+    version: string | null;
+    env: string;
+    artifact: Record<string, unknown>;
+    metrics: MetricValues;
+    /** The held-out rows both were scored on, and those left out because the champion trained on them. */
+    compared?: { rows: number; heldOut: number; excluded: number; notes: string[] };
+  } | null;
   gates: GateResult | null;
   /** The PR's data against the champion's reference profile. */
   drift: DriftResult | null;
@@ -294,7 +301,7 @@ function contextLines(input: ReportInput, candidate: ArtifactFacts, champion: Ch
   const compared =
     champion === null
       ? `Candidate ${digest(candidate.sha256)}; no champion yet, so this would be the first version of ${escapeMarkdown(input.model)}.`
-      : `Candidate ${digest(candidate.sha256)} against the champion ${champion.version === null ? '' : `${escapeMarkdown(champion.version)} `}in ${escapeMarkdown(champion.env)} (${digest(champion.facts.sha256)}), both scored on the same ${heldOut} held-out rows.`;
+      : `Candidate ${digest(candidate.sha256)} against the champion ${champion.version === null ? '' : `${escapeMarkdown(champion.version)} `}in ${escapeMarkdown(champion.env)} (${digest(champion.facts.sha256)}), both scored on the same ${heldOut} held-out rows${excludedPhrase(champion)}.`;
   const run: string[] = [];
   if (input.run.sha !== null) run.push(`Commit ${digest(input.run.sha, REPORT.shortCommit)}`);
   if (input.run.ref !== null) run.push(`${run.length === 0 ? 'Ref' : 'on'} ${escapeMarkdown(input.run.ref)}`);
@@ -326,6 +333,19 @@ function validationView(validation: ValidationResult): ValidationView {
   return { summary, failures };
 }
 
+/** ", of K held out: M were the champion's training rows, left out" — or nothing when none were. */
+function excludedPhrase(champion: NonNullable<Champion>): string {
+  const c = champion.compared;
+  if (c === undefined || c.excluded === 0) return '';
+  return ` (of ${c.heldOut} held out, ${plural(c.excluded, 'row')} the champion trained on ${c.excluded === 1 ? 'was' : 'were'} left out)`;
+}
+
+/** Why rows were (or could not be) left out, when that is worth a reader's attention. */
+function championNotes(champion: NonNullable<Champion>): string {
+  const notes = (champion.compared?.notes ?? []).filter((n) => !n.includes('trained on none of the held-out rows') && !n.includes('(its training-row filter), left out'));
+  return notes.length === 0 ? '' : ` ${notes.map((n) => escapeMarkdown(n.charAt(0).toUpperCase() + n.slice(1), 400)).join('. ')}.`;
+}
+
 function metricsView(input: ReportInput, champion: Champion): MetricsView {
   const evaluation = input.candidate.evaluation;
   const values = metricsOf(evaluation);
@@ -344,7 +364,7 @@ function metricsView(input: ReportInput, champion: Champion): MetricsView {
   const intro =
     champion === null
       ? `On ${plural(evaluation.rows, 'held-out row')} of this PR's data. No champion yet: gates against it pass with the note "${GATES.noChampion}"; min and max still apply.`
-      : `On ${plural(evaluation.rows, 'held-out row')} of this PR's data; the champion was scored on the same rows. Δ is candidate − champion.`;
+      : `On ${plural(evaluation.rows, 'held-out row')} of this PR's data; the champion was scored on the same rows${excludedPhrase(champion)}. Δ is candidate − champion.${championNotes(champion)}`;
   const notes = (Object.entries(evaluation.reasons) as [Metric, string][]).map(([metric, reason]) => `${metric}: ${escapeMarkdown(reason, 400)}`);
   return { intro, hasChampion: champion !== null, rows, notes };
 }
