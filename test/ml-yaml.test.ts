@@ -122,7 +122,7 @@ describe('loadMlYaml on valid documents', () => {
     const expected: MlConfig = {
       name: 'churn',
       task: 'classification',
-      data: { train: 'data/churn.csv', target: 'Churn', id: 'customerID' },
+      data: { train: 'data/churn.csv', target: 'Churn', id: 'customerID', skip_missing_target: false },
       features: [],
       model: {
         type: 'random-forest',

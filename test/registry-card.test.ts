@@ -188,7 +188,7 @@ describe('the documents of a registered version', () => {
     it('states data, parameters, signature and limits from the artifact and ml.yaml', () => {
       const card = modelCard(churnInput);
       const heldOut = metricsOf(churn.artifact).rows as number;
-      expect(section(card, 'Data')).toContain(`- Split: ${7043 - heldOut} rows for training, ${heldOut} held out (20.0%), stratified by the target, seed 7.`);
+      expect(section(card, 'Data')).toContain(`- Split: ${7043 - heldOut} rows for training, ${heldOut} held out (20.0%), stratified by the target, by a hash of each row's identity with seed 7.`);
       expect(section(card, 'Data')).toContain('- Target: `Churn`; id column: `customerID` (never a feature).');
       expect(tableRow(section(card, 'Parameters'), 'trees')).toEqual(['trees', '200']);
       expect(tableRow(section(card, 'Parameters'), 'maxDepth')).toEqual(['maxDepth', '12']);
@@ -198,7 +198,11 @@ describe('the documents of a registered version', () => {
         'Month-to-month, One year, Two year; others count as none of them',
         'passed to the trees as missing',
       ]);
-      expect(tableRow(section(card, 'Signature'), 'TotalCharges')[3]).toBe('replaced by 1388.6000 (median)');
+      // The median of the training rows' TotalCharges, as the fitted features saved it.
+      const steps = (churn.artifact.features as { steps: { kind: string; column: string; value?: number }[] }).steps;
+      const median = steps.find((s) => s.kind === 'impute' && s.column === 'TotalCharges')?.value;
+      expect(median).toBeGreaterThan(1000);
+      expect(tableRow(section(card, 'Signature'), 'TotalCharges')[3]).toBe(`replaced by ${median?.toFixed(4)} (median)`);
       const limits = section(card, 'Limits');
       expect(limits).toContain(`- Trained on ${7043 - heldOut} rows from one file (\`data/churn.csv\``);
       expect(limits).toContain(`one held-out split of ${heldOut} rows (seed 7); no confidence intervals`);

@@ -131,7 +131,7 @@ describe('bramble train, evaluate and compare', () => {
 
   it('compare without a champion is a usage error', () => {
     const r = spawnSync(process.execPath, [cli, 'compare', template, '--candidate', 'a.json'], { encoding: 'utf8' });
-    expect(r.stderr).toBe('bramble: bramble compare needs --candidate FILE and --champion FILE (model.json files); see bramble compare --help\n');
+    expect(r.stderr).toBe('bramble: bramble compare needs --candidate FILE (a model.json) and --champion MODEL (a model.json, churn@v1.2.0 or an environment); see bramble compare --help\n');
     expect(r.status).toBe(2);
   });
 });

@@ -37,7 +37,8 @@ function makeTable(n: number, seed = 1, from = 0): { table: Table; labels: strin
 function permute(table: Table, labels: string[], order: number[]): { table: Table; labels: string[] } {
   const columns = table.columns.map((c): Column => {
     if (c.kind === 'category' || c.kind === 'string') return { ...c, values: { codes: Int32Array.from(order, (r) => c.values.codes[r]), categories: c.values.categories } };
-    return { ...c, values: Float64Array.from(order, (r) => c.values[r]) } as Column;
+    const values = c.values as Float64Array;
+    return { ...c, values: Float64Array.from(order, (r) => values[r]) } as Column;
   });
   return { table: { rows: table.rows, columns, lines: Int32Array.from(order, (_, i) => i + 2) }, labels: order.map((r) => labels[r]) };
 }

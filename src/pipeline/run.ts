@@ -208,7 +208,7 @@ function heldOutTest(split: { seed: number; by?: string; heldOut?: HeldOutRule }
   if (column === undefined) return () => false;
   const from = rule.from;
   if (typeof from === 'number') {
-    if (column.kind === 'category' || column.kind === 'string') return () => false;
+    if (column.kind !== 'number' && column.kind !== 'date' && column.kind !== 'boolean') return () => false;
     const values = column.values;
     return (r) => values[r] >= from;
   }
