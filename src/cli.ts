@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { BrambleError, describeError } from './errors.js';
 import type { TrainForestResult } from './commands/train-forest.js';
 import type { RunResult } from './pipeline/run.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -75,6 +75,23 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return n;
 }
 
+/** Refuses an --out that cannot be written before the work that fills it starts (a folder, a folder that is missing). */
+function checkOutFile(out: string): void {
+  const isDir = (p: string): boolean | undefined => {
+    try {
+      return statSync(p).isDirectory();
+    } catch (err) {
+      if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  };
+  if (isDir(out)) throw new UsageError(`--out ${out} is a folder; give a file name, such as ${join(out, 'model.json')}`);
+  const parent = dirname(out);
+  const parentIsDir = isDir(parent);
+  if (parentIsDir === undefined) throw new UsageError(`--out ${out}: the folder ${parent} does not exist; create it first (mkdir -p ${parent})`);
+  if (!parentIsDir) throw new UsageError(`--out ${out}: ${parent} is a file, not a folder; give a path in a folder`);
+}
+
 function progressBar(stream: NodeJS.WriteStream): (done: number, total: number) => void {
   return (done, total) => {
     const width = 30;
@@ -132,6 +149,7 @@ async function forestTrain(args: string[]): Promise<number> {
   const maxFeatures = values['max-features'];
   const testShare = numberOption('test', values.test) ?? 0.25;
   if (!(testShare > 0 && testShare < 1)) throw new UsageError(`--test is ${testShare}; give a share between 0 and 1, such as 0.25`);
+  if (values.out) checkOutFile(values.out);
   const showProgress = process.stderr.isTTY && !values.json;
   const result = await trainForestFromCsv(
     {
@@ -494,6 +512,9 @@ async function deploy(args: string[]): Promise<number> {
   const at = ref?.lastIndexOf('@') ?? -1;
   if (positionals.length !== 1 || !ref || at <= 0) throw new UsageError('bramble deploy takes one NAME@vX.Y.Z; see bramble deploy --help');
   if (!values.env) throw new UsageError('bramble deploy needs --env ENV; see bramble deploy --help');
+  if (values.server !== undefined && !/^https?:$/.test(URL.parse(values.server)?.protocol ?? '')) {
+    throw new UsageError(`--server is ${JSON.stringify(values.server)}; give the server's base URL, such as http://127.0.0.1:8080`);
+  }
   const file = values.config ?? '/etc/bramble/serve.json';
   if (!values.config && !existsSync(file)) throw new UsageError(`bramble deploy needs --config FILE (serve.json): ${file} does not exist`);
   const config = await readServeConfig(file);

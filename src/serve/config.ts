@@ -1,7 +1,7 @@
 // serve.json, the model host's configuration, checked against schemas/serve.schema.json with its defaults filled in.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { BrambleError } from '../errors.js';
+import { BrambleError, describeError } from '../errors.js';
 import { schemaValidator } from '../schemas.js';
 
 export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
@@ -41,6 +41,15 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
   for (const [env, e] of envs) {
     if (e.path === undefined && e.port === undefined) throw new ServeConfigError(`${file} environments.${env}: give a path (e.g. "/${env}") or a port`, { file });
   }
+  // Port 0 asks the system for a free port, so only fixed ports can collide.
+  const ports = new Map<number, string>(copy.listen.port === 0 ? [] : [[copy.listen.port, 'listen.port']]);
+  for (const [env, e] of envs) {
+    if (e.port === undefined || e.port === 0) continue;
+    const key = `environments.${env}.port`;
+    const other = ports.get(e.port);
+    if (other) throw new ServeConfigError(`${file} ${key}: port ${e.port} is also ${other}; each listener needs its own port`, { file });
+    ports.set(e.port, key);
+  }
   const paths = envs.map(([, e]) => e.path).filter((p) => p !== undefined);
   if (new Set(paths).size !== paths.length) throw new ServeConfigError(`${file}: two environments share a path; each needs its own`, { file });
   if (copy.default !== undefined && !(copy.default in copy.environments)) {
@@ -55,8 +64,10 @@ export async function readServeConfig(file: string): Promise<ServeConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
-    throw new ServeConfigError(`the serve configuration ${file} cannot be read; give one with --config (runner-pi/serve.json is an example)`, { file });
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const reason = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code || describeError(err)})`;
+    throw new ServeConfigError(`the serve configuration ${file} ${reason}; give a serve.json with --config (runner-pi/serve.json is an example)`, { file });
   }
   let value: unknown;
   try {

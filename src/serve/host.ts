@@ -6,7 +6,7 @@
 // restarted server loads current.json: the last model that passed, never a candidate.
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError } from '../errors.js';
+import { BrambleError, describeError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ModelLoadError, ServedModel } from './model.js';
 
@@ -34,6 +34,30 @@ export interface DeployResult {
   seconds: number;
 }
 
+/** The model folder (serve.json's `models`) cannot hold an environment's folder. */
+export class ModelFolderError extends BrambleError {
+  constructor(message: string, data: { folder: string; dir: string; cause: string }) {
+    super('E_MODEL_FOLDER', message, data);
+  }
+}
+
+/** Creates MODELS/<env>; a folder in the way of the path, or one the user may not write, is the user's to fix. */
+async function makeEnvDir(folder: string, dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const data = { folder, dir, cause: code };
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+      throw new ModelFolderError(`the model folder ${folder} cannot hold ${dir}: a file is in the way (${code}); set models in serve.json to a folder, or move the file`, data);
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new ModelFolderError(`the model folder ${folder} cannot be written (${code} creating ${dir}); let the user running bramble write it, or set models in serve.json to a folder it may write`, data);
+    }
+    throw err;
+  }
+}
+
 export class ModelHost {
   private readonly models = new Map<string, ServedModel | null>();
   /** One deploy at a time per environment: the next waits for the one before. */
@@ -59,7 +83,7 @@ export class ModelHost {
   async start(): Promise<void> {
     for (const env of this.envs) {
       const dir = join(this.folder, env);
-      await mkdir(dir, { recursive: true });
+      await makeEnvDir(this.folder, dir);
       for (const file of [HOST_FILES.current, HOST_FILES.previous]) {
         const model = await this.tryLoad(join(dir, file)).catch((err: unknown) => {
           this.warn(`${env}: ${join(dir, file)} is not served: ${describeError(err)}`);
@@ -143,7 +167,7 @@ async function readMeta(path: string): Promise<DeployMeta | null> {
 /** Writes a candidate for `env` into the host's model folder: the artifact, then its meta, each atomically. */
 export async function writeCandidate(folder: string, env: string, text: string, meta: DeployMeta): Promise<string> {
   const dir = join(folder, env);
-  await mkdir(dir, { recursive: true });
+  await makeEnvDir(folder, dir);
   const path = join(dir, HOST_FILES.candidate);
   await writeFileAtomic(path, text);
   await writeFileAtomic(HOST_FILES.meta(path), JSON.stringify(meta, null, 2) + '\n');

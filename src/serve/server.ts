@@ -30,6 +30,31 @@ class HttpError extends BrambleError {
   }
 }
 
+/** A listener that cannot start, for a reason the person running the server must fix in serve.json or on the host. */
+export class ListenError extends BrambleError {
+  constructor(code: 'E_PORT_IN_USE' | 'E_PORT_PRIVILEGED' | 'E_LISTEN_ADDRESS', message: string, data: { host: string; port: number; key: string }) {
+    super(code, message, data);
+  }
+}
+
+/**
+ * What went wrong when a listener would not start, as a ListenError; undefined for an error Bramble cannot explain.
+ * `key` is where serve.json sets the port (listen.port, or environments.ENV.port).
+ */
+export function listenError(err: unknown, host: string, port: number, key: string): ListenError | undefined {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const data = { host, port, key };
+  const fix = key === 'listen.port' ? 'choose another port in serve.json' : `choose another port in serve.json (${key})`;
+  if (code === 'EADDRINUSE') return new ListenError('E_PORT_IN_USE', `port ${port} is in use (${where}); stop what listens there, or ${fix}`, data);
+  if (code === 'EACCES') {
+    return new ListenError('E_PORT_PRIVILEGED', `port ${port} needs privileges (${where}); ${fix.replace('another port', 'a port from 1024 up')}, or let the service bind low ports (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE)`, data);
+  }
+  if (code === 'EADDRNOTAVAIL') return new ListenError('E_LISTEN_ADDRESS', `listen.host ${host} is not an address of this machine; use 127.0.0.1, 0.0.0.0 or one of its own addresses in serve.json`, data);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ListenError('E_LISTEN_ADDRESS', `listen.host ${JSON.stringify(host)} does not resolve to an address; use 127.0.0.1, 0.0.0.0 or one of this machine's addresses in serve.json`, data);
+  return undefined;
+}
+
 export interface RunningServer {
   /** The base URL of the main listener, and of each environment with a port of its own. */
   url: string;
@@ -469,35 +494,36 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy(err);
     });
-    servers.push(server);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err) => reject(listenError(err, config.listen.host, port, fixedEnv === null ? 'listen.port' : `environments.${fixedEnv}.port`) ?? err));
       server.listen(port, config.listen.host, () => resolve());
     });
+    servers.push(server);
     const address = server.address() as AddressInfo;
     return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   };
-  const url = await listen(config.listen.port, null);
-  const envUrls: Record<string, string> = {};
-  for (const [env, e] of Object.entries(config.environments)) if (e.port !== undefined) envUrls[env] = await listen(e.port, env);
-
-  return {
-    url,
-    envUrls,
-    host,
-    metrics,
-    log,
-    async close() {
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              s.closeAllConnections();
-            }),
-        ),
-      );
-      await log.close();
-    },
+  const close = async (): Promise<void> => {
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+    await log.close();
   };
+  let url: string;
+  const envUrls: Record<string, string> = {};
+  try {
+    url = await listen(config.listen.port, null);
+    for (const [env, e] of Object.entries(config.environments)) if (e.port !== undefined) envUrls[env] = await listen(e.port, env);
+  } catch (err) {
+    // The listeners that did start would keep the process alive, serving only part of the configuration.
+    await close();
+    throw err;
+  }
+
+  return { url, envUrls, host, metrics, log, close };
 }
