@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../src/data/csv.js';
 import { JSON_DEPTH_LIMIT, loadTable, readTable } from '../src/data/load.js';
 
 // Every mistake a person can make in a data file is a located BrambleError (the CLI exits 2), never a crash
@@ -91,6 +92,10 @@ describe('mistakes in data files', () => {
     const path = join(dir, file.slice(file.lastIndexOf('/') + 1));
     writeFileSync(path, bytes(content));
     await expect(readTable(path, { file })).rejects.toMatchObject({ code, message });
+  });
+
+  it.each(CASES.slice(0, 3))('%s: the same message from parseCsv (request bodies, tests)', (_, file, content, code, message) => {
+    expect(() => parseCsv(content as string, file)).toThrow(expect.objectContaining({ code, message }));
   });
 
   it('keeps the JSON depth limit at 64, and parses records nested up to it', () => {

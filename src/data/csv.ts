@@ -13,8 +13,12 @@ export interface CsvTable {
   lines: number[];
 }
 
-/** Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a header row). Ragged rows are an error. */
+/**
+ * Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a header row). Ragged rows are an error. A lone
+ * CR ends a line only in a file without LF (classic Mac); elsewhere it is text, as in load.ts's reader.
+ */
 export function parseCsv(text: string, file = 'the CSV'): CsvTable {
+  const crLines = text.indexOf('\n') < 0;
   const records: string[][] = [];
   const lines: number[] = [];
   let field = '';
@@ -48,7 +52,7 @@ export function parseCsv(text: string, file = 'the CSV'): CsvTable {
       record.push(field);
       field = '';
       i++;
-    } else if (ch === 10 || ch === 13) {
+    } else if (ch === 10 || (ch === 13 && (crLines || text.charCodeAt(i + 1) === 10 || i + 1 === n))) {
       record.push(field);
       field = '';
       if (!(record.length === 1 && record[0] === '')) {
@@ -73,11 +77,16 @@ export function parseCsv(text: string, file = 'the CSV'): CsvTable {
   if (records.length === 0) throw new CsvError(`${file} is empty; it needs a header row`, {});
   const header = records[0];
   for (let r = 1; r < records.length; r++) {
-    if (records[r].length !== header.length) {
-      throw new CsvError(
-        `${file}:${lines[r]}: the row has ${records[r].length} fields but the header has ${header.length}; quote fields that contain commas`,
-        { line: lines[r], fields: records[r].length, expected: header.length },
-      );
+    const fields = records[r].length;
+    if (fields !== header.length) {
+      const extra = fields > header.length;
+      const count = `${Math.abs(fields - header.length)} ${extra ? 'extra' : 'missing'}`;
+      const fix = extra ? 'quote fields that contain commas' : 'add the missing fields (an empty field is a missing value)';
+      throw new CsvError(`${file}:${lines[r]}: the row has ${fields} fields but the header has ${header.length} (${count}); ${fix}`, {
+        line: lines[r],
+        fields,
+        expected: header.length,
+      });
     }
   }
   return { header, rows: records.slice(1), lines: lines.slice(1) };
