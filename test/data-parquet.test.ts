@@ -151,6 +151,24 @@ describe('Parquet files', () => {
     );
   });
 
+  it('trains the template from a Parquet copy of its CSV (written by pyarrow) to the same metrics', async () => {
+    const { cpSync } = await import('node:fs');
+    const { runPipeline } = await import('../src/pipeline/run.js');
+    const template = join(import.meta.dirname, '../templates/model-repo');
+    const options = { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } };
+    const csvDir = mkdtempSync(join(tmpdir(), 'bramble-parquet-'));
+    const parquetDir = mkdtempSync(join(tmpdir(), 'bramble-parquet-'));
+    for (const dir of [csvDir, parquetDir]) cpSync(template, dir, { recursive: true, filter: (src) => !src.includes('.bramble') });
+    writeFileSync(join(parquetDir, 'data/churn.parquet'), readFileSync(fixture('churn.parquet')));
+    const yaml = join(parquetDir, 'ml.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('data/churn.csv', 'data/churn.parquet'));
+    const fromCsv = await runPipeline(csvDir, options);
+    const fromParquet = await runPipeline(parquetDir, options);
+    expect(fromParquet.validation.success).toBe(true);
+    expect(fromParquet.validation.rows).toBe(7043);
+    expect(fromParquet.evaluation).toEqual(fromCsv.evaluation);
+  });
+
   it('is validated from ml.yaml like any other data file, dates and missing markers included', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bramble-parquet-'));
     mkdirSync(join(dir, 'data'));
