@@ -58,7 +58,8 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
   // column (true/yes/1) becomes 1/0; every value may be missing, as it may when serving.
   const columns: Record<string, DeclaredColumn> = {};
   for (const input of features.inputs) {
-    const type = input.kind === 'text' ? 'category' : profileKinds.get(input.name) === 'boolean' ? 'boolean' : 'number';
+    // A date input is read as the loader reads `type: date` (ISO 8601, UTC), which is how it was read in training.
+    const type = input.kind === 'text' ? 'category' : input.kind === 'date' ? 'date' : profileKinds.get(input.name) === 'boolean' ? 'boolean' : 'number';
     columns[input.name] = { type, nullable: true };
   }
   for (const id of [request.id, modelId]) if (id !== undefined && !inputNames.has(id)) columns[id] = { type: 'string', nullable: true };

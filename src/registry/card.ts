@@ -164,6 +164,16 @@ function onehotSteps(view: ArtifactView): Extract<FittedStep, { kind: 'onehot' }
   return view.features.steps.filter((s): s is Extract<FittedStep, { kind: 'onehot' }> => s.kind === 'onehot');
 }
 
+function ordinalSteps(view: ArtifactView): Extract<FittedStep, { kind: 'ordinal' }>[] {
+  return view.features.steps.filter((s): s is Extract<FittedStep, { kind: 'ordinal' }> => s.kind === 'ordinal');
+}
+
+/** An ordinal column's labels, the first few only: a route column may have hundreds. */
+function ordinalLabels(categories: readonly string[]): string {
+  const shown = categories.slice(0, CARD.topValues);
+  return `${labelList(shown)}${categories.length > shown.length ? ', …' : ''}`;
+}
+
 function imputeSteps(view: ArtifactView): Extract<FittedStep, { kind: 'impute' }>[] {
   return view.features.steps.filter((s): s is Extract<FittedStep, { kind: 'impute' }> => s.kind === 'impute');
 }
@@ -296,12 +306,16 @@ export function modelCard(input: CardInput): string {
 
   out.push(heading('Signature'), '');
   const onehot = new Map(onehotSteps(view).map((s) => [s.column, s.categories]));
+  const ordinal = new Map(ordinalSteps(view).map((s) => [s.column, s.categories]));
   const impute = new Map(imputeSteps(view).map((s) => [s.column, s]));
   const sigRows = view.signature.inputs.map((i) => {
     const categories = onehot.get(i.name);
+    const codes = ordinal.get(i.name);
     const p = profileOf(view, i.name);
     let accepted: string;
     if (categories) accepted = `${labelList(categories)}; others count as none of them`;
+    else if (codes) accepted = `any text; the ${codes.length} labels seen in training are coded 0–${codes.length - 1} in sorted order (${ordinalLabels(codes)}), others count as missing`;
+    else if (i.kind === 'date') accepted = 'a date or date-time: ISO 8601 text (UTC unless it gives an offset) or milliseconds since 1970 UTC; not a feature itself, read by derive';
     else if (i.kind === 'text') accepted = 'any text';
     else if (p?.kind === 'number' && p.min !== null && p.max !== null) accepted = `a number (${num(p.min)} to ${num(p.max)} in the training file)`;
     else accepted = 'a number';
@@ -338,6 +352,12 @@ function limits(view: ArtifactView, input: CardInput): string[] {
   if (onehot.length > 0) {
     out.push(
       `A category not seen in training, in ${onehot.map((s) => code(s.column)).join(', ')}, is encoded as all zeros: the model treats it as none of the known categories.`,
+    );
+  }
+  const ordinal = ordinalSteps(view);
+  if (ordinal.length > 0) {
+    out.push(
+      `A category not seen in training, in ${ordinal.map((s) => code(s.column)).join(', ')}, is read as missing (the trees route it as a missing value).`,
     );
   }
   out.push('Beyond the smallest and largest values a tree saw for a feature in training, its predictions stop changing: a forest does not extrapolate.');
@@ -573,11 +593,19 @@ function profileSummary(c: ColumnProfile): string {
       const top = c.top.slice(0, CARD.topValues).map(([value, count]) => `${value} ${count}`);
       return `${top.join(', ')}${c.distinct > top.length ? `, … (${c.distinct} distinct)` : ''}`;
     }
+    case 'date':
+      // Instants in UTC; a midnight shows as its date alone, since most date columns hold days.
+      return c.min === null || c.max === null ? 'no values' : `from ${instant(c.min)} to ${instant(c.max)}`;
     case 'boolean':
       return `true ${c.trues}, false ${c.count - c.trues}`;
     case 'string':
       return `${c.distinct} distinct`;
   }
+}
+
+function instant(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
 }
 
 function stepDetail(s: FittedStep): string {
@@ -586,6 +614,8 @@ function stepDetail(s: FittedStep): string {
       return esc(`${s.rule}: ${typeof s.value === 'number' ? num(s.value) : s.value}`);
     case 'onehot':
       return `${plural(s.categories.length, 'category', 'categories')}: ${labelList(s.categories)}`;
+    case 'ordinal':
+      return `${plural(s.categories.length, 'category', 'categories')} coded 0–${s.categories.length - 1} in sorted order: ${ordinalLabels(s.categories)}`;
     case 'standardize':
       return `mean ${fixed(s.mean)}, std ${fixed(s.std)}`;
     case 'minmax':
