@@ -224,13 +224,13 @@ describe('Parquet files', () => {
         'when',
         'range',
         [5],
-        'data/flights.parquet:5: when is "1969-12-31T23:59:00.000Z", not at least 1970-01-01; fix the value, or change min/max in the schema',
+        'data/flights.parquet row 5: when is "1969-12-31T23:59:00.000Z", not at least 1970-01-01; fix the value, or change min/max in the schema',
       ],
       [
         'day',
         'range',
         [2],
-        'data/flights.parquet:2: day is "2024-02-29T00:00:00.000Z", not at most 2024-02-01; fix the value, or change min/max in the schema',
+        'data/flights.parquet row 2: day is "2024-02-29T00:00:00.000Z", not at most 2024-02-01; fix the value, or change min/max in the schema',
       ],
     ]);
   });

@@ -170,7 +170,7 @@ function checkColumn(table: Table, column: Column, rules: ColumnRules, violation
     );
   }
   const out: RuleResult[] = [];
-  const at = (row: number): string => `${file}:${table.lines[row]}`;
+  const at = (row: number): string => place(file, table.lines[row]);
   const shown = (row: number): string => JSON.stringify(cellValue(column, row));
   const result = (rule: ValidationRule, expectation: string, rows: readonly number[], message: () => string): RuleResult => {
     const unexpectedLines = rows.slice(0, VALIDATION.lines).map((r) => table.lines[r]);
@@ -228,6 +228,14 @@ function checkColumn(table: Table, column: Column, rules: ColumnRules, violation
     );
   }
   return out;
+}
+
+/**
+ * Where a row is, as the loader says it: `data/t.csv:7` for a text file's line, `data/t.parquet row 7` for Arrow
+ * and Parquet, which have no lines (their Table.lines hold row numbers from 1).
+ */
+function place(file: string, line: number): string {
+  return /\.(parquet|arrow|feather|ipc|arrows)$/i.test(file) ? `${file} row ${line}` : `${file}:${line}`;
 }
 
 function expectedKind(type: ColumnType): readonly Column['kind'][] {
