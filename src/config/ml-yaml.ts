@@ -30,18 +30,24 @@ export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 export type Metric = ClassificationMetric | RegressionMetric;
 export type ColumnType = 'integer' | 'number' | 'category' | 'string' | 'boolean' | 'date';
 
-export interface ColumnSpec {
-  type: ColumnType;
+interface ColumnSpecBase {
   nullable: boolean;
-  /** Numbers; for a date column ISO 8601 text (`2020-01-01`), checked below to parse. */
-  min?: number | string;
-  max?: number | string;
   values?: (string | number)[];
   regex?: string;
   unique: boolean;
   /** More texts read as missing in this column, besides data.missing and the built-in markers. */
   missing?: string[];
 }
+
+/**
+ * One column of ml.yaml's schema. `min`/`max` are numbers for integer and number columns and ISO 8601 text for
+ * date columns (`min: 2020-01-01`, which yaml's core schema reads as a string); checkDataSchema enforces both,
+ * and refuses them on other types.
+ */
+export type ColumnSpec =
+  | (ColumnSpecBase & { type: 'integer' | 'number'; min?: number; max?: number })
+  | (ColumnSpecBase & { type: 'date'; min?: string; max?: string })
+  | (ColumnSpecBase & { type: 'category' | 'string' | 'boolean'; min?: number | string; max?: number | string });
 
 export type ImputeRule = 'mean' | 'median' | 'mode' | { constant: string | number | boolean };
 
