@@ -105,6 +105,8 @@ const ROWS: Array<[string, () => Row]> = [
       message: 'bramble: data/train.csv is not a CSV file (it looks like Parquet); rename it to .parquet',
     }),
   ],
+  ['a file named .bramble where run writes the model', () => ({ files: repo({ '.bramble': 'notes\n' }), args: ['run', '.'], message: { startsWith: 'bramble: .bramble', includes: 'is a file' } })],
+  ['a folder named .bramble/model.json', () => ({ files: repo({ '.bramble/model.json': null }), args: ['run', '.'], message: { startsWith: 'bramble: .bramble/model.json', includes: 'is a folder' } })],
   ['a data.train that does not exist', () => ({ files: repo({ 'ml.yaml': mlYaml('data/nope.csv') }), args: ['run', '.'], message: 'bramble: the data file data/nope.csv does not exist; check data.train in ml.yaml' })],
   [
     'JSON data nested 100,000 deep',
