@@ -5,6 +5,8 @@ import { loadTable, type LoadOptions } from '../src/data/load.js';
 import { profileTable } from '../src/data/profile.js';
 import { cellValue, parseInstant, type Table } from '../src/data/table.js';
 import { validateTable, validationLoadOptions } from '../src/data/validate.js';
+import { ARTIFACT_SCHEMA_ID } from '../src/model/artifact-schema.js';
+import { schemaValidator } from '../src/schemas.js';
 
 const cells = (table: Table): Record<string, unknown[]> =>
   Object.fromEntries(table.columns.map((c) => [c.name, Array.from({ length: table.rows }, (_, r) => cellValue(c, r))]));
@@ -124,6 +126,11 @@ describe('type: date', () => {
     const column = reference.columns[0];
     expect(column).toMatchObject({ name: 'when', kind: 'date', count: 100, missing: 0, min: Date.UTC(2024, 0, 1), max: Date.UTC(2024, 3, 9) });
     expect(column.kind === 'date' && column.quantiles?.[2]).toBe(Date.UTC(2024, 0, 1) + 49.5 * 86_400_000);
+    // The artifact stores this profile: model.schema.json's profile part allows a date column, and only with its figures.
+    schemaValidator(ARTIFACT_SCHEMA_ID);
+    const validProfile = schemaValidator(`${ARTIFACT_SCHEMA_ID}#/$defs/profile`);
+    expect(validProfile(reference)).toBe(true);
+    expect(validProfile({ ...reference, columns: [{ ...column, mean: 'soon' }] })).toBe(false);
     const same = detectDrift(reference, profileTable(load(days(0, 100)), { distributions: true }));
     const later = detectDrift(reference, profileTable(load(days(200, 100)), { distributions: true }));
     expect(same.columns[0]).toMatchObject({ column: 'when', kind: 'numeric', test: 'ks', drifted: false });
