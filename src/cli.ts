@@ -216,7 +216,7 @@ function runReport(result: RunResult, e_: Awaited<ReturnType<typeof engine>>): s
     lines.push(`champion: ${c.file}${c.env ? ` (serves ${c.env})` : ''}, sha256 ${c.sha256.slice(0, 12)}, from ${c.via}`);
     lines.push(`compared: ${comparedLine(c.compared)}`);
   } else if (result.evaluation) {
-    lines.push(`champion: none${result.config.compare ? ` (the registry assigns ${result.config.compare.against} no version of ${result.config.name})` : ''}`);
+    lines.push(`champion: none${result.noChampion ? ` (${result.noChampion})` : ''}`);
   }
   if (result.gates) lines.push(formatVerdict(result.gates));
   if (result.artifact) lines.push(`model: ${result.artifact.path} (${(result.artifact.bytes / 1e6).toFixed(1)} MB, sha256 ${result.artifact.sha256})`);

@@ -1,7 +1,8 @@
 // The gate judges fairly under change: `bramble run` finds the champion in the registry itself, and scores it only
 // on held-out rows it never trained on — the leak that refused good pull requests when a PR appended rows.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTHOR, commitAll, editMlYaml, makeModelRepo } from './helpers/model-repo.js';
@@ -62,6 +63,10 @@ describe('the champion from the registry, scored on rows it never saw', () => {
     expect(first.champion).toBeUndefined();
     const again = bramble(makeModelRepo({ trees: 5 }), 'run', '.', '--workers', '1');
     expect(again.stdout).toContain('champion: none (the registry assigns prod no version of churn)');
+    const outside = mkdtempSync(join(tmpdir(), 'bramble-no-git-'));
+    cpSync(join(import.meta.dirname, '../templates/model-repo'), outside, { recursive: true, filter: (src) => !src.includes('.bramble') });
+    writeFileSync(join(outside, 'ml.yaml'), readFileSync(join(outside, 'ml.yaml'), 'utf8').replace(/trees: \d+/, 'trees: 5'));
+    expect(bramble(outside, 'run', '.', '--workers', '1').stdout).toContain('champion: none (. is not in a git repository, so there is no registry to ask what prod serves)');
   });
 
   it('reports the split obtained: stratified class shares within a point', () => {

@@ -21,6 +21,11 @@ export class ChampionError extends BrambleError {
   }
 }
 
+/** No champion, and why: said in the run's output so that "none" is never a silent surprise. */
+export interface NoChampion {
+  none: string;
+}
+
 /** A champion found: its artifact's text and how to name it. */
 export interface ChampionModel {
   /** The file, or `name@vX.Y.Z` for a registered version. */
@@ -45,13 +50,13 @@ const VERSION = /^([A-Za-z0-9][\w.-]*)@(v?\d+\.\d+\.\d+)$/;
 
 /**
  * The champion named by `spec` (a file, `name@vX.Y.Z`, or an environment), or — when `spec` is undefined — what
- * ml.yaml's `compare.against` serves, or null when nothing does.
+ * ml.yaml's `compare.against` serves, or why there is none.
  */
-export async function resolveChampion(dir: string, spec: string | undefined, config: MlConfig, options: ChampionOptions = {}): Promise<ChampionModel | null> {
+export async function resolveChampion(dir: string, spec: string | undefined, config: MlConfig, options: ChampionOptions = {}): Promise<ChampionModel | NoChampion> {
   const environments = Object.keys(config.environments);
   if (spec === undefined) {
     const against = config.compare?.against;
-    if (against === undefined) return null;
+    if (against === undefined) return { none: 'ml.yaml sets no compare.against' };
     return served(dir, config, against, `compare.against: ${against}`, options, false);
   }
   if (spec.includes('/') || spec.endsWith('.json') || (await exists(spec))) {
@@ -79,19 +84,19 @@ export async function resolveChampion(dir: string, spec: string | undefined, con
   );
 }
 
-async function served(dir: string, config: MlConfig, env: string, via: string, options: ChampionOptions, required: boolean): Promise<ChampionModel | null> {
+async function served(dir: string, config: MlConfig, env: string, via: string, options: ChampionOptions, required: boolean): Promise<ChampionModel | NoChampion> {
   let registry: Registry;
   try {
     registry = await openRegistry(dir, via, options);
   } catch (err) {
     // No git repository: a model folder on a laptop has no registry, hence no champion.
-    if (!required && err instanceof ChampionError) return null;
+    if (!required && err instanceof ChampionError) return { none: `${dir} is not in a git repository, so there is no registry to ask what ${env} serves` };
     throw err;
   }
   const { snapshot, models } = await readRegistry(registry, options);
   const assignment = models.get(config.name)?.envs.get(env);
   if (!assignment || assignment.version === null) {
-    if (!required) return null;
+    if (!required) return { none: `the registry assigns ${env} no version of ${config.name}` };
     throw new ChampionError(`${env} serves no version of ${config.name} (the registry assigns it none); promote one first (bramble promote ${config.name}@v1.0.0 ${env}), or run without --champion`, { env });
   }
   const v = Registry.version(models, config.name, assignment.version);

@@ -72,6 +72,8 @@ export interface RunResult {
     version?: string;
     env?: string;
   };
+  /** Why there is no champion, when run looked for one (compare.against) and found none. */
+  noChampion?: string;
   gates?: GateResult;
   artifact?: { path: string; sha256: string; bytes: number };
   seconds: number;
@@ -275,7 +277,7 @@ export async function compareArtifacts(dir: string, candidate: string, champion:
   if (!('split' in prepared)) return prepared;
   const a = await readModel(candidate);
   const found = await resolveChampion(dir, champion, prepared.config, options);
-  if (found === null) throw new PipelineError(`--champion ${champion} names no model`, { champion });
+  if ('none' in found) throw new PipelineError(`--champion ${champion} names no model: ${found.none}`, { champion });
   const b = openModel(found.text, found.label);
   const { rows, compared } = unseenRows(prepared, [b, a]);
   const candidateEvaluation = scoreModel(a, prepared, rows);
@@ -309,7 +311,8 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   const { table } = loaded;
   // The champion is found before training, so that a wrong --champion fails in a second, not after the forest.
   const championSpec = options.champion ?? (options.findChampion ? undefined : null);
-  const found = championSpec === null ? null : await resolveChampion(dir, championSpec, config, { fs: options.fs, env: options.env, warn: options.warn });
+  const resolved = championSpec === null ? null : await resolveChampion(dir, championSpec, config, { fs: options.fs, env: options.env, warn: options.warn });
+  const found = resolved === null || 'none' in resolved ? null : resolved;
   const championModel = found === null ? null : openModel(found.text, found.label);
 
   const features = fitFeatures(config.features, table, { target: config.data.target, id: config.data.id, rows: split.train });
@@ -395,6 +398,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     evaluation,
     champion,
     gates,
+    ...(resolved !== null && 'none' in resolved ? { noChampion: resolved.none } : {}),
     artifact: { path, sha256: artifact.sha256, bytes: Buffer.byteLength(text) },
     seconds: seconds(),
   };
