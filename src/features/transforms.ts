@@ -454,8 +454,15 @@ class Program {
     }
   }
 
-  newState(rows: number): State {
+  /** A state of `rows` rows; the first `empty` slots get no arrays yet (fitting fills inputs when a step reads them). */
+  newState(rows: number, empty = 0): State {
     const state: State = { rows, num: [], codes: [], words: [], lookup: [] };
+    for (let s = 0; s < empty; s++) {
+      state.num.push(NO_NUMBERS);
+      state.codes.push(NO_CODES);
+      state.words.push([]);
+      state.lookup.push(null);
+    }
     this.extend(state);
     return state;
   }
@@ -728,11 +735,19 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
   const program = new Program(inputs);
   const rows = options.rows;
   const count = rows === undefined ? table.rows : rows.length;
-  const state = program.newState(count);
-  columns.forEach((column, slot) => {
+  // Only the inputs a step reads are copied out of the table, when it first reads them: in a wide table most columns
+  // go to the model as they are, and copying every one for fitting would double the table's memory for nothing.
+  const state = program.newState(count, inputs.length);
+  const filled = new Uint8Array(inputs.length);
+  const materialize = (slot: number): void => {
+    if (slot >= inputs.length || filled[slot] === 1) return;
+    filled[slot] = 1;
+    if (inputs[slot].kind === 'text') state.codes[slot] = new Int32Array(count);
+    else state.num[slot] = new Float64Array(count);
+    const column = columns[slot];
     // The table's own cells are of their slot's kind, so nothing here can fail; the line is for form's sake.
     slotFiller(state, slot, inputs[slot].kind, column, rows, (source) => `the data (line ${table.lines[source] ?? source + 1}) column ${JSON.stringify(column.name)}`)(0, count);
-  });
+  };
 
   const fitted: FittedStep[] = [];
   const apply = (step: FittedStep, where: string): void => {
@@ -749,7 +764,7 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
       : Object.entries(body as Record<string, unknown>);
     for (const [column, rule] of entries) {
       const where = Array.isArray(body) ? `features[${i}].${kind}[${String(rule)}]` : stepPath(i, kind, column);
-      const context: FitContext = { program, state, where, target, id, step: i };
+      const context: FitContext = { program, state, where, target, id, step: i, materialize };
       if (kind === 'derive') {
         apply(fitDerive(context, column, String(rule)), where);
         continue;
@@ -757,6 +772,7 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
       checkRole(context, column);
       const live = program.find(column);
       if (live === undefined) throw unknownColumn(context, column);
+      if (kind !== 'drop') materialize(live.slot);
       const slotKind = program.slots[live.slot];
       if (slotKind === 'date' && kind !== 'drop') throw dateColumn(context, column, kind);
       const values = slotKind === 'number' ? state.num[live.slot] : null;
@@ -829,6 +845,8 @@ interface FitContext {
   readonly target: string;
   readonly id: string | null;
   readonly step: number;
+  /** Copies an input slot's training rows in from the table, the first time a step reads it. */
+  readonly materialize: (slot: number) => void;
 }
 
 function checkRole(ctx: FitContext, column: string): void {
@@ -953,6 +971,7 @@ function fitDerive(ctx: FitContext, column: string, expression: string): FittedS
     if (name === ctx.id) throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(expression)} reads the id column ${JSON.stringify(name)} (data.id), which is never a feature`, { column: name });
     const live = ctx.program.find(name);
     if (live === undefined) throw unknownColumn(ctx, name, ` for ${JSON.stringify(expression)} to read`);
+    ctx.materialize(live.slot);
     slotOf.set(name, live.slot);
   }
   if (column === ctx.target || column === ctx.id) checkRole(ctx, column);
