@@ -114,7 +114,11 @@ export class ModelHost {
   /** Takes MODELS/<env>/candidate.json: load, verify, self-test, swap; or refuse and keep the old model. */
   deploy(env: string): Promise<DeployResult> {
     const before = this.queue.get(env) ?? Promise.resolve();
-    const run = before.catch(() => {}).then(() => this.deployNow(env));
+    // The deploy before this one reported its own failure to its caller; this one only waits for it to end.
+    const run = before.then(
+      () => this.deployNow(env),
+      () => this.deployNow(env),
+    );
     this.queue.set(env, run);
     return run;
   }
@@ -129,8 +133,12 @@ export class ModelHost {
       model = await this.tryLoad(candidate);
       if (!model) throw new ModelLoadError(`${candidate} does not exist; bramble deploy writes it before asking the server to take it`, { env });
     } catch (err) {
-      await rename(candidate, join(dir, HOST_FILES.rejected)).catch(() => {});
-      await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(join(dir, HOST_FILES.rejected))).catch(() => {});
+      // The refusal is what the caller must hear; a failure to set the candidate aside is only worth a warning.
+      const setAside = (e: unknown): void => {
+        if (!isMissing(e)) this.warn(`${env}: the refused candidate could not be renamed to ${HOST_FILES.rejected}: ${describeError(e)}`);
+      };
+      await rename(candidate, join(dir, HOST_FILES.rejected)).catch(setAside);
+      await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(join(dir, HOST_FILES.rejected))).catch(setAside);
       throw err instanceof ModelLoadError ? err : new ModelLoadError(describeError(err), { env });
     }
     const old = this.models.get(env) ?? null;
@@ -140,10 +148,11 @@ export class ModelHost {
     // Then the files, so that a restart serves this model (and can fall back to the one before).
     const current = join(dir, HOST_FILES.current);
     const previous = join(dir, HOST_FILES.previous);
-    await rename(current, previous).catch(() => {});
-    await rename(HOST_FILES.meta(current), HOST_FILES.meta(previous)).catch(() => rm(HOST_FILES.meta(previous), { force: true }));
+    // The first deploy has no current model, and a model may have no meta: only a missing file is expected.
+    await rename(current, previous).catch(throwUnlessMissing);
+    await rename(HOST_FILES.meta(current), HOST_FILES.meta(previous)).catch((e: unknown) => (throwUnlessMissing(e), rm(HOST_FILES.meta(previous), { force: true })));
     await rename(candidate, current);
-    await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(current)).catch(() => rm(HOST_FILES.meta(current), { force: true }));
+    await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(current)).catch((e: unknown) => (throwUnlessMissing(e), rm(HOST_FILES.meta(current), { force: true })));
     return {
       env,
       name: model.name,
@@ -155,12 +164,29 @@ export class ModelHost {
   }
 }
 
+function isMissing(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'ENOENT';
+}
+
+function throwUnlessMissing(err: unknown): void {
+  if (!isMissing(err)) throw err;
+}
+
+/** The meta beside a model file; null when there is none, or when it is damaged (the model's own sha256 still holds). */
 async function readMeta(path: string): Promise<DeployMeta | null> {
+  let text: string;
   try {
-    const meta = JSON.parse(await readFile(HOST_FILES.meta(path), 'utf8')) as DeployMeta;
-    return typeof meta.version === 'string' && typeof meta.sha256 === 'string' ? meta : null;
-  } catch {
+    text = await readFile(HOST_FILES.meta(path), 'utf8');
+  } catch (err) {
+    throwUnlessMissing(err);
     return null;
+  }
+  try {
+    const meta = JSON.parse(text) as Partial<DeployMeta> | null;
+    return typeof meta?.version === 'string' && typeof meta.sha256 === 'string' ? (meta as DeployMeta) : null;
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
   }
 }
 
