@@ -227,30 +227,31 @@ function textAt(state: State, slot: number, row: number): string | null {
 }
 
 /**
- * A word list's codes mapped through `index` (text → category position, −1 when absent), built for a list the
- * first time it is seen and extended as the list grows: a lookup per distinct word, not per row. Word lists only
- * grow; a state that starts over gets a new list, which this notices by identity.
+ * A word list's codes mapped through `index` (text → category position, −1 when absent), each code looked up the
+ * first time a row carries it: a lookup per distinct word, not per row, and none for words no row uses. Word lists
+ * only grow; a state that starts over gets a new list, which this notices by identity.
  */
 function categoryMapper(index: ReadonlyMap<string, number>): (state: State, slot: number, code: number) => number {
+  const UNKNOWN = -2;
   let seen: string[] | null = null;
-  let map = new Int32Array(16);
-  let mapped = 0;
+  let map = new Int32Array(0);
   return (state, slot, code) => {
     const words = state.words[slot];
     if (words !== seen) {
       seen = words;
-      mapped = 0;
+      map = new Int32Array(Math.max(16, words.length)).fill(UNKNOWN);
     }
-    if (code >= mapped) {
-      if (map.length < words.length) {
-        const grown = new Int32Array(Math.max(words.length, map.length * 2));
-        grown.set(map.subarray(0, mapped));
-        map = grown;
-      }
-      for (let k = mapped; k < words.length; k++) map[k] = index.get(words[k]) ?? -1;
-      mapped = words.length;
+    if (code >= map.length) {
+      const grown = new Int32Array(Math.max(words.length, map.length * 2)).fill(UNKNOWN);
+      grown.set(map);
+      map = grown;
     }
-    return map[code];
+    let j = map[code];
+    if (j === UNKNOWN) {
+      j = index.get(words[code]) ?? -1;
+      map[code] = j;
+    }
+    return j;
   };
 }
 
@@ -500,16 +501,25 @@ function slotFiller(
   if (kind === 'text') {
     const out = state.codes[slot];
     if (coded !== null) {
-      // The column's categories become the slot's words, each read once (a missing marker becomes −1).
-      const remap = Int32Array.from(coded.categories, (c) => {
-        const v = readInput('text', c);
-        return typeof v === 'string' ? intern(state, slot, v) : -1;
-      });
-      const codes = coded.codes;
+      // The column's categories become the slot's words, each read the first time a row carries it (a missing
+      // marker becomes −1): a column with a million distinct labels costs nothing for the labels a chunk lacks.
+      const { codes, categories } = coded;
+      const UNREAD = -2;
+      const remap = new Int32Array(categories.length).fill(UNREAD);
       return (start, end) => {
         for (let r = 0; r < end - start; r++) {
           const code = codes[source(start, r)];
-          out[r] = code < 0 ? -1 : remap[code];
+          if (code < 0) {
+            out[r] = -1;
+            continue;
+          }
+          let mapped = remap[code];
+          if (mapped === UNREAD) {
+            const v = readInput('text', categories[code]);
+            mapped = typeof v === 'string' ? intern(state, slot, v) : -1;
+            remap[code] = mapped;
+          }
+          out[r] = mapped;
         }
       };
     }
