@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FeatureStep } from '../src/config/ml-yaml.js';
+import { ConfigError, loadMlYaml, type FeatureStep } from '../src/config/ml-yaml.js';
 import { cellValue, type Column, type Table } from '../src/data/table.js';
 import { FeatureExpressionError } from '../src/features/expression.js';
 import { FeatureInputError, FeaturesFormatError, FeatureStepError, fitFeatures, FittedFeatures } from '../src/features/transforms.js';
@@ -275,5 +275,28 @@ describe('derive nested too deep inside fitFeatures', () => {
     const err = caught(() => fitFeatures([{ derive: { x: deep } }], t, { target: 'y' }));
     expect(err).toBeInstanceOf(FeatureExpressionError);
     expect((err as Error).message).toBe('features[0].derive.x: nested too deep (limit 256); simplify the expression');
+  });
+});
+
+describe('ml.yaml: the ordinal step', () => {
+  const head = 'name: routes\ntask: classification\ndata:\n  train: data/routes.csv\n  target: churn\n  id: id\nmodel:\n  type: random-forest\n';
+
+  it('is a list of columns, typed as such', () => {
+    expect(loadMlYaml(`${head}features:\n  - ordinal: [origin, destination]\n`).features).toEqual([{ ordinal: ['origin', 'destination'] }]);
+  });
+
+  it.each<[string, string]>([
+    ['the target and the id', 'features:\n  - ordinal: [origin, churn, id]\n'],
+    ['an empty list', 'features:\n  - ordinal: []\n'],
+    ['a repeated column', 'features:\n  - ordinal: [origin, origin]\n'],
+  ])('refuses %s at its line', (_, features) => {
+    let caught: unknown;
+    try {
+      loadMlYaml(`${head}${features}`);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as Error).message).toMatchSnapshot();
   });
 });
