@@ -89,6 +89,11 @@ describe('Parquet files', () => {
     expect(table.lines[2499]).toBe(2500);
   });
 
+  it("leaves out the index pandas writes as a column (__index_level_0__), as pandas' read_parquet does", async () => {
+    const { table } = await load('pandas-index.parquet');
+    expect(cells(table)).toEqual({ a: [1, 3, 4], y: ['u', 'u', 'v'] });
+  });
+
   it('refuses an int64 beyond 2^53 at its row, or lists it in a lenient load, or reads it exactly as text', async () => {
     await expect(load('big-int.parquet')).rejects.toMatchObject({
       code: 'E_DATA_TYPE',

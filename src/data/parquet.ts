@@ -10,6 +10,9 @@
 //   as the rest of Bramble reads a date-time without an offset. Micro- and nanoseconds are floored to whole
 //   milliseconds in bigint arithmetic, because a nanosecond count of today is past 2^53.
 // - 64-bit integers stay bigints here, so that load.ts can refuse the ones a double cannot hold, where they are.
+// - pandas writes a DataFrame's index as a column (`__index_level_0__`) when it is not a plain range, as after a
+//   filter or a sample, and lists it in the file's `pandas` metadata. It is left out, as pandas' own read_parquet
+//   leaves it out: a row's old position is not data, and as a feature it would only leak the row order.
 import { parquetMetadata, parquetScan, parquetSchema, type FileMetaData, type ParquetParsers, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { BrambleError } from '../errors.js';
@@ -91,7 +94,10 @@ export async function openParquet(bytes: Uint8Array, file: string): Promise<Parq
   } catch (err) {
     return { problem: `is a damaged Parquet file (${reason(err)}); write it again with pandas, pyarrow or DuckDB` };
   }
-  const columns = parquetSchema(metadata).children.map(describeColumn);
+  const index = pandasIndex(metadata);
+  const columns = parquetSchema(metadata)
+    .children.filter((node) => !index.has(node.element.name))
+    .map(describeColumn);
   if (columns.length === 0) return { problem: 'has no columns; write the table with at least one' };
   return {
     rows: Number(metadata.num_rows),
@@ -115,6 +121,23 @@ export class ParquetReadError extends BrambleError {
   constructor(message: string, data: Record<string, unknown>) {
     super('E_DATA_PARQUET', message, data);
   }
+}
+
+/** The columns that hold a pandas index, from the `pandas` metadata pandas and pyarrow write; none when absent. */
+function pandasIndex(metadata: FileMetaData): ReadonlySet<string> {
+  const entry = metadata.key_value_metadata?.find((kv) => kv.key === 'pandas');
+  if (entry?.value === undefined) return new Set();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(entry.value);
+  } catch (err) {
+    // Metadata another writer damaged is no reason to refuse the data: read every column.
+    if (err instanceof SyntaxError) return new Set();
+    throw err;
+  }
+  const columns = typeof parsed === 'object' && parsed !== null && 'index_columns' in parsed ? parsed.index_columns : undefined;
+  // A plain range index is stored as a description ({ kind: 'range', … }), not as a column.
+  return new Set(Array.isArray(columns) ? columns.filter((c): c is string => typeof c === 'string') : []);
 }
 
 function reason(err: unknown): string {
