@@ -89,6 +89,15 @@ describe('Parquet files', () => {
     expect(table.lines[2499]).toBe(2500);
   });
 
+  it('reads the INT96 timestamps Spark wrote as dates in UTC, floored to the millisecond', async () => {
+    const { table } = await load('spark-int96.parquet');
+    expect(kinds(table)).toEqual({ ts: 'date', ms: 'date' });
+    expect(cells(table)).toEqual({
+      ts: ['2024-03-01T12:30:00.123Z', null, '1969-12-31T23:59:59.999Z'],
+      ms: ['2024-03-01T00:00:00.000Z', '2024-03-02T00:00:00.000Z', null],
+    });
+  });
+
   it("leaves out the index pandas writes as a column (__index_level_0__), as pandas' read_parquet does", async () => {
     const { table } = await load('pandas-index.parquet');
     expect(cells(table)).toEqual({ a: [1, 3, 4], y: ['u', 'u', 'v'] });
