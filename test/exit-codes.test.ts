@@ -75,6 +75,7 @@ const ROWS: Array<[string, () => Row]> = [
     () => ({ files: { 'ml.yaml': `name: x\nfeatures:\n  ${'- '.repeat(10_000)}x\n` }, args: ['validate', '.'], message: 'bramble: ml.yaml:3:129: nested too deep (limit 64); ml.yaml is never that deep — check the indentation' }),
   ],
   ['an alias with no anchor in ml.yaml', () => ({ files: { 'ml.yaml': 'name: x\ntask: *kind\n' }, args: ['run', '.'], message: 'bramble: ml.yaml:2:7: the alias *kind has no anchor &kind before it; put the anchor on a value above, or write the value out' })],
+  ['a list used as a key in ml.yaml', () => ({ files: { 'ml.yaml': 'name: x\n[a, b]: 1\n' }, args: ['run', '.'], message: 'bramble: ml.yaml:2:1: a key is a list; keys in ml.yaml are plain names, such as model or trees' })],
   ['an empty ml.yaml', () => ({ files: { 'ml.yaml': '' }, args: ['run', '.'], message: 'bramble: ml.yaml:1:1: is empty; an ml.yaml needs at least the keys name, task, data and model' })],
   ['an ml.yaml that is a list', () => ({ files: { 'ml.yaml': '- a\n- b\n' }, args: ['run', '.'], message: 'bramble: ml.yaml:1:1: must be a mapping (got a list); an ml.yaml needs at least the keys name, task, data and model' })],
   ['an ml.yaml that is a folder', () => ({ files: { 'ml.yaml': null }, args: ['run', '.'], message: { startsWith: 'bramble: ml.yaml', includes: 'every model repository needs an ml.yaml' } })],

@@ -143,17 +143,26 @@ export function loadMlYaml(text: string, file: string = ML_YAML.file): MlConfig 
   const tooDeep = nestingProblem(text);
   if (tooDeep) throw new ConfigError(file, [tooDeep]);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': yaml would otherwise print its own warnings (a list used as a key) on stderr.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const syntax = [...doc.errors, ...doc.warnings];
-  if (syntax.length > 0) {
-    const problems = syntax.map((e) => {
-      const { line, col } = lineCounter.linePos(e.pos[0]);
-      const key = e.code === 'DUPLICATE_KEY' ? keyAt(doc, e.pos[0]) : undefined;
-      const message = key === undefined ? e.message : `duplicate key ${shown(key)}; a key may appear once in a mapping`;
-      return { line, col, path: '', message: `YAML syntax: ${message}` };
+  const problems: ConfigProblem[] = syntax.map((e) => {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    const key = e.code === 'DUPLICATE_KEY' ? keyAt(doc, e.pos[0]) : undefined;
+    const message = key === undefined ? e.message : `duplicate key ${shown(key)}; a key may appear once in a mapping`;
+    return { line, col, path: '', message: `YAML syntax: ${message}` };
+  });
+  if (problems.length === 0) {
+    // JSON has no list or mapping keys; yaml would turn one into text such as "[ a, b ]".
+    visit(doc, {
+      Pair(_, pair) {
+        if (!isMap(pair.key) && !isSeq(pair.key)) return;
+        const { line, col } = lineCounter.linePos(pair.key.range?.[0] ?? 0);
+        problems.push({ line, col, path: '', message: `a key is a ${isSeq(pair.key) ? 'list' : 'mapping'}; keys in ml.yaml are plain names, such as model or trees` });
+      },
     });
-    throw new ConfigError(file, sortProblems(problems));
   }
+  if (problems.length > 0) throw new ConfigError(file, sortProblems(problems));
 
   const data = aliasesResolved(doc, lineCounter, file);
   const validate = mlValidator();
