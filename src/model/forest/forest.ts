@@ -144,7 +144,6 @@ export class RandomForest {
     const data: GrowData = {
       rows,
       features: columns,
-      values: shared ? sharedCopy(values) : values,
       bins: binned.bins,
       edges: binned.edges,
       edgeStart: binned.edgeStart,
@@ -162,11 +161,15 @@ export class RandomForest {
       bootstrap: p.bootstrap,
       bootstrapSize: p.bootstrap ? bootstrapSize(p.maxSamples, rows) : rows,
     };
-    const grown = await growForest(data, settings, p.trees, threads, options.onProgress, options.parallelAfterMs);
     const width = classes ? classes.length : 1;
+    // Out-of-bag votes are counted as trees arrive, and each tree's out-of-bag rows let go: at a million rows
+    // they hold ~2 MB a tree.
+    const oob = p.bootstrap ? new OutOfBagVotes(rows, width) : null;
+    const onTree = oob ? (t: number, tree: GrownTree): void => oob.arrive(t, tree) : undefined;
+    const grown = await growForest(data, settings, p.trees, threads, options.onProgress, options.parallelAfterMs, onTree);
     // Everything that reads the grown trees comes before they are joined, which empties them.
     const importances = meanImportances(grown, columns);
-    const oobScore = p.bootstrap ? outOfBagScore(grown, width, rows, classIndex, target) : null;
+    const oobScore = oob ? oob.score(classIndex, target) : null;
     this.fitted = { flat: FlatForest.fromTrees(grown, width), features: columns, classes, importances, oobScore };
     return this;
   }
@@ -374,12 +377,6 @@ function toMatrix(x: Rows, what: 'training' | 'prediction', strict: boolean, exp
   return { rows: n, columns, values };
 }
 
-function sharedCopy(a: Float64Array): Float64Array {
-  const copy = new Float64Array(new SharedArrayBuffer(a.length * 8));
-  copy.set(a);
-  return copy;
-}
-
 function newInt32(n: number, shared: boolean): Int32Array {
   return new Int32Array(shared ? new SharedArrayBuffer(n * 4) : new ArrayBuffer(n * 4));
 }
@@ -469,51 +466,76 @@ function argmax(a: Float64Array, at: number, width: number): number {
   return best;
 }
 
-/** Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. */
-function outOfBagScore(
-  trees: readonly GrownTree[],
-  width: number,
-  rows: number,
-  classIndex: Int32Array | null,
-  target: Float64Array | null,
-): number | null {
-  const sums = new Float64Array(rows * width);
-  const votes = new Int32Array(rows);
-  for (const tree of trees) {
+/**
+ * Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. Trees are added in
+ * their numbers' order whatever order they finish in, since the order of the sums decides their last bits and
+ * the score must not depend on the number of threads; a tree's out-of-bag rows are let go once counted.
+ */
+class OutOfBagVotes {
+  private readonly sums: Float64Array;
+  private readonly votes: Int32Array;
+  private readonly waiting = new Map<number, GrownTree>();
+  private next = 0;
+
+  constructor(
+    private readonly rows: number,
+    private readonly width: number,
+  ) {
+    this.sums = new Float64Array(rows * width);
+    this.votes = new Int32Array(rows);
+  }
+
+  arrive(index: number, tree: GrownTree): void {
+    this.waiting.set(index, tree);
+    for (let t = this.waiting.get(this.next); t !== undefined; t = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next);
+      this.add(t);
+      this.next++;
+    }
+  }
+
+  private add(tree: GrownTree): void {
+    const { sums, votes, width } = this;
     for (let j = 0; j < tree.oobRows.length; j++) {
       const r = tree.oobRows[j];
       const at = tree.oobLeaves[j] * width;
       for (let c = 0; c < width; c++) sums[r * width + c] += tree.value[at + c];
       votes[r]++;
     }
+    tree.oobRows = new Int32Array(0);
+    tree.oobLeaves = new Int32Array(0);
   }
-  let scored = 0;
-  if (classIndex) {
-    let right = 0;
+
+  score(classIndex: Int32Array | null, target: Float64Array | null): number | null {
+    const { sums, votes, width, rows } = this;
+    let scored = 0;
+    if (classIndex) {
+      let right = 0;
+      for (let r = 0; r < rows; r++) {
+        if (votes[r] === 0) continue;
+        scored++;
+        if (argmax(sums, r * width, width) === classIndex[r]) right++;
+      }
+      return scored > 0 ? right / scored : null;
+    }
+    let mean = 0;
     for (let r = 0; r < rows; r++) {
       if (votes[r] === 0) continue;
       scored++;
-      if (argmax(sums, r * width, width) === classIndex[r]) right++;
+      mean += target![r];
     }
-    return scored > 0 ? right / scored : null;
+    if (scored === 0) return null;
+    mean /= scored;
+    let residual = 0;
+    let spread = 0;
+    for (let r = 0; r < rows; r++) {
+      if (votes[r] === 0) continue;
+      const e = target![r] - sums[r] / votes[r];
+      residual += e * e;
+      spread += (target![r] - mean) ** 2;
+    }
+    return spread > 0 ? 1 - residual / spread : null;
   }
-  let mean = 0;
-  for (let r = 0; r < rows; r++) {
-    if (votes[r] === 0) continue;
-    scored++;
-    mean += target![r];
-  }
-  if (scored === 0) return null;
-  mean /= scored;
-  let residual = 0;
-  let spread = 0;
-  for (let r = 0; r < rows; r++) {
-    if (votes[r] === 0) continue;
-    const e = target![r] - sums[r] / votes[r];
-    residual += e * e;
-    spread += (target![r] - mean) ** 2;
-  }
-  return spread > 0 ? 1 - residual / spread : null;
 }
 
 function loadForest(json: unknown): RandomForest {

@@ -4,8 +4,10 @@ import { Rng } from './rng.js';
 export interface GrowData {
   rows: number;
   features: number;
-  /** Row-major values, NaN for missing: out-of-bag rows walk these (a row's values share cache lines). */
-  values: Float64Array;
+  /**
+   * Column-major bins (MISSING_BIN for missing): the splits are found on these, and out-of-bag rows walk the
+   * finished tree on them too (`bin <= b` is exactly `x <= edge[b]`), so no thread needs the raw values.
+   */
   bins: Uint8Array;
   edges: Float64Array;
   edgeStart: Int32Array;
@@ -81,7 +83,6 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const ROWS = data.rows;
   const FEATURES = data.features;
   const BINS = data.bins;
-  const VALUES = data.values;
   const EDGES = data.edges;
   const EDGE_START = data.edgeStart;
   const CLASS_INDEX = data.classIndex ?? new Int32Array(0);
@@ -409,25 +410,27 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return CLASSIFICATION ? total(a, at) : a[at];
   }
 
-  /** Walks each row left out of the bag down the finished tree, as prediction will. */
+  /**
+   * Walks each row left out of the bag down the finished tree on its bins, which is where prediction on its
+   * raw values takes it: a present value's bin is ≤ the node's bin exactly when the value is ≤ the threshold
+   * (the threshold is that bin's upper edge, or Infinity past the last edge), and a missing one follows
+   * missingLeft. Rows are taken in order, so each feature's bins are read in runs of one cache line.
+   */
   function placeOutOfBag(tree: GrownTree, outside: number): void {
     const rows = new Int32Array(outside);
     const leaves = new Int32Array(outside);
     const feature = tree.feature;
-    const threshold = tree.threshold;
     const left = tree.left;
     const missingLeft = tree.missingLeft;
     let j = 0;
     for (let i = 0; i < ROWS; i++) {
       if (COUNTS[i] !== 0) continue;
-      const base = i * FEATURES;
       let node = 0;
       let f = feature[0];
       while (f >= 0) {
-        const v = VALUES[base + f];
-        const th = threshold[node];
+        const b = BINS[f * ROWS + i];
         const l = left[node];
-        node = v <= th ? l : v > th ? l + 1 : l + 1 - missingLeft[node];
+        node = b === MISSING_BIN ? l + 1 - missingLeft[node] : b <= nodeBin[node] ? l : l + 1;
         f = feature[node];
       }
       rows[j] = i;

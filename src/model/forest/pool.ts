@@ -14,6 +14,8 @@ const PROBE_TREES = 4;
 export const PARALLEL_AFTER_MS = 300;
 
 export type Progress = (treesDone: number, treesTotal: number) => void;
+/** Called with each tree as it is grown, in the order trees finish (not their numbers' order). */
+export type TreeArrival = (tree: number, grown: GrownTree) => void;
 
 export class WorkerError extends BrambleError {
   constructor(message: string, data: Record<string, unknown> = {}) {
@@ -48,11 +50,13 @@ export async function growForest(
   threads: number,
   onProgress?: Progress,
   parallelAfterMs = PARALLEL_AFTER_MS,
+  onTree?: TreeArrival,
 ): Promise<GrownTree[]> {
   const results: GrownTree[] = new Array(trees);
   let done = 0;
-  const report = (): void => {
+  const report = (t: number): void => {
     done++;
+    onTree?.(t, results[t]);
     onProgress?.(done, trees);
   };
   const growTree = compileGrower(data, settings);
@@ -65,13 +69,13 @@ export async function growForest(
     const started = performance.now();
     results[t] = growTree(t);
     fastest = Math.min(fastest, performance.now() - started);
-    report();
+    report(t);
   }
   const helpers = Math.min(threads, trees - probe) - 1;
   if (helpers <= 0 || fastest * (trees - probe) < parallelAfterMs) {
     for (let t = probe; t < trees; t++) {
       results[t] = growTree(t);
-      report();
+      report(t);
     }
     return results;
   }
@@ -95,7 +99,7 @@ export async function growForest(
     const worker = new Worker(script, { workerData: { data, settings, trees, counter } });
     worker.on('message', (message: { tree: number; grown: GrownTree }) => {
       results[message.tree] = message.grown;
-      report();
+      report(message.tree);
       check();
     });
     worker.on('error', (err) => {
@@ -113,7 +117,7 @@ export async function growForest(
       const t = Atomics.add(counter, 0, 1);
       if (t >= trees) break;
       results[t] = growTree(t);
-      report();
+      report(t);
       // Let the workers' finished trees (and their progress) in between ours.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (failure !== undefined) break;
