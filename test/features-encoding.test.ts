@@ -123,7 +123,7 @@ describe('ordinal: one column of category codes', () => {
     const t = tableOf(category('city', [null, null, 'x']), numbers('y', [0, 1, 0]));
     const err = caught(() => fitFeatures([{ ordinal: ['city'] }], t, { target: 'y', rows: [0, 1] }));
     expect(err).toBeInstanceOf(FeatureStepError);
-    expect((err as Error).message).toBe('features[0].ordinal[0]: "city" has no values in the training rows, so its categories cannot be learned; give { constant: … } or drop the column');
+    expect((err as Error).message).toBe('ml.yaml features[0].ordinal[0]: "city" has no values in the training rows, so its categories cannot be learned; give { constant: … } or drop the column');
   });
 });
 
@@ -193,7 +193,7 @@ describe('dates: read by derive, never a feature by themselves', () => {
 
   it.each(['standardize', 'onehot', 'ordinal', 'bucketize', 'impute'])('refuses %s on a date, pointing at derive', (kind) => {
     const step = (kind === 'bucketize' ? { bucketize: { signup: [0] } } : kind === 'impute' ? { impute: { signup: 'median' } } : { [kind]: ['signup'] }) as FeatureStep;
-    const where = kind === 'bucketize' || kind === 'impute' ? `features[0].${kind}.signup` : `features[0].${kind}[0]`;
+    const where = kind === 'bucketize' || kind === 'impute' ? `ml.yaml features[0].${kind}.signup` : `ml.yaml features[0].${kind}[0]`;
     const err = caught(() => fitFeatures([step], t, { target: 'y' }));
     expect(err).toBeInstanceOf(FeatureStepError);
     expect((err as Error).message).toBe(`${where}: "signup" holds dates, which ${kind} does not take; a date is not a feature by itself — read parts of it with derive, as in d => op.month(d["signup"]), or leave it out with drop`);
@@ -274,7 +274,7 @@ describe('derive nested too deep inside fitFeatures', () => {
     const deep = `d => ${'('.repeat(50_000)}d.a${')'.repeat(50_000)}`;
     const err = caught(() => fitFeatures([{ derive: { x: deep } }], t, { target: 'y' }));
     expect(err).toBeInstanceOf(FeatureExpressionError);
-    expect((err as Error).message).toBe('features[0].derive.x: nested too deep (limit 256); simplify the expression');
+    expect((err as Error).message).toBe('ml.yaml features[0].derive.x: nested too deep (limit 256); simplify the expression');
   });
 });
 

@@ -169,19 +169,19 @@ describe('steps that do not fit the data', () => {
   const columns: Record<string, Cells> = { tenure: [1, 2, 3], Contract: ['One year', 'Two year', null], id: ['a', 'b', 'c'] };
 
   it.each<[string, FeatureStep[], string]>([
-    ['an unknown column in d.x', [{ derive: { x: 'd => d.tenur * 2' } }], 'features[0].derive.x: there is no column "tenur" for "d => d.tenur * 2" to read at this step; did you mean "tenure"?'],
-    ['a column dropped before', [{ drop: ['tenure'] }, { standardize: ['tenure'] }], 'features[1].standardize[0]: there is no column "tenure" at this step; the columns at this step are Contract'],
-    ['a derive reading the target', [{ derive: { x: 'd => d.y == "yes" ? 1 : 0' } }], 'features[0].derive.x: "d => d.y == \\"yes\\" ? 1 : 0" reads the target "y" (data.target); a feature cannot see the label'],
-    ['a derive reading the id', [{ derive: { x: 'd => op.length(d.id)' } }], 'features[0].derive.x: "d => op.length(d.id)" reads the id column "id" (data.id), which is never a feature'],
-    ['the target in a step', [{ onehot: ['Contract', 'y'] }], 'features[0].onehot[1]: "y" is the target (data.target); it cannot be used as a feature'],
-    ['the median of text', [{ impute: { Contract: 'median' } }], 'features[0].impute.Contract: "median" needs numbers but "Contract" holds text; use mode or { constant: … }'],
-    ['a text constant for numbers', [{ impute: { tenure: { constant: 'none' } } }], 'features[0].impute.tenure: the constant "none" is text but "tenure" holds numbers; give a number'],
-    ['onehot on numbers', [{ onehot: ['tenure'] }], 'features[0].onehot[0]: "tenure" holds numbers; onehot takes text (category) columns — to group numbers, use bucketize'],
-    ['standardize on text', [{ standardize: ['Contract'] }], 'features[0].standardize[0]: "Contract" holds text; standardize takes numeric columns — one-hot encode text with onehot'],
-    ['ordinal on numbers', [{ ordinal: ['tenure'] }], 'features[0].ordinal[0]: "tenure" holds numbers; ordinal takes text (category) columns — a number column is ordered already, so use it as it is (or bucketize it)'],
-    ['ordinal on the id', [{ ordinal: ['id'] }], 'features[0].ordinal[0]: "id" is the id column (data.id), which is never a feature; remove it'],
-    ['ordinal on the target', [{ ordinal: ['y'] }], 'features[0].ordinal[0]: "y" is the target (data.target); it cannot be used as a feature'],
-    ['an unknown step', [{ ordinals: ['Contract'] } as unknown as FeatureStep], 'features[0]: unknown step "ordinals"; the steps are impute, onehot, ordinal, standardize, minmax, bucketize, derive and drop'],
+    ['an unknown column in d.x', [{ derive: { x: 'd => d.tenur * 2' } }], 'ml.yaml features[0].derive.x: there is no column "tenur" for "d => d.tenur * 2" to read at this step; did you mean "tenure"?'],
+    ['a column dropped before', [{ drop: ['tenure'] }, { standardize: ['tenure'] }], 'ml.yaml features[1].standardize[0]: there is no column "tenure" at this step; the columns at this step are Contract'],
+    ['a derive reading the target', [{ derive: { x: 'd => d.y == "yes" ? 1 : 0' } }], 'ml.yaml features[0].derive.x: "d => d.y == \\"yes\\" ? 1 : 0" reads the target "y" (data.target); a feature cannot see the label'],
+    ['a derive reading the id', [{ derive: { x: 'd => op.length(d.id)' } }], 'ml.yaml features[0].derive.x: "d => op.length(d.id)" reads the id column "id" (data.id), which is never a feature'],
+    ['the target in a step', [{ onehot: ['Contract', 'y'] }], 'ml.yaml features[0].onehot[1]: "y" is the target (data.target); it cannot be used as a feature'],
+    ['the median of text', [{ impute: { Contract: 'median' } }], 'ml.yaml features[0].impute.Contract: "median" needs numbers but "Contract" holds text; use mode or { constant: … }'],
+    ['a text constant for numbers', [{ impute: { tenure: { constant: 'none' } } }], 'ml.yaml features[0].impute.tenure: the constant "none" is text but "tenure" holds numbers; give a number'],
+    ['onehot on numbers', [{ onehot: ['tenure'] }], 'ml.yaml features[0].onehot[0]: "tenure" holds numbers; onehot takes text (category) columns — to group numbers, use bucketize'],
+    ['standardize on text', [{ standardize: ['Contract'] }], 'ml.yaml features[0].standardize[0]: "Contract" holds text; standardize takes numeric columns — one-hot encode text with onehot'],
+    ['ordinal on numbers', [{ ordinal: ['tenure'] }], 'ml.yaml features[0].ordinal[0]: "tenure" holds numbers; ordinal takes text (category) columns — a number column is ordered already, so use it as it is (or bucketize it)'],
+    ['ordinal on the id', [{ ordinal: ['id'] }], 'ml.yaml features[0].ordinal[0]: "id" is the id column (data.id), which is never a feature; remove it'],
+    ['ordinal on the target', [{ ordinal: ['y'] }], 'ml.yaml features[0].ordinal[0]: "y" is the target (data.target); it cannot be used as a feature'],
+    ['an unknown step', [{ ordinals: ['Contract'] } as unknown as FeatureStep], 'ml.yaml features[0]: unknown step "ordinals"; the steps are impute, onehot, ordinal, standardize, minmax, bucketize, derive and drop'],
     ['text left over', [], 'features: column "Contract" holds text and no step turns it into numbers, so the model cannot read it; add it to an onehot step (one 0/1 column per category) or an ordinal step (one column of category codes, for many categories), or remove it with a drop step'],
   ])('%s', (_, steps, message) => {
     const t = table({ y: ['yes', 'no', 'no'], ...columns });
@@ -196,7 +196,7 @@ describe('steps that do not fit the data', () => {
     const err = caught(() => fitFeatures([{ drop: ['a'] }, { derive: { x: 'd => process.exit()' } }], t, { target: 'y' }));
     expect(err).toBeInstanceOf(FeatureExpressionError);
     expect(err).toMatchObject({
-      message: 'features[1].derive.x: "d => process.exit()" uses "process" at column 6; a derive expression may read d.<column> and call op.<function> only',
+      message: 'ml.yaml features[1].derive.x: "d => process.exit()" uses "process" at column 6; a derive expression may read d.<column> and call op.<function> only',
     });
   });
 });

@@ -33,7 +33,7 @@
 import { BrambleError, nearest } from '../errors.js';
 import { MISSING_TEXT } from '../data/load.js';
 import { cellValue, findColumn, missingColumnError, parseInstant, type Column, type Table } from '../data/table.js';
-import type { FeatureStep, ImputeRule } from '../config/ml-yaml.js';
+import { ML_YAML, type FeatureStep, type ImputeRule } from '../config/ml-yaml.js';
 import { compileExpression, parseExpression, toNumber, type Evaluate, type Value } from './expression.js';
 
 export const FEATURES_FORMAT = { name: 'bramble-features', version: 2, versions: [1, 2] } as const;
@@ -773,7 +773,8 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
       ? body.map((column: unknown, j) => [String(column), j])
       : Object.entries(body as Record<string, unknown>);
     for (const [column, rule] of entries) {
-      const where = Array.isArray(body) ? `features[${i}].${kind}[${String(rule)}]` : stepPath(i, kind, column);
+      // Fitting has lost ml.yaml's line numbers, so the place is the file and the path, as the loader writes it.
+      const where = `${ML_YAML.file} ${Array.isArray(body) ? `features[${i}].${kind}[${String(rule)}]` : stepPath(i, kind, column)}`;
       const context: FitContext = { program, state, where, target, id, step: i, materialize };
       if (kind === 'derive') {
         apply(fitDerive(context, column, String(rule)), where);
@@ -841,7 +842,7 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
           apply({ kind: 'drop', step: i, column }, where);
           break;
         default:
-          throw new FeatureStepError(`features[${i}]: unknown step ${JSON.stringify(kind)}; the steps are ${STEP_KINDS}`, { kind });
+          throw new FeatureStepError(`${ML_YAML.file} features[${i}]: unknown step ${JSON.stringify(kind)}; the steps are ${STEP_KINDS}`, { kind });
       }
     }
   });
