@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileExpression, FeatureExpressionError, parseExpression, type Value } from '../src/features/expression.js';
+import { compileExpression, FeatureExpressionError, OP_NAMES, parseExpression, type Value } from '../src/features/expression.js';
 
 const WHERE = 'features[2].derive.x';
 const ALLOWED = 'a derive expression may read d.<column> and call op.<function> only';
@@ -146,5 +146,13 @@ describe('derive expressions: nesting has a limit', () => {
   it('quotes only the head of a long expression in other messages', () => {
     const text = `d => ${sum(100)} +`;
     expect(() => parseExpression(text, WHERE)).toThrow(`${WHERE}: ${JSON.stringify(`${text.slice(0, 119)}…`)} ends where a value is expected; complete the expression`);
+  });
+});
+
+describe('derive: the documented functions are the allowed ones', () => {
+  it('ml.schema.json (and so docs/ml-yaml.md) lists exactly OP_NAMES', async () => {
+    const schema = (await import('../schemas/ml.schema.json', { with: { type: 'json' } })).default as { $defs: { step: { properties: { derive: { description: string } } } } };
+    const documented = [...schema.$defs.step.properties.derive.description.matchAll(/`op\.(\w+)`/g)].map((m) => m[1]);
+    expect([...new Set(documented)].sort()).toEqual([...OP_NAMES]);
   });
 });
