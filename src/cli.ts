@@ -411,25 +411,17 @@ async function predict(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`bramble predict takes one data file, got ${positionals.length === 0 ? 'none' : `${positionals.length}: ${positionals.join(' ')}`}; see bramble predict --help`);
   }
-  // Waits for each piece to be flushed, so a slow reader of stdout holds back the scoring, not memory.
+  // Waits for each piece to be flushed, so a slow reader of stdout holds back the scoring, not memory. The write
+  // callback carries a write error to predictFile (the 'error' event goes to the listener set up in run).
   const write = (text: string): Promise<void> =>
     new Promise((resolve, reject) => {
-      process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+      process.stdout.write(text, (err) => (err ? reject(closedEarly(err) ? err : new OutputError(err)) : resolve()));
     });
-  // The write callback above carries a write error to predictFile; without a listener node would also throw it
-  // as an unhandled 'error' event. A reader that stops early (`| head`) closes the pipe: that ends the output, not a failure.
-  const closedEarly = (err: unknown): boolean => err instanceof Error && 'code' in err && err.code === 'EPIPE';
-  const onError = (err: Error): void => {
-    if (!closedEarly(err)) process.exitCode = EXIT.internal;
-  };
-  process.stdout.on('error', onError);
   try {
     await predictFile({ model: values.model, data: positionals[0], id: values.id, format: values.json ? 'jsonl' : 'csv' }, { write });
   } catch (err) {
     if (closedEarly(err)) return EXIT.ok;
     throw err;
-  } finally {
-    process.stdout.off('error', onError);
   }
   return EXIT.ok;
 }
@@ -577,14 +569,49 @@ export async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command ${JSON.stringify(command)}; run bramble --help for the list`);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    const user = err instanceof BrambleError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
-    process.stderr.write(`bramble: ${describeError(err)}\n`);
-    if (!user) process.stderr.write('This is a bug in Bramble; please report it with the command you ran.\n');
-    process.exitCode = err instanceof BrambleError && err.code === 'E_DEPLOY' ? EXIT.failed : user ? EXIT.usage : EXIT.internal;
-  },
-);
+/** A reader that stops early (`| head`) closes the pipe: that ends the output, and is not a failure. */
+function closedEarly(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && err.code === 'EPIPE';
+}
+
+/** Standard output that cannot be written (a full disk, a closed terminal): the place the output goes, not a bug. */
+class OutputError extends BrambleError {
+  constructor(cause: unknown) {
+    super('E_OUTPUT', `the output cannot be written (${describeError(cause)}); free some space, or send the output elsewhere`);
+  }
+}
+
+/** Runs one command and sets the exit code; every failure, including a failed write to stdout, is one line on stderr. */
+function run(argv: string[]): void {
+  let failedOutput: OutputError | undefined;
+  let finished = false;
+  const reportOutput = (err: OutputError): void => {
+    process.stderr.write(`bramble: ${err.message}\n`);
+    process.exitCode = EXIT.usage;
+  };
+  // Without a listener node throws a failed write to stdout as an unhandled 'error' event, stack and all. The event
+  // may come before or after the command ends; whichever is second reports it.
+  process.stdout.on('error', (err) => {
+    if (closedEarly(err) || failedOutput) return;
+    failedOutput = new OutputError(err);
+    if (finished) reportOutput(failedOutput);
+  });
+  main(argv).then(
+    (code) => {
+      finished = true;
+      if (failedOutput) reportOutput(failedOutput);
+      else process.exitCode = code;
+    },
+    (err: unknown) => {
+      finished = true;
+      if (failedOutput && err instanceof OutputError) return reportOutput(failedOutput);
+      if (err instanceof OutputError) failedOutput = err;
+      const user = err instanceof BrambleError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+      process.stderr.write(`bramble: ${describeError(err)}\n`);
+      if (!user) process.stderr.write('This is a bug in Bramble; please report it with the command you ran.\n');
+      process.exitCode = err instanceof BrambleError && err.code === 'E_DEPLOY' ? EXIT.failed : user ? EXIT.usage : EXIT.internal;
+    },
+  );
+}
+
+run(process.argv.slice(2));

@@ -2,7 +2,7 @@
 // or field, the value and the fix; exit 3 ("This is a bug in Bramble") is kept for Bramble's own bugs. Each row
 // runs the built CLI on real files in a fresh folder, the way a new user would.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,6 +235,24 @@ describe('every user mistake exits 2 with a located message', () => {
       expect(last).toContain(message.includes);
     }
     expect(r.status).toBe(2);
+  });
+});
+
+describe('output that cannot be written', () => {
+  // /dev/full fails every write with ENOSPC, as a full disk would.
+  it.skipIf(!existsSync('/dev/full')).each([
+    ['predict', () => ['predict', '--model', shared.model, join(scratch, 'trained/data/train.csv')]],
+    ['forest train --json', () => ['forest', 'train', '--data', join(scratch, 'trained/data/train.csv'), '--target', 'label', '--trees', '2', '--json']],
+    ['--help', () => ['--help']],
+  ])('%s to a full disk exits 2 with one line', (_name, args) => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, [cli, ...args()], { encoding: 'utf8', stdio: ['ignore', full, 'pipe'], timeout: 30_000 });
+      expect(r.stderr).toBe('bramble: the output cannot be written (ENOSPC: no space left on device, write); free some space, or send the output elsewhere\n');
+      expect(r.status).toBe(2);
+    } finally {
+      closeSync(full);
+    }
   });
 });
 
