@@ -77,6 +77,8 @@ Usage:
   bramble registry ls [--fetch]                        every model: its latest version and what each environment serves
   bramble registry show NAME[@vX.Y.Z] [--fetch]        a model's versions, or one version's record and files
   bramble registry history [NAME] [--env ENV]          every registry event, oldest first, with who and when
+  bramble registry verify [NAME] [--fetch]             checks every version's model.json on ${'`'}bramble/registry${'`'} against the
+                                                       sha256 its version tag records; exit 1 on any mismatch
 ${COMMON}`,
   lineage: `bramble lineage — what made a registered version: commit, data, parameters, seed, versions, and where it ran
 
@@ -284,6 +286,8 @@ export async function registryCommand(command: string, args: string[], io: Regis
           const m = models.get(name) as ModelState;
           const envs = [...m.envs.values()].filter((a) => a.version === v.version).map((a) => a.env);
           const files = await listRegistryFolder(registry.repo, snapshot.head, `${name}/${v.version}`);
+          // The file is shown only as the tag vouches for it: a swapped model.json is refused here too.
+          if (files.includes('model.json')) await registry.artifact(snapshot.head, v);
           print(io, values, { ...v, environments: envs, files }, formatVersionRecord(v, envs, files));
           return 0;
         }
@@ -312,7 +316,20 @@ export async function registryCommand(command: string, args: string[], io: Regis
         print(io, values, rows, rows.length === 0 ? 'no registry events' : table(['when', 'action', 'model', 'env', 'version', 'by', 'tag'], rows.map((r) => [r.at, r.action, r.name, r.env ?? '', r.version ?? '', `${r.by.name} <${r.by.email}>`, r.tag])));
         return 0;
       }
-      throw new RegistryUsageError(`unknown registry command ${JSON.stringify(sub)}; use ls, show or history`);
+      if (sub === 'verify') {
+        if (rest.length > 1) throw new RegistryUsageError('bramble registry verify takes at most one NAME');
+        const checks = await registry.verify(snapshot.head, models, rest[0]);
+        const bad = checks.filter((c) => c.problem !== null);
+        const text = checks.length === 0
+          ? 'no registered versions'
+          : [
+              table(['version', 'tag records', 'file has', 'result'], checks.map((c) => [`${c.name}@${c.version}`, c.recorded?.slice(0, 12) ?? '—', c.found?.slice(0, 12) ?? '—', c.problem ?? 'ok'])),
+              bad.length === 0 ? `all ${checks.length} versions match their tags` : `${bad.length} of ${checks.length} versions do not match their tags; do not serve them — register them again`,
+            ].join('\n');
+        print(io, values, checks, text);
+        return bad.length === 0 ? 0 : 1;
+      }
+      throw new RegistryUsageError(`unknown registry command ${JSON.stringify(sub)}; use ls, show, history or verify`);
     }
     case 'lineage': {
       only(command, values, ['fetch']);

@@ -8,7 +8,7 @@ import * as nodeFs from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import * as git from 'isomorphic-git';
 import { canonicalJSON, openArtifact } from '../model/artifact.js';
-import { nearest } from '../errors.js';
+import { BrambleError, nearest } from '../errors.js';
 import { fetchRegistry, pushRef, PushRaceError, remoteNamed, type Remote } from './remote.js';
 import { foldState, latestVersion, type Assignment, type ModelState, type RecordedEvent, type TagRecord, type VersionState } from './state.js';
 import {
@@ -24,6 +24,7 @@ import {
   writeRegistryCommit,
   writeTagObject,
   type GitIdentity,
+  recordOfObject,
   type GitRepo,
   type Snapshot,
 } from './store.js';
@@ -191,6 +192,33 @@ export class Registry {
       );
     }
     return { text, artifact, path };
+  }
+
+  /**
+   * Every version's artifact on the registry branch checked against the sha256 its version tag records (the tag,
+   * never the index, is the truth): one row per version, with the problem when there is one.
+   */
+  async verify(head: string | null, models: Map<string, ModelState>, only?: string): Promise<VersionCheck[]> {
+    if (only !== undefined) Registry.version(models, only, models.get(only)?.versions[0]?.version ?? 'v0.0.0');
+    const checks: VersionCheck[] = [];
+    for (const m of [...models.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (only !== undefined && m.name !== only) continue;
+      for (const v of m.versions) {
+        const check: VersionCheck = { name: v.name, version: v.version, tag: v.registered.tag, recorded: v.artifact, found: null, problem: null };
+        const path = `${v.name}/${v.version}/model.json`;
+        const bytes = head === null ? null : await readRegistryFile(this.repo, head, path);
+        if (bytes === null) check.problem = `${REGISTRY.branch}:${path} is missing`;
+        else {
+          const found = foundSha256(bytes);
+          check.found = found;
+          if (found === null) check.problem = `${REGISTRY.branch}:${path} is not a sealed Bramble model`;
+          else if (v.artifact === null) check.problem = `the tag ${v.registered.tag} records no sha256 (not written by Bramble), so the file cannot be checked`;
+          else if (found !== v.artifact) check.problem = `the file was replaced: the tag records ${v.artifact}, the file has ${found}`;
+        }
+        checks.push(check);
+      }
+    }
+    return checks;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -463,9 +491,8 @@ export class Registry {
       for (const t of planned.tags) {
         const tag = formatTag(t.event);
         const oid = await writeTagObject(this.repo, tag, t.target, t.message, who);
-        const record: TagRecord = { tag, oid, target: t.target, by: { name: who.name, email: who.email }, at: new Date(who.timestamp * 1000).toISOString() };
-        if (t.version) record.version = t.version;
-        if (t.artifact) record.artifact = t.artifact;
+        // Read back from the object just written: the record carries the object's text, as the index must.
+        const record: TagRecord = await recordOfObject(this.repo, tag, oid);
         written.push({ record, event: t.event });
       }
       const files = new Map(planned.files ?? []);
@@ -585,6 +612,28 @@ function nextCounter(m: ModelState | undefined, snapshot: Snapshot, name: string
 }
 
 /** An environment must be one ml.yaml declares. */
+/** One version's artifact against its tag (`bramble registry verify`). */
+export interface VersionCheck {
+  name: string;
+  version: string;
+  tag: string;
+  /** The sha256 the version tag's message records (null for tags Bramble did not write). */
+  recorded: string | null;
+  /** The sha256 of the file on the registry branch, when it is a sealed artifact. */
+  found: string | null;
+  problem: string | null;
+}
+
+/** The sha256 an artifact's bytes hash to, or null when they are not a sealed artifact. */
+function foundSha256(bytes: Uint8Array): string | null {
+  try {
+    return openArtifact(new TextDecoder().decode(bytes), 'model.json').sha256;
+  } catch (err) {
+    if (err instanceof BrambleError) return null;
+    throw err;
+  }
+}
+
 export function checkEnvironment(env: string, environments: readonly string[]): void {
   if (environments.includes(env)) return;
   const hint = nearest(env, environments);

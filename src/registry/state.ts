@@ -23,6 +23,11 @@ export interface TagRecord {
   version?: string;
   /** Registrations: the sha256 of the artifact the message names (absent on tags Bramble did not write). */
   artifact?: string;
+  /**
+   * The annotated tag object's own text. The index carries it so that a reader can check each record against the
+   * tag's object id (git's SHA-1 of this text) and never trust a record that a push to the branch could forge.
+   */
+  object?: string;
 }
 
 export interface RecordedEvent {
