@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadMlYaml, type FeatureStep } from '../src/config/ml-yaml.js';
 import { cellValue, type Column, type Table } from '../src/data/table.js';
 import { FeatureExpressionError } from '../src/features/expression.js';
-import { FeatureInputError, FeaturesFormatError, FeatureStepError, fitFeatures, FittedFeatures } from '../src/features/transforms.js';
+import { FeatureInputError, FeaturesFormatError, FeatureStepError, fitFeatures, FittedFeatures, median } from '../src/features/transforms.js';
 
 // Tables built by hand: numbers, categories (codes in order of first appearance, as the loader makes them) and
 // dates (UTC milliseconds, NaN missing).
@@ -298,5 +298,40 @@ describe('ml.yaml: the ordinal step', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as Error).message).toMatchSnapshot();
+  });
+});
+
+describe('the median of impute: selection gives what sorting gives', () => {
+  const bySort = (values: Float64Array): number => {
+    const sorted = Float64Array.from(values).sort();
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+
+  it('on thousands of seeded arrays: duplicates, −0 and +0, sorted and reversed runs, odd and even lengths', () => {
+    let seed = 3;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pool = [-0, 0, -0, 0, 1, -1, 2.5, -2.5, 1e-300, -1e300, Infinity, -Infinity, 7];
+    const cases: Float64Array[] = [];
+    for (let c = 0; c < 3000; c++) {
+      const n = 1 + Math.floor(random() * 40);
+      const kind = c % 4;
+      const values = Float64Array.from({ length: n }, () => (kind === 0 ? pool[Math.floor(random() * pool.length)] : kind === 1 ? Math.floor(random() * 5) - 2 : random() * 100 - 50));
+      if (kind === 3) values.sort();
+      if (kind === 2 && c % 8 === 2) values.sort().reverse();
+      cases.push(values);
+    }
+    cases.push(new Float64Array(100_001).fill(3), Float64Array.from({ length: 200_000 }, (_, i) => i % 997), Float64Array.from({ length: 150_000 }, (_, i) => -i));
+    const wrong = cases.filter((values) => !Object.is(median(Float64Array.from(values)), bySort(values)));
+    expect(wrong.map((v) => Array.from(v.subarray(0, 12)))).toEqual([]);
+  });
+
+  it('fits the same imputed value as before on a column with −0 and +0 in the middle', () => {
+    const t = tableOf(numbers('x', [-0, 0, -0, 5, -3, null]), numbers('y', [0, 1, 0, 1, 0, 1]));
+    const value = (fitFeatures([{ impute: { x: 'median' } }], t, { target: 'y' }).toJSON().steps[0] as { value: number }).value;
+    expect(Object.is(value, -0)).toBe(true);
   });
 });

@@ -920,6 +920,72 @@ function sum(values: Float64Array): number {
   return total;
 }
 
+/**
+ * The median of present values, exactly as sorting would give it (the middle value, or the mean of the middle two),
+ * found by selection in linear time rather than by sorting a million values. `values` is reordered.
+ * @internal exported for its test against sorting
+ */
+export function median(values: Float64Array): number {
+  const n = values.length;
+  const mid = n >> 1;
+  const upper = orderStatistic(values, mid);
+  return n % 2 === 1 ? upper : (orderStatistic(values, mid - 1) + upper) / 2;
+}
+
+/**
+ * The k-th smallest value (0-based) in sort order, where −0 comes before +0 as Float64Array#sort puts it. Quickselect
+ * with a three-way partition, so runs of equal values cost nothing; a range that does not shrink fast enough
+ * (a pathological order) is sorted instead, which bounds the worst case at a sort.
+ */
+function orderStatistic(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  let budget = 2 * Math.ceil(Math.log2(a.length + 1)) + 16;
+  let found = a[k];
+  while (hi > lo) {
+    if (budget-- === 0) {
+      a.subarray(lo, hi + 1).sort();
+      found = a[k];
+      break;
+    }
+    const x = a[lo];
+    const y = a[(lo + hi) >>> 1];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let lt = lo;
+    let i = lo;
+    let gt = hi;
+    while (i <= gt) {
+      const v = a[i];
+      if (v < pivot) {
+        a[i++] = a[lt];
+        a[lt++] = v;
+      } else if (v > pivot) {
+        a[i] = a[gt];
+        a[gt--] = v;
+      } else {
+        i++;
+      }
+    }
+    if (k < lt) hi = lt - 1;
+    else if (k > gt) lo = gt + 1;
+    else {
+      found = pivot;
+      break;
+    }
+    found = a[k];
+  }
+  if (found !== 0) return found;
+  // Partitions cannot tell −0 from +0; their order in a sort can: negatives, then −0s, then +0s.
+  let below = 0;
+  let negativeZeros = 0;
+  for (let r = 0; r < a.length; r++) {
+    if (a[r] < 0) below++;
+    else if (Object.is(a[r], -0)) negativeZeros++;
+  }
+  return k < below + negativeZeros ? -0 : 0;
+}
+
 /** The most frequent number; ties go to the smallest, so the result does not depend on row order. */
 function numberMode(values: Float64Array): number {
   const counts = new Map<number, number>();
@@ -964,9 +1030,7 @@ function fitImpute(ctx: FitContext, column: string, rule: ImputeRule, values: Fl
     if (present.length === 0) throw noValues(ctx, column, `its ${rule}`);
     if (rule === 'mean') return { ...base, rule, value: sum(present) / present.length };
     if (rule === 'mode') return { ...base, rule, value: numberMode(present) };
-    const sorted = present.sort();
-    const mid = sorted.length >> 1;
-    return { ...base, rule, value: sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2 };
+    return { ...base, rule, value: median(present) };
   }
   if (rule !== 'mode') throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(rule)} needs numbers but ${JSON.stringify(column)} holds text; use mode or { constant: … }`, { column });
   const mode = textMode(ctx.state, text);
