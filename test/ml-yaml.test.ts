@@ -237,7 +237,7 @@ describe('loadMlYaml on bad documents', () => {
       [
         'ml.yaml:1:1: missing required key "name"',
         'ml.yaml:1:1 nme: unknown key "nme"; did you mean "name"?',
-        'ml.yaml:4:10 data.train: must be a path ending in .csv, .json, .arrow, .feather, .ipc or .arrows (got "data/churn.xlsx")',
+        'ml.yaml:4:10 data.train: must be a path ending in .csv, .json, .arrow, .feather, .ipc, .arrows or .parquet (got "data/churn.xlsx")',
         'ml.yaml:8:20 model.params.trees: must be an integer from 1 to 100000 (got 0)',
         'ml.yaml:8:33 model.params.maxDepth: must be an integer from 1 to 1000 or null (got "deep")',
         'ml.yaml:9:9 model.seed: must be an integer from 0 to 4294967295 (got -1)',
