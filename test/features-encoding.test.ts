@@ -93,6 +93,25 @@ describe('ordinal: one column of category codes', () => {
     expect(features.unseenCounts()).toEqual({ city: 1 });
   });
 
+  it('serves correctly after thousands of distinct unseen labels (the row path starts its word lists over)', () => {
+    const features = fitFeatures([{ impute: { city: { constant: 'alpha' } } }, { onehot: ['city'] }, { derive: { c2: 'd => d.y' } }], tableOf(category('city', city), numbers('y', [0, 1, 0, 1, 0, 1, 0, 1]), numbers('x', [1, 2, 3, 4, 5, 6, 7, 8])), { target: 'x' });
+    const ordinal = fitFeatures([{ ordinal: ['city'] }], train, { target: 'y' });
+    const out = new Float64Array(1);
+    const hot = new Float64Array(features.width);
+    for (let i = 0; i < 10_000; i++) {
+      expect(ordinal.transformRow({ city: `new-${i}`, y: null }, out)[0]).toBeNaN();
+      features.transformRow({ city: `new-${i}`, y: 1 }, hot);
+    }
+    expect(ordinal.transformRow({ city: 'zulu', y: null }, out)[0]).toBe(3);
+    expect(ordinal.transformRow({ city: null, y: null }, out)[0]).toBeNaN();
+    // city=Zeta, city=alpha, city=beta, city=zulu, city=Éclair, y, c2; a missing city is imputed as alpha.
+    expect(features.names).toEqual(['city=Zeta', 'city=alpha', 'city=beta', 'city=zulu', 'city=Éclair', 'y', 'c2']);
+    expect(Array.from(features.transformRow({ city: null, y: 1 }, hot))).toEqual([0, 1, 0, 0, 0, 1, 1]);
+    expect(Array.from(features.transformRow({ city: 'beta', y: 0 }, hot))).toEqual([0, 0, 1, 0, 0, 0, 0]);
+    expect(ordinal.unseenCounts()).toEqual({ city: 10_000 });
+    expect(features.unseenCounts()).toEqual({ city: 10_000 });
+  });
+
   it('costs one column for 300 categories where onehot costs 300, with the same trees-readable order', () => {
     const cells = Array.from({ length: 3000 }, (_, i) => `route-${String((i * 7) % 300).padStart(3, '0')}`);
     const t = tableOf(category('route', cells), numbers('y', cells.map((_, i) => i % 2)));
