@@ -483,7 +483,7 @@ class Program {
  * A filler for one slot of a state from one table column: `fill(start, end)` copies table row `rows[start + r]`
  * (or `start + r`) into state row r. Every conversion goes through readInput; the direct copies are the cases where
  * readInput is the identity (a number or boolean column into a number slot, a date column into a date slot), and a
- * coded column is converted once per distinct category when the filler is made, not once per row.
+ * coded column is converted once per distinct category, not once per row.
  */
 function slotFiller(
   state: State,
