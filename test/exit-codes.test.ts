@@ -2,7 +2,7 @@
 // or field, the value and the fix; exit 3 ("This is a bug in Bramble") is kept for Bramble's own bugs. Each row
 // runs the built CLI on real files in a fresh folder, the way a new user would.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,22 +219,47 @@ function materialise(files: Files): string {
   return dir;
 }
 
+/** Exit 2, the message as the last line of stderr (a server may warn before it), and nothing that reads as a bug. */
+function expectUserError(r: { status: number | null; stderr: string }, message: Row['message']): void {
+  const last = r.stderr.trimEnd().split('\n').at(-1) ?? '';
+  expect(r.stderr).not.toContain('This is a bug in Bramble');
+  expect(r.stderr).not.toContain('    at ');
+  if (typeof message === 'string') {
+    expect(last).toBe(message);
+  } else {
+    expect(last.startsWith(message.startsWith), `${JSON.stringify(last)} starts with ${JSON.stringify(message.startsWith)}`).toBe(true);
+    expect(last).toContain(message.includes);
+  }
+  expect(r.status).toBe(2);
+}
+
 describe('every user mistake exits 2 with a located message', () => {
   it.each(ROWS)('%s', (_name, build) => {
     const { files, args, message } = build();
     const cwd = materialise(files);
     // A timeout, so that a server that starts after all fails the row instead of hanging the suite.
-    const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
-    const last = r.stderr.trimEnd().split('\n').at(-1) ?? '';
-    expect(r.stderr).not.toContain('This is a bug in Bramble');
-    expect(r.stderr).not.toContain('    at ');
-    if (typeof message === 'string') {
-      expect(last).toBe(message);
-    } else {
-      expect(last.startsWith(message.startsWith), `${JSON.stringify(last)} starts with ${JSON.stringify(message.startsWith)}`).toBe(true);
-      expect(last).toContain(message.includes);
-    }
-    expect(r.status).toBe(2);
+    expectUserError(spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 30_000 }), message);
+  });
+});
+
+describe('files the user running bramble may not read', () => {
+  // Root reads every file, so as root the CLI runs as nobody, with the user dropped the way a service drops it.
+  const root = process.getuid?.() === 0;
+  const setpriv = '/usr/bin/setpriv';
+  const command = (args: string[]): [string, string[]] =>
+    root ? [setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args]] : [process.execPath, [cli, ...args]];
+  it.skipIf(process.platform === 'win32' || (root && !existsSync(setpriv))).each([
+    ['serve.json', { 'serve.json': serveJson({ port: 0 }) }, ['serve', '--config', 'serve.json'], 'bramble: the serve configuration serve.json cannot be read (EACCES); let the user running bramble read it'],
+    ['data/train.csv', repo(), ['validate', '.'], 'bramble: the data file data/train.csv cannot be read (permission denied); check its permissions'],
+    ['ml.yaml', repo(), ['validate', '.'], { startsWith: 'bramble: ml.yaml', includes: 'cannot be read' }],
+  ] as Array<[string, Files, string[], Row['message']]>)('an unreadable %s exits 2', (unreadable, files, args, message) => {
+    const cwd = materialise(files);
+    // mkdtemp makes folders only their owner may enter; nobody needs to reach the readable files.
+    for (const dir of [scratch, cwd, join(cwd, 'data')]) if (existsSync(dir)) chmodSync(dir, 0o755);
+    for (const file of Object.keys(files)) chmodSync(join(cwd, file), 0o644);
+    chmodSync(join(cwd, unreadable), root ? 0o600 : 0o000);
+    const [program, argv] = command(args);
+    expectUserError(spawnSync(program, argv, { cwd, encoding: 'utf8', timeout: 30_000 }), message);
   });
 });
 

@@ -66,8 +66,10 @@ export async function readServeConfig(file: string): Promise<ServeConfig> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const denied = code === 'EACCES' || code === 'EPERM';
     const reason = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code || describeError(err)})`;
-    throw new ServeConfigError(`the serve configuration ${file} ${reason}; give a serve.json with --config (runner-pi/serve.json is an example)`, { file });
+    const fix = denied ? 'let the user running bramble read it' : 'give a serve.json with --config (runner-pi/serve.json is an example)';
+    throw new ServeConfigError(`the serve configuration ${file} ${reason}; ${fix}`, { file });
   }
   let value: unknown;
   try {
