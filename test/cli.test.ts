@@ -52,7 +52,7 @@ describe('bramble', () => {
   it.each([
     [['forest', 'train', '--data', 'no-such.csv', '--target', 'x'], 'bramble: the data file no-such.csv does not exist; check --data\n'],
     [['forest', 'train', '--target', 'x'], 'bramble: bramble forest train needs --data FILE (a CSV file); see bramble forest train --help\n'],
-    [['forest', 'train', '--data', iris, '--target', 'species'], `bramble: ${iris} has no column "species" for the target; its columns are x0, x1, x2, x3, target\n`],
+    [['forest', 'train', '--data', iris, '--target', 'species'], `bramble: ${iris} has no column "species" for the target; its columns are "x0", "x1", "x2", "x3", "target"\n`],
     [['forest', 'train', '--data', iris, '--target', 'target', '--trees', 'lots'], 'bramble: --trees is "lots"; give a number\n'],
     [['forest', 'train', '--data', iris, '--target', 'target', '--trees', '0'], 'bramble: forest option trees is 0; allowed: an integer from 1 to 100000\n'],
     [['forest', 'train', '--data', iris, '--target', 'target', '--test', '1.5'], 'bramble: --test is 1.5; give a share between 0 and 1, such as 0.25\n'],

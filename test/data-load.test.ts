@@ -287,7 +287,7 @@ describe('bad data files', () => {
       'a declared column with no near name',
       text('a,b\n1,2\n', { zzzzzz: { type: 'number' } }),
       'E_DATA_COLUMN',
-      'data/t.csv has no column "zzzzzz" declared in the schema; its columns are a, b',
+      'data/t.csv has no column "zzzzzz" declared in the schema; its columns are "a", "b"',
     ],
     [
       'text in a number column',

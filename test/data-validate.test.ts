@@ -138,7 +138,7 @@ describe('bad inputs, with exact messages', () => {
 
   it('lists the columns when no name is close', () => {
     const result = validateCsv('id,tenure\n1,3\n', { columns: { MonthlyCharges: { type: 'number' } } });
-    expect(rule(result, 'MonthlyCharges', 'present').message).toBe('data/t.csv has no column "MonthlyCharges" declared in the schema; its columns are id, tenure');
+    expect(rule(result, 'MonthlyCharges', 'present').message).toBe('data/t.csv has no column "MonthlyCharges" declared in the schema; its columns are "id", "tenure"');
   });
 
   it('fails an all-missing column even when it is nullable', () => {

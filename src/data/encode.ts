@@ -2,7 +2,7 @@ import { BrambleError } from '../errors.js';
 import type { Matrix } from '../model/forest/forest.js';
 import type { CsvTable } from './csv.js';
 import { MISSING_TEXT } from './load.js';
-import { cellValue, type CodedColumn, type Table } from './table.js';
+import { cellValue, shortList, type CodedColumn, type Table } from './table.js';
 
 export class EncodeError extends BrambleError {
   constructor(message: string, data: Record<string, unknown> = {}) {
@@ -38,10 +38,10 @@ export function encodeTable(table: CsvTable, options: EncodeOptions, file = 'the
   const { header, rows } = table;
   const targetAt = header.indexOf(options.target);
   if (targetAt < 0) {
-    throw new EncodeError(`${file} has no column ${JSON.stringify(options.target)} for the target; its columns are ${header.join(', ')}`);
+    throw new EncodeError(`${file} has no column ${JSON.stringify(options.target)} for the target; its columns are ${shortList(header)}`);
   }
   for (const d of options.drop ?? []) {
-    if (!header.includes(d)) throw new EncodeError(`${file} has no column ${JSON.stringify(d)} to drop; its columns are ${header.join(', ')}`);
+    if (!header.includes(d)) throw new EncodeError(`${file} has no column ${JSON.stringify(d)} to drop; its columns are ${shortList(header)}`);
   }
   const featureColumns = header.map((_, c) => c).filter((c) => c !== targetAt && !(options.drop ?? []).includes(header[c]));
 
@@ -106,10 +106,10 @@ export function encodeColumns(table: Table, options: EncodeOptions, file = 'the 
   const names = table.columns.map((c) => c.name);
   const target = table.columns.find((c) => c.name === options.target);
   if (target === undefined) {
-    throw new EncodeError(`${file} has no column ${JSON.stringify(options.target)} for the target; its columns are ${names.join(', ')}`);
+    throw new EncodeError(`${file} has no column ${JSON.stringify(options.target)} for the target; its columns are ${shortList(names)}`);
   }
   for (const d of options.drop ?? []) {
-    if (!names.includes(d)) throw new EncodeError(`${file} has no column ${JSON.stringify(d)} to drop; its columns are ${names.join(', ')}`);
+    if (!names.includes(d)) throw new EncodeError(`${file} has no column ${JSON.stringify(d)} to drop; its columns are ${shortList(names)}`);
   }
   const features = table.columns.filter((c) => c !== target && c.kind !== 'date' && !(options.drop ?? []).includes(c.name));
   const featureNames: string[] = [];

@@ -111,8 +111,23 @@ export function missingCount(column: Column): number {
 /** `<where> has no column "x"<context>; did you mean "y"?` — or the list of columns when nothing is close. */
 export function missingColumnError(name: string, columns: readonly string[], where: string, context: string): DataColumnError {
   const guess = nearest(name, columns);
-  const fix = guess !== undefined ? `did you mean ${JSON.stringify(guess)}?` : `its columns are ${columns.join(', ')}`;
-  return new DataColumnError(`${where} has no column ${JSON.stringify(name)}${context}; ${fix}`, { column: name, columns: [...columns], suggestion: guess ?? null });
+  const fix = guess !== undefined ? `did you mean ${shortText(guess)}?` : `its columns are ${shortList(columns)}`;
+  return new DataColumnError(`${where} has no column ${shortText(name)}${context}; ${fix}`, { column: name, columns: [...columns], suggestion: guess ?? null });
+}
+
+/**
+ * A value from a data file as a message shows it: quoted and escaped (no control characters reach a terminal or a
+ * log), and at most 40 characters, so that a message never carries more than a snippet of a file.
+ */
+export function shortText(text: string, limit = 40): string {
+  const clipped = text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+  return JSON.stringify(clipped).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Names from a data file, at most `most` of them, each as shortText shows it. */
+export function shortList(names: readonly string[], most = 20): string {
+  const shown = names.slice(0, most).map((n) => shortText(n)).join(', ');
+  return names.length > most ? `${shown}, … (${names.length} in all)` : shown;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { BrambleError } from '../errors.js';
 import { FittedFeatures } from '../features/transforms.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { readTable, type DataIdentity } from '../data/load.js';
+import { containedDataPath } from '../data/paths.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
 import { profileTable } from '../data/profile.js';
 import { splitTable, type HeldOutRule, type IdentitySplit } from '../data/split.js';
@@ -99,7 +100,9 @@ export async function readAndValidate(dir: string): Promise<Pick<Prepared, 'conf
   const config = await readMlYaml(mlPath);
   const mlSha256 = createHash('sha256').update(await readFile(mlPath)).digest('hex');
   const schema = config.schema ?? {};
-  const loaded = await readTable(join(dir, config.data.train), {
+  // ml.yaml may come from a pull request: its data path may not reach out of the repository.
+  const path = await containedDataPath(dir, config.data.train, 'data.train in ml.yaml');
+  const loaded = await readTable(path, {
     file: config.data.train,
     hint: 'check data.train in ml.yaml',
     missing: config.data.missing,
