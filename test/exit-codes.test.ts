@@ -189,6 +189,14 @@ const ROWS: Array<[string, () => Row]> = [
     'serve.json giving one port to two listeners',
     () => ({ files: { 'serve.json': serveJson({ port: 18_999 }, { prod: { port: 18_999 } }) }, args: ['serve', '--config', 'serve.json'], message: 'bramble: serve.json environments.prod.port: port 18999 is also listen.port; each listener needs its own port' }),
   ],
+  [
+    "serve.json giving an environment one of the server's own paths",
+    () => ({
+      files: { 'serve.json': serveJson({ port: 0 }, { prod: { path: '/metrics' } }) },
+      args: ['serve', '--config', 'serve.json'],
+      message: 'bramble: serve.json environments.prod.path: /metrics is the server\'s own (/metrics, /ping, /health, /version, /admin, /v2); choose another, such as "/prod"',
+    }),
+  ],
   ['serve.json that is not JSON', () => ({ files: { 'serve.json': '{' }, args: ['serve', '--config', 'serve.json'], message: { startsWith: 'bramble: serve.json is not JSON: ', includes: 'JSON' } })],
   ['serve.json that is a folder', () => ({ files: { 'serve.json': null }, args: ['serve', '--config', 'serve.json'], message: 'bramble: the serve configuration serve.json is a folder; give a serve.json with --config (runner-pi/serve.json is an example)' })],
   [

@@ -6,6 +6,9 @@ import { schemaValidator } from '../schemas.js';
 
 export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
 
+/** The paths the server answers at its root, whatever the environments: none may be an environment's prefix. */
+export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/admin', '/v2'] as const;
+
 export interface ServeConfig {
   listen: { host: string; port: number };
   models: string;
@@ -49,6 +52,11 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
     const other = ports.get(e.port);
     if (other) throw new ServeConfigError(`${file} ${key}: port ${e.port} is also ${other}; each listener needs its own port`, { file });
     ports.set(e.port, key);
+  }
+  for (const [env, e] of envs) {
+    // Prefixes are matched before the root's own routes, so an environment there would hide them.
+    const reserved = SERVE_ROOT_PATHS.find((p) => e.path === p);
+    if (reserved) throw new ServeConfigError(`${file} environments.${env}.path: ${reserved} is the server's own (${SERVE_ROOT_PATHS.join(', ')}); choose another, such as "/${env}"`, { file });
   }
   const paths = envs.map(([, e]) => e.path).filter((p) => p !== undefined);
   if (new Set(paths).size !== paths.length) throw new ServeConfigError(`${file}: two environments share a path; each needs its own`, { file });
