@@ -60,6 +60,22 @@ describe('schemas/model.schema.json', () => {
     expect(() => validateArtifact(artifact, 'model.json')).not.toThrow();
   });
 
+  it('refuses a __proto__ key, which would otherwise fall outside the sha256', () => {
+    // Added as JSON text, as an attacker would: JSON.parse makes it an own key.
+    const tampered = text.replace('{"estimator":', '{"__proto__":{"forged":true},"estimator":');
+    expect(tampered).not.toBe(text);
+    expect(() => openArtifact(tampered, 'prod/model.json')).toThrow(
+      'prod/model.json has a key named "__proto__" at /__proto__, which no Bramble model has; the file was tampered with — restore it from the registry',
+    );
+    const nested = text.replace('"lineage":{', '"lineage":{"__proto__":{"x":1},');
+    expect(() => openArtifact(nested, 'm.json')).toThrow('at /lineage/__proto__');
+  });
+
+  it('hashes every own key: the canonical form keeps a __proto__ key rather than dropping it', async () => {
+    const { canonicalJSON } = await import('../src/model/artifact.js');
+    expect(canonicalJSON(JSON.parse('{"b":1,"__proto__":{"x":2},"a":3}'))).toBe('{"__proto__":{"x":2},"a":3,"b":1}');
+  });
+
   it('accepts lineage from git: a commit, or none yet', () => {
     const artifact = fresh();
     const workTree = 'a'.repeat(64);

@@ -149,6 +149,13 @@ describe('fromJSON refuses a file it cannot trust', () => {
     return new Int32Array(copy.buffer);
   }
 
+  function readFloat64(base64: string): Float64Array {
+    const bytes = Buffer.from(base64, 'base64');
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    return new Float64Array(copy.buffer);
+  }
+
   function writeInt32(a: Int32Array): string {
     return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
   }
@@ -278,6 +285,26 @@ describe('fromJSON refuses a file it cannot trust', () => {
         return json;
       },
       message: () => `the forest is damaged: node 0 has feature ${readFeature0()} and children at ${nodes - 1}; retrain or restore the model file`,
+    },
+    {
+      what: 'a NaN threshold on a split node',
+      edit: (json) => {
+        const threshold = readFloat64(json.trees.threshold.base64);
+        threshold[firstSplit] = NaN;
+        json.trees.threshold.base64 = Buffer.from(threshold.buffer).toString('base64');
+        return json;
+      },
+      message: () => `the forest is damaged: node ${firstSplit}'s threshold is NaN; retrain or restore the model file`,
+    },
+    {
+      what: 'an infinite leaf value',
+      edit: (json) => {
+        const value = readFloat64(json.trees.value.base64);
+        value[4] = Infinity;
+        json.trees.value.base64 = Buffer.from(value.buffer).toString('base64');
+        return json;
+      },
+      message: () => 'the forest is damaged: node 1 holds the value Infinity, not a finite number; retrain or restore the model file',
     },
     {
       what: 'a child link back up the tree (a loop)',

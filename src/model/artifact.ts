@@ -21,7 +21,9 @@ export function canonicalJSON(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // No prototype: a key named __proto__ (which JSON.parse makes an own key) is then an own key here too, and
+    // counts in the hash, instead of silently setting the prototype and dropping out of the hashed text.
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
       if (v !== undefined) out[key] = sortKeys(v);
@@ -47,6 +49,10 @@ export function openArtifact(text: string, file: string): Record<string, unknown
     throw new ArtifactError(`${file} is not JSON (${err instanceof Error ? err.message : String(err)}); is it a Bramble model?`, { file });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ArtifactError(`${file} is not a Bramble model`, { file });
+  const odd = reservedKey(parsed);
+  if (odd !== null) {
+    throw new ArtifactError(`${file} has a key named ${odd.key} at ${odd.path}, which no Bramble model has; the file was tampered with — restore it from the registry`, { file, path: odd.path });
+  }
   const a = parsed as Record<string, unknown>;
   if (a.format !== ARTIFACT.format) {
     throw new ArtifactError(`${file} has format ${JSON.stringify(a.format)}, not "${ARTIFACT.format}"; give a model written by bramble train or run`, { file });
@@ -60,4 +66,33 @@ export function openArtifact(text: string, file: string): Record<string, unknown
     throw new ArtifactError(`${file} does not match its sha256 (recorded ${String(sha256).slice(0, 12)}…, content ${actual.slice(0, 12)}…): the file was changed or damaged; restore it from the registry`, { file });
   }
   return a as Record<string, unknown> & { sha256: string };
+}
+
+/**
+ * The first `__proto__` key in a model file, or null: no Bramble model has one, and a reader that assigns keys into
+ * plain objects would take it as a prototype.
+ */
+function reservedKey(value: unknown, path = '/'): { key: string; path: string } | null {
+  if (Array.isArray(value)) {
+    // Arrays of numbers (the trees) are most of a model: skip them without a call per element.
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v !== null && typeof v === 'object') {
+        const found = reservedKey(v, `${path}${i}/`);
+        if (found) return found;
+      }
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      if (key === '__proto__') return { key: JSON.stringify(key), path: `${path}${key}` };
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== null && typeof v === 'object') {
+        const found = reservedKey(v, `${path}${key}/`);
+        if (found) return found;
+      }
+    }
+  }
+  return null;
 }

@@ -588,6 +588,16 @@ function loadForest(json: unknown): RandomForest {
   for (let r = 0; r < roots.length; r++) {
     if (roots[r] < 0 || roots[r] >= t.nodes) throw new ModelFormatError(`the forest is damaged: tree ${r} starts at node ${roots[r]} of ${t.nodes}`);
   }
+  // A NaN threshold sends every value one way and a non-finite leaf value poisons every score it reaches; neither
+  // is ever trained (thresholds past the last bin edge are +Infinity, which is allowed).
+  for (let i = 0; i < t.nodes; i++) {
+    if (feature[i] >= 0 && Number.isNaN(threshold[i])) throw new ModelFormatError(`the forest is damaged: node ${i}'s threshold is NaN; retrain or restore the model file`);
+  }
+  for (let k = 0; k < value.length; k++) {
+    if (!Number.isFinite(value[k])) {
+      throw new ModelFormatError(`the forest is damaged: node ${Math.floor(k / width)} holds the value ${value[k]}, not a finite number; retrain or restore the model file`);
+    }
+  }
   const importances = Float64Array.from(Array.isArray(j.importances) ? j.importances : []);
   if (importances.length !== features) {
     throw new ModelFormatError(`the forest has ${importances.length} importances for ${features} features; retrain or restore the model file`);
