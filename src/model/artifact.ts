@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { BrambleError } from '../errors.js';
 
 /** The model artifact's names, as the registry, the server and the actions read them. */
@@ -33,11 +35,146 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/**
+ * The canonical JSON of `value` (the very text canonicalJSON gives) in pieces, handed to `emit` in order, so that
+ * a large artifact can be hashed or written without its whole text in memory: a forest of 100 fully grown trees
+ * on 750,000 rows is ~275 MB of text, and each copy of it held at once was ~275 MB of peak memory. A long string
+ * that JSON would not escape is handed over as it is, between its quotes, not copied.
+ */
+export function emitCanonicalJSON(value: unknown, emit: (piece: string) => void): void {
+  if (value !== null && typeof value === 'object') {
+    // An own toJSON function would be called by JSON.stringify: leave such a value to it.
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      emit(canonicalJSON(value));
+      return;
+    }
+    if (Array.isArray(value)) {
+      emit('[');
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) emit(',');
+        const v: unknown = value[i];
+        if (v === undefined || typeof v === 'function' || typeof v === 'symbol') emit('null');
+        else emitCanonicalJSON(v, emit);
+      }
+      emit(']');
+      return;
+    }
+    emit('{');
+    let first = true;
+    for (const key of canonicalKeys(value)) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      emit(first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`);
+      first = false;
+      emitCanonicalJSON(v, emit);
+    }
+    emit('}');
+    return;
+  }
+  if (typeof value === 'string' && value.length > LONG_STRING && !NEEDS_ESCAPE.test(value)) {
+    emit('"');
+    emit(value);
+    emit('"');
+    return;
+  }
+  emit(JSON.stringify(value));
+}
+
+/**
+ * Keys in the order JSON.stringify gives them for sortKeys' object: JavaScript lists array-index keys ("0", "7",
+ * "10") first, in numeric order, then the others in the order they were added, which is sorted.
+ */
+function canonicalKeys(value: object): string[] {
+  const keys = Object.keys(value).sort();
+  const indices = keys.filter(isArrayIndex);
+  if (indices.length === 0) return keys;
+  indices.sort((a, b) => Number(a) - Number(b));
+  return indices.concat(keys.filter((k) => !isArrayIndex(k)));
+}
+
+function isArrayIndex(key: string): boolean {
+  const n = Number(key);
+  return n >>> 0 === n && n !== 4294967295 && String(n) === key;
+}
+
+const LONG_STRING = 4096;
+/** What JSON.stringify escapes (quote, backslash, controls) or may (any surrogate): such strings go through it. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Strings are hashed and written in slices of this many characters: a whole one would be encoded at once. */
+const SLICE = 1 << 20;
+
+/** A piece in slices of at most SLICE characters, never splitting a surrogate pair (UTF-8 needs both halves). */
+function sliced(piece: string, take: (slice: string) => void): void {
+  if (piece.length <= SLICE) {
+    take(piece);
+    return;
+  }
+  for (let at = 0; at < piece.length; ) {
+    let end = Math.min(at + SLICE, piece.length);
+    const last = piece.charCodeAt(end - 1);
+    if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end--;
+    take(piece.slice(at, end));
+    at = end;
+  }
+}
+
+/** sha256 (hex) of the canonical JSON of `value`, without its text in memory. */
+export function canonicalSha256(value: unknown): string {
+  const hash = createHash('sha256');
+  emitCanonicalJSON(value, (piece) => sliced(piece, (slice) => hash.update(slice)));
+  return hash.digest('hex');
+}
+
 /** Adds the artifact's identity: the sha256 of the canonical JSON of everything else. */
 export function sealArtifact<T extends Record<string, unknown>>(body: T): { artifact: T & { sha256: string }; text: string } {
-  const sha256 = createHash('sha256').update(canonicalJSON(body)).digest('hex');
-  const artifact = { ...body, sha256 };
+  const artifact = sealBody(body);
   return { artifact, text: canonicalJSON(artifact) + '\n' };
+}
+
+/** The artifact sealed (its sha256 added), with no text made: write it with writeArtifact. */
+export function sealBody<T extends Record<string, unknown>>(body: T): T & { sha256: string } {
+  return { ...body, sha256: canonicalSha256(body) };
+}
+
+/**
+ * Writes a sealed artifact's text (exactly sealArtifact's `text`) to `path` whole or not at all (a temporary file
+ * beside it, then a rename), in 4 MB blocks as it is made: the text is never held in memory. The writes are
+ * synchronous because the pieces come from a synchronous walk; a block takes milliseconds. Returns the bytes.
+ */
+export async function writeArtifact(path: string, artifact: Record<string, unknown>): Promise<number> {
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temporary, 'w');
+  let bytes = 0;
+  try {
+    const buffer = Buffer.allocUnsafe(4 << 20);
+    let used = 0;
+    const flush = (): void => {
+      let at = 0;
+      while (at < used) at += writeSync(fd, buffer, at, used - at);
+      bytes += used;
+      used = 0;
+    };
+    const take = (slice: string): void => {
+      // A slice is at most SLICE characters, so at most 3 MB of UTF-8: it always fits an emptied buffer.
+      if (used + slice.length * 3 > buffer.length) flush();
+      used += buffer.write(slice, used);
+    };
+    emitCanonicalJSON(artifact, (piece) => sliced(piece, take));
+    take('\n');
+    flush();
+    closeSync(fd);
+    await rename(temporary, path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch (closeErr) {
+      // Closed already (the error came after closeSync): nothing else may be hidden here.
+      if (!(closeErr instanceof Error && 'code' in closeErr && closeErr.code === 'EBADF')) throw closeErr;
+    }
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  return bytes;
 }
 
 /** Reads an artifact, refusing another format, a newer version and content that does not match its sha256. */
