@@ -78,7 +78,7 @@ const ROWS: Array<[string, () => Row]> = [
   ['a list used as a key in ml.yaml', () => ({ files: { 'ml.yaml': 'name: x\n[a, b]: 1\n' }, args: ['run', '.'], message: 'bramble: ml.yaml:2:1: a key is a list; keys in ml.yaml are plain names, such as model or trees' })],
   ['an empty ml.yaml', () => ({ files: { 'ml.yaml': '' }, args: ['run', '.'], message: 'bramble: ml.yaml:1:1: is empty; an ml.yaml needs at least the keys name, task, data and model' })],
   ['an ml.yaml that is a list', () => ({ files: { 'ml.yaml': '- a\n- b\n' }, args: ['run', '.'], message: 'bramble: ml.yaml:1:1: must be a mapping (got a list); an ml.yaml needs at least the keys name, task, data and model' })],
-  ['an ml.yaml that is a folder', () => ({ files: { 'ml.yaml': null }, args: ['run', '.'], message: { startsWith: 'bramble: ml.yaml', includes: 'every model repository needs an ml.yaml' } })],
+  ['an ml.yaml that is a folder', () => ({ files: { 'ml.yaml': null }, args: ['run', '.'], message: { startsWith: 'bramble: ml.yaml: is a folder', includes: 'ml.yaml must be a file' } })],
   ['a folder with no ml.yaml', () => ({ files: {}, args: ['run', 'nowhere'], message: 'bramble: nowhere/ml.yaml: not found; every model repository needs an ml.yaml at its root (see templates/model-repo/ml.yaml)' })],
   ['two documents in ml.yaml', () => ({ files: { 'ml.yaml': 'a: 1\n---\nb: 2\n' }, args: ['run', '.'], message: { startsWith: 'bramble: ml.yaml:2:1: ', includes: 'multiple documents' } })],
 
@@ -108,6 +108,24 @@ const ROWS: Array<[string, () => Row]> = [
   ],
   ['a file named .bramble where run writes the model', () => ({ files: repo({ '.bramble': 'notes\n' }), args: ['run', '.'], message: { startsWith: 'bramble: .bramble', includes: 'is a file' } })],
   ['a folder named .bramble/model.json', () => ({ files: repo({ '.bramble/model.json': null }), args: ['run', '.'], message: { startsWith: 'bramble: .bramble/model.json', includes: 'is a folder' } })],
+  [
+    'features that drop every input',
+    () => ({
+      files: repo({ 'ml.yaml': mlYaml('data/train.csv', `features:\n  - drop: [${COLUMNS.slice(0, 13).join(', ')}]`) }),
+      args: ['run', '.'],
+      message: { startsWith: 'bramble: features: no input column is left for the model (drop removes f1, f2, f3,', includes: 'keep at least one column besides the target and the id' },
+    }),
+  ],
+  [
+    'a derive that divides by zero on a training row',
+    () => ({
+      files: repo({ 'ml.yaml': mlYaml('data/train.csv', 'features:\n  - derive: { z: "d => d.f1 / 0" }') }),
+      args: ['run', '.'],
+      message: { startsWith: 'bramble: ml.yaml features[0].derive.z: "d => d.f1 / 0" gives Infinity on a training row', includes: 'guard it' },
+    }),
+  ],
+  ['ml.yaml that cannot be read as a file', () => ({ files: { 'ml.yaml': null }, args: ['validate', '.'], message: 'bramble: ml.yaml: is a folder; ml.yaml must be a file (see templates/model-repo/ml.yaml)' })],
+  ['forest train --drop of every input', () => ({ files: { 'd.csv': 'a,b,y\n1,2,x\n3,4,z\n' }, args: ['forest', 'train', '--data', 'd.csv', '--target', 'y', '--drop', 'a,b'], message: 'bramble: d.csv: no input column is left besides the target "y" (--drop removes "a", "b"); keep at least one' })],
   ['a data.train that does not exist', () => ({ files: repo({ 'ml.yaml': mlYaml('data/nope.csv') }), args: ['run', '.'], message: 'bramble: the data file data/nope.csv does not exist; check data.train in ml.yaml' })],
   [
     'JSON data nested 100,000 deep',
@@ -127,7 +145,8 @@ const ROWS: Array<[string, () => Row]> = [
   ],
 
   // Models
-  ['predict with a model that is not JSON', () => ({ files: repo({ 'm.json': 'not json\n' }), args: ['predict', '--model', 'm.json', 'data/train.csv'], message: { startsWith: 'bramble: m.json is not JSON (', includes: 'is it a Bramble model?' } })],
+  ['predict with a model that is not JSON', () => ({ files: repo({ 'm.json': 'not json\n' }), args: ['predict', '--model', 'm.json', 'data/train.csv'], message: 'bramble: m.json is not JSON (it starts with "not json\\n"); is it a Bramble model?' })],
+  ['predict with a model whose sha256 was taken out', () => ({ files: repo({ 'm.json': '{"format":"bramble-model","version":1}' }), args: ['predict', '--model', 'm.json', 'data/train.csv'], message: 'bramble: m.json has no sha256; it was not written by bramble run, or was edited — restore it from the registry' })],
   [
     'predict with another format of model',
     () => ({ files: repo({ 'm.json': '{"format":"sklearn","version":1}' }), args: ['predict', '--model', 'm.json', 'data/train.csv'], message: 'bramble: m.json has format "sklearn", not "bramble-model"; give a model written by bramble train or run' }),

@@ -17,6 +17,7 @@ await runAction('register', async ({ platform, inputs, env, output }) => {
   const { config, validation } = await readAndValidate(inputs.dir);
   const registry = await Registry.open({ dir: inputs.dir, env, warn: (m) => platform.info(`warning: ${m}`) });
   const result = await registry.register(text, {
+    file,
     version: inputs.version || undefined,
     bump: (inputs.bump || undefined) as Bump | undefined,
     files: (version, artifact) => registrationFiles({ artifact, version, config, validation }),

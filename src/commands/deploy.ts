@@ -14,6 +14,13 @@ export class DeployError extends BrambleError {
   }
 }
 
+/** The server refused the admin token: a configuration mistake, so exit 2 rather than a failed deploy's 1. */
+export class DeployAuthError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('E_DEPLOY_AUTH', message, data);
+  }
+}
+
 export interface DeployRequest {
   /** The model folder (ml.yaml) inside the git repository holding the registry. */
   dir: string;
@@ -65,6 +72,14 @@ export async function deployVersion(request: DeployRequest): Promise<DeployOutco
     return { ...result, via: 'files' };
   }
   const body = (await response.json().catch(() => ({}))) as DeployResult & { error?: string };
+  if (response.status === 401 || response.status === 403) {
+    // A setup mistake (exit 2), not a failed deploy: nothing was tried.
+    const name = request.config.adminTokenEnv;
+    throw new DeployAuthError(
+      `the server at ${server} refused the admin call (${response.status}); ${name ? `set ${name} (serve.json adminTokenEnv) to the server's admin token` : 'set adminTokenEnv in serve.json and that variable to the server\'s admin token'} — ${request.env} still serves its previous model`,
+      { status: response.status },
+    );
+  }
   if (!response.ok) {
     throw new DeployError(`${request.name}@${v.version} was not deployed to ${request.env}: ${body.error ?? `the server answered ${response.status}`}; ${request.env} still serves its previous model`, {
       env: request.env,

@@ -188,6 +188,7 @@ export async function registryCommand(command: string, args: string[], io: Regis
       const { validation } = await readAndValidate(dir);
       const registry = await open(values, io);
       const result = await registry.register(text, {
+        file,
         version: values.version,
         bump: values.bump as Bump | undefined,
         files: (version, artifact) => registrationFiles({ artifact, version, config: cfg, validation }),

@@ -6,7 +6,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaValidator } from '../schemas.js';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, visit } from 'yaml';
 import type { CST, Document } from 'yaml';
-import { BrambleError, nearest } from '../errors.js';
+import { BrambleError, describeError, nearest } from '../errors.js';
 import mlSchema from '../../schemas/ml.schema.json' with { type: 'json' };
 import { parseInstant } from '../data/table.js';
 
@@ -237,10 +237,16 @@ export async function readMlYaml(path: string): Promise<MlConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const reason = err instanceof Error && 'code' in err && err.code === 'ENOENT' ? 'not found' : `cannot be read (${String(err)})`;
-    throw new ConfigError(path, [
-      { path: '', message: `${reason}; every model repository needs an ml.yaml at its root (see templates/model-repo/ml.yaml)` },
-    ]);
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const message =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'not found; every model repository needs an ml.yaml at its root (see templates/model-repo/ml.yaml)'
+        : code === 'EISDIR'
+          ? 'is a folder; ml.yaml must be a file (see templates/model-repo/ml.yaml)'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'cannot be read (permission denied); let the user running bramble read it'
+            : `cannot be read (${code || describeError(err)})`;
+    throw new ConfigError(path, [{ path: '', message }]);
   }
   return loadMlYaml(text, path);
 }

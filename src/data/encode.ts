@@ -112,6 +112,9 @@ export function encodeColumns(table: Table, options: EncodeOptions, file = 'the 
     if (!names.includes(d)) throw new EncodeError(`${file} has no column ${JSON.stringify(d)} to drop; its columns are ${shortList(names)}`);
   }
   const features = table.columns.filter((c) => c !== target && c.kind !== 'date' && !(options.drop ?? []).includes(c.name));
+  if (features.length === 0) {
+    throw new EncodeError(`${file}: no input column is left besides the target ${JSON.stringify(options.target)}${options.drop?.length ? ` (--drop removes ${shortList(options.drop)})` : ''}; keep at least one`);
+  }
   const featureNames: string[] = [];
   const layout = features.map((column) => {
     if (column.kind === 'number' || column.kind === 'boolean') {

@@ -596,6 +596,13 @@ export class FittedFeatures {
     }
     // A date is read by derive but is not a feature by itself.
     const outputs = program.live.filter((c) => program.slots[c.slot] === 'number');
+    if (outputs.length === 0) {
+      const dropped = steps.filter((s) => s.kind === 'drop').map((s) => s.column);
+      throw new FeatureStepError(
+        `features: no input column is left for the model${dropped.length > 0 ? ` (drop removes ${dropped.slice(0, 10).join(', ')}${dropped.length > 10 ? ', …' : ''})` : ''}; keep at least one column besides the target and the id`,
+        { dropped },
+      );
+    }
     this.names = outputs.map((c) => c.name);
     this.outputSlots = Int32Array.from(outputs, (c) => c.slot);
     this.rowState = program.newState(1);
@@ -1061,6 +1068,12 @@ function fitDerive(ctx: FitContext, column: string, expression: string): FittedS
     const v = evaluate(get.read);
     if (typeof v === 'string') sawText = true;
     else if (v !== null && !Number.isNaN(v)) sawNumber = true;
+    if (v === Infinity || v === -Infinity) {
+      throw new FeatureStepError(
+        `${ctx.where}: ${JSON.stringify(expression)} gives ${v} on a training row, which no model can learn from; guard it, e.g. \`d.b === 0 ? null : d.a / d.b\` (null is a missing value)`,
+        { column },
+      );
+    }
     if (sawText && sawNumber) {
       throw new FeatureStepError(`${ctx.where}: ${JSON.stringify(expression)} gives numbers for some training rows and text for others; make it give one kind`, { column });
     }

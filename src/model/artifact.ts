@@ -183,7 +183,9 @@ export function openArtifact(text: string, file: string): Record<string, unknown
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ArtifactError(`${file} is not JSON (${err instanceof Error ? err.message : String(err)}); is it a Bramble model?`, { file });
+    // V8's message quotes the text, newlines and all: one line, with a short, escaped start of the file instead.
+    const start = text.trimStart().slice(0, 24);
+    throw new ArtifactError(`${file} is not JSON (it starts with ${JSON.stringify(start)}); is it a Bramble model?`, { file });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ArtifactError(`${file} is not a Bramble model`, { file });
   const odd = reservedKey(parsed);
@@ -198,6 +200,9 @@ export function openArtifact(text: string, file: string): Record<string, unknown
     throw new ArtifactError(`${file} has format version ${String(a.version)}, newer than this Bramble reads (${ARTIFACT.version}); upgrade Bramble`, { file });
   }
   const { sha256, ...body } = a;
+  if (typeof sha256 !== 'string') {
+    throw new ArtifactError(`${file} has no sha256; it was not written by bramble run, or was edited — restore it from the registry`, { file });
+  }
   const actual = createHash('sha256').update(canonicalJSON(body)).digest('hex');
   if (sha256 !== actual) {
     throw new ArtifactError(`${file} does not match its sha256 (recorded ${String(sha256).slice(0, 12)}…, content ${actual.slice(0, 12)}…): the file was changed or damaged; restore it from the registry`, { file });

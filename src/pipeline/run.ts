@@ -384,9 +384,13 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   // Nothing that breaks the published format is ever written.
   validateArtifact(artifact, join(ARTIFACT.folder, ARTIFACT.file));
   const folder = join(dir, ARTIFACT.folder);
-  await mkdir(folder, { recursive: true });
   const path = join(folder, ARTIFACT.file);
-  await writeFileAtomic(path, text);
+  try {
+    await mkdir(folder, { recursive: true });
+    await writeFileAtomic(path, text);
+  } catch (err) {
+    throw modelWriteError(err) ?? err;
+  }
   return {
     config,
     validation,
@@ -405,6 +409,17 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     artifact: { path, sha256: artifact.sha256, bytes: Buffer.byteLength(text) },
     seconds: seconds(),
   };
+}
+
+/** Why .bramble/model.json could not be written, when the cause is something the user can fix. */
+function modelWriteError(err: unknown): PipelineError | null {
+  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  const file = `${ARTIFACT.folder}/${ARTIFACT.file}`;
+  if (code === 'EEXIST' || code === 'ENOTDIR') return new PipelineError(`${ARTIFACT.folder} is a file; bramble run writes the model to ${file} — move or rename the file`, { file });
+  if (code === 'EISDIR') return new PipelineError(`${file} is a folder; remove it so bramble run can write the model there`, { file });
+  if (code === 'EACCES' || code === 'EPERM') return new PipelineError(`${file} cannot be written (permission denied); let the user running bramble write ${ARTIFACT.folder}`, { file });
+  if (code === 'ENOSPC') return new PipelineError(`${file} cannot be written: the disk is full`, { file });
+  return null;
 }
 
 /**

@@ -230,9 +230,9 @@ export class Registry {
    */
   async register(
     text: string,
-    options: { version?: string; bump?: Bump; files?: (version: string, artifact: Record<string, unknown>) => Map<string, string> } = {},
+    options: { version?: string; bump?: Bump; file?: string; files?: (version: string, artifact: Record<string, unknown>) => Map<string, string> } = {},
   ): Promise<Registered> {
-    const artifact = openArtifact(text, 'the artifact');
+    const artifact = openArtifact(text, options.file ?? 'the artifact');
     const name = String(artifact.name);
     const source = (artifact.lineage as { source?: { commit: string | null; dirty: boolean; changes?: string[] } } | undefined)?.source;
     if (!source?.commit || source.dirty) {
