@@ -60,7 +60,8 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
   for (const input of features.inputs) {
     // A date input is read as the loader reads `type: date` (ISO 8601, UTC), which is how it was read in training.
     const type = input.kind === 'text' ? 'category' : input.kind === 'date' ? 'date' : profileKinds.get(input.name) === 'boolean' ? 'boolean' : 'number';
-    columns[input.name] = { type, nullable: true };
+    // The model's own missing markers (ml.yaml's data.missing and the column's), as training applied them.
+    columns[input.name] = input.missing ? { type, nullable: true, missing: [...input.missing] } : { type, nullable: true };
   }
   for (const id of [request.id, modelId]) if (id !== undefined && !inputNames.has(id)) columns[id] = { type: 'string', nullable: true };
   const loaded = await readTable(request.data, { file: request.data, columns, lenient: true });

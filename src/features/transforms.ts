@@ -44,6 +44,8 @@ export type SlotKind = 'number' | 'date' | 'text';
 export interface FeatureInput {
   readonly name: string;
   readonly kind: SlotKind;
+  /** Texts read as missing in this input besides the built-in markers (ml.yaml's data.missing and the column's). */
+  readonly missing?: readonly string[];
 }
 
 /** One fitted operation on one column; a step of ml.yaml that names several columns becomes several of these. */
@@ -78,6 +80,11 @@ export interface FitOptions {
   readonly id?: string;
   /** The training rows to fit on (indices into the table); all rows when left out. */
   readonly rows?: ArrayLike<number>;
+  /**
+   * ml.yaml's extra missing markers (data.missing, and schema.columns.X.missing per column): saved with the inputs,
+   * so that a served "." means what it meant in the training file.
+   */
+  readonly missing?: { readonly all?: readonly string[]; readonly columns?: Readonly<Record<string, readonly string[] | undefined>> };
 }
 
 export interface FeatureMatrix {
@@ -124,7 +131,8 @@ export const DATE_INPUT = 'ISO 8601 text such as 2024-03-01 or 2024-03-01T12:30:
  * One input value as its slot stores it, or undefined when it cannot be read as that kind. Text uses the loader's
  * missing markers, so that "NA" in a served record means what it means in a CSV.
  */
-function readInput(kind: SlotKind, raw: unknown): number | string | null | undefined {
+function readInput(kind: SlotKind, raw: unknown, markers?: ReadonlySet<string>): number | string | null | undefined {
+  if (typeof raw === 'string' && markers !== undefined && markers.has(raw)) return kind === 'text' ? null : NaN;
   if (kind === 'number') {
     if (typeof raw === 'number') return raw;
     if (raw === null || raw === undefined) return NaN;
@@ -580,6 +588,8 @@ export class FittedFeatures {
   private readonly outputSlots: Int32Array;
   private readonly rowState: State;
   private readonly textSlots: Int32Array;
+  /** Per input, the extra texts read as missing when serving (undefined: the built-in markers only). */
+  private readonly markers: (ReadonlySet<string> | undefined)[];
 
   private constructor(
     private readonly program: Program,
@@ -607,6 +617,7 @@ export class FittedFeatures {
     this.outputSlots = Int32Array.from(outputs, (c) => c.slot);
     this.rowState = program.newState(1);
     this.textSlots = Int32Array.from(program.slots.flatMap((k, slot) => (k === 'text' ? [slot] : [])));
+    this.markers = program.inputs.map((i) => (i.missing && i.missing.length > 0 ? new Set(i.missing) : undefined));
   }
 
   /** @internal Fitting and loading build through here. */
@@ -672,7 +683,7 @@ export class FittedFeatures {
       const input = inputs[c];
       // Own fields only: a record parsed from JSON must not reach Object.prototype through a column name.
       const raw = Object.hasOwn(record, input.name) ? record[input.name] : undefined;
-      const value = readInput(input.kind, raw);
+      const value = readInput(input.kind, raw, this.markers[c]);
       if (value === undefined) throw new FeatureInputError(`the row's field ${JSON.stringify(input.name)} ${inputProblem(input.kind, raw)}`, { column: input.name });
       if (input.kind === 'text') state.codes[c][0] = value === null ? -1 : intern(state, c, value as string);
       else state.num[c][0] = value as number;
@@ -692,10 +703,11 @@ export class FittedFeatures {
   }
 
   toJSON(): FeaturesJSON {
-    const inputs = this.program.inputs.map((i) => ({ name: i.name, kind: i.kind }));
+    const inputs = this.program.inputs.map((i): FeatureInput => (i.missing ? { name: i.name, kind: i.kind, missing: [...i.missing] } : { name: i.name, kind: i.kind }));
     const steps = this.steps.map(copyStep);
-    // Version 2 only when it is needed: a model without dates or ordinal steps is saved as it always was.
-    const needs2 = inputs.some((i) => i.kind === 'date') || steps.some((s) => s.kind === 'ordinal');
+    // Version 2 only when it is needed: a model without dates, ordinal steps or missing markers is saved as it
+    // always was (an older Bramble would ignore the markers, and read "." differently from training).
+    const needs2 = inputs.some((i) => i.kind === 'date' || i.missing !== undefined) || steps.some((s) => s.kind === 'ordinal');
     return {
       format: FEATURES_FORMAT.name,
       version: needs2 ? 2 : 1,
@@ -745,10 +757,12 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
   const { target } = options;
   const id = options.id ?? null;
   const columns = table.columns.filter((c) => c.name !== target && c.name !== id);
-  const inputs: FeatureInput[] = columns.map((c) => ({
-    name: c.name,
-    kind: c.kind === 'number' || c.kind === 'boolean' ? 'number' : c.kind === 'date' ? 'date' : 'text',
-  }));
+  const inputs: FeatureInput[] = columns.map((c) => {
+    const input: FeatureInput = { name: c.name, kind: c.kind === 'number' || c.kind === 'boolean' ? 'number' : c.kind === 'date' ? 'date' : 'text' };
+    const markers = [...new Set([...(options.missing?.all ?? []), ...(options.missing?.columns?.[c.name] ?? [])])].sort();
+    // Only when there are any: a model without markers keeps the bytes it always had.
+    return markers.length > 0 ? { ...input, missing: markers } : input;
+  });
   const program = new Program(inputs);
   const rows = options.rows;
   const count = rows === undefined ? table.rows : rows.length;
@@ -1100,7 +1114,8 @@ function checkJson(json: unknown): FeaturesJSON {
   if (o.id !== null && typeof o.id !== 'string') bad('id');
   const isString = (v: unknown): v is string => typeof v === 'string';
   const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  if (!Array.isArray(o.inputs) || !o.inputs.every((i: unknown) => typeof i === 'object' && i !== null && isString((i as FeatureInput).name) && ['number', 'date', 'text'].includes((i as FeatureInput).kind))) bad('inputs');
+  const markersOk = (m: unknown): boolean => m === undefined || (Array.isArray(m) && m.every(isString));
+  if (!Array.isArray(o.inputs) || !o.inputs.every((i: unknown) => typeof i === 'object' && i !== null && isString((i as FeatureInput).name) && ['number', 'date', 'text'].includes((i as FeatureInput).kind) && markersOk((i as FeatureInput).missing))) bad('inputs');
   if (!Array.isArray(o.outputs) || !o.outputs.every(isString)) bad('outputs');
   if (!Array.isArray(o.steps)) bad('steps');
   (o.steps as unknown[]).forEach((raw, k) => {

@@ -318,7 +318,13 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   const found = resolved === null || 'none' in resolved ? null : resolved;
   const championModel = found === null ? null : openModel(found.text, found.label);
 
-  const features = fitFeatures(config.features, table, { target: config.data.target, id: config.data.id, rows: split.train });
+  const columnMarkers = Object.fromEntries(Object.entries(config.schema?.columns ?? {}).map(([name, spec]) => [name, spec.missing]));
+  const features = fitFeatures(config.features, table, {
+    target: config.data.target,
+    id: config.data.id,
+    rows: split.train,
+    missing: { all: config.data.missing, columns: columnMarkers },
+  });
   const train = features.transform(table, split.train);
   const forest = new RandomForest(forestOptions(config));
   await forest.train(

@@ -165,9 +165,13 @@ export function recordSchema(features: FeaturesJSON, booleans: ReadonlySet<strin
   for (const step of features.steps) if (step.kind === 'onehot') categories.set(step.column, step.categories);
   const properties: Record<string, unknown> = {};
   for (const input of features.inputs) {
-    if (input.kind === 'number') properties[input.name] = { type: booleans.has(input.name) ? ['number', 'boolean', 'null'] : ['number', 'null'] };
-    else if (input.kind === 'date') properties[input.name] = { type: ['string', 'number', 'null'] };
-    else if (categories.has(input.name)) properties[input.name] = { enum: [...(categories.get(input.name) ?? []), null] };
+    // ml.yaml's missing markers ("." and the like) are accepted wherever a missing value is.
+    const markers = input.missing ?? [];
+    if (input.kind === 'number') {
+      const plain = { type: booleans.has(input.name) ? ['number', 'boolean', 'null'] : ['number', 'null'] };
+      properties[input.name] = markers.length > 0 ? { anyOf: [plain, { enum: [...markers] }] } : plain;
+    } else if (input.kind === 'date') properties[input.name] = { type: ['string', 'number', 'null'] };
+    else if (categories.has(input.name)) properties[input.name] = { enum: [...(categories.get(input.name) ?? []), ...markers, null] };
     else properties[input.name] = { type: ['string', 'null'] };
   }
   for (const extra of [features.id, features.target]) if (typeof extra === 'string' && !(extra in properties)) properties[extra] = true;
