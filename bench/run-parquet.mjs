@@ -7,7 +7,7 @@
 //   apart; with `ordinal` they cost one column each instead of 600 one-hot columns.
 // - Written by hyparquet-writer (pinned devDependency; Debian has no pyarrow), snappy-compressed in row groups of
 //   100,000 — what pandas/pyarrow write by default, in kind if not in size.
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from './rng.mjs';
@@ -55,7 +55,7 @@ export async function flightsParquet(out, rows) {
 function modelRepo(file) {
   const dir = mkdtempSync(join(tmpdir(), 'bramble-bench-parquet-'));
   mkdirSync(join(dir, 'data'));
-  symlinkSync(file, join(dir, 'data', 'flights.parquet'));
+  copyFileSync(file, join(dir, 'data', 'flights.parquet'));
   writeFileSync(
     join(dir, 'ml.yaml'),
     `name: bench-flights

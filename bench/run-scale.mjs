@@ -12,9 +12,10 @@
 //   Python side reads its own ru_maxrss, which is the same measure.
 // - Runs alternate (Bramble, XGBoost, Bramble, …) so that a busy moment on this shared machine hits both sides.
 // - The data is generated once per size into bench/.out/scale/ and reused; model folders are temporary folders
-//   outside this repository, so that the lineage step does not hash this repository's work tree.
+//   outside this repository (so that the lineage step does not hash its work tree), with a copy of the data: Bramble
+//   refuses a data file that links outside the model repository.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +55,7 @@ function dataFile(rows) {
 function modelRepo(file, trees) {
   const dir = mkdtempSync(join(tmpdir(), 'bramble-bench-scale-'));
   mkdirSync(join(dir, 'data'));
-  symlinkSync(file, join(dir, 'data', 'rows.csv'));
+  copyFileSync(file, join(dir, 'data', 'rows.csv'));
   writeFileSync(
     join(dir, 'ml.yaml'),
     `name: bench-scale
@@ -110,10 +111,12 @@ function sideBySide(label, size, trees, withXgboost, targets) {
     const dir = modelRepo(file, trees);
     process.stderr.write(`${label}: bramble run (${i + 1}/${repeats}) …\n`);
     ours.push(bramble(dir));
+    process.stderr.write(`  ${JSON.stringify(ours[ours.length - 1])}\n`);
     rmSync(dir, { recursive: true, force: true });
     if (withXgboost) {
       process.stderr.write(`${label}: XGBoost RF (${i + 1}/${repeats}) …\n`);
       theirs.push(xgboost(file, trees));
+      process.stderr.write(`  ${JSON.stringify(theirs[theirs.length - 1])}\n`);
     }
   }
   const o = { wall: median(ours.map((r) => r.wall)), peakMb: median(ours.map((r) => r.peakMb)), accuracy: ours[0].accuracy, train: ours[0].train, test: ours[0].test };
