@@ -379,7 +379,7 @@ async function validate(args: string[]): Promise<number> {
 
 const PREDICT_HELP = `bramble predict — score every row of a file with a model and write the predictions as CSV to stdout
 
-Usage: bramble predict --model FILE [--id COLUMN] [--json] DATA.csv
+Usage: bramble predict --model FILE [--id COLUMN] [--json] [--raw] DATA.csv
 
 DATA.csv needs every column the model reads (values may be blank: missing); other columns are ignored.
 The output has the id column, then prediction, then for classification one p_<class> column per class.
@@ -388,6 +388,8 @@ Options:
   --model FILE   the model.json (bramble run writes DIR/.bramble/model.json)
   --id COLUMN    the column that identifies each row (default: the model's data.id, when the file has it)
   --json         JSON Lines instead of CSV: one {<id>, prediction, probabilities} object per row
+  --raw          write text cells as they are: without it, a cell that begins with =, +, - or @ (and is not a
+                 number) gets a leading ' so that a spreadsheet does not run it as a formula
 `;
 
 async function predict(args: string[]): Promise<number> {
@@ -398,6 +400,7 @@ async function predict(args: string[]): Promise<number> {
       model: { type: 'string' },
       id: { type: 'string' },
       json: { type: 'boolean' },
+      raw: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -418,7 +421,7 @@ async function predict(args: string[]): Promise<number> {
       process.stdout.write(text, (err) => (err ? reject(closedEarly(err) ? err : new OutputError(err)) : resolve()));
     });
   try {
-    await predictFile({ model: values.model, data: positionals[0], id: values.id, format: values.json ? 'jsonl' : 'csv' }, { write });
+    await predictFile({ model: values.model, data: positionals[0], id: values.id, format: values.json ? 'jsonl' : 'csv', raw: values.raw }, { write });
   } catch (err) {
     if (closedEarly(err)) return EXIT.ok;
     throw err;

@@ -59,7 +59,7 @@ describe('missing markers from ml.yaml', () => {
   });
 
   it('are saved with the inputs they apply to', () => {
-    const artifact = openArtifact(text, 'model.json') as { features: { version: number; inputs: { name: string; missing?: string[] }[] } };
+    const artifact = openArtifact(text, 'model.json') as unknown as { features: { version: number; inputs: { name: string; missing?: string[] }[] } };
     expect(artifact.features.version).toBe(2);
     expect(artifact.features.inputs).toEqual([
       { name: 'x', kind: 'number', missing: ['.'] },

@@ -193,7 +193,7 @@ describe('bramble serve', () => {
     expect(metrics).toMatch(/^bramble_inference_requests_total\{env="staging",code="401"\} 2$/m);
     expect(metrics).toContain(`bramble_model_info{env="prod",model="churn",version="v1.0.0",sha256="${JSON.parse(modelA).sha256}"} 1`);
     expect(metrics).toMatch(/^bramble_inference_request_duration_seconds_count\{env="prod",model="churn",version="v1.0.0"\} \d+$/m);
-    expect(metrics).toMatch(/^bramble_predictions_total\{env="prod",model="churn",class="(Yes|No)"\} \d+$/m);
+    expect(metrics).toMatch(/^bramble_predictions_total\{env="prod",model="churn",task="classification",class="(Yes|No)"\} \d+$/m);
     expect(metrics).toContain('bramble_prediction_log_faulty 0');
   });
 });

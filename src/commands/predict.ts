@@ -25,6 +25,8 @@ export interface PredictRequest {
   readonly chunkRows?: number;
   /** csv (default), or JSON Lines: one object per row, `{ <id>, prediction, probabilities: { <class>: p } }`. */
   readonly format?: 'csv' | 'jsonl';
+  /** CSV text cells as they are, without the guard against spreadsheet formulas (`--raw`). */
+  readonly raw?: boolean;
 }
 
 export interface PredictDeps {
@@ -89,7 +91,10 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
     ...(classes === null ? [] : classes.map((c) => `${PREDICTIONS.probability}${String(c)}`)),
   ];
   const jsonl = request.format === 'jsonl';
-  if (!jsonl) await deps.write(`${header.map(csvField).join(',')}\n`);
+  // A cell that a spreadsheet would run as a formula (=, +, -, @ first; OWASP's CSV injection guidance) gets a
+  // leading ' unless --raw: ids and labels come from data files, which anyone may have written.
+  const cell = request.raw ? csvField : (text: string): string => csvField(defuse(text));
+  if (!jsonl) await deps.write(`${header.map(cell).join(',')}\n`);
 
   const chunkRows = request.chunkRows ?? PREDICTIONS.chunkRows;
   const width = classes === null ? 1 : classes.length;
@@ -117,13 +122,13 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
       const fields: string[] = [];
       if (idColumn !== undefined) {
         const v = cellValue(idColumn, rows[i]);
-        fields.push(v === null ? '' : csvField(String(v)));
+        fields.push(v === null ? '' : cell(String(v)));
       }
       const at = i * width;
       if (classes === null) {
         fields.push(String(scores[at]));
       } else {
-        fields.push(csvField(String(classes[argmax(scores, at, width)])));
+        fields.push(cell(String(classes[argmax(scores, at, width)])));
         for (let c = 0; c < width; c++) fields.push(String(scores[at + c]));
       }
       lines[i] = fields.join(',');
@@ -177,6 +182,12 @@ function argmax(scores: Float64Array, at: number, width: number): number {
   let best = 0;
   for (let c = 1; c < width; c++) if (scores[at + c] > scores[at + best]) best = c;
   return best;
+}
+
+/** Text that a spreadsheet would read as a formula, with a leading ' (numbers, even negative ones, stay as they are). */
+export function defuse(text: string): string {
+  if (!/^[=+\-@\t\r]/.test(text)) return text;
+  return Number.isFinite(Number(text)) && text.trim() !== '' ? text : `'${text}`;
 }
 
 /** RFC 4180: quoted only when it holds a comma, a quote or a line break. */

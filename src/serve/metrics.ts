@@ -417,8 +417,12 @@ function checkBuckets(name: string, buckets: readonly number[]): readonly number
 function renderPairs(names: readonly string[], labels: Labels): string {
   let out = '';
   for (let i = 0; i < names.length; i++) {
-    if (i > 0) out += ',';
-    out += `${names[i]}="${escapeLabelValue(labels[names[i]])}"`;
+    const value = labels[names[i]];
+    // An empty value is the same as no label to Prometheus; leaving it out says so plainly (a regression answer has
+    // no class).
+    if (value === '') continue;
+    if (out !== '') out += ',';
+    out += `${names[i]}="${escapeLabelValue(value)}"`;
   }
   return out;
 }

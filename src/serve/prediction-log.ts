@@ -143,11 +143,14 @@ export class PredictionLog {
     this.now = options.now ?? Date.now;
   }
 
-  /** Serialises the record to one line and queues it. Never throws, never waits; a record it cannot keep is counted in `dropped`. */
-  append(record: object): void {
+  /**
+   * Serialises the record to one line and queues it. Never throws, never waits; a record it cannot keep is counted
+   * in `dropped`, and the answer is false, so that a caller who promised to record it can say it did not.
+   */
+  append(record: object): boolean {
     if (this.closed) {
       this.drop(1);
-      return;
+      return false;
     }
     let line: string | undefined;
     try {
@@ -155,22 +158,23 @@ export class PredictionLog {
     } catch {
       // BigInt, a cycle, a throwing toJSON: the record cannot be logged, and the answer must not fail for it.
       this.dropped++;
-      return;
+      return false;
     }
     // JSON.stringify gives undefined for undefined, functions and symbols.
     if (typeof line !== 'string') {
       this.dropped++;
-      return;
+      return false;
     }
     const bytes = Buffer.byteLength(line) + 1;
     if (this.queuedBytes + bytes > this.maxQueueBytes) {
       this.drop(1);
-      return;
+      return false;
     }
     this.lines.push(line);
     this.sizes.push(bytes);
     this.queuedBytes += bytes;
     if (this.timer === null) this.schedule();
+    return true;
   }
 
   stats(): PredictionLogStats {

@@ -18,7 +18,19 @@ export const SERVE = {
   /** Request ids a client may choose: short and plain, so they are safe in logs and headers. */
   requestId: /^[A-Za-z0-9._:-]{1,64}$/,
   mlflowTypes: ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const,
+  /** The longest label /feedback records: ground truth is one label or number, not a document. */
+  feedbackTruthChars: 256,
 } as const;
+
+/** A path segment, percent-decoded; a malformed escape (`%E0%A4%A`) is the client's mistake, a 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (err) {
+    if (err instanceof URIError) throw new HttpError(400, `the path has a malformed percent-escape in ${JSON.stringify(segment.slice(0, 40))}; encode it with encodeURIComponent`);
+    throw err;
+  }
+}
 
 class HttpError extends BrambleError {
   constructor(
@@ -79,7 +91,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   const metrics = new Metrics();
   const duration = metrics.histogram('bramble_inference_request_duration_seconds', 'Time to answer a prediction request.', ['env', 'model', 'version'], LATENCY_BUCKETS);
   const requests = metrics.counter('bramble_inference_requests_total', 'Prediction requests answered, by status code.', ['env', 'code']);
-  const predictions = metrics.counter('bramble_predictions_total', 'Rows predicted, by predicted class (regression: "value").', ['env', 'model', 'class']);
+  const predictions = metrics.counter('bramble_predictions_total', 'Rows predicted: by predicted class for classification; regression answers carry no class.', ['env', 'model', 'task', 'class']);
   const info = metrics.gauge('bramble_model_info', 'The model each environment serves (value 1).', ['env', 'model', 'version', 'sha256']);
   const deploys = metrics.counter('bramble_deploys_total', 'Deploys by outcome.', ['env', 'result']);
   const logDropped = metrics.gauge('bramble_prediction_log_dropped', 'Prediction log records dropped since start (disk full, unwritable, or queue full).');
@@ -95,7 +107,9 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     info.set({ env, model: model.name, version: model.version, sha256: model.sha256 }, 1);
     shown.set(env, model);
     const byClass = new Map<string, { inc(by?: number): void }>();
-    for (const c of model.classes ?? ['value']) byClass.set(String(c), predictions.child({ env, model: model.name, class: String(c) }));
+    // Regression answers are counted under the empty class, which Prometheus shows as no class label at all.
+    if (model.classes) for (const c of model.classes) byClass.set(String(c), predictions.child({ env, model: model.name, task: model.task, class: String(c) }));
+    else byClass.set('', predictions.child({ env, model: model.name, task: model.task, class: '' }));
     series.set(env, { duration: duration.child({ env, model: model.name, version: model.version }), byClass });
   };
   await host.start();
@@ -282,7 +296,8 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     const seconds = (performance.now() - started) / 1000;
     const s = series.get(env);
     s?.duration.observe(seconds);
-    if (s) for (const label of labels) s.byClass.get(String(label))?.inc();
+    if (s && model.classes) for (const label of labels) s.byClass.get(String(label))?.inc();
+    else if (s) s.byClass.get('')?.inc(labels.length);
     log.append({
       id,
       time: new Date().toISOString(),
@@ -337,8 +352,10 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       }
       if (v2) {
         const m = model as ServedModel;
-        if (decodeURIComponent(v2[1]) !== m.name || (v2[2] !== undefined && decodeURIComponent(v2[2]) !== m.version)) {
-          throw new HttpError(404, `${env} serves ${m.name} ${m.version}, not ${decodeURIComponent(v2[1])}${v2[2] ? ` ${decodeURIComponent(v2[2])}` : ''}`);
+        const asked = decodeSegment(v2[1]);
+        const askedVersion = v2[2] === undefined ? undefined : decodeSegment(v2[2]);
+        if (asked !== m.name || (askedVersion !== undefined && askedVersion !== m.version)) {
+          throw new HttpError(404, `${env} serves ${m.name} ${m.version}, not ${asked}${askedVersion !== undefined ? ` ${askedVersion}` : ''}`);
         }
         if (v2[3] === undefined) {
           send(res, 200, v2Metadata(m));
@@ -382,12 +399,19 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       const truth = body.truth ?? body.actual;
       if (typeof body.id !== 'string' || !SERVE.requestId.test(body.id)) throw new InputError('feedback needs "id": the x-request-id of the prediction');
       if (truth === undefined) throw new InputError('feedback needs "truth": the actual label or value for that prediction');
-      log.append({ type: 'feedback', id: body.id, time: new Date().toISOString(), env, truth });
+      if (truth !== null && typeof truth === 'object') throw new InputError('feedback "truth" must be one label or number, not a list or an object');
+      if (typeof truth === 'string' && truth.length > SERVE.feedbackTruthChars) {
+        throw new HttpError(413, `feedback "truth" is ${truth.length} characters; a label is at most ${SERVE.feedbackTruthChars}`);
+      }
+      // "recorded" only when the log kept it: a full or failing log answers 503, so the sender retries.
+      if (log.stats().faulty || !log.append({ type: 'feedback', id: body.id, time: new Date().toISOString(), env, truth })) {
+        throw new HttpError(503, 'the prediction log cannot take the feedback now (full or failing; see /metrics); retry later', { 'Retry-After': '5' });
+      }
       send(res, 202, { id: body.id, recorded: true });
       return 202;
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 400;
-      send(res, status, { error: err instanceof SyntaxError ? `the request body is not JSON: ${err.message}` : describeError(err) });
+      send(res, status, { error: err instanceof SyntaxError ? `the request body is not JSON: ${err.message}` : describeError(err) }, err instanceof HttpError ? err.headers : {});
       return status;
     }
   }
@@ -403,7 +427,13 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       send(res, 404, { error: 'admin: POST /admin/deploy/ENV' });
       return;
     }
-    const env = decodeURIComponent(deploy[1]);
+    let env: string;
+    try {
+      env = decodeSegment(deploy[1]);
+    } catch (err) {
+      send(res, 400, { error: describeError(err) });
+      return;
+    }
     try {
       const result: DeployResult = await host.deploy(env);
       deploys.inc({ env, result: 'ok' });
