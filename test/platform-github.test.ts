@@ -510,3 +510,91 @@ describe('the GitHub API double', () => {
     expect(await anonymous.json()).toEqual({ message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest/issues/comments#list-issue-comments', status: '401' });
   });
 });
+
+describe('checkApproval()', () => {
+  const query = { environment: 'prod', tagPrefix: 'churn#prod#' };
+  const ENV = `/repos/${REPO}/environments/prod`;
+  const LIST = `/repos/${REPO}/rulesets?targets=tag&per_page=100`;
+
+  it('approves an environment with required reviewers, without asking for rulesets', async () => {
+    double.addEnvironment('prod', { reviewers: [GITHUB_ACTORS.octocat], waitTimer: 5 });
+    await expect(platform(pushEnv()).checkApproval(query)).resolves.toEqual({ approved: true, by: 'the GitHub environment prod requires a review by octocat' });
+    expect(calls()).toEqual([`GET ${ENV} 200`]);
+  });
+
+  it('approves through an active tag ruleset that restricts creating every churn#prod#N', async () => {
+    double.addEnvironment('prod', { waitTimer: 5 });
+    double.addRuleset({ name: 'branches', target: 'branch', include: ['~ALL'] });
+    const ruleset = double.addRuleset({ name: 'prod tags', include: ['refs/tags/churn#prod#*'] });
+    await expect(platform(pushEnv()).checkApproval(query)).resolves.toEqual({
+      approved: true,
+      by: `the tag ruleset "prod tags" (#${ruleset.id}) lets only its bypass list create refs/tags/churn#prod#*`,
+    });
+    expect(calls()).toEqual([`GET ${ENV} 200`, `GET ${LIST} 200`, `GET /repos/${REPO}/rulesets/${ruleset.id} 200`]);
+  });
+
+  it.each([
+    ['evaluate only', { enforcement: 'evaluate' as const, include: ['~ALL'] }],
+    ['disabled', { enforcement: 'disabled' as const, include: ['~ALL'] }],
+    ['without a creation rule', { rules: ['deletion', 'update'], include: ['~ALL'] }],
+    ['over one tag only', { include: ['refs/tags/churn#prod#1'] }],
+    ['over counters starting with 1', { include: ['refs/tags/churn#prod#1*'] }],
+    ['over another model', { include: ['refs/tags/fraud#prod#*'] }],
+    ['excluding prod', { include: ['~ALL'], exclude: ['refs/tags/*#prod#*'] }],
+  ])('does not count a tag ruleset %s', async (_, ruleset) => {
+    double.addRuleset({ name: 'tags', ...ruleset });
+    await expect(platform(pushEnv()).checkApproval(query)).resolves.toEqual({
+      approved: false,
+      findings: [
+        `${REPO} has no GitHub environment prod (or environments are not available to it)`,
+        'no active tag ruleset restricts the creation of refs/tags/churn#prod#*',
+      ],
+    });
+  });
+
+  it.each([['~ALL'], ['refs/tags/churn#*'], ['refs/tags/*#prod#*'], ['refs/tags/churn#prod#[0-9]*'], ['refs/tags/**'], ['churn#prod#*']])(
+    'counts a tag ruleset over %s',
+    async (pattern) => {
+      double.addRuleset({ name: 'tags', include: [pattern] });
+      await expect(platform(pushEnv()).checkApproval(query)).resolves.toMatchObject({ approved: true });
+    },
+  );
+
+  it('says an environment without reviewers approves nothing', async () => {
+    double.addEnvironment('prod', { waitTimer: 30 });
+    await expect(platform(pushEnv()).checkApproval(query)).resolves.toEqual({
+      approved: false,
+      findings: ['the GitHub environment prod has no required reviewers', 'no active tag ruleset restricts the creation of refs/tags/churn#prod#*'],
+    });
+  });
+
+  it('names the permission GitHub asks for when it answers 403, and ours when it names none', async () => {
+    double.fail('GET', '/repos/{owner}/{repo}/environments/{environment_name}', 403, 1, { headers: { 'x-accepted-github-permissions': 'actions=read' } });
+    await expect(platform(pushEnv()).checkApproval(query)).rejects.toMatchObject({
+      code: 'E_GITHUB_PERMISSION',
+      data: { status: 403, permission: 'actions: read', accepted: 'actions=read' },
+      message: `GitHub answered 403 (Resource not accessible by integration) to GET ${ENV}: the token lacks read access to the environment (\`actions: read\`); GitHub names the permission it accepts: actions=read; add \`permissions: { contents: read, actions: read }\` to the job`,
+    });
+    double.fail('GET', '/repos/{owner}/{repo}/rulesets', 403);
+    double.addEnvironment('prod');
+    await expect(platform(pushEnv()).checkApproval(query)).rejects.toMatchObject({
+      code: 'E_GITHUB_PERMISSION',
+      data: { status: 403, permission: 'metadata: read' },
+      message: `GitHub answered 403 (Resource not accessible by integration) to GET ${LIST.replace(/\?.*/, '')}: the token lacks read access to the repository's rulesets (the repository permission \`metadata: read\`), so this run cannot read the tag rulesets; give the token (a GitHub App or fine-grained token) that repository permission`,
+    });
+  });
+
+  it('approves when one check could not look but the other approves', async () => {
+    double.fail('GET', '/repos/{owner}/{repo}/environments/{environment_name}', 403);
+    double.addRuleset({ name: 'tags', include: ['refs/tags/churn#prod#*'] });
+    await expect(platform(pushEnv()).checkApproval(query)).resolves.toMatchObject({ approved: true });
+  });
+
+  it("takes a plan that lacks the feature as a finding, not a missing permission", async () => {
+    double.fail('GET', '/repos/{owner}/{repo}/rulesets', 403, 1, { message: 'Upgrade to GitHub Pro or make this repository public to enable this feature.' });
+    await expect(platform(pushEnv()).checkApproval(query)).resolves.toEqual({
+      approved: false,
+      findings: [`${REPO} has no GitHub environment prod (or environments are not available to it)`, `rulesets are not available to ${REPO} (GitHub answered 403)`],
+    });
+  });
+});

@@ -5,6 +5,20 @@
 // Every API failure becomes one line a person can act on: a 403 names the permission to add to the job (or says the
 // pull request comes from a fork, whose token is read-only whatever the workflow asks for); 5xx and dropped
 // connections are retried a bounded number of times with backoff, then named with the endpoint and the status.
+//
+// Decisions (approvals, checkApproval):
+// - An environment is approved when its GitHub environment has a `required_reviewers` rule with at least one
+//   reviewer (GET /repos/{owner}/{repo}/environments/{environment_name}), or when an active tag ruleset restricts
+//   the creation of every assignment tag of it (GET /repos/{owner}/{repo}/rulesets?targets=tag, then each ruleset:
+//   the list gives summaries without `conditions` or `rules`). Tag protection rules are not asked: GitHub retired
+//   them in favour of rulesets.
+// - A ruleset counts only when `enforcement` is `active` (not `evaluate` or `disabled`), its `target` is `tag`, it
+//   has a `creation` rule (only its bypass list may create matching refs; a ruleset that only forbids deletions
+//   approves nothing), and its `ref_name` patterns cover `refs/tags/<name>#<env>#N` for any counter N.
+// - A 404 from the environment (no such environment, or environments not available to the repository) or a 403
+//   that says the plan lacks the feature is a finding, not a failure: the other check may still approve. A 403 for
+//   a missing permission fails the step with the permission named — GitHub's own X-Accepted-GitHub-Permissions
+//   header when it sends one — unless the other check approved.
 import { readFileSync } from 'node:fs';
 import { appendFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +26,7 @@ import * as core from '@actions/core';
 import type { getOctokit } from '@actions/github';
 import { BrambleError, describeError } from '../errors.js';
 import { ANNOTATIONS, countHidden, formatAnnotation, spendAnnotationBudget, takeAnnotationSlot } from './local.js';
-import type { Annotation, DeploymentHandle, DeploymentRequest, EventContext, Platform } from './types.js';
+import type { Annotation, ApprovalQuery, ApprovalVerdict, DeploymentHandle, DeploymentRequest, EventContext, Platform } from './types.js';
 
 export const GITHUB_LIMITS = {
   /** A comment body, in characters (GitHub answers 422 above it). */
@@ -24,10 +38,17 @@ export const GITHUB_LIMITS = {
   defaultRetries: 3,
 } as const;
 
-/** What each kind of call needs in the job's `permissions:` — the wording of the 403 message. */
+/** What each kind of call needs in the job's `permissions:` (or the token's) — the wording of the 403 message. */
 const PERMISSIONS = {
-  comments: { needs: '`pull-requests: write` (or `issues: write`)', add: 'pull-requests: write', subject: 'comment on the pull request' },
-  deployments: { needs: '`deployments: write`', add: 'deployments: write', subject: 'record deployments' },
+  comments: { needs: '`pull-requests: write` (or `issues: write`)', add: 'pull-requests: write', subject: 'comment on the pull request', job: true },
+  deployments: { needs: '`deployments: write`', add: 'deployments: write', subject: 'record deployments', job: true },
+  // Reading an environment's protection rules: the repository permission "Actions" (read) of a GitHub App or
+  // fine-grained token; `actions: read` in a job's permissions for GITHUB_TOKEN.
+  environments: { needs: 'read access to the environment (`actions: read`)', add: 'actions: read', subject: "read the environment's protection rules", job: true },
+  // Reading rulesets: the repository permission "Metadata" (read), which GitHub documents for the rules endpoints
+  // and which every GitHub App and fine-grained token with access to the repository has; it is no key of a job's
+  // `permissions:` (GITHUB_TOKEN always has it).
+  rulesets: { needs: 'read access to the repository\'s rulesets (the repository permission `metadata: read`)', add: 'metadata: read', subject: 'read the tag rulesets', job: false },
 } as const;
 type Scope = keyof typeof PERMISSIONS;
 
@@ -135,6 +156,85 @@ export function fitSummary(markdown: string, budget: number): string {
     if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
   }
   return `${lines.join('\n')}\n${fenced ? '```\n' : ''}${note(total - kept)}`;
+}
+
+/** Counters an assignment tag may carry, tried against a ruleset's patterns: a pattern must take every one of them. */
+const PROBE_COUNTERS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '42', '100', '1000000'] as const;
+
+/**
+ * Whether a ruleset's ref name pattern matches a full ref (`refs/tags/churn#prod#4`), as GitHub matches them: fnmatch
+ * syntax, `*` and `?` not crossing `/`, `**` crossing it, `[…]` a class (`[!…]` negated); `~ALL` matches every ref of
+ * the ruleset's target. A pattern without `refs/` is taken as a tag name.
+ */
+export function refPatternMatches(pattern: string, ref: string): boolean {
+  if (pattern === '~ALL') return true;
+  if (pattern.startsWith('~')) return false; // ~DEFAULT_BRANCH names a branch, never a tag
+  const full = pattern.startsWith('refs/') ? pattern : `refs/tags/${pattern}`;
+  let source = '';
+  for (let i = 0; i < full.length; i++) {
+    const c = full[i];
+    if (c === '*') {
+      if (full[i + 1] === '*') {
+        source += '.*';
+        i++;
+      } else source += '[^/]*';
+    } else if (c === '?') source += '[^/]';
+    else if (c === '[') {
+      const end = full.indexOf(']', i + 2);
+      if (end < 0) {
+        source += '\\[';
+        continue;
+      }
+      let body = full.slice(i + 1, end);
+      if (body.startsWith('!')) body = `^${body.slice(1)}`;
+      source += `[${body.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else if (c === '\\' && i + 1 < full.length) {
+      source += full[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  try {
+    return new RegExp(`^${source}$`).test(ref);
+  } catch (err) {
+    if (err instanceof SyntaxError) return false; // a class GitHub would accept and JavaScript not: no match claimed
+    throw err;
+  }
+}
+
+/** Whether include/exclude patterns cover `refs/tags/<prefix>N` for every counter N (tried on PROBE_COUNTERS). */
+export function patternsCoverTags(include: readonly string[], exclude: readonly string[], tagPrefix: string): boolean {
+  return PROBE_COUNTERS.every((n) => {
+    const ref = `refs/tags/${tagPrefix}${n}`;
+    return include.some((p) => refPatternMatches(p, ref)) && !exclude.some((p) => refPatternMatches(p, ref));
+  });
+}
+
+/** The reviewers of an environment's `required_reviewers` rule, by login or team slug; [] when it has none. */
+function requiredReviewers(rules: readonly unknown[] | undefined): string[] {
+  const names: string[] = [];
+  for (const rule of rules ?? []) {
+    if (!isObject(rule) || rule.type !== 'required_reviewers' || !Array.isArray(rule.reviewers)) continue;
+    for (const entry of rule.reviewers) {
+      const reviewer = isObject(entry) && isObject(entry.reviewer) ? entry.reviewer : undefined;
+      const name = reviewer ? (typeof reviewer.login === 'string' ? reviewer.login : typeof reviewer.slug === 'string' ? `team ${reviewer.slug}` : null) : null;
+      if (name) names.push(name);
+    }
+  }
+  return names;
+}
+
+/** The ref_name patterns of a ruleset's conditions (repository or organization shape); null when it has none. */
+function refNames(conditions: unknown): { include: string[]; exclude: string[] } | null {
+  if (!isObject(conditions) || !isObject(conditions.ref_name)) return null;
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { include: strings(conditions.ref_name.include), exclude: strings(conditions.ref_name.exclude) };
+}
+
+/** A 403 that says the repository's plan lacks the feature, which no permission would fix. */
+function isPlanLimit(err: ApiFailure): boolean {
+  const body = err.response?.data;
+  const said = isObject(body) && typeof body.message === 'string' ? body.message : err.message;
+  return /upgrade to github|make this repository public|not available (for|on|in) (this|your)/i.test(said);
 }
 
 /** The event that started the run, from the runner's environment and the webhook payload it saved. */
@@ -306,14 +406,23 @@ export function githubPlatform(env: Env, options: GitHubPlatformOptions = {}): P
           { ...data, fork: true, permission: permission.add },
         );
       }
+      // GitHub names the permissions it would accept in a header (e.g. `actions=read`); believed over our table.
+      const accepted = typeof headers['x-accepted-github-permissions'] === 'string' ? headers['x-accepted-github-permissions'].trim() : '';
+      const named = accepted ? `; GitHub names the permission it accepts: ${accepted}` : '';
+      if (!permission.job) {
+        return new GitHubPermissionError(
+          `GitHub answered 403 (${said}) to ${endpoint}: the token lacks ${permission.needs}, so this run cannot ${permission.subject}${named}; give the token (a GitHub App or fine-grained token) that repository permission`,
+          { ...data, fork: false, permission: permission.add, accepted },
+        );
+      }
       return new GitHubPermissionError(
-        `GitHub answered 403 (${said}) to ${endpoint}: the token lacks ${permission.needs}; add \`permissions: { contents: read, ${permission.add} }\` to the job`,
-        { ...data, fork: false, permission: permission.add },
+        `GitHub answered 403 (${said}) to ${endpoint}: the token lacks ${permission.needs}${named}; add \`permissions: { contents: read, ${permission.add} }\` to the job`,
+        { ...data, fork: false, permission: permission.add, ...(accepted ? { accepted } : {}) },
       );
     }
     if (err.status === 404) {
       const { owner, repo } = ownerRepo();
-      const what = scope === 'comments' ? `pull request #${context().pullRequest?.number ?? '?'}` : 'the deployment';
+      const what = scope === 'comments' ? `pull request #${context().pullRequest?.number ?? '?'}` : scope === 'deployments' ? 'the deployment' : scope === 'environments' ? 'the environment' : 'the ruleset';
       return new GitHubApiError(
         `GitHub answered 404 to ${endpoint}: ${what} was not found in ${owner}/${repo}; check that it exists and that the token can see the repository`,
         data,
@@ -514,6 +623,58 @@ export function githubPlatform(env: Env, options: GitHubPlatformOptions = {}): P
         id,
         finish: (state, description, url) => postStatus(id, state, description, url ?? request.url),
       };
+    },
+
+    async checkApproval({ environment, tagPrefix }: ApprovalQuery): Promise<ApprovalVerdict> {
+      const { owner, repo } = ownerRepo();
+      const api = await octokit();
+      const findings: string[] = [];
+      const refused: unknown[] = [];
+      const pattern = `refs/tags/${tagPrefix}*`;
+
+      try {
+        const res = await api.rest.repos.getEnvironment({ owner, repo, environment_name: environment });
+        const reviewers = requiredReviewers(res.data.protection_rules);
+        if (reviewers.length > 0) return { approved: true, by: `the GitHub environment ${environment} requires a review by ${reviewers.join(', ')}` };
+        findings.push(`the GitHub environment ${environment} has no required reviewers`);
+      } catch (err) {
+        if (isApiFailure(err) && err.response && err.status === 404) {
+          findings.push(`${owner}/${repo} has no GitHub environment ${environment} (or environments are not available to it)`);
+        } else if (isApiFailure(err) && err.response && err.status === 403 && isPlanLimit(err)) {
+          findings.push(`GitHub environments with required reviewers are not available to ${owner}/${repo} on its plan`);
+        } else {
+          const explained = explain(err, 'environments');
+          if (!(explained instanceof GitHubPermissionError)) throw explained;
+          refused.push(explained);
+        }
+      }
+
+      try {
+        const summaries = await api.paginate(api.rest.repos.getRepoRulesets, { owner, repo, targets: 'tag', per_page: 100 });
+        for (const summary of summaries) {
+          // The listing may leave `target` out; `enforcement` is always there.
+          if (summary.enforcement !== 'active' || (summary.target !== undefined && summary.target !== 'tag')) continue;
+          const { data: ruleset } = await api.rest.repos.getRepoRuleset({ owner, repo, ruleset_id: summary.id });
+          if (ruleset.enforcement !== 'active' || ruleset.target !== 'tag') continue;
+          if (!(ruleset.rules ?? []).some((rule) => rule.type === 'creation')) continue;
+          const refs = refNames(ruleset.conditions);
+          if (refs && patternsCoverTags(refs.include, refs.exclude, tagPrefix)) {
+            return { approved: true, by: `the tag ruleset "${ruleset.name}" (#${ruleset.id}) lets only its bypass list create ${pattern}` };
+          }
+        }
+        findings.push(`no active tag ruleset restricts the creation of ${pattern}`);
+      } catch (err) {
+        if (isApiFailure(err) && err.response && (err.status === 404 || (err.status === 403 && isPlanLimit(err)))) {
+          findings.push(`rulesets are not available to ${owner}/${repo} (GitHub answered ${err.status})`);
+        } else {
+          const explained = explain(err, 'rulesets');
+          if (!(explained instanceof GitHubPermissionError)) throw explained;
+          refused.push(explained);
+        }
+      }
+      // Neither check approved; one that could not look says so rather than a refusal that may be wrong.
+      if (refused.length > 0) throw refused[0];
+      return { approved: false, findings };
     },
 
     setOutput(name, value) {

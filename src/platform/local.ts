@@ -118,6 +118,11 @@ export function localPlatform(
       return this.startDeployment(request);
     },
 
+    async checkApproval() {
+      // A terminal has no reviewers to ask: an environment that needs approval is promoted from the pipeline.
+      return { approved: false, findings: ['a terminal has no GitHub environment or tag ruleset to ask; promote from the pipeline'] };
+    },
+
     setOutput(name, value) {
       io.out(`${name}=${value}`);
     },

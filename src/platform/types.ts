@@ -44,6 +44,22 @@ export interface DeploymentHandle {
   finish(state: 'success' | 'failure', description: string, url?: string): Promise<void>;
 }
 
+/**
+ * What a promotion to an environment asks of the platform when ml.yaml says `approval: true`: that a person must
+ * approve it there. `tagPrefix` is what every assignment tag of the environment begins with (`churn#prod#`), whatever
+ * its counter.
+ */
+export interface ApprovalQuery {
+  environment: string;
+  tagPrefix: string;
+}
+
+/**
+ * The platform's answer: what makes a person approve (a GitHub environment's required reviewers, a tag ruleset that
+ * lets only its bypass list create the tags), or what was found instead, one finding per place looked at.
+ */
+export type ApprovalVerdict = { approved: true; by: string } | { approved: false; findings: string[] };
+
 export interface Platform {
   readonly name: 'github' | 'gitlab' | 'local';
   context(): EventContext;
@@ -63,6 +79,8 @@ export interface Platform {
    * its tag), continued with an in_progress status; a new one when there is none.
    */
   continueDeployment(request: DeploymentRequest): Promise<DeploymentHandle>;
+  /** Whether a person must approve what is promoted to an environment; API failures other than "not set up" throw. */
+  checkApproval(query: ApprovalQuery): Promise<ApprovalVerdict>;
   setOutput(name: string, value: string): void;
   info(message: string): void;
 }

@@ -1,5 +1,6 @@
 // A local double of GitHub's REST API for tests: a node:http server on 127.0.0.1 that implements the few endpoints
-// Bramble calls (issue comments, deployments and their statuses, GET /user) over in-memory state, and that checks
+// Bramble calls (issue comments, deployments and their statuses, GET /user, an environment and the repository's
+// rulesets) over in-memory state, and that checks
 // every request it takes and every response it gives against GitHub's published OpenAPI description
 // (@octokit/openapi, api.github.com.json). A mismatch never throws inside the server: it is recorded in `problems`,
 // and tests assert that list stays empty — so a client that sends a field GitHub does not know, or a double that
@@ -98,6 +99,25 @@ export interface StoredDeployment {
   statuses: { id: number; state: string; request: Record<string, unknown> }[];
 }
 
+export interface StoredEnvironment {
+  name: string;
+  /** Users whose review the environment requires; [] for none (the rule is then left out, as GitHub does). */
+  reviewers: Actor[];
+  /** Minutes of a wait timer, a protection rule that approves nothing. */
+  waitTimer?: number;
+}
+
+export interface StoredRuleset {
+  id: number;
+  name: string;
+  target: 'branch' | 'tag' | 'push' | 'repository';
+  enforcement: 'disabled' | 'active' | 'evaluate';
+  include: string[];
+  exclude: string[];
+  /** Rule types, e.g. creation, update, deletion. */
+  rules: string[];
+}
+
 export interface FaultOptions {
   /** The `message` of the error body (403: "Resource not accessible by integration"). */
   message?: string;
@@ -118,6 +138,10 @@ export interface GitHubDouble {
   seedComments(issue: number, bodies: readonly string[], author?: Actor): StoredComment[];
   /** A ref deployments may name (40-hex shas are always accepted). */
   addRef(name: string, sha: string): void;
+  /** A GitHub environment of the repository (Settings → Environments), with its required reviewers. */
+  addEnvironment(name: string, options?: { reviewers?: Actor[]; waitTimer?: number }): StoredEnvironment;
+  /** A repository ruleset (Settings → Rules → Rulesets); defaults: an active tag ruleset restricting creations. */
+  addRuleset(ruleset: Partial<Omit<StoredRuleset, 'id'>> & { name: string; include: string[] }): StoredRuleset;
   /**
    * The next `times` requests of `method` to `pathPattern` — an OpenAPI template, an exact path, or a RegExp on the
    * path — answer `status` with GitHub's error body `{ message, documentation_url, status }`; `'reset'` destroys the
@@ -438,6 +462,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const deployments: StoredDeployment[] = [];
   const pullRequests = new Set<number>();
   const refs = new Map<string, string>();
+  const environments = new Map<string, StoredEnvironment>();
+  const rulesets: StoredRuleset[] = [];
   const faults: Fault[] = [];
   let base = '';
   let nextId = 1_000;
@@ -526,6 +552,28 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       transient_environment: d.transientEnvironment,
       production_environment: d.productionEnvironment,
       performed_via_github_app: null,
+    };
+  }
+
+  function rulesetObject(r: StoredRuleset, detail: boolean) {
+    const summary = {
+      id: r.id,
+      name: r.name,
+      source_type: 'Repository',
+      source: `${owner}/${repo}`,
+      enforcement: r.enforcement,
+      node_id: `RRS_lACkVXNlcg${Buffer.from(String(r.id)).toString('base64url')}`,
+      _links: { self: { href: `${repoApi()}/rulesets/${r.id}` }, html: { href: `${GITHUB_DOUBLE.serverUrl}/${owner}/${repo}/rules/${r.id}` } },
+      created_at: '2026-01-05T09:00:00Z',
+      updated_at: '2026-01-05T09:00:00Z',
+    };
+    if (!detail) return summary;
+    return {
+      ...summary,
+      target: r.target,
+      current_user_can_bypass: 'never',
+      conditions: { ref_name: { include: r.include, exclude: r.exclude } },
+      rules: r.rules.map((type) => ({ type })),
     };
   }
 
@@ -623,6 +671,58 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       comment.body = body;
       comment.updatedAt = now();
       return { status: 200, body: commentObject(comment) };
+    },
+
+    'repos/get-environment': (input) => {
+      const missing = findRepo(input);
+      if (missing) return missing;
+      const env = environments.get(String(input.params.environment_name));
+      if (!env) return { status: 404, body: errorBody(404, 'Not Found', input.docs) };
+      const url = `${repoApi()}/environments/${encodeURIComponent(env.name)}`;
+      const rules: Record<string, unknown>[] = [];
+      if (env.waitTimer !== undefined) rules.push({ id: 3736, node_id: 'MDQ6R2F0ZTM3MzY=', type: 'wait_timer', wait_timer: env.waitTimer });
+      if (env.reviewers.length > 0) {
+        rules.push({
+          id: 3755,
+          node_id: 'MDQ6R2F0ZTM3NTU=',
+          prevent_self_review: false,
+          type: 'required_reviewers',
+          reviewers: env.reviewers.map((actor) => ({ type: 'User', reviewer: userObject(actor) })),
+        });
+      }
+      return {
+        status: 200,
+        body: {
+          id: 161088068,
+          node_id: 'MDExOkVudmlyb25tZW50MTYxMDg4MDY4',
+          name: env.name,
+          url,
+          html_url: `${GITHUB_DOUBLE.serverUrl}/${owner}/${repo}/deployments/activity_log?environments_filter=${encodeURIComponent(env.name)}`,
+          created_at: '2026-01-05T09:00:00Z',
+          updated_at: '2026-01-05T09:00:00Z',
+          protection_rules: rules,
+          deployment_branch_policy: null,
+        },
+      };
+    },
+
+    'repos/get-repo-rulesets': (input) => {
+      const missing = findRepo(input);
+      if (missing) return missing;
+      const targets = typeof input.query.targets === 'string' ? input.query.targets.split(',') : null;
+      const matching = rulesets.filter((r) => targets === null || targets.includes(r.target));
+      const perPage = Math.min(Number(input.query.per_page ?? 30), 100);
+      const page = Math.max(Number(input.query.page ?? 1), 1);
+      // GitHub's listing is a summary: no target, conditions or rules (its own example shows none).
+      return { status: 200, body: matching.slice((page - 1) * perPage, page * perPage).map((r) => rulesetObject(r, false)) };
+    },
+
+    'repos/get-repo-ruleset': (input) => {
+      const missing = findRepo(input);
+      if (missing) return missing;
+      const ruleset = rulesets.find((r) => r.id === Number(input.params.ruleset_id));
+      if (!ruleset) return { status: 404, body: errorBody(404, 'Not Found', input.docs) };
+      return { status: 200, body: rulesetObject(ruleset, true) };
     },
 
     'repos/create-deployment': (input) => {
@@ -931,6 +1031,16 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     },
     addRef(name, sha) {
       refs.set(name, sha);
+    },
+    addEnvironment(name, environmentOptions = {}) {
+      const env: StoredEnvironment = { name, reviewers: environmentOptions.reviewers ?? [], waitTimer: environmentOptions.waitTimer };
+      environments.set(name, env);
+      return env;
+    },
+    addRuleset(ruleset) {
+      const stored: StoredRuleset = { id: nextId++, target: 'tag', enforcement: 'active', exclude: [], rules: ['creation'], ...ruleset };
+      rulesets.push(stored);
+      return stored;
     },
     fail(method, pathPattern, status, times = 1, faultOptions = {}) {
       faults.push({ method: method.toUpperCase(), pattern: pathPattern, status, remaining: times, options: faultOptions });
