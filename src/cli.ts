@@ -528,7 +528,9 @@ async function deploy(args: string[]): Promise<number> {
     warn: (m) => process.stderr.write(`bramble: warning: ${m}\n`),
   });
   const line =
-    result.via === 'server'
+    result.via === 'git'
+      ? `${result.env} serves ${result.name}@${result.version} (sha256 ${result.sha256.slice(0, 12)}), as the tags say; the host synced from git in ${result.seconds.toFixed(2)} s`
+      : result.via === 'server'
       ? `deployed ${result.name}@${result.version} to ${result.env} (sha256 ${result.sha256.slice(0, 12)}; it served ${result.previous?.version ?? 'nothing'}) in ${result.seconds.toFixed(2)} s`
       : `installed ${result.name}@${result.version} for ${result.env} (self-test passed); no server answered, so it serves it when it starts`;
   process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : line + '\n');

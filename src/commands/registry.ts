@@ -69,7 +69,10 @@ that served at the end of that day (UTC); an ISO time (2026-11-01T12:00:00Z) mea
 ${COMMON}`,
   which: `bramble which — the version an environment serves, now or at a date
 
-Usage: bramble which ENV [--at DATE] [--name NAME] [options]
+Usage: bramble which ENV [--at DATE] [--name NAME] [--server URL] [options]
+
+What the tags say ENV should serve (desired). With --server, also what that host serves (live, from its /status),
+and whether the two differ; exit 1 when they do.
 ${COMMON}`,
   registry: `bramble registry — list the registry
 
@@ -108,6 +111,7 @@ const OPTIONS = {
   env: { type: 'string' },
   fetch: { type: 'boolean' },
   workers: { type: 'string' },
+  server: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parse>['values'];
@@ -248,8 +252,9 @@ export async function registryCommand(command: string, args: string[], io: Regis
       return 0;
     }
     case 'which': {
-      only(command, values, ['at', 'name', 'fetch']);
+      only(command, values, ['at', 'name', 'fetch', 'server']);
       if (positionals.length !== 1) throw new RegistryUsageError('bramble which takes one ENV; see bramble which --help');
+      if (values.server !== undefined && values.at !== undefined) throw new RegistryUsageError('bramble which takes --server or --at, not both: a host serves now, not at a date');
       const cfg = await config(dir);
       const env = positionals[0];
       const name = values.name ?? cfg.name;
@@ -259,15 +264,25 @@ export async function registryCommand(command: string, args: string[], io: Regis
       const at = values.at === undefined ? undefined : endOf(values.at);
       const assignment = at === undefined ? (models.get(name)?.envs.get(env) ?? null) : servedAt(snapshot.events, name, env, at);
       const served = assignment?.version ? assignment : null;
+      const desiredLine = served
+        ? `${name}@${served.version}${at ? ` served ${env} at ${at}` : ` serves ${env}`} — ${served.tag}, by ${served.by.name} <${served.by.email}> at ${served.at}`
+        : `${env} ${at ? `served no version of ${name} at ${at}` : `serves no version of ${name}`}`;
+      const record = { name, env, at: at ?? null, version: served?.version ?? null, tag: served?.tag ?? null, by: served?.by ?? null, assignedAt: served?.at ?? null };
+      if (values.server === undefined) {
+        print(io, values, record, desiredLine);
+        return served ? 0 : 1;
+      }
+      const live = await liveOn(values.server, env);
+      const desiredSha = served?.version ? (Registry.version(models, name, served.version).artifact ?? null) : null;
+      const differs = served !== null && (live === null || live.version !== served.version || (desiredSha !== null && live.sha256 !== desiredSha));
+      const liveLine = live ? `live on ${values.server}: ${name}@${live.version} (sha256 ${live.sha256.slice(0, 12)})` : `live on ${values.server}: nothing`;
       print(
         io,
         values,
-        { name, env, at: at ?? null, version: served?.version ?? null, tag: served?.tag ?? null, by: served?.by ?? null, assignedAt: served?.at ?? null },
-        served
-          ? `${name}@${served.version}${at ? ` served ${env} at ${at}` : ` serves ${env}`} — ${served.tag}, by ${served.by.name} <${served.by.email}> at ${served.at}`
-          : `${env} ${at ? `served no version of ${name} at ${at}` : `serves no version of ${name}`}`,
+        { ...record, desired: served ? { version: served.version, sha256: desiredSha } : null, live, differs },
+        [`desired: ${desiredLine}`, liveLine, differs ? `they differ: the host has not caught up with the tags (it syncs every interval; POST ${values.server}/admin/sync to nudge it), or it refused the version — see ${values.server}/status` : 'live is what the tags say'].join('\n'),
       );
-      return served ? 0 : 1;
+      return served && !differs ? 0 : 1;
     }
     case 'registry': {
       const [sub, ...rest] = positionals;
@@ -469,3 +484,20 @@ function formatLineage(body: {
     `  reproduce  git show ${l.source.commit?.slice(0, 7) ?? 'HEAD'}:${l.source.path ? `${l.source.path}/` : ''}${l.data.path} | sha256sum   # the data; or: bramble reproduce ${body.name}@${body.version}`,
   ].join('\n');
 }
+
+/** What a host serves in `env`, from its /status (or /version when it does not follow git). */
+async function liveOn(server: string, env: string): Promise<{ version: string; sha256: string } | null> {
+  if (!/^https?:\/\//.test(server)) throw new RegistryUsageError(`--server is ${JSON.stringify(server)}; give the host's base URL, such as http://127.0.0.1:8080`);
+  let body: { environments?: Record<string, { live?: { version: string; sha256: string } | null }> };
+  try {
+    const response = await fetch(`${server.replace(/\/$/, '')}/status`, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`it answered ${response.status}`);
+    body = (await response.json()) as typeof body;
+  } catch (err) {
+    throw new RegistryUsageError(`the host at ${server} did not answer /status (${err instanceof Error ? err.message : String(err)}); is bramble serve running there?`);
+  }
+  const entry = body.environments?.[env];
+  if (entry === undefined) throw new RegistryUsageError(`the host at ${server} does not serve ${env}`);
+  return entry.live ?? null;
+}
+

@@ -7,7 +7,7 @@ import { schemaValidator } from '../schemas.js';
 export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
 
 /** The paths the server answers at its root, whatever the environments: none may be an environment's prefix. */
-export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/admin', '/v2'] as const;
+export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/status', '/admin', '/v2'] as const;
 
 export interface ServeConfig {
   listen: { host: string; port: number };
@@ -16,7 +16,9 @@ export interface ServeConfig {
   adminTokenEnv?: string;
   default?: string;
   limits: { bodyBytes: number; requestTimeoutMs: number; headersTimeoutMs: number };
-  environments: Record<string, { path?: string; port?: number; tokenEnv?: string }>;
+  environments: Record<string, { path?: string; port?: number; tokenEnv?: string; model?: string }>;
+  /** The model repository the host pulls from: with it, what serves is what the tags say (src/serve/sync.ts). */
+  git?: { url: string; tokenEnv?: string; intervalSeconds: number };
 }
 
 export class ServeConfigError extends BrambleError {
@@ -62,6 +64,12 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
   if (new Set(paths).size !== paths.length) throw new ServeConfigError(`${file}: two environments share a path; each needs its own`, { file });
   if (copy.default !== undefined && !(copy.default in copy.environments)) {
     throw new ServeConfigError(`${file} default: ${JSON.stringify(copy.default)} is not one of the environments (${Object.keys(copy.environments).join(', ')})`, { file });
+  }
+  if (copy.git) {
+    for (const [env, e] of envs) {
+      if (e.model === undefined) throw new ServeConfigError(`${file} environments.${env}: give "model", the ml.yaml name of the model it serves; a host that follows git needs it`, { file });
+    }
+    if (!/^https?:\/\//.test(copy.git.url)) copy.git.url = resolve(base, copy.git.url);
   }
   copy.models = resolve(base, copy.models);
   copy.log.dir = resolve(base, copy.log.dir);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { BrambleError, describeError } from '../errors.js';
 import { parseCsv } from '../data/csv.js';
 import type { Label } from '../model/forest/forest.js';
+import { GitSync } from './sync.js';
 import { ModelHost, type DeployResult } from './host.js';
 import { InputError, ModelLoadError, type ServedModel } from './model.js';
 import { LATENCY_BUCKETS, Metrics } from './metrics.js';
@@ -74,6 +75,8 @@ export interface RunningServer {
   host: ModelHost;
   metrics: Metrics;
   log: PredictionLog;
+  /** With serve.json's git block: the reconciler that pulls what to serve from git. */
+  sync: GitSync | null;
   close(): Promise<void>;
 }
 
@@ -113,6 +116,24 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     series.set(env, { duration: duration.child({ env, model: model.name, version: model.version }), byClass });
   };
   await host.start();
+
+  // The host pulls from git when serve.json says where: the tags decide what serves, not a deploy call.
+  const syncs = metrics.counter('bramble_sync_total', 'Syncs with git, by result (ok: git was read; failed: it could not be).', ['result']);
+  const lastSync = metrics.gauge('bramble_sync_last_success_timestamp_seconds', 'When git was last read successfully (seconds since 1970).');
+  const syncSeconds = metrics.gauge('bramble_sync_duration_seconds', 'How long the last sync took.');
+  const inSync = metrics.gauge('bramble_sync_in_sync', '1 when an environment serves what the tags assign it, 0 when not (absent when they assign nothing).', ['env']);
+  const sync = config.git
+    ? new GitSync(config.git, Object.fromEntries(Object.entries(config.environments).map(([env, e]) => [env, e.model as string])), host, {
+        env: deps.env,
+        warn: deps.warn,
+        onSync: (ok, seconds) => {
+          syncs.inc({ result: ok ? 'ok' : 'failed' });
+          syncSeconds.set(undefined, seconds);
+          if (ok) lastSync.set(undefined, Date.now() / 1000);
+        },
+      })
+    : null;
+  if (sync) await sync.start();
 
   const statusCounters = new Map<string, { inc(by?: number): void }>();
   const countStatus = (env: string, code: number): void => {
@@ -422,6 +443,20 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
       send(res, 401, { error: adminToken ? 'admin calls need the admin bearer token' : 'admin calls are accepted from this machine only (or set adminTokenEnv)' });
       return;
     }
+    if (path === '/admin/sync' && req.method === 'POST') {
+      if (!sync) {
+        send(res, 404, { error: 'this host has no git block in serve.json, so there is nothing to sync from; deploy with bramble deploy' });
+        return;
+      }
+      await sync.sync();
+      send(res, 200, sync.status());
+      return;
+    }
+    if (sync) {
+      // Nothing is pushed into a host that follows git: not even from this machine.
+      send(res, 409, { error: 'this host follows git (serve.json git): promote with an assignment tag (bramble promote NAME@vX.Y.Z ENV), then POST /admin/sync; artifacts are not accepted here' });
+      return;
+    }
     const deploy = /^\/admin\/deploy\/([^/]+)$/.exec(path);
     if (!deploy || req.method !== 'POST') {
       send(res, 404, { error: 'admin: POST /admin/deploy/ENV' });
@@ -477,6 +512,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
         if (path === '/metrics') {
           logDropped.set(undefined, log.stats().dropped);
           logFaulty.set(undefined, log.stats().faulty ? 1 : 0);
+          if (sync) for (const [env, s] of Object.entries(sync.status().environments)) if (s.inSync !== null) inSync.set({ env }, s.inSync ? 1 : 0);
           send(res, 200, metrics.render(), { 'Content-Type': metrics.contentType });
           return;
         }
@@ -488,6 +524,11 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
           const missing = envNames.filter((e) => !host.model(e));
           const ok = path === '/v2/health/live' || missing.length === 0;
           send(res, ok ? 200 : 503, ok ? { status: 'ok', environments: envNames } : { status: 'not ready', missing });
+          return;
+        }
+        if (path === '/status') {
+          // What git says each environment should serve, what it serves, and the last sync: drift, in one look.
+          send(res, 200, sync ? sync.status() : { environments: Object.fromEntries(envNames.map((e) => [e, { live: host.model(e) ? { version: host.model(e)?.version, sha256: host.model(e)?.sha256 } : null }])) });
           return;
         }
         if (path === '/version') {
@@ -533,6 +574,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   };
   const close = async (): Promise<void> => {
+    sync?.close();
     await Promise.all(
       servers.map(
         (s) =>
@@ -555,5 +597,5 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
     throw err;
   }
 
-  return { url, envUrls, host, metrics, log, close };
+  return { url, envUrls, host, metrics, log, sync, close };
 }
