@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStep } from './helpers/actions.js';
-import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
+import { GITHUB_ACTORS, GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
 
 const require = createRequire(import.meta.url);
@@ -215,6 +215,8 @@ describe('promote and deploy record one Deployment', () => {
         GIT_COMMITTER_NAME: 'Ada Lovelace',
         GIT_COMMITTER_EMAIL: 'ada@example.com',
       };
+      // prod has `approval: true` in the template's ml.yaml: the GitHub environment must require a review.
+      double.addEnvironment('prod', { reviewers: [GITHUB_ACTORS.octocat] });
       const promoted = await runStep('promote', { dir: '.', environment: 'prod', version: 'v1.0.0', token: GITHUB_DOUBLE.botToken }, env, repo);
       expect(promoted.code, promoted.stdout).toBe(0);
       expect(promoted.outputs.tag).toBe('churn#prod#1');

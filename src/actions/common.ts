@@ -28,11 +28,12 @@ import { applyGates, type GateResult } from '../model/compare.js';
 import { metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
 import { compareArtifacts, evaluateModel, type ComparedRows } from '../pipeline/run.js';
 import { githubPlatform } from '../platform/github.js';
-import type { Annotation, EventContext, Platform } from '../platform/types.js';
+import type { Annotation, ApprovalVerdict, EventContext, Platform } from '../platform/types.js';
 import type { ServeConfig } from '../serve/config.js';
 import { checkEnvironment, Registry } from '../registry/registry.js';
 import { readRegistryFile } from '../registry/store.js';
-import { parseTag } from '../registry/tags.js';
+import { formatTag, parseTag } from '../registry/tags.js';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 
 /**
  * Every action's inputs, with the value each takes when the runner passes none (outside GitHub, e.g. in tests; on
@@ -82,6 +83,16 @@ export class ActionInputError extends BrambleError {
 export class StepFailure extends BrambleError {
   constructor(message: string, data: Record<string, unknown> = {}) {
     super('E_STEP_FAILED', message, data);
+  }
+}
+
+/**
+ * ml.yaml says an environment needs approval, and the platform enforces none: promoting would let anyone who can
+ * run the workflow change what it serves.
+ */
+export class ApprovalNotEnforcedError extends BrambleError {
+  constructor(message: string, data: Record<string, unknown>) {
+    super('E_APPROVAL_NOT_ENFORCED', message, data);
   }
 }
 
@@ -345,4 +356,39 @@ function brambleVersion(): string {
     if (up === dir) throw new Error(`no package.json of bramble above ${fileURLToPath(import.meta.url)}; the action's checkout is incomplete`);
     dir = up;
   }
+}
+
+/**
+ * Refuses a promotion to an environment that ml.yaml marks `approval: true` unless the platform makes a person
+ * approve it (GitHub: the environment's required reviewers, or a tag ruleset over its assignment tags); says which
+ * did. An environment without `approval: true` asks nothing. Call before anything is tagged.
+ */
+export async function requireApproval(platform: Platform, config: MlConfig, file: string, environment: string): Promise<ApprovalVerdict | null> {
+  if (!config.environments[environment]?.approval) return null;
+  // Every assignment tag of the environment begins so, whatever its counter: name#env#.
+  const tagPrefix = formatTag({ kind: 'assign', name: config.name, env: environment, counter: 0 }).replace(/0$/, '');
+  const verdict = await platform.checkApproval({ environment, tagPrefix });
+  if (verdict.approved) {
+    platform.info(`${environment} needs approval (ml.yaml), and ${verdict.by}`);
+    return verdict;
+  }
+  const where = await approvalPlace(file, environment);
+  const pattern = `refs/tags/${tagPrefix}*`;
+  const message =
+    `${repoPath(file)}${where ? `:${where.line}:${where.col}` : ''} environments.${environment}.approval is true, but nothing on GitHub makes a person approve a promotion to ${environment}: ` +
+    `${verdict.findings.join('; ')}. Nothing was tagged. Add required reviewers to the GitHub environment ${environment} (Settings → Environments → ${environment} → Required reviewers), ` +
+    `or add a tag ruleset (Settings → Rules → Rulesets → New tag ruleset) that targets ${pattern} and restricts creations, with the promoting token's app or user on its bypass list`;
+  if (where) platform.annotate([{ level: 'error', file: repoPath(file), line: where.line, col: where.col, title: 'approval not enforced', message }]);
+  throw new ApprovalNotEnforcedError(message, { environment, findings: verdict.findings, pattern });
+}
+
+/** The line and column of environments.<env>.approval in ml.yaml, or null when it cannot be read there. */
+async function approvalPlace(file: string, environment: string): Promise<{ line: number; col: number } | null> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter });
+  const env = doc.getIn(['environments', environment], true);
+  if (!isMap(env)) return null;
+  const pair = env.items.find((p) => isScalar(p.key) && p.key.value === 'approval');
+  const offset = pair && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+  return offset === undefined ? null : lineCounter.linePos(offset);
 }

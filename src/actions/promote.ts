@@ -3,13 +3,17 @@
 // GITHUB_TOKEN starts no run, so the pipeline passes an App or personal token here; docs/actions.md).
 import { join } from 'node:path';
 import { readMlYaml } from '../config/ml-yaml.js';
-import { Registry } from '../registry/registry.js';
-import { ActionInputError, runAction, splitVersion } from './common.js';
+import { checkEnvironment, Registry } from '../registry/registry.js';
+import { ActionInputError, requireApproval, runAction, splitVersion } from './common.js';
 
 await runAction('promote', async ({ platform, inputs, flag, env, output }) => {
   if (!inputs.environment) throw new ActionInputError('the input environment is empty; name one of the environments in ml.yaml');
-  const config = await readMlYaml(join(inputs.dir, 'ml.yaml'));
+  const file = join(inputs.dir, 'ml.yaml');
+  const config = await readMlYaml(file);
   const environments = Object.keys(config.environments);
+  checkEnvironment(inputs.environment, environments);
+  // Before the registry is opened: a promotion nobody must approve is refused with nothing fetched or tagged.
+  await requireApproval(platform, config, file, inputs.environment);
   const registry = await Registry.open({ dir: inputs.dir, env, warn: (m) => platform.info(`warning: ${m}`) });
   let result;
   if (flag('rollback')) {
