@@ -355,9 +355,10 @@ put_file "$HERE/serve.json" "$CONF_DIR/serve.json" 0644 root:root keep
     console.log("env\t" + env);
     if (e?.tokenEnv) console.log("token\t" + e.tokenEnv);
   }
+  if (c.git?.tokenEnv) console.log("gittoken\t" + c.git.tokenEnv);
 ' "$ROOT$CONF_DIR/serve.json" >"$tmp/serve.tsv" 2>"$tmp/serve.err" ||
   die 2 "$CONF_DIR/serve.json cannot be read: $(head -n 1 "$tmp/serve.err")"
-models_dir='' prediction_dir='' envs=() token_vars=()
+models_dir='' prediction_dir='' envs=() token_vars=() git_token_var=''
 while IFS=$'\t' read -r kind value; do
   case $kind in
     models) models_dir=$value ;;
@@ -369,6 +370,10 @@ while IFS=$'\t' read -r kind value; do
     token)
       [[ $value =~ ^[A-Z_][A-Z0-9_]*$ ]] || die 2 "$CONF_DIR/serve.json: tokenEnv '$value' is not a variable name"
       token_vars+=("$value")
+      ;;
+    gittoken)
+      [[ $value =~ ^[A-Z_][A-Z0-9_]*$ ]] || die 2 "$CONF_DIR/serve.json: git.tokenEnv '$value' is not a variable name"
+      git_token_var=$value
       ;;
   esac
 done <"$tmp/serve.tsv"
@@ -383,10 +388,14 @@ done <"$tmp/serve.tsv"
     "# Tokens for bramble-serve, named in $CONF_DIR/serve.json (adminTokenEnv, environments.*.tokenEnv): NAME=value." \
     '# systemd reads this file as root before the server starts; keep it root-owned, mode 0600. Restart after an edit:' \
     '#   sudo systemctl restart bramble-serve' \
-    '# BRAMBLE_ADMIN_TOKEN unset: admin calls (deploys) are accepted from this machine only.'
+    '# BRAMBLE_ADMIN_TOKEN unset: admin calls (POST /admin/sync, a nudge to pull from git now) are accepted from this machine only.'
   for var in "${token_vars[@]}"; do
     printf '%s=%s\n' "$var" "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
   done
+  if [[ -n $git_token_var ]]; then
+    printf '%s\n' "# $git_token_var: a read-only token for the model repository the server pulls from (GitHub: a fine-grained" \
+      '# token with Contents: read); leave it empty for a public repository.' "$git_token_var="
+  fi
 } >"$tmp/serve.env"
 put_file "$tmp/serve.env" "$CONF_DIR/serve.env" 0600 root:root keep
 for var in "${token_vars[@]}"; do
@@ -400,10 +409,10 @@ for dir in "$models_dir" "$prediction_dir"; do
     *) say note "$dir is outside $STATE_DIR and $LOG_DIR, the only folders the unit may write: add it with 'systemctl edit bramble-serve' ([Service] ReadWritePaths=$dir)" ;;
   esac
 done
-# Each environment gets its folder here, group-writable and set-group-ID: `bramble deploy`, run by the runner
-# user, writes candidates into it, and the server (same group) writes current.json and previous.json beside them.
-ensure_dir "$models_dir" 2770 "$SERVICE_USER:$SERVICE_USER"
-for env in "${envs[@]}"; do ensure_dir "$models_dir/$env" 2770 "$SERVICE_USER:$SERVICE_USER"; done
+# The model store belongs to the server alone: it pulls what to serve from git (serve.json's git block), so no
+# one else — the runner user least of all, which runs pull requests' steps — may write a model into it.
+ensure_dir "$models_dir" 0700 "$SERVICE_USER:$SERVICE_USER"
+for env in "${envs[@]}"; do ensure_dir "$models_dir/$env" 0700 "$SERVICE_USER:$SERVICE_USER"; done
 # Monitoring jobs on the runner read the prediction log (group), nobody else does: it holds every input.
 ensure_dir "$prediction_dir" 2750 "$SERVICE_USER:$SERVICE_USER"
 

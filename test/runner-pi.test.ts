@@ -121,6 +121,8 @@ describe('install.sh --dry-run: a model host', () => {
     const env = read(join(root, 'etc/bramble/serve.env'));
     expect(env).toMatch(/^BRAMBLE_PROD_TOKEN=[0-9a-f]{64}$/m);
     expect(env).not.toMatch(/^BRAMBLE_ADMIN_TOKEN=/m);
+    // The git token is the user's to fill in (a read-only token for the model repository), never a random one.
+    expect(env).toMatch(/^BRAMBLE_GIT_TOKEN=$/m);
     expect(r.stdout).not.toContain(/^BRAMBLE_PROD_TOKEN=(.*)$/m.exec(env)![1]);
 
     expect({
@@ -143,10 +145,11 @@ describe('install.sh --dry-run: a model host', () => {
       'etc/systemd/system/bramble-serve.service': '644',
       'usr/local/bin/bramble': '755',
       'var/lib/bramble': '750',
-      'var/lib/bramble/models': '2770',
-      'var/lib/bramble/models/prod': '2770',
-      'var/lib/bramble/models/staging': '2770',
-      'var/lib/bramble/models/dev': '2770',
+      // The model store is the server's alone: it pulls from git, and the runner may not write a model into it.
+      'var/lib/bramble/models': '700',
+      'var/lib/bramble/models/prod': '700',
+      'var/lib/bramble/models/staging': '700',
+      'var/lib/bramble/models/dev': '700',
       'var/log/bramble': '2750',
       'var/log/bramble/predictions': '2750',
     });
@@ -160,7 +163,7 @@ describe('install.sh --dry-run: a model host', () => {
     expect(r.lines).toEqual(
       expect.arrayContaining([
         "would run: useradd --system --user-group --home-dir /var/lib/bramble --no-create-home --shell /usr/sbin/nologin --comment 'Bramble model server' bramble",
-        'created: /var/lib/bramble/models (bramble:bramble 2770)',
+        'created: /var/lib/bramble/models (bramble:bramble 700)',
         'created: /etc/bramble/serve.env (root:root 600)',
         'would run: cd /opt/bramble && npm ci --ignore-scripts --no-audit --no-fund',
         'would run: cd /opt/bramble && npm run build',
@@ -246,15 +249,15 @@ describe('install.sh --dry-run: a model host', () => {
     const from = makeCheckout();
     expect(install(hostOnly(root, from)).status).toBe(0);
     const config = JSON.parse(read(join(root, 'etc/bramble/serve.json'))) as { environments: Record<string, object> };
-    config.environments.canary = { path: '/canary', tokenEnv: 'BRAMBLE_CANARY_TOKEN' };
+    config.environments.canary = { path: '/canary', model: 'churn', tokenEnv: 'BRAMBLE_CANARY_TOKEN' };
     writeFileSync(join(root, 'etc/bramble/serve.json'), JSON.stringify(config));
 
     const r = install(hostOnly(root, from));
     expect(r.status).toBe(0);
-    expect(mode(join(root, 'var/lib/bramble/models/canary'))).toBe('2770');
+    expect(mode(join(root, 'var/lib/bramble/models/canary'))).toBe('700');
     expect(r.lines).toEqual(
       expect.arrayContaining([
-        'created: /var/lib/bramble/models/canary (bramble:bramble 2770)',
+        'created: /var/lib/bramble/models/canary (bramble:bramble 700)',
         'note: /etc/bramble/serve.json names the token variable BRAMBLE_CANARY_TOKEN, which /etc/bramble/serve.env does not set: the server will not start until it does',
       ]),
     );
