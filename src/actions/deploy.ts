@@ -30,6 +30,7 @@ await runAction('deploy', async ({ platform, inputs, env, output }) => {
     throw err;
   });
   await deployment.finish('success', `${result.name}@${result.version} serves ${result.env}`, url);
-  await platform.summary(`### Deployed ${result.name}@${result.version} to ${result.env}${result.via === 'files' ? ' (no server answered: it serves it when it starts)' : ''}\n\n${url}\n`);
+  const how = result.via === 'files' ? ' (no server answered: it serves it when it starts)' : result.via === 'git' ? ' (the host synced from git: what it serves is what the tags say)' : '';
+  await platform.summary(`### Deployed ${result.name}@${result.version} to ${result.env}${how}\n\n${url}\n`);
   output({ version: result.version, url, previous: result.previous?.version ?? '', via: result.via });
 });
