@@ -108,6 +108,14 @@ describe('promote to an environment with approval: true', () => {
     ]);
   });
 
+  it('refuses a rollback of the environment the same way, before the registry is asked', async () => {
+    const run = await runStep('promote', { dir: '.', environment: 'prod', rollback: 'true', token: GITHUB_DOUBLE.botToken }, env, repo);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^::error::ml\.yaml:\d+:\d+ environments\.prod\.approval is true, but nothing on GitHub makes a person approve a promotion to prod: /m);
+    expect(run.stdout).not.toContain('served no other version');
+    expect(tags('churn#prod*')).toEqual([]);
+  });
+
   it('names the permission when GitHub answers 403, and tags nothing', async () => {
     double.fail('GET', '/repos/{owner}/{repo}/environments/{environment_name}', 403, 1, { headers: { 'x-accepted-github-permissions': 'actions=read' } });
     const run = await promote('prod');
