@@ -2,11 +2,12 @@
 // or field, the value and the fix; exit 3 ("This is a bug in Bramble") is kept for Bramble's own bugs. Each row
 // runs the built CLI on real files in a fresh folder, the way a new user would.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealArtifact } from '../src/model/artifact.js';
 import { listenError } from '../src/serve/server.js';
 
 const cli = join(import.meta.dirname, '../dist/cli.js');
@@ -146,6 +147,17 @@ const ROWS: Array<[string, () => Row]> = [
 
   // Models
   ['predict with a model that is not JSON', () => ({ files: repo({ 'm.json': 'not json\n' }), args: ['predict', '--model', 'm.json', 'data/train.csv'], message: 'bramble: m.json is not JSON (it starts with "not json\\n"); is it a Bramble model?' })],
+  [
+    'predict with a model that is sealed but breaks the model schema (predict used to skip the check the server made)',
+    () => {
+      const { sha256: _old, signature: _dropped, ...body } = JSON.parse(readFileSync(shared.model, 'utf8')) as Record<string, unknown>;
+      return {
+        files: repo({ 'm.json': sealArtifact(body).text }),
+        args: ['predict', '--model', 'm.json', 'data/train.csv'],
+        message: 'bramble: m.json#/signature: is missing; a model artifact needs it',
+      };
+    },
+  ],
   ['predict with a model whose sha256 was taken out', () => ({ files: repo({ 'm.json': '{"format":"bramble-model","version":1}' }), args: ['predict', '--model', 'm.json', 'data/train.csv'], message: 'bramble: m.json has no sha256; it was not written by bramble run, or was edited — restore it from the registry' })],
   [
     'predict with another format of model',

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { BrambleError, nearest } from '../errors.js';
 import { readTable, type DeclaredColumn } from '../data/load.js';
 import { cellValue, findColumn, type Table } from '../data/table.js';
-import { FittedFeatures } from '../features/transforms.js';
-import { ArtifactError, openArtifact } from '../model/artifact.js';
-import { RandomForest } from '../model/forest/forest.js';
+import type { FittedFeatures } from '../features/transforms.js';
+import type { RandomForest } from '../model/forest/forest.js';
+import { readModelFile } from '../model/open.js';
 
 /** Names that cross a boundary: the output's column names, which scripts join on. */
 export const PREDICTIONS = {
@@ -139,15 +138,8 @@ export async function predictFile(request: PredictRequest, deps: PredictDeps): P
 }
 
 async function readModel(file: string): Promise<{ features: FittedFeatures; forest: RandomForest; profileKinds: Map<string, string> }> {
-  const text = await readFile(file, 'utf8').catch((err: unknown) => {
-    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
-    if (code === 'ENOENT') throw new ArtifactError(`the model ${file} does not exist; give the path of a model.json (bramble run writes one to .bramble/model.json)`, { file });
-    if (code === 'EISDIR') throw new ArtifactError(`the model ${file} is a folder; give the path of a model.json`, { file });
-    throw err;
-  });
-  const artifact = openArtifact(text, file);
-  const features = FittedFeatures.fromJSON(artifact.features);
-  const forest = RandomForest.fromJSON(artifact.estimator);
+  // The one way every face opens a model: hash, schema, features and forest.
+  const { artifact, features, forest } = await readModelFile(file);
   // The training data's column kinds, where the artifact has its profile: only to tell booleans from numbers.
   const profileKinds = new Map<string, string>();
   const profile = artifact.profile;

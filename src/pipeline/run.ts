@@ -18,6 +18,7 @@ import { validateTable, validationLoadOptions, type ValidationResult } from '../
 import { fitFeatures } from '../features/transforms.js';
 import { ARTIFACT, openArtifact, sealArtifact } from '../model/artifact.js';
 import { validateArtifact } from '../model/artifact-schema.js';
+import { openModel, readModelFile, type OpenedModel } from '../model/open.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { evaluateClassification, evaluateRegression, metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
 import { RandomForest, type Label } from '../model/forest/forest.js';
@@ -132,25 +133,8 @@ export interface ComparedRows {
   notes: string[];
 }
 
-interface OpenedModel {
-  label: string;
-  artifact: Record<string, unknown> & { sha256: string };
-}
-
-function openModel(text: string, label: string): OpenedModel {
-  const artifact = openArtifact(text, label);
-  validateArtifact(artifact, label);
-  return { label, artifact };
-}
-
-async function readModel(file: string): Promise<OpenedModel> {
-  const text = await readFile(file, 'utf8').catch((err: unknown) => {
-    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
-    if (code === 'EISDIR') throw new PipelineError(`the model ${file} is a folder; give the path of a model.json`, { file });
-    throw new PipelineError(`the model ${file} does not exist; give the path of a model.json`, { file });
-  });
-  return openModel(text, file);
-}
+/** A model file by path, opened the one way every face opens one (src/model/open.ts). */
+const readModel = readModelFile;
 
 /**
  * The held-out rows none of `models` trained on: each artifact's training-row filter (lineage.split.trainRows)
@@ -226,8 +210,7 @@ function heldOutTest(split: { seed: number; by?: string; heldOut?: HeldOutRule }
 /** A model artifact scored on the given held-out rows with its own features. */
 function scoreModel(model: OpenedModel, prepared: Prepared, rows: readonly number[]): Evaluation {
   const { config, loaded, labels } = prepared;
-  const features = FittedFeatures.fromJSON(model.artifact.features);
-  const forest = RandomForest.fromJSON(model.artifact.estimator);
+  const { features, forest } = model;
   let matrix;
   try {
     matrix = features.transform(loaded.table, rows);

@@ -4,10 +4,9 @@
 // the scores recorded when it was trained.
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BrambleError, nearest } from '../errors.js';
-import { DATE_INPUT, FittedFeatures, readDateInput, type FeaturesJSON, type SlotKind } from '../features/transforms.js';
-import { openArtifact } from '../model/artifact.js';
-import { validateArtifact } from '../model/artifact-schema.js';
-import { RandomForest, type Label } from '../model/forest/forest.js';
+import { DATE_INPUT, readDateInput, type FeaturesJSON, type FittedFeatures, type SlotKind } from '../features/transforms.js';
+import type { Label, RandomForest } from '../model/forest/forest.js';
+import { openModel, type OpenedModel } from '../model/open.js';
 import { compileSchema } from '../schemas.js';
 
 /** A request whose rows do not fit the model: the server answers 400 with this message. */
@@ -51,14 +50,15 @@ export class ServedModel {
   /** Date inputs: JSON Schema checks they are text or a number, and `check` that the text is a date. */
   private readonly dates: readonly string[];
 
-  private constructor(artifact: Record<string, unknown> & { sha256: string }, version: string | undefined, bytes: number) {
+  private constructor(opened: OpenedModel, version: string | undefined) {
+    const { artifact } = opened;
     this.name = String(artifact.name);
     this.task = artifact.task === 'regression' ? 'regression' : 'classification';
     this.sha256 = artifact.sha256;
     this.version = version ?? artifact.sha256.slice(0, 12);
-    this.bytes = bytes;
-    this.features = FittedFeatures.fromJSON(artifact.features);
-    this.forest = RandomForest.fromJSON(artifact.estimator);
+    this.bytes = opened.bytes;
+    this.features = opened.features;
+    this.forest = opened.forest;
     this.classes = this.forest.classes;
     this.inputs = this.features.inputs.map((i) => ({ name: i.name, kind: i.kind }));
     const json = artifact.features as FeaturesJSON;
@@ -74,13 +74,10 @@ export class ServedModel {
   static load(text: string, file: string, options: { version?: string; expectSha256?: string } = {}): ServedModel {
     let model: ServedModel;
     try {
-      const artifact = openArtifact(text, file);
-      validateArtifact(artifact, file);
-      if (options.expectSha256 !== undefined && artifact.sha256 !== options.expectSha256) {
-        throw new ModelLoadError(`${file} has sha256 ${artifact.sha256}, not the ${options.expectSha256} that was deployed`, { file });
-      }
-      model = new ServedModel(artifact, options.version, Buffer.byteLength(text));
-      model.selfTest(artifact.samples as { rows: Record<string, unknown>[]; scores: number[] });
+      // The one way every face opens a model: hash, schema, the deployed sha256, features and forest.
+      const opened = openModel(text, file, { expectSha256: options.expectSha256 });
+      model = new ServedModel(opened, options.version);
+      model.selfTest(opened.artifact.samples as { rows: Record<string, unknown>[]; scores: number[] });
     } catch (err) {
       if (err instanceof ModelLoadError) throw err;
       throw new ModelLoadError(err instanceof Error ? err.message : String(err), { file });
