@@ -197,7 +197,7 @@ describe('the linters can fail', () => {
   it("the languageservice reports an input the reusable workflow does not declare", async () => {
     const file = 'templates/model-repo/.github/workflows/ml.yml';
     const found = await languageservice(file, read(file).replace('rollback: ${{ inputs.rollback == true }}', 'rolback: ${{ inputs.rollback == true }}'));
-    expect(found).toEqual([`${file}:40:16: Invalid input, rolback is not defined in the referenced workflow.`]);
+    expect(found).toEqual([`${file}:41:16: Invalid input, rolback is not defined in the referenced workflow.`]);
   });
 });
 
