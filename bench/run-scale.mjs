@@ -1,4 +1,4 @@
-// `npm run bench:scale [-- --quick] [-- --only 1m,5m,parquet] [-- --repeats N]`: `bramble run` at the sizes of
+// `npm run bench:scale [-- --quick] [-- --only 1m,5m,parquet] [-- --repeats N] [-- --sklearn]`: `bramble run` at the sizes of
 // issue 10's targets, side by side with XGBoost's random forest, each in a fresh process timed from outside.
 //
 // Decisions:
@@ -41,12 +41,20 @@ const haveXgboost = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import xgboo
 const haveTime = existsSync(TIME);
 if (!haveXgboost) console.log(`XGBoost or pandas is not importable from ${PYTHON} (apt-get install python3-xgboost python3-pandas): its columns are skipped.\n`);
 
+// --sklearn: scikit-learn's own make_classification (bench/sklearn_classification.py) instead of ours.
+const sklearnData = args.includes('--sklearn');
+
 /** The CSV for `rows` rows, generated once. */
 function dataFile(rows) {
-  const file = join(out, `classification-${rows}x20.csv`);
+  const file = join(out, `classification-${sklearnData ? 'sklearn-' : ''}${rows}x20.csv`);
   if (!existsSync(file)) {
-    process.stderr.write(`generating ${rows.toLocaleString('en')} × 20 …\n`);
-    writeClassificationCsv({ file: `${file}.partial`, rows });
+    process.stderr.write(`generating ${rows.toLocaleString('en')} × 20${sklearnData ? ' with scikit-learn' : ''} …\n`);
+    if (sklearnData) {
+      const r = spawnSync(PYTHON, [join(here, 'sklearn_classification.py'), String(rows), `${file}.partial`], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`bench/sklearn_classification.py exited ${r.status}`);
+    } else {
+      writeClassificationCsv({ file: `${file}.partial`, rows });
+    }
     renameSync(`${file}.partial`, file);
   }
   return file;
@@ -122,7 +130,7 @@ function sideBySide(label, size, trees, withXgboost, targets) {
   const o = { wall: median(ours.map((r) => r.wall)), peakMb: median(ours.map((r) => r.peakMb)), accuracy: ours[0].accuracy, train: ours[0].train, test: ours[0].test };
   const x = theirs.length > 0 ? { wall: median(theirs.map((r) => r.wall)), fit: median(theirs.map((r) => r.fit)), read: median(theirs.map((r) => r.read)), peakMb: median(theirs.map((r) => r.peakMb)), accuracy: theirs[0].accuracy, train: theirs[0].train, test: theirs[0].test } : null;
   if (x && (x.train !== o.train || x.test !== o.test)) throw new Error(`the two sides split differently: Bramble ${o.train}/${o.test}, XGBoost ${x.train}/${x.test}`);
-  rows.push({ label, size, trees, ours: o, xgboost: x, runs: { ours, xgboost: theirs }, targets });
+  rows.push({ label: sklearnData ? `${label} (scikit-learn's data)` : label, size, trees, ours: o, xgboost: x, runs: { ours, xgboost: theirs }, targets });
 }
 
 const M = (n) => (quick ? Math.round(n / 10) : n);
