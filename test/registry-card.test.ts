@@ -207,6 +207,8 @@ describe('the documents of a registered version', () => {
       expect(limits).toContain(`- Trained on ${7043 - heldOut} rows from one file (\`data/churn.csv\``);
       expect(limits).toContain(`one held-out split of ${heldOut} rows (seed 7); no confidence intervals`);
       expect(limits).toContain('they count as drifted when at least 50.0% of the columns drift, and live roc\\_auc must stay ≥ 0.7800. On alert: issue, retrain.');
+      // Nothing runs the monitor yet: the card must not say that it does.
+      expect(limits).toContain('Monitoring (ml.yaml; planned — Bramble does not run this check yet)');
       expect(modelCard({ ...churnInput, config: undefined })).toContain('ml.yaml was not available');
     });
 

@@ -392,7 +392,8 @@ function limits(view: ArtifactView, input: CardInput): string[] {
       ? [performance.min !== undefined ? `≥ ${num(performance.min)}` : '', performance.max !== undefined ? `≤ ${num(performance.max)}` : ''].filter(Boolean).join(' and ')
       : '';
     out.push(
-      `Monitoring (ml.yaml): on schedule ${code(monitor.schedule)} (UTC) the inputs are compared with the training profile; they count as drifted when ` +
+      // The monitor is planned, not built: the card says what ml.yaml asks for, and that nothing runs it yet.
+      `Monitoring (ml.yaml; planned — Bramble does not run this check yet): on schedule ${code(monitor.schedule)} (UTC) the inputs are to be compared with the training profile; they count as drifted when ` +
         `at least ${pct(monitor.drift.share)} of the columns drift` +
         (performance ? `, and live ${esc(performance.metric)} must stay ${bounds}` : '; live performance is not checked') +
         `. On alert: ${monitor.on_alert.length > 0 ? monitor.on_alert.join(', ') : 'nothing'}.`,
