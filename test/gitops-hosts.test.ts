@@ -188,6 +188,31 @@ describe('hosts that pull from git', () => {
     expect(prediction.status).toBe(200);
   }, 60_000);
 
+  it('a host whose git token is refused says so in /status and serves nothing it cannot verify', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bramble-gitops-badtoken-'));
+    const config = join(root, 'serve.json');
+    writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, models: 'models', log: { dir: 'logs' }, git: { url: remote, tokenEnv: 'HOST_GIT_TOKEN', intervalSeconds: 60 }, environments: { prod: { path: '/prod', model: 'churn' } } }));
+    const child = spawn(process.execPath, [cli, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: 'wrong' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (c: string) => {
+          text += c;
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${text}`)));
+      });
+      const s = (await (await fetch(`${url}/status`)).json()) as Status;
+      expect(s.lastSync?.ok).toBe(false);
+      expect(s.lastSync?.error).toContain('was refused: the remote did not accept the token');
+      expect(s.environments.prod.live).toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
+
   it('while git cannot be reached the hosts keep serving, and /status says why', async () => {
     const before = await live(hosts[0]);
     await server.close();

@@ -100,6 +100,25 @@ describe('a registry branch that lies', () => {
   });
 });
 
+describe('a version whose artifact is gone from the branch', () => {
+  it('is reported by registry verify and refused by show, with the path named', async () => {
+    const dir = makeModelRepo({ trees: 5 });
+    await train(dir);
+    expect(bramble(dir, 'register').status).toBe(0);
+    tamper(dir, (tree) => {
+      git(tree, 'rm', '-q', 'churn/v1.0.0/model.json');
+    });
+    const verify = bramble(dir, 'registry', 'verify');
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toContain('bramble/registry:churn/v1.0.0/model.json is missing');
+    const show = bramble(dir, 'registry', 'show', 'churn@v1.0.0');
+    expect(show.status).toBe(0);
+    const champion = bramble(dir, 'run', '.', '--champion', 'churn@v1.0.0');
+    expect(champion.status).toBe(2);
+    expect(champion.stderr).toContain('has no artifact on bramble/registry: churn/v1.0.0/model.json is missing');
+  }, 120_000);
+});
+
 describe('tags Bramble did not write', () => {
   it('are read from git once and then remembered by object id under .git/bramble/', async () => {
     const dir = makeModelRepo({ trees: 5 });
