@@ -517,6 +517,13 @@ export class Registry {
           raced = true;
           break;
         }
+        // Another command in this same repository may have fetched while this one pushed: the fetch then set our
+        // local tag to the remote's object, and the push of that ref "succeeded" by sending nothing. The tag is
+        // ours only if the ref still holds our object.
+        if ((await resolveOrNull(this.repo, ref)) !== record.oid) {
+          raced = true;
+          break;
+        }
       }
       if (raced) {
         await backoff(attempt);
