@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHOR, commitAll, editMlYaml, makeModelRepo } from './helpers/model-repo.js';
+import { AUTHOR, commitAll, editMlYaml, git, makeModelRepo } from './helpers/model-repo.js';
 
 const cli = join(import.meta.dirname, '../dist/cli.js');
 
@@ -136,6 +136,18 @@ describe('the champion from the registry, scored on rows it never saw', () => {
     expect(r.stdout).toContain('champion: churn@v1.0.0');
     expect(r.stdout).toMatch(/compared: both models scored on (all )?\d+/);
   });
+});
+
+describe('a repository whose remote is a path', () => {
+  it('finds the champion in the local tags, and says why it did not fetch', () => {
+    const dir = makeModelRepo({ trees: 5 });
+    git(dir, 'remote', 'add', 'origin', '/srv/git/churn.git');
+    expect(bramble(dir, 'run', '.', '--workers', '1').status).toBe(0);
+    const r = bramble(dir, 'run', '.', '--workers', '1');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('bramble: the remote origin is /srv/git/churn.git; the champion comes from the local tags');
+    expect(r.stdout).toContain('champion: none (the registry assigns prod no version of churn)');
+  }, 120_000);
 });
 
 describe('rows without a target', () => {

@@ -108,8 +108,13 @@ async function openRegistry(dir: string, what: string, options: ChampionOptions)
   try {
     return await Registry.open({ dir, fs: options.fs, env: options.env, warn: options.warn });
   } catch (err) {
-    if (err instanceof RegistryError) throw new ChampionError(`${what}: ${dir} is not in a git repository, so it has no registry to find a champion in; give --champion FILE`, { dir });
-    throw err;
+    if (!(err instanceof RegistryError)) throw err;
+    // A remote Bramble cannot fetch from (a path, an ssh URL): the local tags still say what each environment serves.
+    if (typeof err.data.url === 'string') {
+      options.warn?.(`${err.message.split(';')[0]}; the champion comes from the local tags`);
+      return Registry.open({ dir, fs: options.fs, env: options.env, warn: options.warn, remote: null });
+    }
+    throw new ChampionError(`${what}: ${dir} is not in a git repository, so it has no registry to find a champion in; give --champion FILE`, { dir });
   }
 }
 
