@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defuse } from '../src/commands/predict.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { checkServeConfig } from '../src/serve/config.js';
+import { checkServeConfig, type ServeConfig } from '../src/serve/config.js';
 import { writeCandidate } from '../src/serve/host.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 
@@ -32,6 +32,21 @@ async function regressionModel(): Promise<{ dir: string; text: string }> {
   return { dir, text: readFileSync(result.artifact?.path ?? '', 'utf8') };
 }
 
+/** One environment, prod, on port 0, with its model folder and log under `root`. */
+function hostConfig(root: string): ServeConfig {
+  return checkServeConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      models: 'models',
+      log: { dir: 'logs', maxBytes: 1_000_000, files: 3 },
+      limits: { bodyBytes: 1_048_576, requestTimeoutMs: 1_500, headersTimeoutMs: 1_000 },
+      environments: { prod: { path: '/prod' } },
+    },
+    'serve.json',
+    root,
+  );
+}
+
 describe('server edges', () => {
   let root: string;
   let server: RunningServer;
@@ -40,17 +55,7 @@ describe('server edges', () => {
   beforeAll(async () => {
     model = await regressionModel();
     root = mkdtempSync(join(tmpdir(), 'bramble-edges-host-'));
-    const config = checkServeConfig(
-      {
-        listen: { host: '127.0.0.1', port: 0 },
-        models: 'models',
-        log: { dir: 'logs', maxBytes: 1_000_000, files: 3 },
-        limits: { bodyBytes: 1_048_576, requestTimeoutMs: 1_500, headersTimeoutMs: 1_000 },
-        environments: { prod: { path: '/prod' } },
-      },
-      'serve.json',
-      root,
-    );
+    const config = hostConfig(root);
     await writeCandidate(config.models, 'prod', model.text, { name: 'prices', version: 'v1.0.0', sha256: JSON.parse(model.text).sha256 });
     server = await startServer(config, { env: {}, version: 'test', warn: () => {} });
     expect((await fetch(`${server.url}/admin/deploy/prod`, { method: 'POST' })).status).toBe(200);
@@ -118,17 +123,7 @@ describe('feedback when the log cannot keep it', () => {
     const root = mkdtempSync(join(tmpdir(), 'bramble-edges-full-'));
     // The log folder is a file: every write fails, so the log is faulty.
     writeFileSync(join(root, 'logs'), 'not a folder');
-    const config = checkServeConfig(
-      {
-        listen: { host: '127.0.0.1', port: 0 },
-        models: 'models',
-        log: { dir: 'logs', maxBytes: 1_000_000, files: 3 },
-        limits: { bodyBytes: 1_048_576, requestTimeoutMs: 1_500, headersTimeoutMs: 1_000 },
-        environments: { prod: { path: '/prod' } },
-      },
-      'serve.json',
-      root,
-    );
+    const config = hostConfig(root);
     await writeCandidate(config.models, 'prod', model.text, { name: 'prices', version: 'v1.0.0', sha256: JSON.parse(model.text).sha256 });
     const server = await startServer(config, { env: {}, version: 'test', warn: () => {} });
     try {
