@@ -138,7 +138,7 @@ if (only.has('1m')) sideBySide(`${M(1_000_000).toLocaleString('en')} × 20 CSV`,
 if (only.has('5m')) sideBySide(`${M(5_000_000).toLocaleString('en')} × 20 CSV`, M(5_000_000), 100, false, { peakMb: 2560 });
 if (only.has('parquet')) {
   const { runParquet } = await import('./run-parquet.mjs');
-  rows.push(...(await runParquet({ quick, repeats, timed, cli, out })));
+  for (const row of await runParquet({ quick, repeats, timed, cli, out })) rows.push(row);
 }
 
 const f = (n, d = 2) => (n === undefined || n === null || Number.isNaN(n) ? '–' : n.toFixed(d));

@@ -59,30 +59,6 @@ export interface Snapshot {
   readTags: number;
 }
 
-/**
- * Every tag name in the repository: the loose refs under refs/tags and those in packed-refs. Read straight from
- * the ref store, because isomorphic-git's listTags stats each ref one at a time and checks packed names against a
- * growing list (0.08–0.14 s at 2,000 tags, against 9 ms here); the format is git's own and stable.
- */
-export async function tagNames(repo: GitRepo): Promise<string[]> {
-  const names = new Set<string>();
-  const packed = await repo.fs.promises.readFile(join(repo.gitdir, 'packed-refs'), 'utf8').catch(() => '');
-  for (const line of packed.split('\n')) {
-    // "<oid> refs/tags/<name>"; "^<oid>" lines peel the tag above and "#" lines are comments.
-    const space = line.indexOf(' ');
-    if (space === 40 && line.startsWith('refs/tags/', 41)) names.add(line.slice(51).trimEnd());
-  }
-  const walk = async (folder: string, prefix: string): Promise<void> => {
-    const entries = await repo.fs.promises.readdir(folder, { withFileTypes: true }).catch(() => []);
-    for (const entry of entries) {
-      if (entry.isDirectory()) await walk(join(folder, entry.name), `${prefix}${entry.name}/`);
-      else if (!entry.name.endsWith('.lock')) names.add(`${prefix}${entry.name}`);
-    }
-  };
-  await walk(join(repo.gitdir, 'refs', 'tags'), '');
-  return [...names].sort();
-}
-
 export async function resolveOrNull(repo: GitRepo, ref: string): Promise<string | null> {
   try {
     return await git.resolveRef({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, ref });
@@ -175,8 +151,13 @@ function verifiedRecord(name: string, oid: string, cached: TagRecord | undefined
  */
 export async function tagRefs(repo: GitRepo): Promise<Map<string, string>> {
   const refs = new Map<string, string>();
-  const packed = await repo.fs.promises.readFile(join(repo.gitdir, 'packed-refs'), 'utf8').catch(() => '');
+  // A repository whose refs were never packed has no packed-refs: only that absence means "no packed tags".
+  const packed = await repo.fs.promises.readFile(join(repo.gitdir, 'packed-refs'), 'utf8').catch((err: unknown) => {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return '';
+    throw err;
+  });
   for (const line of packed.split('\n')) {
+    // "<oid> refs/tags/<name>"; "^<oid>" lines peel the tag above and "#" lines are comments.
     const space = line.indexOf(' ');
     if (space === 40 && line.startsWith('refs/tags/', 41)) refs.set(line.slice(51).trimEnd(), line.slice(0, 40));
   }

@@ -32,12 +32,16 @@ const WORKERS = 2;
 
 let dir = '';
 const prepared = new Map<string, PreparedCase>();
-let sklearn: Promise<SklearnBatch> | undefined;
+/** scikit-learn's batch, settled: it never rejects, so no failure goes unhandled while the tests wait for it. */
+let sklearn: Promise<{ batch: SklearnBatch } | { error: unknown }> | undefined;
 const stopSklearn = new AbortController();
 
-function sklearnBatch(): Promise<SklearnBatch> {
+async function sklearnBatch(): Promise<SklearnBatch> {
   if (!sklearn) throw new Error('the scikit-learn jobs were never started (beforeAll did not run)');
-  return sklearn;
+  const settled = await sklearn;
+  // Each test that needs the batch fails with the reason it could not be had.
+  if ('error' in settled) throw settled.error;
+  return settled.batch;
 }
 
 // scikit-learn runs in one background Python process from the start, while our forest trains: the two cores
@@ -49,14 +53,15 @@ beforeAll(() => {
     prepared.set(c.name, p);
     return sklearnJob(p, dir);
   });
-  sklearn = runSklearn(jobs, { signal: stopSklearn.signal });
-  // Each test awaits it and fails with its reason; this only keeps a rejection from counting as unhandled.
-  sklearn.catch(() => undefined);
+  sklearn = runSklearn(jobs, { signal: stopSklearn.signal }).then(
+    (batch) => ({ batch }),
+    (error: unknown) => ({ error }),
+  );
 });
 
 afterAll(async () => {
   stopSklearn.abort(); // a no-op once it has finished; stops it when its tests were filtered out
-  await sklearn?.catch(() => undefined);
+  await sklearn;
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
