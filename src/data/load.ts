@@ -579,9 +579,9 @@ class CsvParser {
         case 'number':
           return new NumberBuilder(name, false, nullable, false, missing);
         case 'boolean':
-          return new BooleanBuilder(name, nullable, missing);
+          return new ParsedBuilder(name, 'boolean', nullable, missing);
         case 'date':
-          return new DateBuilder(name, nullable, missing);
+          return new ParsedBuilder(name, 'date', nullable, missing);
         case 'category':
         case 'string':
           return new CodeBuilder(name, declared.type, nullable, missing, this.decoder);
@@ -866,54 +866,27 @@ class NumberBuilder implements ColumnBuilder {
   }
 }
 
-class BooleanBuilder implements ColumnBuilder {
+/**
+ * A column whose text is read by `parse` into a double (NaN: not a value of this kind): booleans (1/0) and dates
+ * (ms since 1970 UTC, only in columns declared `type: date`). A missing marker is NaN when the column may be null.
+ */
+class ParsedBuilder implements ColumnBuilder {
   private values: Float64Array = new Float64Array(0);
 
   constructor(
     private readonly name: string,
+    private readonly kind: 'boolean' | 'date',
     private readonly nullable: boolean,
     private readonly missing: MissingText,
   ) {}
 
-  push(bytes: Uint8Array, start: number, end: number, row: number): Status {
-    const v = end - start <= 5 ? booleanOf(asciiLower(bytes, start, end)) : undefined;
-    if (v !== undefined) {
-      this.values[row] = v;
-      return Status.Ok;
-    }
-    if (this.missing.has(bytes, start, end)) {
-      if (!this.nullable) return Status.Missing;
-      this.values[row] = NaN;
-      return Status.Ok;
-    }
-    return Status.NotBoolean;
+  private parse(bytes: Uint8Array, start: number, end: number): number {
+    if (this.kind === 'date') return parseInstantBytes(bytes, start, end);
+    return end - start <= 5 ? (booleanOf(asciiLower(bytes, start, end)) ?? NaN) : NaN;
   }
-
-  skip(row: number): void {
-    this.values[row] = NaN;
-  }
-
-  resize(capacity: number, rows: number): void {
-    this.values = moved(this.values, new Float64Array(capacity), rows);
-  }
-
-  finish(rows: number): Column {
-    return { name: this.name, kind: 'boolean', values: trim(this.values, rows) };
-  }
-}
-
-/** ISO 8601 dates and date-times as instants (ms since 1970 UTC); only in columns declared `type: date`. */
-class DateBuilder implements ColumnBuilder {
-  private values: Float64Array = new Float64Array(0);
-
-  constructor(
-    private readonly name: string,
-    private readonly nullable: boolean,
-    private readonly missing: MissingText,
-  ) {}
 
   push(bytes: Uint8Array, start: number, end: number, row: number): Status {
-    const v = parseInstantBytes(bytes, start, end);
+    const v = this.parse(bytes, start, end);
     if (v === v) {
       this.values[row] = v;
       return Status.Ok;
@@ -923,7 +896,7 @@ class DateBuilder implements ColumnBuilder {
       this.values[row] = NaN;
       return Status.Ok;
     }
-    return Status.NotDate;
+    return this.kind === 'date' ? Status.NotDate : Status.NotBoolean;
   }
 
   skip(row: number): void {
@@ -935,7 +908,7 @@ class DateBuilder implements ColumnBuilder {
   }
 
   finish(rows: number): Column {
-    return { name: this.name, kind: 'date', values: trim(this.values, rows) };
+    return { name: this.name, kind: this.kind, values: trim(this.values, rows) };
   }
 }
 

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { BrambleError } from '../errors.js';
 import { FittedFeatures } from '../features/transforms.js';
-import { writeFileAtomic } from '../fs/atomic.js';
 import { readTable, type DataIdentity } from '../data/load.js';
 import { containedDataPath } from '../data/paths.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
@@ -16,7 +15,7 @@ import { cellValue, findColumn, getColumn, type Table } from '../data/table.js';
 import { resolveChampion, type ChampionOptions } from './champion.js';
 import { validateTable, validationLoadOptions, type ValidationResult } from '../data/validate.js';
 import { fitFeatures } from '../features/transforms.js';
-import { ARTIFACT, openArtifact, sealArtifact } from '../model/artifact.js';
+import { ARTIFACT, sealBody, writeArtifact } from '../model/artifact.js';
 import { validateArtifact } from '../model/artifact-schema.js';
 import { openModel, readModelFile, type OpenedModel } from '../model/open.js';
 import { applyGates, type GateResult } from '../model/compare.js';
@@ -357,7 +356,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     heldOut: split.heldOut,
     trainRows: trainRows.toJSON(),
   };
-  const { artifact, text } = sealArtifact({
+  const artifact = sealBody({
     format: ARTIFACT.format,
     version: ARTIFACT.version,
     name: config.name,
@@ -374,9 +373,11 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   validateArtifact(artifact, join(ARTIFACT.folder, ARTIFACT.file));
   const folder = join(dir, ARTIFACT.folder);
   const path = join(folder, ARTIFACT.file);
+  let bytes: number;
   try {
     await mkdir(folder, { recursive: true });
-    await writeFileAtomic(path, text);
+    // Written in blocks as it is made: a 100-tree forest on a million rows is ~275 MB of text, never held whole.
+    bytes = await writeArtifact(path, artifact);
   } catch (err) {
     throw modelWriteError(err) ?? err;
   }
@@ -395,7 +396,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     champion,
     gates,
     ...(resolved !== null && 'none' in resolved ? { noChampion: resolved.none } : {}),
-    artifact: { path, sha256: artifact.sha256, bytes: Buffer.byteLength(text) },
+    artifact: { path, sha256: artifact.sha256, bytes },
     seconds: seconds(),
   };
 }
