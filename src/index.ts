@@ -1,13 +1,14 @@
 export { BrambleError, describeError } from './errors.js';
 export { RandomForest, TrainingDataError, ModelFormatError, FOREST_FORMAT } from './model/forest/forest.js';
-export type { ForestJSON, Label, Matrix, Row, Rows, TrainOptions } from './model/forest/forest.js';
+export type { ForestJSON, Label, Row, Rows, TrainOptions } from './model/forest/forest.js';
+export type { Matrix } from './util/matrix.js';
 export { ForestOptionError } from './model/forest/options.js';
 export type { ForestOptions, ForestParams } from './model/forest/options.js';
 export { FlatForest } from './model/forest/flat.js';
 export { parseCsv, CsvError } from './data/csv.js';
 export { encodeTable, takeRows } from './data/encode.js';
 export { splitRows } from './data/split.js';
-export { Rng } from './model/forest/rng.js';
+export { Rng } from './util/rng.js';
 export { readTable, loadTable, DataFileError, DataFormatError } from './data/load.js';
 export { profileTable } from './data/profile.js';
 export type { Table, Column } from './data/table.js';

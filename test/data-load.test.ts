@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/model/forest/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { parseCsv } from '../src/data/csv.js';
 import { loadTable, parseDecimal, readTable, type LoadOptions } from '../src/data/load.js';
 import { cellValue, getColumn, missingCount, type Table } from '../src/data/table.js';

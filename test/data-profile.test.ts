@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/model/forest/rng.js';
+import { Rng } from '../src/util/rng.js';
 import { loadTable } from '../src/data/load.js';
 import { PROFILE_DISTINCT_LIMIT, PROFILE_QUANTILES, profileTable, selectQuantiles, type NumberProfile, type TableProfile } from '../src/data/profile.js';
 import { getColumn, type Column, type Table } from '../src/data/table.js';

@@ -2,7 +2,8 @@
 // probabilities and importances it reports, its tree structure under maxDepth and minSamplesLeaf, missing
 // values, class weights, the one-row paths and progress reports.
 import { describe, expect, it } from 'vitest';
-import { RandomForest, type Label, type Matrix } from '../src/model/forest/forest.js';
+import { RandomForest, type Label } from '../src/model/forest/forest.js';
+import type { Matrix } from '../src/util/matrix.js';
 import type { FlatForest } from '../src/model/forest/flat.js';
 import type { ForestOptions } from '../src/model/forest/options.js';
 import {

@@ -3,7 +3,8 @@
 // give byte-identical JSON".) Training with 2 workers runs dist/forest-worker.js: `npm run build` first.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RandomForest, type Matrix } from '../src/model/forest/forest.js';
+import { RandomForest } from '../src/model/forest/forest.js';
+import type { Matrix } from '../src/util/matrix.js';
 import type { ForestOptions } from '../src/model/forest/options.js';
 import { forestWorkerPath } from '../src/model/forest/pool.js';
 import { holdOut, loadDataset, toRows, type Dataset } from './helpers/data.js';

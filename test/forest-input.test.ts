@@ -1,7 +1,8 @@
 // Bad input to RandomForest: each one must be refused with its own message (naming the value and the fix) and
 // its stable code, and never with a crash or a silently wrong model.
 import { describe, expect, it } from 'vitest';
-import { RandomForest, type Matrix, type Row, type Rows } from '../src/model/forest/forest.js';
+import { RandomForest, type Row, type Rows } from '../src/model/forest/forest.js';
+import type { Matrix } from '../src/util/matrix.js';
 import type { ForestOptions } from '../src/model/forest/options.js';
 import { caught, loadDataset, rejected } from './helpers/data.js';
 

@@ -2,7 +2,8 @@
 // elsewhere, from a newer Bramble, cut short or edited is refused with E_MODEL_FORMAT, never loaded half-way
 // or walked into a loop.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FOREST_FORMAT, RandomForest, type ForestJSON, type Label, type Matrix } from '../src/model/forest/forest.js';
+import { FOREST_FORMAT, RandomForest, type ForestJSON, type Label } from '../src/model/forest/forest.js';
+import type { Matrix } from '../src/util/matrix.js';
 import type { ForestOptions } from '../src/model/forest/options.js';
 import { caught, holdOut, loadDataset, toRows, type Dataset } from './helpers/data.js';
 

@@ -13,7 +13,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../src/model/forest/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 const cli = join(import.meta.dirname, '../dist/cli.js');
 const ROWS = 1_000_000;

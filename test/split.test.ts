@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rowIdentities, TrainingRowFilter } from '../src/data/identity.js';
 import { splitRows, splitTable, SplitError, type SplitRule } from '../src/data/split.js';
 import type { Column, Table } from '../src/data/table.js';
-import { Rng } from '../src/model/forest/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 /** A table of `n` rows: an id, two numbers, a category, a label (about 10 % "yes"), and a day number. */
 function makeTable(n: number, seed = 1, from = 0): { table: Table; labels: string[] } {

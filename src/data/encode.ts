@@ -1,5 +1,5 @@
 import { BrambleError } from '../errors.js';
-import type { Matrix } from '../model/forest/forest.js';
+import type { Matrix } from '../util/matrix.js';
 import type { CsvTable } from './csv.js';
 import { MISSING_TEXT } from './load.js';
 import { cellValue, shortList, type CodedColumn, type Table } from './table.js';

@@ -16,7 +16,7 @@
 // - The identity hash has no seed: the artifact records its training rows' identities in a Bloom filter, and a
 //   later run recognises them under any seed or share (src/data/identity.ts).
 import { BrambleError } from '../errors.js';
-import { Rng } from '../model/forest/rng.js';
+import { Rng } from '../util/rng.js';
 import { identityPosition, rowIdentities, type RowIdentities } from './identity.js';
 import { cellValue, getColumn, type Column, type Table } from './table.js';
 

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseCsv } from '../../src/data/csv.js';
 import { encodeTable, takeRows } from '../../src/data/encode.js';
 import { splitRows } from '../../src/data/split.js';
-import type { Label, Matrix } from '../../src/model/forest/forest.js';
+import type { Label } from '../../src/model/forest/forest.js';
+import type { Matrix } from '../../src/util/matrix.js';
 
 export type DatasetName = 'breast-cancer' | 'digits' | 'wine' | 'iris' | 'diabetes';
 

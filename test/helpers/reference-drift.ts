@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../../src/model/forest/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { FIGURE_FILES, fingerprint, parseJsonObject, RECORD_HINT, readFigures, runPython, SCIPY_JOBS_SCRIPT, type FigureFile, type PythonRun } from './reference.js';
 
 export interface ScipyJob {

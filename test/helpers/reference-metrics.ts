@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateClassification, type ClassificationEvaluation } from '../../src/model/evaluate.js';
 import type { Label } from '../../src/model/forest/forest.js';
-import { Rng } from '../../src/model/forest/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { FIGURE_FILES, fingerprint, parseJsonObject, readFigures, runPython, SKLEARN_METRICS_SCRIPT, type FigureFile, type PythonRun } from './reference.js';
 
 export interface ClassificationCase {

@@ -22,9 +22,10 @@ import { RandomForestClassifier, RandomForestRegression } from 'ml-random-forest
 import { parseCsv } from '../../src/data/csv.js';
 import { encodeTable, takeRows } from '../../src/data/encode.js';
 import { splitRows } from '../../src/data/split.js';
-import { RandomForest, type Label, type Matrix } from '../../src/model/forest/forest.js';
+import { RandomForest, type Label } from '../../src/model/forest/forest.js';
+import type { Matrix } from '../../src/util/matrix.js';
 import type { ForestOptions, MaxFeatures, Task } from '../../src/model/forest/options.js';
-import { Rng } from '../../src/model/forest/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { REFERENCE_PYTHON_ENV, referencePython } from './reference-python.js';
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { BrambleError } from '../../errors.js';
+import type { Matrix } from '../../util/matrix.js';
 import { binFeatures } from './bins.js';
 import { FlatForest } from './flat.js';
 import type { GrowData, GrowSettings, GrownTree } from './grow.js';
@@ -14,12 +15,6 @@ import { decodeArray, encodeArray, type EncodedArray } from './serialize.js';
 
 export type Label = string | number;
 export type Row = ArrayLike<number | null>;
-/** Many rows at once, row-major; NaN marks a missing value. */
-export interface Matrix {
-  rows: number;
-  columns: number;
-  values: Float64Array;
-}
 export type Rows = readonly Row[] | Matrix;
 
 export interface TrainOptions {

@@ -1,4 +1,4 @@
-import { Rng } from './rng.js';
+import { Rng } from '../../util/rng.js';
 
 /** Everything a thread needs to grow trees; typed arrays only, so it crosses to a worker without copying. */
 export interface GrowData {
