@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/data/csv.js';
-import { JSON_DEPTH_LIMIT, loadTable, readTable } from '../src/data/load.js';
+import { JSON_DEPTH_LIMIT } from '../src/data/json-table.js';
+import { loadTable, readTable } from '../src/data/load.js';
 
 // Every mistake a person can make in a data file is a located BrambleError (the CLI exits 2), never a crash
 // (exit 3, "a bug in Bramble"). Each message is asserted whole, from the loader and through the built CLI.

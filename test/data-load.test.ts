@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/util/rng.js';
 import { parseCsv } from '../src/data/csv.js';
-import { loadTable, parseDecimal, readTable, type LoadOptions } from '../src/data/load.js';
+import { parseDecimal } from '../src/data/decimal.js';
+import { loadTable, readTable, type LoadOptions } from '../src/data/load.js';
 import { cellValue, getColumn, missingCount, type Table } from '../src/data/table.js';
 
 const churnPath = join(import.meta.dirname, '../templates/model-repo/data/churn.csv');

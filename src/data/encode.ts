@@ -1,14 +1,10 @@
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import type { Matrix } from '../util/matrix.js';
 import type { CsvTable } from './csv.js';
-import { MISSING_TEXT } from './load.js';
+import { MISSING_TEXT } from './load-options.js';
 import { cellValue, shortList, type CodedColumn, type Table } from './table.js';
 
-export class EncodeError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_ENCODE', message, data);
-  }
-}
+export class EncodeError extends errorClass('E_ENCODE') {}
 
 /** The loader's missing markers (pandas' defaults), and fields of only blanks, such as the Telco data's lone spaces. */
 const MISSING = new Set(MISSING_TEXT);

@@ -1,6 +1,6 @@
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import type { ColumnType } from '../config/ml-yaml.js';
-import type { DeclaredColumn, TypeViolation } from './load.js';
+import type { DeclaredColumn, TypeViolation } from './load-options.js';
 import { cellValue, columnNames, findColumn, missingColumnError, parseInstant, type CodedColumn, type Column, type Table } from './table.js';
 
 /** Names that cross a boundary: the JSON form's identity and the rule names people and scripts match on. */
@@ -79,11 +79,7 @@ export interface ValidateOptions {
 }
 
 /** The table was not loaded the way validation needs: a caller's mistake, not the data's. */
-export class ValidationInputError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown>) {
-    super('E_VALIDATE_INPUT', message, data);
-  }
-}
+export class ValidationInputError extends errorClass('E_VALIDATE_INPUT') {}
 
 /**
  * The load options that let validation count every failure: the declared types, read leniently. Load with these

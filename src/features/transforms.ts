@@ -30,8 +30,8 @@
 // - Saved features are version 1 unless they use a date input or an ordinal step, which make them version 2: a model
 //   without either stays byte for byte what it was, and an older Bramble refuses a version 2 model by its version
 //   instead of calling it damaged.
-import { BrambleError, nearest } from '../errors.js';
-import { MISSING_TEXT } from '../data/load.js';
+import { errorClass, nearest } from '../errors.js';
+import { MISSING_TEXT } from '../data/load-options.js';
 import { cellValue, findColumn, missingColumnError, parseInstant, type Column, type Table } from '../data/table.js';
 import { ML_YAML, type FeatureStep, type ImputeRule } from '../config/ml-yaml.js';
 import { compileExpression, parseExpression, toNumber, type Evaluate, type Value } from './expression.js';
@@ -95,25 +95,13 @@ export interface FeatureMatrix {
 }
 
 /** A feature step that cannot be fitted to this data: an unknown column, a wrong kind, no values to learn from. */
-export class FeatureStepError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_FEATURE_STEP', message, data);
-  }
-}
+export class FeatureStepError extends errorClass('E_FEATURE_STEP') {}
 
 /** A row or table that does not fit the fitted features: a missing column, text where a number belongs. */
-export class FeatureInputError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_FEATURE_INPUT', message, data);
-  }
-}
+export class FeatureInputError extends errorClass('E_FEATURE_INPUT') {}
 
 /** Saved features that are not in this format or version, or are damaged. */
-export class FeaturesFormatError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_FEATURES_FORMAT', message, data);
-  }
-}
+export class FeaturesFormatError extends errorClass('E_FEATURES_FORMAT') {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Input values: the one door through which both table cells and record fields come in.

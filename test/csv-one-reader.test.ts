@@ -1,0 +1,77 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCsv, type CsvTable } from '../src/data/csv.js';
+import { loadTable, readTable, type LoadOptions } from '../src/data/load.js';
+import { cellValue, type Table } from '../src/data/table.js';
+
+/**
+ * Training reads CSV with readTable/loadTable (typed columns), serving reads request bodies with parseCsv
+ * (strings). Both go through one record reader; these files prove that they read every field the same.
+ */
+const TRICKY = {
+  'quotes, doubled quotes and text after a closing quote':
+    'id,name,note\n1,"Smith, Jane","she said ""hi"""\n2,"a""b"c,plain\n3,x"y,"z"\n',
+  'embedded newlines (LF and CRLF) inside quotes': 'id,name,note\n1,"two\nlines",a\n2,"crlf\r\ninside",b\n3,c,d\n',
+  'CRLF line ends and a blank line': 'id,name,note\r\n1,a,b\r\n\r\n2,c,d\r\n3,e,f',
+  'a UTF-8 byte-order mark': '\uFEFFid,name,note\n1,é,ü\n2,"ß",""\n',
+  'empty fields, quoted and not': 'id,name,note\n1,,\n2,"",""\n3,x,\n',
+  'a lone CR inside a field of an LF file': 'id,name,note\n1,a\rb,c\n2,d,e\n',
+  'classic Mac CR line ends': 'id,name,note\r1,a,b\r2,c,d\r',
+} as const;
+
+const COLUMNS: LoadOptions['columns'] = {
+  id: { type: 'integer' },
+  name: { type: 'string', nullable: true },
+  note: { type: 'string', nullable: true },
+};
+
+/** What parseCsv's strings mean in typed columns: an empty field is missing (null), an id a number. */
+function expected(parsed: CsvTable): Record<string, unknown[]> {
+  return Object.fromEntries(
+    parsed.header.map((name, c) => [name, parsed.rows.map((row) => (row[c] === '' ? null : name === 'id' ? Number(row[c]) : row[c]))]),
+  );
+}
+
+function cells(table: Table): Record<string, unknown[]> {
+  return Object.fromEntries(table.columns.map((c) => [c.name, Array.from({ length: table.rows }, (_, r) => cellValue(c, r))]));
+}
+
+describe('one CSV reader for training and serving', () => {
+  it.each(Object.entries(TRICKY))('%s: parseCsv, loadTable and readTable read the same fields on the same lines', async (_, text) => {
+    const parsed = parseCsv(text, 'data/t.csv');
+    const bytes = new TextEncoder().encode(text);
+    const inMemory = loadTable(bytes, { file: 'data/t.csv', columns: COLUMNS }).table;
+    const dir = mkdtempSync(join(tmpdir(), 'bramble-csv-'));
+    writeFileSync(join(dir, 't.csv'), bytes);
+    const fromDisk = (await readTable(join(dir, 't.csv'), { file: 'data/t.csv', columns: COLUMNS })).table;
+    expect(parsed.header).toEqual(['id', 'name', 'note']);
+    for (const table of [inMemory, fromDisk]) {
+      expect(table.columns.map((c) => c.name)).toEqual(parsed.header);
+      expect(Array.from(table.lines)).toEqual(parsed.lines);
+      expect(cells(table)).toEqual(expected(parsed));
+    }
+  });
+
+  it('reads the tricky fields as RFC 4180 says', () => {
+    expect(parseCsv(TRICKY['quotes, doubled quotes and text after a closing quote']).rows).toEqual([
+      ['1', 'Smith, Jane', 'she said "hi"'],
+      ['2', 'a"bc', 'plain'],
+      ['3', 'x"y', 'z'],
+    ]);
+    expect(parseCsv(TRICKY['embedded newlines (LF and CRLF) inside quotes']).rows.map((r) => r[1])).toEqual(['two\nlines', 'crlf\r\ninside', 'c']);
+    expect(parseCsv(TRICKY['embedded newlines (LF and CRLF) inside quotes']).lines).toEqual([2, 4, 6]);
+    expect(parseCsv(TRICKY['a UTF-8 byte-order mark']).header[0]).toBe('id');
+    expect(parseCsv(TRICKY['CRLF line ends and a blank line']).lines).toEqual([2, 4, 5]);
+  });
+
+  it.each([
+    ['a ragged row', 'a,b\n1,2\n3\n', 'data/t.csv:3: the row has 1 fields but the header has 2 (1 missing)'],
+    ['an unclosed quote', 'a,b\n1,"2\n', 'data/t.csv:2: a quoted field is never closed'],
+    ['a repeated header name', 'a,a\n1,2\n', 'data/t.csv:1: the header names the column "a" twice'],
+  ])('%s is refused with the same message in both paths', (_, text, message) => {
+    expect(() => parseCsv(text, 'data/t.csv')).toThrow(message);
+    expect(() => loadTable(new TextEncoder().encode(text), { file: 'data/t.csv' })).toThrow(message);
+  });
+});
