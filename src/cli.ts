@@ -3,13 +3,11 @@
 // file of the CLI that touches process and console.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { BrambleError, describeError } from './errors.js';
+import { BrambleError, describeError, EXIT, exitCodeOf } from './errors.js';
 import type { TrainForestResult } from './commands/train-forest.js';
 import type { RunResult } from './pipeline/run.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
 /** The engine, loaded when a command first needs it (see cli-engine.ts). */
 const engine = () => import('./cli-engine.js');
@@ -611,10 +609,10 @@ function run(argv: string[]): void {
       finished = true;
       if (failedOutput && err instanceof OutputError) return reportOutput(failedOutput);
       if (err instanceof OutputError) failedOutput = err;
-      const user = err instanceof BrambleError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+      const code = exitCodeOf(err);
       process.stderr.write(`bramble: ${describeError(err)}\n`);
-      if (!user) process.stderr.write('This is a bug in Bramble; please report it with the command you ran.\n');
-      process.exitCode = err instanceof BrambleError && err.code === 'E_DEPLOY' ? EXIT.failed : user ? EXIT.usage : EXIT.internal;
+      if (code === EXIT.internal) process.stderr.write('This is a bug in Bramble; please report it with the command you ran.\n');
+      process.exitCode = code;
     },
   );
 }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MlConfig } from '../config/ml-yaml.js';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import { ARTIFACT } from '../model/artifact.js';
 import { Registry, checkEnvironment, endOf, servedAt, type Bump } from '../registry/registry.js';
 import { foldState, latestVersion, type Assignment, type ModelState } from '../registry/state.js';
@@ -19,11 +19,7 @@ export interface RegistryIo {
   versions: { bramble: string; node: string };
 }
 
-class RegistryUsageError extends BrambleError {
-  constructor(message: string) {
-    super('E_USAGE', message);
-  }
-}
+class RegistryUsageError extends errorClass('E_REGISTRY_USAGE') {}
 
 const COMMON = `
 Common options:

@@ -6,7 +6,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaValidator } from '../schemas.js';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Parser, visit } from 'yaml';
 import type { CST, Document } from 'yaml';
-import { BrambleError, describeError, nearest } from '../errors.js';
+import { describeError, errorClass, nearest } from '../errors.js';
 import mlSchema from '../../schemas/ml.schema.json' with { type: 'json' };
 import { parseInstant } from '../data/table.js';
 
@@ -118,11 +118,11 @@ export interface ConfigProblem {
   message: string;
 }
 
-export class ConfigError extends BrambleError {
+export class ConfigError extends errorClass('E_CONFIG') {
   readonly problems: readonly ConfigProblem[];
 
   constructor(file: string, problems: ConfigProblem[]) {
-    super('E_CONFIG', problems.map((p) => formatProblem(file, p)).join('\n'), { file, problems });
+    super(problems.map((p) => formatProblem(file, p)).join('\n'), { file, problems });
     this.problems = problems;
   }
 }

@@ -1,4 +1,4 @@
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import { PROFILE_SKETCH, type ColumnProfile, type TableProfile } from './profile.js';
 import { alignTable } from './validate.js';
 
@@ -63,11 +63,7 @@ export interface DriftResult {
 }
 
 /** The profiles cannot be compared: a column gone from the current data, or a reference made without distributions. */
-export class DriftInputError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown>) {
-    super('E_DRIFT_INPUT', message, data);
-  }
-}
+export class DriftInputError extends errorClass('E_DRIFT_INPUT') {}
 
 /**
  * Compares each column of the current data's profile with the reference (the champion's training data), and

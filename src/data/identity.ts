@@ -8,7 +8,7 @@
 // - The artifact keeps its training rows' identities as a Bloom filter: about 10 bits a row (1.2 MB at a million
 //   rows) and a false-positive rate under 1 %. A false positive only leaves a held-out row out of a comparison; a
 //   training row is never missed, which is what keeps the champion from being scored on rows it saw.
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import type { Column } from './table.js';
 
 export interface RowIdentities {
@@ -113,11 +113,7 @@ export interface TrainingRowFilterJSON {
   filter: string;
 }
 
-export class TrainingRowFilterError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_TRAINING_ROWS', message, data);
-  }
-}
+export class TrainingRowFilterError extends errorClass('E_TRAINING_ROWS') {}
 
 const BITS_PER_ROW = 10;
 const HASHES = 7;

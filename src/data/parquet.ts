@@ -15,7 +15,7 @@
 //   leaves it out: a row's old position is not data, and as a feature it would only leak the row order.
 import { parquetMetadata, parquetScan, parquetSchema, type FileMetaData, type ParquetParsers, type SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 
 /** What a Parquet column holds, as far as loading it cares (the same kinds as an Arrow column). */
 export type ParquetKind = 'number' | 'boolean' | 'text' | 'date' | 'timestamp' | 'null' | 'nested';
@@ -117,11 +117,7 @@ export async function openParquet(bytes: Uint8Array, file: string): Promise<Parq
 }
 
 /** A row group's column that hyparquet could not decode: a damaged file, or a codec it does not know (LZO). */
-export class ParquetReadError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown>) {
-    super('E_DATA_PARQUET', message, data);
-  }
-}
+export class ParquetReadError extends errorClass('E_DATA_PARQUET') {}
 
 /** The columns that hold a pandas index, from the `pandas` metadata pandas and pyarrow write; none when absent. */
 function pandasIndex(metadata: FileMetaData): ReadonlySet<string> {

@@ -8,13 +8,9 @@
 //   (`/proc/self/environ`, `~/.ssh`), is refused before a byte is read.
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 
-export class DataPathError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_DATA_PATH', message, data);
-  }
-}
+export class DataPathError extends errorClass('E_DATA_PATH') {}
 
 /** The folder data may come from: the git work tree holding `dir`, or `dir` itself. */
 export async function repositoryRoot(dir: string): Promise<string> {

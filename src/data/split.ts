@@ -15,7 +15,7 @@
 //   together on the held-out side), as a time split should be.
 // - The identity hash has no seed: the artifact records its training rows' identities in a Bloom filter, and a
 //   later run recognises them under any seed or share (src/data/identity.ts).
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { identityPosition, rowIdentities, type RowIdentities } from './identity.js';
 import { cellValue, getColumn, type Column, type Table } from './table.js';
@@ -25,11 +25,7 @@ export interface Split {
   test: number[];
 }
 
-export class SplitError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_SPLIT', message, data);
-  }
-}
+export class SplitError extends errorClass('E_SPLIT') {}
 
 /**
  * A seeded shuffle split of row indices by position, for `bramble forest train` and the reference tests, where a

@@ -1,4 +1,4 @@
-import { BrambleError, nearest } from '../errors.js';
+import { errorClass, nearest } from '../errors.js';
 
 /**
  * A data set held by column. Column scans (validation, profiling, binning) read one typed array each, so a
@@ -54,11 +54,7 @@ export interface CodedValues {
 
 export type Column = NumberColumn | BooleanColumn | DateColumn | CodedColumn;
 
-export class DataColumnError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_DATA_COLUMN', message, data);
-  }
-}
+export class DataColumnError extends errorClass('E_DATA_COLUMN') {}
 
 /** The column called `name`, or undefined. */
 export function findColumn(table: Table, name: string): Column | undefined {

@@ -3,7 +3,7 @@
 // ever handed to eval or new Function: an ml.yaml comes from a pull request, and the model server runs what it says.
 // The grammar is a whitelist — row fields, literals, operators and a fixed set of op.<function> calls — so reaching
 // for process, globalThis, constructor or any other function is a parse error, not a runtime check.
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import { parseInstant } from '../data/table.js';
 
 /** What an expression reads and returns: numbers (NaN is a missing number), text, booleans, and null (missing text). */
@@ -14,11 +14,7 @@ export type RowGetter = (name: string) => Value;
 
 export type Evaluate = (get: RowGetter) => Value;
 
-export class FeatureExpressionError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_FEATURE_EXPRESSION', message, data);
-  }
-}
+export class FeatureExpressionError extends errorClass('E_FEATURE_EXPRESSION') {}
 
 type BinaryOp = '+' | '-' | '*' | '/' | '%' | '**' | '==' | '===' | '!=' | '!==' | '<' | '<=' | '>' | '>=';
 type LogicalOp = '&&' | '||' | '??';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import { Errors, STAGE, TREE, WORKDIR, findRoot, hashBlob, isIgnored, readCommit, resolveRef, walk, type WalkerEntry } from 'isomorphic-git';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import { ARTIFACT } from '../model/artifact.js';
 
 /** Names that cross into the lineage record and the tests. */
@@ -36,11 +36,7 @@ export interface SourceDeps {
   fs: typeof import('node:fs');
 }
 
-export class SourceDirectoryError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_SOURCE_DIR', message, data);
-  }
-}
+export class SourceDirectoryError extends errorClass('E_SOURCE_DIR') {}
 
 /** One file under the folder: its path relative to the folder, and its blob id in HEAD, the working tree, the index. */
 interface FileState {

@@ -1,16 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 
 /** The model artifact's names, as the registry, the server and the actions read them. */
 export const ARTIFACT = { format: 'bramble-model', version: 1, file: 'model.json', folder: '.bramble' } as const;
 
-export class ArtifactError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_ARTIFACT', message, data);
-  }
-}
+export class ArtifactError extends errorClass('E_ARTIFACT') {}
 
 /**
  * JSON with every object's keys sorted, no spaces: the same content always gives the same bytes, so its sha256

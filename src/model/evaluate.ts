@@ -3,14 +3,10 @@
 // rows cannot define (ROC AUC with one class present, R² of a constant target) is null, with the reason beside it,
 // rather than a made-up number: a gate on it then fails as a missing metric instead of passing by accident.
 import type { ClassificationMetric, Metric, RegressionMetric } from '../config/ml-yaml.js';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import type { Label } from './forest/forest.js';
 
-export class EvaluationInputError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_EVALUATION_INPUT', message, data);
-  }
-}
+export class EvaluationInputError extends errorClass('E_EVALUATION_INPUT') {}
 
 /**
  * Numbers that define the metrics, in one place. `logLossEpsilon` is where probabilities are clipped before the

@@ -11,15 +11,11 @@
 import { access, readFile } from 'node:fs/promises';
 import * as nodeFs from 'node:fs';
 import type { MlConfig } from '../config/ml-yaml.js';
-import { BrambleError, describeError, nearest } from '../errors.js';
+import { BrambleError, describeError, errorClass, nearest } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { RegistryError } from '../registry/store.js';
 
-export class ChampionError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_CHAMPION', message, data);
-  }
-}
+export class ChampionError extends errorClass('E_CHAMPION') {}
 
 /** No champion, and why: said in the run's output so that "none" is never a silent surprise. */
 export interface NoChampion {

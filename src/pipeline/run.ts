@@ -3,7 +3,7 @@ import * as nodeFs from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
-import { BrambleError } from '../errors.js';
+import { BrambleError, errorClass } from '../errors.js';
 import { FittedFeatures } from '../features/transforms.js';
 import { readTable, type DataIdentity } from '../data/load.js';
 import { containedDataPath } from '../data/paths.js';
@@ -24,11 +24,7 @@ import { RandomForest, type Label } from '../model/forest/forest.js';
 import type { ForestOptions } from '../model/forest/options.js';
 import type { Progress } from '../model/forest/pool.js';
 
-export class PipelineError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_PIPELINE', message, data);
-  }
-}
+export class PipelineError extends errorClass('E_PIPELINE') {}
 
 export interface RunOptions {
   /** The champion to score on the same held-out rows and gate against: a model.json, `name@vX.Y.Z` or an environment. */

@@ -24,7 +24,7 @@ import { appendFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as core from '@actions/core';
 import type { getOctokit } from '@actions/github';
-import { BrambleError, describeError } from '../errors.js';
+import { describeError, errorClass } from '../errors.js';
 import { ANNOTATIONS, countHidden, formatAnnotation, spendAnnotationBudget, takeAnnotationSlot } from './local.js';
 import type { Annotation, ApprovalQuery, ApprovalVerdict, DeploymentHandle, DeploymentRequest, EventContext, Platform } from './types.js';
 
@@ -53,38 +53,21 @@ const PERMISSIONS = {
 type Scope = keyof typeof PERMISSIONS;
 
 /** The token may not do this call: a permission missing from the job, or a fork pull request's read-only token. */
-export class GitHubPermissionError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown>) {
-    super('E_GITHUB_PERMISSION', message, data);
-  }
-}
+export class GitHubPermissionError extends errorClass('E_GITHUB_PERMISSION') {}
 
 /** GitHub answered with an error, or could not be reached, after the retries. */
-export class GitHubApiError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_GITHUB_API', message, data);
-  }
-}
+export class GitHubApiError extends errorClass('E_GITHUB_API') {}
 
 /** No token, or one GitHub does not accept. */
-export class GitHubAuthError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_GITHUB_AUTH', message, data);
-  }
-}
+export class GitHubAuthError extends errorClass('E_GITHUB_AUTH') {}
 
 /** The run's event cannot be read, or is not one Bramble runs on. */
-export class GitHubEventError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_GITHUB_EVENT', message, data);
-  }
-}
+export class GitHubEventError extends errorClass('E_GITHUB_EVENT') {}
 
 /** The report is longer than a GitHub comment may be; the caller trims before posting. */
-export class CommentTooLongError extends BrambleError {
+export class CommentTooLongError extends errorClass('E_COMMENT_TOO_LONG') {
   constructor(length: number) {
     super(
-      'E_COMMENT_TOO_LONG',
       `the comment is ${length.toLocaleString('en-US')} characters, over GitHub's limit of ${GITHUB_LIMITS.commentChars.toLocaleString('en-US')}; trim the report before posting it`,
       { length, limit: GITHUB_LIMITS.commentChars },
     );

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import * as git from 'isomorphic-git';
 import { join } from 'node:path';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { Person, RecordedEvent, TagRecord } from './state.js';
 import { parseTag } from './tags.js';
@@ -35,11 +35,7 @@ export interface GitRepo {
   cache: object;
 }
 
-export class RegistryError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_REGISTRY', message, data);
-  }
-}
+export class RegistryError extends errorClass('E_REGISTRY') {}
 
 export interface RegistryIndex {
   format: typeof REGISTRY.format;

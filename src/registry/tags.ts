@@ -23,7 +23,7 @@
  * regex allows them. A counter with leading zeros (`#01`) is read as GTO reads it (1) and written back as `#1`.
  * GTO reads annotated tags only; callers pass only those names here.
  */
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 
 /** The grammar's marks, as they appear in tag names. */
 export const TAG_GRAMMAR = {
@@ -95,25 +95,13 @@ export interface SemVer {
 }
 
 /** A model or environment name that cannot go into a registry tag. */
-export class RegistryNameError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_REGISTRY_NAME', message, data);
-  }
-}
+export class RegistryNameError extends errorClass('E_REGISTRY_NAME') {}
 
 /** A version that is not GTO's `vX.Y.Z` SemVer. */
-export class RegistryVersionError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_REGISTRY_VERSION', message, data);
-  }
-}
+export class RegistryVersionError extends errorClass('E_REGISTRY_VERSION') {}
 
 /** A tag counter that is not a whole number ≥ 0. */
-export class RegistryCounterError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_REGISTRY_COUNTER', message, data);
-  }
-}
+export class RegistryCounterError extends errorClass('E_REGISTRY_COUNTER') {}
 
 /** Reads one tag name; null when it is not a registry event (ordinary tags, malformed ones, `name@created`). */
 export function parseTag(tag: string): RegistryEvent | null {

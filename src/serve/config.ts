@@ -1,7 +1,7 @@
 // serve.json, the model host's configuration, checked against schemas/serve.schema.json with its defaults filled in.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { BrambleError, describeError } from '../errors.js';
+import { describeError, errorClass } from '../errors.js';
 import { schemaValidator } from '../schemas.js';
 
 export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
@@ -21,11 +21,7 @@ export interface ServeConfig {
   git?: { url: string; tokenEnv?: string; intervalSeconds: number };
 }
 
-export class ServeConfigError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_SERVE_CONFIG', message, data);
-  }
-}
+export class ServeConfigError extends errorClass('E_SERVE_CONFIG') {}
 
 /** Checks a parsed serve.json (relative paths are taken from `base`) and fills in its defaults. */
 export function checkServeConfig(value: unknown, file: string, base: string): ServeConfig {

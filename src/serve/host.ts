@@ -6,7 +6,7 @@
 // restarted server loads current.json: the last model that passed, never a candidate.
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BrambleError, describeError } from '../errors.js';
+import { describeError, errorClass } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { ModelLoadError, ServedModel } from './model.js';
 
@@ -35,9 +35,9 @@ export interface DeployResult {
 }
 
 /** The model folder (serve.json's `models`) cannot hold an environment's folder. */
-export class ModelFolderError extends BrambleError {
+export class ModelFolderError extends errorClass('E_MODEL_FOLDER') {
   constructor(message: string, data: { folder: string; dir: string; cause: string }) {
-    super('E_MODEL_FOLDER', message, data);
+    super(message, data);
   }
 }
 

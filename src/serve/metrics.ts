@@ -7,14 +7,10 @@
  * allocation. The labels path (`inc(labels)`) walks a trie keyed by label value, so it allocates only the first
  * time a label set is seen. Rendering runs once per scrape and may allocate freely.
  */
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 
 /** A metric registered wrongly, or used with the wrong labels or a negative counter increment. */
-export class MetricsError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_METRICS', message, data);
-  }
-}
+export class MetricsError extends errorClass('E_METRICS') {}
 
 export type Labels = Readonly<Record<string, string>>;
 

@@ -3,25 +3,17 @@
 // self-test that must pass before the model may answer: the artifact's own sample rows must give, bit for bit,
 // the scores recorded when it was trained.
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { BrambleError, nearest } from '../errors.js';
+import { errorClass, nearest } from '../errors.js';
 import { DATE_INPUT, readDateInput, type FeaturesJSON, type FittedFeatures, type SlotKind } from '../features/transforms.js';
 import type { Label, RandomForest } from '../model/forest/forest.js';
 import { openModel, type OpenedModel } from '../model/open.js';
 import { compileSchema } from '../schemas.js';
 
 /** A request whose rows do not fit the model: the server answers 400 with this message. */
-export class InputError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_SERVE_INPUT', message, data);
-  }
-}
+export class InputError extends errorClass('E_SERVE_INPUT') {}
 
 /** A model that may not be served: a damaged artifact, or a self-test that fails. */
-export class ModelLoadError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_SERVE_MODEL', message, data);
-  }
-}
+export class ModelLoadError extends errorClass('E_SERVE_MODEL') {}
 
 export interface Prediction {
   /** Per row: the class label (classification) or the value (regression). */

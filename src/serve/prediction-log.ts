@@ -16,7 +16,7 @@ import { Buffer } from 'node:buffer';
 import { appendFile, mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BrambleError } from '../errors.js';
+import { errorClass } from '../errors.js';
 
 /** The log's file names, shared with the server and the monitoring job. */
 export const PREDICTION_LOG = {
@@ -66,11 +66,7 @@ export interface PredictionLogStats {
 }
 
 /** Options that cannot work; thrown by the constructor only, never by `append`. */
-export class PredictionLogError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_PREDICTION_LOG', message, data);
-  }
-}
+export class PredictionLogError extends errorClass('E_PREDICTION_LOG') {}
 
 const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_FLUSH_MS = 50;

@@ -5,7 +5,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BrambleError, describeError } from '../errors.js';
+import { describeError, errorFamily } from '../errors.js';
 import { parseCsv } from '../data/csv.js';
 import type { Label } from '../model/forest/forest.js';
 import { GitSync } from './sync.js';
@@ -13,7 +13,7 @@ import { ModelHost, type DeployResult } from './host.js';
 import { InputError, ModelLoadError, type ServedModel } from './model.js';
 import { LATENCY_BUCKETS, Metrics } from './metrics.js';
 import { PredictionLog } from './prediction-log.js';
-import type { ServeConfig } from './config.js';
+import { ServeConfigError, type ServeConfig } from './config.js';
 
 export const SERVE = {
   /** Request ids a client may choose: short and plain, so they are safe in logs and headers. */
@@ -33,22 +33,29 @@ function decodeSegment(segment: string): string {
   }
 }
 
-class HttpError extends BrambleError {
+const HTTP_CODES = {
+  400: 'E_HTTP_BAD_PATH',
+  401: 'E_HTTP_UNAUTHORIZED',
+  404: 'E_HTTP_NOT_FOUND',
+  405: 'E_HTTP_METHOD',
+  409: 'E_HTTP_CONFLICT',
+  413: 'E_HTTP_TOO_LARGE',
+  415: 'E_HTTP_MEDIA_TYPE',
+  503: 'E_HTTP_UNAVAILABLE',
+} as const;
+
+class HttpError extends errorFamily(Object.values(HTTP_CODES)) {
   constructor(
-    readonly status: number,
+    readonly status: keyof typeof HTTP_CODES,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super('E_HTTP', message, { status });
+    super(HTTP_CODES[status], message, { status });
   }
 }
 
 /** A listener that cannot start, for a reason the person running the server must fix in serve.json or on the host. */
-export class ListenError extends BrambleError {
-  constructor(code: 'E_PORT_IN_USE' | 'E_PORT_PRIVILEGED' | 'E_LISTEN_ADDRESS', message: string, data: { host: string; port: number; key: string }) {
-    super(code, message, data);
-  }
-}
+export class ListenError extends errorFamily(['E_PORT_IN_USE', 'E_PORT_PRIVILEGED', 'E_LISTEN_ADDRESS']) {}
 
 /**
  * What went wrong when a listener would not start, as a ListenError; undefined for an error Bramble cannot explain.
@@ -150,7 +157,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps): Promise
   for (const [env, e] of Object.entries(config.environments)) {
     if (e.tokenEnv) {
       const token = deps.env[e.tokenEnv];
-      if (!token) throw new BrambleError('E_SERVE_CONFIG', `environments.${env}.tokenEnv names ${e.tokenEnv}, which is not set; set it (e.g. in /etc/bramble/serve.env) or remove tokenEnv to serve ${env} without a token`);
+      if (!token) throw new ServeConfigError(`environments.${env}.tokenEnv names ${e.tokenEnv}, which is not set; set it (e.g. in /etc/bramble/serve.env) or remove tokenEnv to serve ${env} without a token`);
       tokens.set(env, token);
     }
   }

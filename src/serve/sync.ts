@@ -14,7 +14,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import * as git from 'isomorphic-git';
-import { BrambleError, describeError } from '../errors.js';
+import { describeError, errorClass } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { writeCandidate, type ModelHost } from './host.js';
 
@@ -51,11 +51,7 @@ export interface SyncStatus {
   environments: Record<string, EnvStatus>;
 }
 
-export class SyncError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_SYNC', message, data);
-  }
-}
+export class SyncError extends errorClass('E_SYNC') {}
 
 export interface SyncDeps {
   env: Readonly<Record<string, string | undefined>>;

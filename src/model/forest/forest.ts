@@ -1,4 +1,4 @@
-import { BrambleError } from '../../errors.js';
+import { errorClass } from '../../errors.js';
 import type { Matrix } from '../../util/matrix.js';
 import { binFeatures } from './bins.js';
 import { FlatForest } from './flat.js';
@@ -11,7 +11,7 @@ import {
   type ForestParams,
 } from './options.js';
 import { defaultThreads, growForest, type Progress } from './pool.js';
-import { decodeArray, encodeArray, type EncodedArray } from './serialize.js';
+import { decodeArray, encodeArray, ModelFormatError, type EncodedArray } from './serialize.js';
 
 export type Label = string | number;
 export type Row = ArrayLike<number | null>;
@@ -28,17 +28,9 @@ export interface TrainOptions {
   parallelAfterMs?: number;
 }
 
-export class TrainingDataError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_TRAINING_DATA', message, data);
-  }
-}
+export class TrainingDataError extends errorClass('E_TRAINING_DATA') {}
 
-export class ModelFormatError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_MODEL_FORMAT', message, data);
-  }
-}
+export { ModelFormatError };
 
 export const FOREST_FORMAT = { name: 'bramble-forest', version: 1 } as const;
 

@@ -1,4 +1,4 @@
-import { BrambleError, nearest } from '../../errors.js';
+import { errorClass, nearest } from '../../errors.js';
 
 export type Task = 'classification' | 'regression';
 export type MaxFeatures = 'sqrt' | 'log2' | 'all' | number;
@@ -21,11 +21,7 @@ export interface ForestParams {
 
 export type ForestOptions = Partial<ForestParams>;
 
-export class ForestOptionError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown>) {
-    super('E_FOREST_OPTION', message, data);
-  }
-}
+export class ForestOptionError extends errorClass('E_FOREST_OPTION') {}
 
 /** The maximum number of value bins per feature; one more code is kept for "missing". */
 export const MAX_BINS = 255;

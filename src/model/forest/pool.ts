@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BrambleError, describeError } from '../../errors.js';
+import { describeError, errorClass } from '../../errors.js';
 import { compileGrower, type GrowData, type GrowSettings, type GrownTree } from './grow.js';
 
 /** Trees this thread grows before it decides whether workers are worth starting. */
@@ -17,11 +17,7 @@ export type Progress = (treesDone: number, treesTotal: number) => void;
 /** Called with each tree as it is grown, in the order trees finish (not their numbers' order). */
 export type TreeArrival = (tree: number, grown: GrownTree) => void;
 
-export class WorkerError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_FOREST_WORKER', message, data);
-  }
-}
+export class WorkerError extends errorClass('E_FOREST_WORKER') {}
 
 /** Every thread this machine offers: the default for training. */
 export function defaultThreads(): number {

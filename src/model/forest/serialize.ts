@@ -1,4 +1,7 @@
-import { BrambleError } from '../../errors.js';
+import { errorClass } from '../../errors.js';
+
+/** A model file that is not in this format or version, or is damaged. */
+export class ModelFormatError extends errorClass('E_MODEL_FORMAT') {}
 
 /** A typed array in JSON: its type, its length and its little-endian bytes in base64 (exact, and compact). */
 export interface EncodedArray {
@@ -20,7 +23,7 @@ export function decodeArray(e: unknown, dtype: 'uint8', length: number, where: s
 export function decodeArray(e: unknown, dtype: 'float64', length: number, where: string): Float64Array;
 export function decodeArray(e: unknown, dtype: EncodedArray['dtype'], length: number, where: string): Typed {
   const damaged = (why: string): never => {
-    throw new BrambleError('E_MODEL_FORMAT', `the forest is damaged: ${where} ${why}; retrain or restore the model file`, { where });
+    throw new ModelFormatError(`the forest is damaged: ${where} ${why}; retrain or restore the model file`, { where });
   };
   if (typeof e !== 'object' || e === null) return damaged('is missing');
   const enc = e as Partial<EncodedArray>;
