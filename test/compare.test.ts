@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyGates, compareModels, formatVerdict, GATES, METRIC_DIRECTIONS, type GateRow, type Gates } from '../src/model/compare.js';
 import type { MetricValues } from '../src/model/evaluate.js';
-import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '../src/config/ml-yaml.js';
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '../src/model/metric-names.js';
 
 interface GateCase {
   name: string;

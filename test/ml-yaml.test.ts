@@ -8,14 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import schema from '../schemas/ml.schema.json' with { type: 'json' };
-import {
-  CLASSIFICATION_METRICS,
-  ConfigError,
-  loadMlYaml,
-  ML_YAML,
-  readMlYaml,
-  REGRESSION_METRICS,
-} from '../src/config/ml-yaml.js';
+import { ConfigError, loadMlYaml, ML_YAML, readMlYaml } from '../src/config/ml-yaml.js';
+import { CLASSIFICATION_METRICS, REGRESSION_METRICS } from '../src/model/metric-names.js';
 import type { MlConfig } from '../src/config/ml-yaml.js';
 import { resolveForestParams } from '../src/model/forest/options.js';
 

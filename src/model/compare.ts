@@ -13,7 +13,7 @@
 // - No champion at all (the first model): max_drop/max_rise pass with the note "no champion"; min/max still apply.
 // - Values within GATES.tolerance of a limit pass: 0.85 − 0.84 is 0.010000000000000009 in floating point, and a
 //   gate of max_drop 0.01 must not fail on that.
-import type { Gate, Metric } from '../config/ml-yaml.js';
+import type { Gate, Metric } from './metric-names.js';
 import type { MetricValues } from './evaluate.js';
 
 /** Which way is better for each metric ml.yaml can name. */

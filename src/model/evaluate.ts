@@ -2,7 +2,7 @@
 // 1.2.1 computes them (test/evaluate.test.ts checks every number against it, live). A metric that the held-out
 // rows cannot define (ROC AUC with one class present, R² of a constant target) is null, with the reason beside it,
 // rather than a made-up number: a gate on it then fails as a missing metric instead of passing by accident.
-import type { ClassificationMetric, Metric, RegressionMetric } from '../config/ml-yaml.js';
+import type { ClassificationMetric, Metric, RegressionMetric } from './metric-names.js';
 import { errorClass } from '../errors.js';
 import type { Label } from './forest/forest.js';
 

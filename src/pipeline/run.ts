@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { forestOptionsOf } from '../config/forest-options.js';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { BrambleError, errorClass } from '../errors.js';
 import { FittedFeatures } from '../features/transforms.js';
@@ -21,7 +22,6 @@ import { openModel, readModelFile, type OpenedModel } from '../model/open.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { evaluateClassification, evaluateRegression, metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
 import { RandomForest, type Label } from '../model/forest/forest.js';
-import type { ForestOptions } from '../model/forest/options.js';
 import type { Progress } from '../model/forest/pool.js';
 
 export class PipelineError extends errorClass('E_PIPELINE') {}
@@ -304,7 +304,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     missing: { all: config.data.missing, columns: columnMarkers },
   });
   const train = features.transform(table, split.train);
-  const forest = new RandomForest(forestOptions(config));
+  const forest = new RandomForest(forestOptionsOf(config));
   await forest.train(
     { rows: train.rows, columns: train.names.length, values: train.matrix },
     split.train.map((r) => labels[r] as Label),
@@ -452,12 +452,6 @@ function targetLabels(table: Table, config: MlConfig): { labels: (Label | null)[
     }
   }
   return { labels, rows: labelled, skipped: table.rows - kept };
-}
-
-function forestOptions(config: MlConfig): ForestOptions {
-  const options: Record<string, unknown> = { task: config.task, seed: config.model.seed };
-  for (const [key, value] of Object.entries(config.model.params)) if (value !== undefined) options[key] = value;
-  return options as ForestOptions;
 }
 
 function score(config: MlConfig, forest: RandomForest, matrix: Float64Array, rows: number, columns: number, actual: Label[]): Evaluation {

@@ -11,7 +11,8 @@
 //   backslash is literal, so `\|` could not be both escaped for the table and shown right.
 // - The artifact is checked against its schema before it is read, so a damaged file fails with the JSON pointer
 //   of the problem instead of a card that says "undefined".
-import type { MlConfig, Metric } from '../config/ml-yaml.js';
+import type { MlConfig } from '../config/ml-yaml.js';
+import type { Metric } from '../model/metric-names.js';
 import type { TableProfile, ColumnProfile } from '../data/profile.js';
 import { VALIDATION_RULES, type ValidationResult } from '../data/validate.js';
 import type { FeatureInput, FeaturesJSON, FittedStep } from '../features/transforms.js';

@@ -15,7 +15,7 @@
 //   quote itself, `%` (a `%%{…}%%` directive is found anywhere in the text), `#` and `;` (entity codes), `<` and
 //   `>`, backticks (a "` opens a Markdown label; ``` would close the code fence) and line breaks. Numbers are
 //   fixed-point: the grammar has no exponent.
-import type { Metric } from '../config/ml-yaml.js';
+import type { Metric } from '../model/metric-names.js';
 import type { DriftResult, DriftTest } from '../data/drift.js';
 import type { ValidationResult } from '../data/validate.js';
 import type { FeaturesJSON } from '../features/transforms.js';
