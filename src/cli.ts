@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { BrambleError, describeError, EXIT, exitCodeOf } from './errors.js';
-import type { TrainForestResult } from './commands/train-forest.js';
+import type { TrainForestResult } from './usecases/train-forest.js';
 import type { RunResult } from './pipeline/run.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,11 +60,7 @@ Options:
   --json               print the result as JSON
 `;
 
-class UsageError extends BrambleError {
-  constructor(message: string) {
-    super('E_USAGE', message);
-  }
-}
+import { UsageError } from './usecases/options.js';
 
 function numberOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

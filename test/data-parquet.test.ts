@@ -184,7 +184,7 @@ describe('Parquet files', () => {
   });
 
   it('trains with bramble forest train from Parquet as from the CSV (it read Parquet as text: "row 3 has 2 fields")', async () => {
-    const { trainForestFromCsv } = await import('../src/commands/train-forest.js');
+    const { trainForestFromCsv } = await import('../src/usecases/train-forest.js');
     const request = (data: string) => ({
       data,
       target: 'Churn',

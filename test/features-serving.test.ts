@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { predictFile } from '../src/commands/predict.js';
+import { predictFile } from '../src/usecases/predict.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { modelCard, trainingReport } from '../src/registry/card.js';
 import { InputError, recordSchema, ServedModel } from '../src/serve/model.js';

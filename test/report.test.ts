@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validateRepo } from '../src/commands/validate.js';
+import { validateRepo } from '../src/usecases/validate.js';
 import type { ColumnDrift, DriftResult } from '../src/data/drift.js';
 import type { SourceLineage } from '../src/lineage/source.js';
 import { ARTIFACT, openArtifact } from '../src/model/artifact.js';

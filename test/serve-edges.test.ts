@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defuse } from '../src/commands/predict.js';
+import { defuse } from '../src/usecases/predict.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { checkServeConfig, type ServeConfig } from '../src/serve/config.js';
 import { writeCandidate } from '../src/serve/host.js';

@@ -2,24 +2,22 @@
 // tag), write it to the host's model folder as the environment's candidate, and ask the running server to take it.
 // The server loads it beside the old model, checks its hash, runs its self-test and swaps, or refuses and keeps
 // the old one; the deploy exits non-zero with the reason. With no server running, the same checks run here and
-// the model is put in place for the server's next start. The deploy action calls this same function.
-import { BrambleError, describeError } from '../errors.js';
+// the model is put in place for the server's next start. `deploy` is the use-case the CLI and the deploy action
+// call: it also resolves a pushed assignment tag and records the deployment where the platform keeps records.
+import { join } from 'node:path';
+import { readMlYaml } from '../config/ml-yaml.js';
+import { describeError, errorClass } from '../errors.js';
 import { Registry, checkEnvironment } from '../registry/registry.js';
+import { parseTag } from '../registry/tags.js';
 import { ModelHost, writeCandidate, type DeployResult } from '../serve/host.js';
-import type { ServeConfig } from '../serve/config.js';
+import { readServeConfig, type ServeConfig } from '../serve/config.js';
+import { UsageError } from './options.js';
+import type { Ports } from './ports.js';
 
-export class DeployError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_DEPLOY', message, data);
-  }
-}
+export class DeployError extends errorClass('E_DEPLOY') {}
 
 /** The server refused the admin token: a configuration mistake, so exit 2 rather than a failed deploy's 1. */
-export class DeployAuthError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_DEPLOY_AUTH', message, data);
-  }
-}
+export class DeployAuthError extends errorClass('E_DEPLOY_AUTH') {}
 
 export interface DeployRequest {
   /** The model folder (ml.yaml) inside the git repository holding the registry. */
@@ -140,3 +138,96 @@ function serverUrl(request: DeployRequest): string {
   return request.server ?? `http://${host.includes(':') ? `[${host}]` : host}:${request.config.listen.port}`;
 }
 
+
+export interface DeployOptions {
+  /** The model folder (ml.yaml) inside the repository with the registry. */
+  dir: string;
+  /** A pushed assignment tag (name#env#N): the version and environment it names. Or `name`, `version` and `env`. */
+  tag?: string;
+  name?: string;
+  version?: string;
+  env?: string;
+  /** serve.json's path. */
+  config: string;
+  /** The server's base URL (default: from serve.json). */
+  server?: string;
+  /** The environment's public URL for the platform's record (default: where the host serves it). */
+  url?: string;
+}
+
+export interface DeployUseCaseResult {
+  outcome: DeployOutcome;
+  /** Where the environment answers. */
+  url: string;
+}
+
+/** The deploy use-case. */
+export async function deploy(options: DeployOptions, ports: Pick<Ports, 'git' | 'log' | 'platform'>): Promise<DeployUseCaseResult> {
+  const config = await readMlYaml(join(options.dir, 'ml.yaml'));
+  const warn = (m: string): void => ports.log.warn(m);
+  const target = options.tag
+    ? await resolveAssignment(options.dir, options.tag, ports)
+    : { name: options.name ?? config.name, version: options.version ?? '', env: options.env ?? '' };
+  if (!target.version || !target.env) throw new UsageError('give an assignment tag (name#env#N), or both a version and an environment');
+  const environments = Object.keys(config.environments);
+  // Checked before any deployment is recorded: an environment ml.yaml does not know must not appear on GitHub.
+  checkEnvironment(target.env, environments);
+  const serve = await readServeConfig(options.config);
+  const url = options.url || serveUrl(serve, target.env, options.server ?? '');
+  const request = { environment: target.env, ref: options.tag ?? '', description: `${target.name}@${target.version}`, url };
+  // A tag's deployment continues the record its promotion made; a version named directly gets a new one.
+  const record = !ports.platform
+    ? null
+    : options.tag
+      ? await ports.platform.continueDeployment(request)
+      : await ports.platform.startDeployment({ ...request, ref: ports.platform.context().sha ?? target.version });
+  const outcome = await deployVersion({
+    dir: options.dir,
+    ...target,
+    environments,
+    config: serve,
+    server: options.server || undefined,
+    remote: ports.git.remote,
+    env_: ports.git.env,
+    warn,
+  }).catch(async (err: unknown) => {
+    await record?.finish('failure', describeError(err), url);
+    throw err;
+  });
+  await record?.finish('success', `${outcome.name}@${outcome.version} serves ${outcome.env}`, url);
+  return { outcome, url };
+}
+
+const TAG_KINDS = {
+  register: 'a registration',
+  deregister: 'a deregistration',
+  assign: 'an assignment',
+  unassign: 'an unassignment',
+  deprecate: 'a deprecation',
+} as const;
+
+/** The model, version and environment a pushed assignment tag (name#env#N) gives, from the registry. */
+export async function resolveAssignment(dir: string, tag: string, ports: Pick<Ports, 'git' | 'log'>): Promise<{ name: string; version: string; env: string }> {
+  const event = parseTag(tag);
+  if (event === null || event.kind !== 'assign') {
+    throw new UsageError(
+      `the tag ${tag} is not an assignment tag in GTO's grammar (name#env#N, e.g. churn#prod#4)${event ? ` but ${TAG_KINDS[event.kind]}` : ''}; there is nothing to deploy for it`,
+      { tag },
+    );
+  }
+  const registry = await Registry.open({ dir, env: ports.git.env, remote: ports.git.remote, warn: (m) => ports.log.warn(m) });
+  const { models } = await registry.read({ fetch: registry.remote !== null });
+  const assignment = models.get(event.name)?.history.find((a) => a.tag === tag);
+  if (!assignment?.version) {
+    throw new UsageError(`the registry has no assignment ${tag}${assignment ? ' with a version' : ''}; check that the tag was pushed as an annotated tag (bramble promote does)`, { tag });
+  }
+  return { name: event.name, version: assignment.version, env: event.env };
+}
+
+/** Where an environment answers on the model host, for the Environments page when no public URL is given. */
+export function serveUrl(config: Pick<ServeConfig, 'listen' | 'environments'>, environment: string, server: string): string {
+  const e = config.environments[environment] ?? {};
+  const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host;
+  const base = (server || `http://${host.includes(':') ? `[${host}]` : host}:${e.port ?? config.listen.port}`).replace(/\/+$/, '');
+  return e.port !== undefined && !server ? `${base}/` : `${base}${e.path ?? ''}/`;
+}

@@ -1,4 +1,4 @@
-import { BrambleError, nearest } from '../errors.js';
+import { errorClass, nearest } from '../errors.js';
 import { readTable, type DeclaredColumn } from '../data/load.js';
 import { cellValue, findColumn, type Table } from '../data/table.js';
 import type { FittedFeatures } from '../features/transforms.js';
@@ -39,11 +39,7 @@ export interface PredictSummary {
 }
 
 /** The rows to predict do not fit the model: a column it reads is absent, a value is not of its kind. */
-export class PredictInputError extends BrambleError {
-  constructor(message: string, data: Record<string, unknown> = {}) {
-    super('E_PREDICT_INPUT', message, data);
-  }
-}
+export class PredictInputError extends errorClass('E_PREDICT_INPUT') {}
 
 /**
  * `bramble predict`: scores every row of a file with a model artifact and writes CSV — the id column, the

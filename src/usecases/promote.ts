@@ -1,0 +1,65 @@
+// promote and rollback: a GTO assignment tag (name#env#N) written and pushed, so that the environment's hosts
+// serve that version. Neither deploys anything itself: the tag does. Where the run has a platform (GitHub), an
+// environment that ml.yaml marks `approval: true` is refused unless the platform makes a person approve, and the
+// promotion is recorded as a deployment in progress, which the deploy continues.
+import { join } from 'node:path';
+import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
+import { checkEnvironment, Registry, type Assigned } from '../registry/registry.js';
+import { requireApproval } from './approval.js';
+import { rollbackTarget } from './options.js';
+import type { Ports } from './ports.js';
+
+export interface PromoteOptions {
+  dir: string;
+  /** The model (default: ml.yaml's name). */
+  name?: string;
+  version: string;
+  env: string;
+}
+
+export interface RollbackOptions {
+  dir: string;
+  name?: string;
+  env: string;
+  /** A version (v1.2.0), a date or an ISO time; empty or undefined: the version served before the current one. */
+  to?: string;
+}
+
+type AssignPorts = Pick<Ports, 'git' | 'log' | 'fs' | 'platform' | 'showPath'>;
+
+/** The promote use-case. */
+export function promote(options: PromoteOptions, ports: AssignPorts): Promise<Assigned> {
+  return assignWith(options.dir, options.env, ports, (registry, config, environments) =>
+    registry.assign(options.name ?? config.name, options.version, options.env, environments),
+  );
+}
+
+/** The rollback use-case: an earlier version assigned again; history is never rewritten. */
+export function rollback(options: RollbackOptions, ports: AssignPorts): Promise<Assigned> {
+  return assignWith(options.dir, options.env, ports, (registry, config, environments) =>
+    registry.rollback(options.name ?? config.name, options.env, environments, rollbackTarget(options.to)),
+  );
+}
+
+async function assignWith(
+  dir: string,
+  env: string,
+  ports: AssignPorts,
+  write: (registry: Registry, config: MlConfig, environments: string[]) => Promise<Assigned>,
+): Promise<Assigned> {
+  const file = join(dir, 'ml.yaml');
+  const config = await readMlYaml(file);
+  const environments = Object.keys(config.environments);
+  checkEnvironment(env, environments);
+  // Before the registry is opened: a promotion nobody must approve is refused with nothing fetched or tagged.
+  if (ports.platform) await requireApproval(ports.platform, config, file, ports.showPath?.(file) ?? file, env);
+  const registry = await Registry.open({ dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
+  const result = await write(registry, config, environments);
+  // The promotion is recorded as a Deployment of the tag, in progress until the deploy run the tag starts (or the
+  // deploy step after this one) continues it to success or failure.
+  if (ports.platform && !result.unchanged && result.tag && result.version) {
+    const description = `${result.name}@${result.version} assigned by ${result.tag}; deploying`;
+    await ports.platform.startDeployment({ environment: result.env, ref: result.tag, description });
+  }
+  return result;
+}
