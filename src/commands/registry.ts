@@ -366,10 +366,12 @@ export async function registryCommand(command: string, args: string[], io: Regis
       const v = Registry.version(models, name, version);
       const { artifact } = await registry.artifact(snapshot.head, v);
       const { reproduce } = await import('../registry/reproduce.js');
+      const { runPipeline } = await import('../pipeline/run.js');
+      const workers = values.workers ? Number(values.workers) : undefined;
+      const now = (): number => performance.now();
       const result = await reproduce(registry.repo, artifact, {
-        workers: values.workers ? Number(values.workers) : undefined,
-        versions: io.versions,
-        now: () => performance.now(),
+        train: async (dir, source) => (await runPipeline(dir, { workers, versions: io.versions, now, source })).artifact?.path ?? null,
+        now,
       });
       const text = result.identical
         ? `identical: ${name}@${v.version} retrained from ${short(v.commit)} gives the registered artifact, sha256 ${result.registered} (${result.seconds.toFixed(1)} s)`

@@ -7,6 +7,7 @@ import { schemaValidator } from '../schemas.js';
 import { isMap, isSeq, LineCounter, parseDocument, Parser, visit } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { describeError, errorClass } from '../errors.js';
+import type { DeclaredType } from '../data/load-options.js';
 import { DEFAULT_METRICS, type Gate, type Metric } from '../model/metric-names.js';
 import { checkSemantics } from './ml-rules.js';
 import { keyAt, place, sortProblems } from './positions.js';
@@ -19,7 +20,8 @@ export const ML_YAML = {
 } as const;
 
 export type Task = 'classification' | 'regression';
-export type ColumnType = 'integer' | 'number' | 'category' | 'string' | 'boolean' | 'date';
+/** A column type in ml.yaml's schema block: the types the data readers take. */
+export type ColumnType = DeclaredType;
 
 interface ColumnSpecBase {
   nullable: boolean;

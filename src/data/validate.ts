@@ -1,6 +1,5 @@
 import { errorClass } from '../errors.js';
-import type { ColumnType } from '../config/ml-yaml.js';
-import type { DeclaredColumn, TypeViolation } from './load-options.js';
+import type { DeclaredColumn, DeclaredType, TypeViolation } from './load-options.js';
 import { cellValue, columnNames, findColumn, missingColumnError, parseInstant, type CodedColumn, type Column, type Table } from './table.js';
 
 /** Names that cross a boundary: the JSON form's identity and the rule names people and scripts match on. */
@@ -23,7 +22,7 @@ export type ValidationRule = (typeof VALIDATION_RULES)[number];
 
 /** One column's declared type and constraints: ml.yaml's `schema.columns.<name>` (defaults may be left out). */
 export interface ColumnRules {
-  readonly type: ColumnType;
+  readonly type: DeclaredType;
   readonly nullable?: boolean;
   /** Numbers; for a date column, ISO 8601 text (`2020-01-01`), which ml.yaml's loader has checked parses. */
   readonly min?: number | string;
@@ -234,7 +233,7 @@ function place(file: string, line: number): string {
   return /\.(parquet|arrow|feather|ipc|arrows)$/i.test(file) ? `${file} row ${line}` : `${file}:${line}`;
 }
 
-function expectedKind(type: ColumnType): readonly Column['kind'][] {
+function expectedKind(type: DeclaredType): readonly Column['kind'][] {
   switch (type) {
     case 'integer':
     case 'number':
@@ -249,7 +248,7 @@ function expectedKind(type: ColumnType): readonly Column['kind'][] {
   }
 }
 
-function typeExpectation(type: ColumnType): string {
+function typeExpectation(type: DeclaredType): string {
   switch (type) {
     case 'integer':
       return 'whole numbers';

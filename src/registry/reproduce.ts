@@ -9,8 +9,20 @@ import { join } from 'node:path';
 import * as git from 'isomorphic-git';
 import { canonicalJSON } from '../model/artifact.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
-import { runPipeline, type RunOptions } from '../pipeline/run.js';
 import { RegistryError, type GitRepo } from './store.js';
+
+/**
+ * Trains the model folder `dir`, recording `source` as its lineage; returns the path of the artifact written, or
+ * null when the data no longer passes validation. The caller passes the pipeline, so that the registry imports it not.
+ */
+export type Retrain = (dir: string, source: SourceLineage) => Promise<string | null>;
+
+export interface ReproduceOptions {
+  train: Retrain;
+  now: () => number;
+  /** How many differences to list (default 20). */
+  limit?: number;
+}
 
 export interface Difference {
   /** A JSON path into the artifact, e.g. `lineage.versions.node`. */
@@ -84,7 +96,7 @@ export function differences(a: unknown, b: unknown, path = ''): Difference[] {
 export async function reproduce(
   repo: GitRepo,
   registered: Record<string, unknown> & { sha256: string },
-  options: Pick<RunOptions, 'workers' | 'versions' | 'now'> & { limit?: number },
+  options: ReproduceOptions,
 ): Promise<Reproduction> {
   const started = options.now();
   const source = (registered.lineage as { source: SourceLineage }).source;
@@ -100,9 +112,9 @@ export async function reproduce(
         { commit: source.commit },
       );
     }
-    const result = await runPipeline(folder, { workers: options.workers, versions: options.versions, now: options.now, source });
-    if (!result.artifact) throw new RegistryError(`the data at ${source.commit.slice(0, 7)} no longer passes validation, so nothing was trained`, {});
-    const text = await nodeFs.promises.readFile(result.artifact.path, 'utf8');
+    const artifactPath = await options.train(folder, source);
+    if (artifactPath === null) throw new RegistryError(`the data at ${source.commit.slice(0, 7)} no longer passes validation, so nothing was trained`, {});
+    const text = await nodeFs.promises.readFile(artifactPath, 'utf8');
     const reproduced = JSON.parse(text) as Record<string, unknown> & { sha256: string };
     const strip = (a: Record<string, unknown>) => ({ ...a, sha256: undefined });
     const all = differences(strip(registered), strip(reproduced));
