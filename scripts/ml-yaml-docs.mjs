@@ -2,8 +2,9 @@
 //   node scripts/ml-yaml-docs.mjs           writes docs/ml-yaml.md
 //   node scripts/ml-yaml-docs.mjs --check   exits 1 when docs/ml-yaml.md differs from what the schema gives
 //   --out <file>                            another file (tests use it)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { docFileMain, syncDocFile } from './doc-file.mjs';
 
 const SCHEMA_FILE = fileURLToPath(new URL('../schemas/ml.schema.json', import.meta.url));
 const DOCS_FILE = fileURLToPath(new URL('../docs/ml-yaml.md', import.meta.url));
@@ -183,38 +184,22 @@ function row(cells) {
 
 /** Writes the docs, or with `check` only compares them; returns whether the file was already up to date. */
 export function syncMlYamlDocs({ check = false, out = DOCS_FILE, schemaFile = SCHEMA_FILE } = {}) {
-  const expected = renderMlYamlDocs(JSON.parse(readFileSync(schemaFile, 'utf8')));
-  let actual;
-  try {
-    actual = readFileSync(out, 'utf8');
-  } catch (err) {
-    if (err?.code !== 'ENOENT') throw err;
-  }
-  const fresh = actual === expected;
-  if (!check && !fresh) writeFileSync(out, expected);
-  return fresh;
+  return syncDocFile(out, renderMlYamlDocs(JSON.parse(readFileSync(schemaFile, 'utf8'))), check);
 }
 
 function main(argv) {
-  const check = argv.includes('--check');
-  const outAt = argv.indexOf('--out');
-  const out = outAt >= 0 ? argv[outAt + 1] : DOCS_FILE;
-  if (outAt >= 0 && !out) {
-    console.error('--out needs a file name, e.g. --out docs/ml-yaml.md');
-    return 2;
-  }
-  const fresh = syncMlYamlDocs({ check, out });
-  if (check && !fresh) {
-    console.error(`${out} is stale: it differs from what schemas/ml.schema.json gives. Run \`node scripts/ml-yaml-docs.mjs\` and commit the result.`);
-    return 1;
-  }
-  if (!check) console.log(fresh ? `${out} is up to date` : `wrote ${out}`);
-  return 0;
+  return docFileMain(argv, {
+    out: DOCS_FILE,
+    example: 'docs/ml-yaml.md',
+    source: 'schemas/ml.schema.json',
+    script: 'scripts/ml-yaml-docs.mjs',
+    render: () => renderMlYamlDocs(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8'))),
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    process.exitCode = await main(process.argv.slice(2));
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
     process.exitCode = 1;

@@ -22,7 +22,7 @@ export interface ErrorSpec {
 export const ERRORS = {
   // The command line and the actions' inputs.
   E_USAGE: { class: 'UsageError', exit: 2, http: 500, fix: 'Correct the command line; bramble --help lists the commands and options.' },
-  E_REGISTRY_USAGE: { class: 'RegistryUsageError', exit: 2, http: 500, fix: 'Correct the registry command; bramble registry --help lists its forms.' },
+  E_REGISTRY_USAGE: { class: 'RegistryUsageError', exit: 2, http: 500, fix: 'Correct the registry command as the message says; bramble COMMAND --help lists its options.' },
   E_OUTPUT: { class: 'OutputError', exit: 2, http: 500, fix: 'Free space where the output goes, or send the output elsewhere.' },
   E_ACTION_INPUT: { class: 'ActionInputError', exit: 2, http: 500, fix: "Correct the step's `with:` input named in the message." },
   E_STEP_FAILED: { class: 'StepFailure', exit: 1, http: 500, fix: 'Read the annotations and the job summary; fix the data or the model the gate refused.' },
@@ -63,14 +63,14 @@ export const ERRORS = {
   E_PREDICT_INPUT: { class: 'PredictInputError', exit: 2, http: 500, fix: "Give bramble predict a data file with the model's input columns." },
   // The registry (git tags).
   E_REGISTRY: { class: 'RegistryError', exit: 2, http: 500, fix: 'Do what the message says to the registry or its remote (fetch, a token, a version that exists).' },
-  E_REGISTRY_NAME: { class: 'RegistryNameError', exit: 2, http: 500, fix: 'Name models with lower-case letters, digits and dashes.' },
+  E_REGISTRY_NAME: { class: 'RegistryNameError', exit: 2, http: 500, fix: "Rename the model, environment or event as the message suggests; tag names follow GTO's rule." },
   E_REGISTRY_VERSION: { class: 'RegistryVersionError', exit: 2, http: 500, fix: 'Give a version as vX.Y.Z.' },
-  E_REGISTRY_COUNTER: { class: 'RegistryCounterError', exit: 2, http: 500, fix: 'A tag counter must be a whole number ≥ 0; remove the malformed tag.' },
+  E_REGISTRY_COUNTER: { class: 'RegistryCounterError', exit: 2, http: 500, fix: "Use a whole number ≥ 0 as the tag counter: the model's highest counter + 1." },
   // GitHub.
   E_GITHUB_AUTH: { class: 'GitHubAuthError', exit: 2, http: 500, fix: "Pass a token GitHub accepts (the workflow's GITHUB_TOKEN)." },
   E_GITHUB_PERMISSION: { class: 'GitHubPermissionError', exit: 2, http: 500, fix: "Grant the workflow job the permission named in the message (permissions: in the workflow)." },
   E_GITHUB_API: { class: 'GitHubApiError', exit: 2, http: 500, fix: 'GitHub failed or could not be reached after retries: run the job again.' },
-  E_GITHUB_EVENT: { class: 'GitHubEventError', exit: 2, http: 500, fix: 'Run the action on an event Bramble runs on (push, pull_request, workflow_dispatch).' },
+  E_GITHUB_EVENT: { class: 'GitHubEventError', exit: 2, http: 500, fix: 'Trigger the workflow with pull_request, push, workflow_dispatch or schedule, inside GitHub Actions.' },
   E_COMMENT_TOO_LONG: { class: 'CommentTooLongError', exit: 2, http: 500, fix: 'Trim the report before posting it.' },
   // Deploying.
   E_DEPLOY: { class: 'DeployError', exit: 1, http: 500, fix: 'The version was not deployed and the old model serves: read the reason, fix it, deploy again.' },
