@@ -1,0 +1,206 @@
+// The server's routes, each a function from a request to a Reply: an environment's probes, predictions (MLflow's
+// /invocations and Open Inference Protocol v2) and feedback; the host's own /metrics, health, /status and
+// /version; and the admin calls (deploy, sync). They throw what goes wrong and errorReply answers it.
+import { describeError, httpStatusOf } from '../errors.js';
+import { requireAdmin, requireToken, type ServeTokens } from './auth.js';
+import { mlflowRecords, readBody, v2Records } from './body.js';
+import type { ServeConfig } from './config.js';
+import type { ModelHost } from './host.js';
+import { decodeSegment, errorReply, HttpError, reply, SERVE, type Protocol, type Reply, type ServeRequest } from './http.js';
+import { InputError, type ServedModel } from './model.js';
+import type { PredictionLog } from './prediction-log.js';
+import type { GitSync } from './sync.js';
+import type { ServeTelemetry } from './telemetry.js';
+
+/** What the routes read and report to: built once by buildServer. */
+export interface RouteContext {
+  config: ServeConfig;
+  version: string;
+  host: ModelHost;
+  sync: GitSync | null;
+  log: PredictionLog;
+  telemetry: ServeTelemetry;
+  tokens: ServeTokens;
+  warn: (message: string) => void;
+}
+
+/** A prediction request for an environment that has a model. */
+interface Asked {
+  env: string;
+  model: ServedModel;
+  req: ServeRequest;
+  id: string;
+  /** performance.now() when the request came in. */
+  started: number;
+}
+
+const V2_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+
+/** Routes a request for one environment; `rest` is the path after the environment's prefix. */
+export async function envRoute(ctx: RouteContext, env: string, rest: string, req: ServeRequest, id: string): Promise<Reply> {
+  const started = performance.now();
+  const model = ctx.host.model(env);
+  const probe = probeRoute(ctx, env, rest, model);
+  if (probe) return probe;
+  if (rest === '/feedback' && req.method === 'POST') return feedbackRoute(ctx, env, req, id);
+  const protocol: Protocol = rest.startsWith('/v2/') ? 'v2' : rest === '/invocations' ? 'mlflow' : 'plain';
+  try {
+    requireToken(ctx.tokens, env, req, ' (Authorization: Bearer …)');
+    const v2 = V2_MODEL.exec(rest);
+    if (!model && protocol !== 'plain') throw new HttpError('E_HTTP_UNAVAILABLE', `${env} has no model yet; deploy one with bramble deploy NAME@VERSION --env ${env}`);
+    if (protocol === 'mlflow' && model) return await invocations(ctx, { env, model, req, id, started });
+    if (v2 && model) return await v2Route(ctx, v2, { env, model, req, id, started });
+    throw new HttpError('E_HTTP_NOT_FOUND', `no route ${req.method} ${rest} for ${env}; try POST /invocations, /v2/models/${model?.name ?? 'NAME'}/infer, /ping`);
+  } catch (err) {
+    return errorReply(err, id, ctx.warn, protocol, { 'x-request-id': id });
+  }
+}
+
+/** An environment's health and version, which need no token. */
+function probeRoute(ctx: RouteContext, env: string, rest: string, model: ServedModel | null): Reply | null {
+  if (rest === '/ping' || rest === '/health') {
+    return reply(model ? 200 : 503, model ? { status: 'ok', env, model: model.name, version: model.version } : { status: 'no model', env });
+  }
+  if (rest === '/version') {
+    return reply(model ? 200 : 503, { bramble: ctx.version, env, model: model?.name ?? null, version: model?.version ?? null, sha256: model?.sha256 ?? null });
+  }
+  if (rest === '/v2' || rest === '/v2/') return reply(200, { name: 'bramble', version: ctx.version, extensions: [] });
+  if (rest === '/v2/health/live') return reply(200, { live: true });
+  if (rest === '/v2/health/ready') return reply(model ? 200 : 503, { ready: model !== null });
+  return null;
+}
+
+/** MLflow's POST /invocations. */
+async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
+  if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST /invocations', { Allow: 'POST' });
+  const records = mlflowRecords(await readBody(q.req, ctx.config.limits.bodyBytes), String(q.req.headers['content-type'] ?? ''), q.model);
+  const { predictions, probabilities } = q.model.predict(records, (i) => `row ${i}`);
+  ctx.telemetry.predicted({ env: q.env, model: q.model, id: q.id, records, labels: predictions, probabilities, started: q.started });
+  return reply(200, { predictions }, { 'x-request-id': q.id, 'x-bramble-model': `${q.model.name}@${q.model.version}` });
+}
+
+/** Open Inference Protocol v2: a model's metadata, readiness and inference. */
+async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Promise<Reply> {
+  const m = q.model;
+  const asked = decodeSegment(match[1]);
+  const askedVersion = match[2] === undefined ? undefined : decodeSegment(match[2]);
+  if (asked !== m.name || (askedVersion !== undefined && askedVersion !== m.version)) {
+    throw new HttpError('E_HTTP_NOT_FOUND', `${q.env} serves ${m.name} ${m.version}, not ${asked}${askedVersion !== undefined ? ` ${askedVersion}` : ''}`);
+  }
+  if (match[3] === undefined) return reply(200, v2Metadata(m));
+  if (match[3] === '/ready') return reply(200, { name: m.name, ready: true });
+  if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST …/infer', { Allow: 'POST' });
+  const { records, id: requestId } = v2Records(await readBody(q.req, ctx.config.limits.bodyBytes), m);
+  const { predictions, probabilities } = m.predict(records, (i) => `row ${i}`);
+  const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];
+  if (probabilities && m.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, m.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
+  ctx.telemetry.predicted({ env: q.env, model: m, id: q.id, records, labels: predictions, probabilities, started: q.started });
+  return reply(200, { model_name: m.name, model_version: m.version, id: requestId ?? q.id, outputs }, { 'x-request-id': q.id });
+}
+
+function v2Metadata(model: ServedModel) {
+  const classes = model.classes;
+  return {
+    name: model.name,
+    versions: [model.version],
+    platform: 'bramble-random-forest',
+    inputs: model.inputs.map((i) => ({ name: i.name, datatype: i.kind === 'number' ? 'FP64' : 'BYTES', shape: [-1] })),
+    outputs: classes
+      ? [
+          { name: 'predict', datatype: typeof classes[0] === 'number' ? 'FP64' : 'BYTES', shape: [-1] },
+          { name: 'predict_proba', datatype: 'FP64', shape: [-1, classes.length] },
+        ]
+      : [{ name: 'predict', datatype: 'FP64', shape: [-1] }],
+  };
+}
+
+/** POST /ENV/feedback: the truth for an earlier prediction, appended to the prediction log. */
+async function feedbackRoute(ctx: RouteContext, env: string, req: ServeRequest, id: string): Promise<Reply> {
+  try {
+    requireToken(ctx.tokens, env, req, '');
+    const body = feedbackBody(await readBody(req, ctx.config.limits.bodyBytes));
+    const truth = body.truth ?? body.actual;
+    if (typeof body.id !== 'string' || !SERVE.requestId.test(body.id)) throw new InputError('feedback needs "id": the x-request-id of the prediction');
+    if (truth === undefined) throw new InputError('feedback needs "truth": the actual label or value for that prediction');
+    if (truth !== null && typeof truth === 'object') throw new InputError('feedback "truth" must be one label or number, not a list or an object');
+    if (typeof truth === 'string' && truth.length > SERVE.feedbackTruthChars) {
+      throw new HttpError('E_HTTP_TOO_LARGE', `feedback "truth" is ${truth.length} characters; a label is at most ${SERVE.feedbackTruthChars}`);
+    }
+    // "recorded" only when the log kept it: a full or failing log answers 503, so the sender retries.
+    if (ctx.log.stats().faulty || !ctx.log.append({ type: 'feedback', id: body.id, time: new Date().toISOString(), env, truth })) {
+      throw new HttpError('E_HTTP_UNAVAILABLE', 'the prediction log cannot take the feedback now (full or failing; see /metrics); retry later', { 'Retry-After': '5' });
+    }
+    return reply(202, { id: body.id, recorded: true });
+  } catch (err) {
+    return errorReply(err, id, ctx.warn, 'plain');
+  }
+}
+
+function feedbackBody(text: string): { id?: unknown; truth?: unknown; actual?: unknown } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new InputError(`the request body is not JSON: ${err.message}`);
+    throw err;
+  }
+  // A body of null has no fields, like one of a number: the first missing field is what the sender hears of.
+  return typeof json === 'object' && json !== null ? json : {};
+}
+
+/** The host's own routes, outside every environment: /metrics, health, /status, /version; null for others. */
+export function hostRoute(ctx: RouteContext, path: string): Reply | null {
+  const envNames = ctx.host.envs;
+  if (path === '/metrics') return reply(200, ctx.telemetry.render(ctx.sync), { 'Content-Type': ctx.telemetry.metrics.contentType });
+  if (path === '/ping' || path === '/health' || path === '/v2/health/live' || path === '/v2/health/ready') {
+    const missing = envNames.filter((e) => !ctx.host.model(e));
+    const ok = path === '/v2/health/live' || missing.length === 0;
+    return reply(ok ? 200 : 503, ok ? { status: 'ok', environments: envNames } : { status: 'not ready', missing });
+  }
+  if (path === '/status') {
+    // What git says each environment should serve, what it serves, and the last sync: drift, in one look.
+    const live = (e: string) => {
+      const model = ctx.host.model(e);
+      return model ? { version: model.version, sha256: model.sha256 } : null;
+    };
+    return reply(200, ctx.sync ? ctx.sync.status() : { environments: Object.fromEntries(envNames.map((e) => [e, { live: live(e) }])) });
+  }
+  if (path === '/version') return reply(200, { bramble: ctx.version, environments: Object.fromEntries(envNames.map((e) => [e, ctx.host.model(e)?.version ?? null])) });
+  return null;
+}
+
+/** /admin/…: deploy a candidate the CLI wrote (POST /admin/deploy/ENV), or sync with git (POST /admin/sync). */
+export async function adminRoute(ctx: RouteContext, path: string, req: ServeRequest, id: string): Promise<Reply> {
+  try {
+    requireAdmin(ctx.tokens, req);
+    if (path === '/admin/sync' && req.method === 'POST') {
+      if (!ctx.sync) throw new HttpError('E_HTTP_NOT_FOUND', 'this host has no git block in serve.json, so there is nothing to sync from; deploy with bramble deploy');
+      await ctx.sync.sync();
+      return reply(200, ctx.sync.status());
+    }
+    // Nothing is pushed into a host that follows git: not even from this machine.
+    if (ctx.sync) {
+      throw new HttpError(
+        'E_HTTP_CONFLICT',
+        'this host follows git (serve.json git): promote with an assignment tag (bramble promote NAME@vX.Y.Z ENV), then POST /admin/sync; artifacts are not accepted here',
+      );
+    }
+    const deploy = /^\/admin\/deploy\/([^/]+)$/.exec(path);
+    if (!deploy || req.method !== 'POST') throw new HttpError('E_HTTP_NOT_FOUND', 'admin: POST /admin/deploy/ENV');
+    return await deployRoute(ctx, decodeSegment(deploy[1]));
+  } catch (err) {
+    return errorReply(err, id, ctx.warn, 'plain');
+  }
+}
+
+/** Takes the environment's candidate; a refusal answers with its reason, whatever its status (the caller is the admin). */
+async function deployRoute(ctx: RouteContext, env: string): Promise<Reply> {
+  try {
+    const result = await ctx.host.deploy(env);
+    ctx.telemetry.deployed(env, 'ok');
+    return reply(200, result);
+  } catch (err) {
+    ctx.telemetry.deployed(ctx.host.envs.includes(env) ? env : 'unknown', 'refused');
+    return reply(httpStatusOf(err), { error: describeError(err) });
+  }
+}
