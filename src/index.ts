@@ -1,4 +1,4 @@
-export { BrambleError, describeError } from './errors.js';
+export { BrambleError, describeError, ERRORS, exitCodeOf, httpStatusOf, type ErrorCode } from './errors.js';
 export { RandomForest, TrainingDataError, ModelFormatError, FOREST_FORMAT } from './model/forest/forest.js';
 export type { ForestJSON, Label, Row, Rows, TrainOptions } from './model/forest/forest.js';
 export type { Matrix } from './util/matrix.js';
