@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { predictFile } from '../src/usecases/predict.js';
 import { runPipeline } from '../src/pipeline/run.js';
-import { modelCard, trainingReport } from '../src/registry/card.js';
+import { modelCard } from '../src/report/card.js';
+import { trainingReport } from '../src/report/training-report.js';
 import { InputError, recordSchema, ServedModel } from '../src/serve/model.js';
 import type { FeaturesJSON } from '../src/features/transforms.js';
 

@@ -10,7 +10,9 @@ import { readMlYaml, type MlConfig } from '../src/config/ml-yaml.js';
 import type { ValidationResult } from '../src/data/validate.js';
 import { ARTIFACT, openArtifact } from '../src/model/artifact.js';
 import { runPipeline, type RunOptions } from '../src/pipeline/run.js';
-import { CARD, metricsRecord, modelCard, trainingReport, type CardInput } from '../src/registry/card.js';
+import { metricsRecord, modelCard } from '../src/report/card.js';
+import { CARD, type CardInput } from '../src/report/card-facts.js';
+import { trainingReport } from '../src/report/training-report.js';
 
 const template = join(import.meta.dirname, '../templates/model-repo');
 const diabetes = join(import.meta.dirname, 'fixtures/datasets/diabetes.csv');
@@ -182,7 +184,8 @@ describe('the documents of a registered version', () => {
       expect(lineage).toContain(recorded.mlYaml.sha256);
       expect(lineage).toContain(recorded.data.sha256);
       expect(lineage).toContain('- Trained with Bramble test on Node test.');
-      expect(lineage).toContain(`- Registered by Ada Lovelace \\<ada@example.com\\> at 2026-11-24T09:00:00.000Z, on commit \`${commit}\`.`);
+      // The one Markdown kit escapes @ (no mention in a PR comment); rendered, the card shows <ada@example.com>.
+      expect(lineage).toContain(`- Registered by Ada Lovelace \\<ada\\@example.com\\> at 2026-11-24T09:00:00.000Z, on commit \`${commit}\`.`);
     });
 
     it('states data, parameters, signature and limits from the artifact and ml.yaml', () => {

@@ -9,7 +9,7 @@ import { ARTIFACT, openArtifact } from '../src/model/artifact.js';
 import { applyGates } from '../src/model/compare.js';
 import { metricsOf } from '../src/model/evaluate.js';
 import { runPipeline, type RunOptions, type RunResult } from '../src/pipeline/run.js';
-import { metricsRecord } from '../src/registry/card.js';
+import { metricsRecord } from '../src/report/card.js';
 import { renderReport } from '../src/report/render.js';
 import { REPORT, reportView, type ReportInput } from '../src/report/view.js';
 

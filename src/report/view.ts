@@ -7,8 +7,8 @@
 // - Pure and deterministic: no I/O, no clock, no locale (toLocaleString depends on Node's ICU data).
 // - Every string in the view is final Markdown. Handlebars' own escaping is for HTML (it would turn `<` into
 //   `&lt;` but leave `|` and backticks alone), so render.ts compiles with noEscape and the escaping happens here,
-//   once, where it is tested. Table cells are escaped text, never code spans of data: GitHub splits a table row
-//   on a `|` even inside a code span. Code spans are used only for hex digests, which cannot hold one.
+//   once, with the one Markdown kit (markdown.ts) that the model card uses too. Table cells are escaped text,
+//   never code spans of data: GitHub splits a table row on a `|` even inside a code span. Code spans are used only for hex digests, which cannot hold one.
 // - Cells that come from data are cut to REPORT.cellLength characters: a 10,000-character column name is still
 //   recognisable from its first hundred, and one pathological row must not cost the whole section.
 // - Mermaid labels are quoted strings of xychart's grammar (`"[^"]*"`), with what it cannot take removed: the
@@ -18,14 +18,13 @@
 import type { Metric } from '../model/metric-names.js';
 import type { DriftResult, DriftTest } from '../data/drift.js';
 import type { ValidationResult } from '../data/validate.js';
-import type { FeaturesJSON } from '../features/transforms.js';
 import type { SourceLineage } from '../lineage/source.js';
 import { artifactView, type ArtifactView } from '../model/artifact-schema.js';
 import { ARTIFACT } from '../model/artifact.js';
 import { GATES, METRIC_DIRECTIONS, type GateResult, type GateRow } from '../model/compare.js';
 import { metricsOf, rankImportances, type Evaluation, type MetricValues } from '../model/evaluate.js';
 import type { Label } from '../model/forest/forest.js';
-import type { ForestParams } from '../model/forest/options.js';
+import { escapeMarkdown, mermaidLabel, percent, plural } from './markdown.js';
 
 /** Names that cross a boundary: the comment's marker, GitHub's limits, the section titles, and the report's sizes. */
 export const REPORT = {
@@ -156,37 +155,20 @@ export interface ReportView {
 // ---------------------------------------------------------------------------------------------------------------
 // Markdown and Mermaid text
 
-/** Plain text safe in a paragraph or a table cell: one line, inline markup and HTML characters escaped. */
-export function escapeMarkdown(value: unknown, max: number = REPORT.cellLength): string {
-  return cut(oneLine(String(value)), max).replace(/[\\`*_[\]<>|#~&$@!]/g, (c) => `\\${c}`);
+/** Data-derived text as a table cell or phrase: the kit's escaping, cut to REPORT.cellLength unless told. */
+function cell(value: unknown, max: number = REPORT.cellLength): string {
+  return escapeMarkdown(value, max);
 }
 
-/** A quoted label of Mermaid's xychart grammar. */
-export function mermaidLabel(value: unknown, max: number = REPORT.chartLabelLength): string {
-  const text = String(value)
-    .replace(/["`%#;<>\\]|[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return `"${cut(text, max) || '(blank)'}"`;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
-}
-
-/** At most `max` characters, ending with … when cut; never between the halves of a surrogate pair. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
+/** A chart label at REPORT.chartLabelLength. */
+function chartLabel(value: unknown): string {
+  return mermaidLabel(value, REPORT.chartLabelLength);
 }
 
 /** A hex digest in a code span (it cannot hold a backtick or a pipe), or escaped text when it is not one. */
 function digest(value: unknown, length: number = REPORT.shortSha): string {
   const text = String(value);
-  return /^[0-9a-f]+$/i.test(text) ? `\`${text.slice(0, length)}\`` : escapeMarkdown(text);
+  return /^[0-9a-f]+$/i.test(text) ? `\`${text.slice(0, length)}\`` : cell(text);
 }
 
 function fixed(x: number): string {
@@ -201,14 +183,6 @@ function metricValue(x: number | null | undefined): string {
 function statistic(x: number): string {
   if (x === 0) return '0';
   return Math.abs(x) >= 1e-4 && Math.abs(x) < 1e6 ? fixed(x) : x.toExponential(2);
-}
-
-function percent(share: number): string {
-  return `${(share * 100).toFixed(1)}%`;
-}
-
-function plural(n: number, word: string, words = `${word}s`): string {
-  return `${n} ${n === 1 ? word : words}`;
 }
 
 /** A link target that cannot end the link early or carry markup: http(s) only, anything unusual percent-encoded. */
@@ -226,8 +200,8 @@ function chartNumber(x: number): string {
 function uniqueLabels(values: readonly string[]): string[] {
   const seen = new Set<string>();
   return values.map((value) => {
-    let label = mermaidLabel(value);
-    for (let n = 2; seen.has(label); n++) label = mermaidLabel(`${value.slice(0, REPORT.chartLabelLength - 6)} (${n})`);
+    let label = chartLabel(value);
+    for (let n = 2; seen.has(label); n++) label = chartLabel(`${value.slice(0, REPORT.chartLabelLength - 6)} (${n})`);
     seen.add(label);
     return label;
   });
@@ -269,7 +243,7 @@ export function reportView(input: ReportInput): ReportView {
 type Champion = (NonNullable<ReportInput['champion']> & { facts: ArtifactFacts }) | null;
 
 function verdict(input: ReportInput): { line: string; passed: boolean } {
-  const name = escapeMarkdown(input.model);
+  const name = cell(input.model);
   const { validation } = input.candidate;
   if (!validation.success) {
     const s = validation.statistics;
@@ -289,7 +263,7 @@ function verdict(input: ReportInput): { line: string; passed: boolean } {
 /** Why one gate failed, in a few words: "roc_auc dropped 0.0123 (max 0.01)". */
 function gateFailure(row: GateRow): string {
   const { metric, rule, limit, candidate, champion } = row;
-  if (candidate === null || (champion === null && (rule === 'max_drop' || rule === 'max_rise'))) return escapeMarkdown(row.note ?? `${metric} is missing`);
+  if (candidate === null || (champion === null && (rule === 'max_drop' || rule === 'max_rise'))) return cell(row.note ?? `${metric} is missing`);
   if (rule === 'min' || rule === 'max') return `${metric} is ${fixed(candidate)} (${rule} ${limit})`;
   const higher = METRIC_DIRECTIONS[metric] === 'higher';
   const worse = higher ? (champion as number) - candidate : candidate - (champion as number);
@@ -300,11 +274,11 @@ function contextLines(input: ReportInput, candidate: ArtifactFacts, champion: Ch
   const heldOut = input.candidate.evaluation.rows;
   const compared =
     champion === null
-      ? `Candidate ${digest(candidate.sha256)}; no champion yet, so this would be the first version of ${escapeMarkdown(input.model)}.`
-      : `Candidate ${digest(candidate.sha256)} against the champion ${champion.version === null ? '' : `${escapeMarkdown(champion.version)} `}in ${escapeMarkdown(champion.env)} (${digest(champion.facts.sha256)}), both scored on the same ${heldOut} held-out rows${excludedPhrase(champion)}.`;
+      ? `Candidate ${digest(candidate.sha256)}; no champion yet, so this would be the first version of ${cell(input.model)}.`
+      : `Candidate ${digest(candidate.sha256)} against the champion ${champion.version === null ? '' : `${cell(champion.version)} `}in ${cell(champion.env)} (${digest(champion.facts.sha256)}), both scored on the same ${heldOut} held-out rows${excludedPhrase(champion)}.`;
   const run: string[] = [];
   if (input.run.sha !== null) run.push(`Commit ${digest(input.run.sha, REPORT.shortCommit)}`);
-  if (input.run.ref !== null) run.push(`${run.length === 0 ? 'Ref' : 'on'} ${escapeMarkdown(input.run.ref)}`);
+  if (input.run.ref !== null) run.push(`${run.length === 0 ? 'Ref' : 'on'} ${cell(input.run.ref)}`);
   const url = safeUrl(input.run.url);
   const parts = run.length > 0 ? [run.join(' ')] : [];
   if (url !== null) parts.push(`[workflow run](${url})`);
@@ -313,7 +287,7 @@ function contextLines(input: ReportInput, candidate: ArtifactFacts, champion: Ch
 
 function validationView(validation: ValidationResult): ValidationView {
   const s = validation.statistics;
-  const where = `${escapeMarkdown(validation.file)} (${plural(validation.rows, 'row')})`;
+  const where = `${cell(validation.file)} (${plural(validation.rows, 'row')})`;
   let summary: string;
   if (s.evaluated === 0) summary = `No checks on ${where}: ml.yaml declares no schema.`;
   else if (validation.success) summary = `${REPORT.marks.pass} All ${plural(s.evaluated, 'check')} hold on ${where}.`;
@@ -323,9 +297,9 @@ function validationView(validation: ValidationResult): ValidationView {
     .map((r) => {
       const shown = r.unexpectedLines.slice(0, 5).join(', ');
       return {
-        column: r.column === null ? '(data set)' : escapeMarkdown(r.column),
+        column: r.column === null ? '(data set)' : cell(r.column),
         rule: r.rule,
-        expected: escapeMarkdown(r.expectation),
+        expected: cell(r.expectation),
         rows: String(r.unexpectedCount),
         lines: r.unexpectedLines.length > 5 ? `${shown}, …` : shown,
       };
@@ -343,7 +317,7 @@ function excludedPhrase(champion: NonNullable<Champion>): string {
 /** Why rows were (or could not be) left out, when that is worth a reader's attention. */
 function championNotes(champion: NonNullable<Champion>): string {
   const notes = (champion.compared?.notes ?? []).filter((n) => !n.includes('trained on none of the held-out rows') && !n.includes('(its training-row filter), left out'));
-  return notes.length === 0 ? '' : ` ${notes.map((n) => escapeMarkdown(n.charAt(0).toUpperCase() + n.slice(1), 400)).join('. ')}.`;
+  return notes.length === 0 ? '' : ` ${notes.map((n) => cell(n.charAt(0).toUpperCase() + n.slice(1), 400)).join('. ')}.`;
 }
 
 function metricsView(input: ReportInput, champion: Champion): MetricsView {
@@ -357,7 +331,7 @@ function metricsView(input: ReportInput, champion: Champion): MetricsView {
     const b = champion?.metrics[metric];
     const gates = gateRows
       .filter((r) => r.metric === metric)
-      .map((r) => `${r.passed ? REPORT.marks.pass : REPORT.marks.fail} ${r.rule} ${r.limit}${r.note === null ? '' : ` (${escapeMarkdown(r.note)})`}`)
+      .map((r) => `${r.passed ? REPORT.marks.pass : REPORT.marks.fail} ${r.rule} ${r.limit}${r.note === null ? '' : ` (${cell(r.note)})`}`)
       .join(' · ');
     return { metric, candidate: metricValue(a), champion: champion === null ? '—' : metricValue(b), delta: delta(metric, a, b), gates };
   });
@@ -365,7 +339,7 @@ function metricsView(input: ReportInput, champion: Champion): MetricsView {
     champion === null
       ? `On ${plural(evaluation.rows, 'held-out row')} of this PR's data. No champion yet: gates against it pass with the note "${GATES.noChampion}"; min and max still apply.`
       : `On ${plural(evaluation.rows, 'held-out row')} of this PR's data; the champion was scored on the same rows${excludedPhrase(champion)}. Δ is candidate − champion.${championNotes(champion)}`;
-  const notes = (Object.entries(evaluation.reasons) as [Metric, string][]).map(([metric, reason]) => `${metric}: ${escapeMarkdown(reason, 400)}`);
+  const notes = (Object.entries(evaluation.reasons) as [Metric, string][]).map(([metric, reason]) => `${metric}: ${cell(reason, 400)}`);
   return { intro, hasChampion: champion !== null, rows, notes };
 }
 
@@ -382,8 +356,8 @@ function delta(metric: Metric, candidate: number | null | undefined, champion: n
 function confusionView(confusion: { classes: Label[]; matrix: number[][] }, rows: number): ConfusionView {
   return {
     intro: `The candidate on ${plural(rows, 'held-out row')}: a row per actual class, a column per predicted class.`,
-    classes: confusion.classes.map((c) => escapeMarkdown(c)),
-    rows: confusion.classes.map((c, i) => ({ label: escapeMarkdown(c), counts: confusion.matrix[i].map(String) })),
+    classes: confusion.classes.map((c) => cell(c)),
+    rows: confusion.classes.map((c, i) => ({ label: cell(c), counts: confusion.matrix[i].map(String) })),
   };
 }
 
@@ -396,7 +370,7 @@ function importancesView(candidate: ArtifactFacts): ImportancesView {
   const ceiling = max > 0 ? Math.ceil(max * 100) / 100 : 1;
   const chart = [
     'xychart-beta horizontal',
-    `    title ${mermaidLabel(`Top ${top.length} of ${names.length} features`)}`,
+    `    title ${chartLabel(`Top ${top.length} of ${names.length} features`)}`,
     `    x-axis [${uniqueLabels(top.map((t) => t.feature)).join(', ')}]`,
     `    y-axis "mean decrease in impurity" 0 --> ${chartNumber(ceiling)}`,
     `    bar [${top.map((t) => chartNumber(t.importance)).join(', ')}]`,
@@ -423,9 +397,9 @@ function historyView(input: ReportInput): HistoryView {
     charts.push(
       [
         'xychart-beta',
-        `    title ${mermaidLabel(`${metric} by version`)}`,
+        `    title ${chartLabel(`${metric} by version`)}`,
         `    x-axis [${uniqueLabels(points.map((p) => p.label)).join(', ')}]`,
-        `    y-axis ${mermaidLabel(metric)} ${chartNumber(low - pad)} --> ${chartNumber(high + pad)}`,
+        `    y-axis ${chartLabel(metric)} ${chartNumber(low - pad)} --> ${chartNumber(high + pad)}`,
         `    line [${points.map((p) => chartNumber(p.value)).join(', ')}]`,
       ].join('\n'),
     );
@@ -456,7 +430,7 @@ function driftView(drift: DriftResult | null, champion: Champion): DriftView {
     `${verdict}: ${drifted} of ${plural(drift.columns.length, 'column')} (${percent(drift.driftedShare)}) drifted from ${reference}; ` +
     `the data set counts as drifted at ${percent(drift.share)} or more.`;
   const rows = drift.columns.map((c) => ({
-    column: escapeMarkdown(c.column),
+    column: cell(c.column),
     kind: c.kind,
     test: TEST_NAMES[c.test],
     statistic: c.statistic === null ? '∞' : statistic(c.statistic),
@@ -464,7 +438,7 @@ function driftView(drift: DriftResult | null, champion: Champion): DriftView {
     threshold: `${c.pValue === null ? '≥' : 'p <'} ${c.threshold}`,
     drifted: c.drifted ? `${REPORT.marks.drift} drifted` : REPORT.marks.pass,
   }));
-  return { summary, rows, skipped: drift.skipped.map((s) => `${escapeMarkdown(s.column)}: ${escapeMarkdown(s.reason)}`) };
+  return { summary, rows, skipped: drift.skipped.map((s) => `${cell(s.column)}: ${cell(s.reason)}`) };
 }
 
 function sourceText(source: SourceLineage | null): string {
@@ -476,11 +450,11 @@ function lineageView(candidate: ArtifactFacts, champion: ArtifactFacts | null): 
   const fields: [string, (f: ArtifactFacts) => string][] = [
     ['artifact sha256', (f) => digest(f.sha256)],
     ['commit', (f) => sourceText(f.lineage.source)],
-    ['data', (f) => `${escapeMarkdown(f.lineage.data.path)}, ${plural(f.lineage.data.rows, 'row')}`],
+    ['data', (f) => `${cell(f.lineage.data.path)}, ${plural(f.lineage.data.rows, 'row')}`],
     ['data sha256', (f) => digest(f.lineage.data.sha256)],
     ['ml.yaml sha256', (f) => digest(f.lineage.mlYaml.sha256)],
-    ['Bramble', (f) => escapeMarkdown(f.lineage.versions.bramble)],
-    ['Node', (f) => escapeMarkdown(f.lineage.versions.node)],
+    ['Bramble', (f) => cell(f.lineage.versions.bramble)],
+    ['Node', (f) => cell(f.lineage.versions.node)],
   ];
   return {
     hasChampion: champion !== null,
@@ -502,7 +476,7 @@ function settings(f: ArtifactFacts): Map<string, unknown> {
 function settingText(value: unknown): string {
   if (value === undefined) return '—';
   if (value === null) return 'none';
-  return escapeMarkdown(typeof value === 'object' ? JSON.stringify(value) : value);
+  return cell(typeof value === 'object' ? JSON.stringify(value) : value);
 }
 
 function parametersView(candidate: ArtifactFacts, champion: ArtifactFacts | null): ParametersView {
@@ -511,14 +485,14 @@ function parametersView(candidate: ArtifactFacts, champion: ArtifactFacts | null
     return {
       intro: "No champion yet; the candidate's settings:",
       hasChampion: false,
-      rows: [...mine].map(([param, value]) => ({ param: escapeMarkdown(param), champion: '', candidate: settingText(value) })),
+      rows: [...mine].map(([param, value]) => ({ param: cell(param), champion: '', candidate: settingText(value) })),
     };
   }
   const theirs = settings(champion);
   const keys = [...mine.keys(), ...[...theirs.keys()].filter((k) => !mine.has(k))];
   const rows = keys
     .filter((k) => JSON.stringify(mine.get(k)) !== JSON.stringify(theirs.get(k)))
-    .map((k) => ({ param: escapeMarkdown(k), champion: settingText(theirs.get(k)), candidate: settingText(mine.get(k)) }));
+    .map((k) => ({ param: cell(k), champion: settingText(theirs.get(k)), candidate: settingText(mine.get(k)) }));
   return {
     intro: rows.length === 0 ? 'Same parameters as the champion.' : `${plural(rows.length, 'setting')} changed from the champion:`,
     hasChampion: true,
