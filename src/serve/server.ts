@@ -20,7 +20,11 @@ export { buildServer, type BuiltServer, type InjectRequest, type InjectResponse,
 export { SERVE } from './http.js';
 
 /** A listener that cannot start, for a reason the person running the server must fix in serve.json or on the host. */
-export class ListenError extends errorFamily(['E_PORT_IN_USE', 'E_PORT_PRIVILEGED', 'E_LISTEN_ADDRESS']) {}
+export class ListenError extends errorFamily(['E_PORT_IN_USE', 'E_PORT_PRIVILEGED', 'E_LISTEN_ADDRESS']) {
+  constructor(code: ListenError['code'], message: string, data: { host: string; port: number; key: string }) {
+    super(code, message, data);
+  }
+}
 
 /**
  * What went wrong when a listener would not start, as a ListenError; undefined for an error Bramble cannot explain.
