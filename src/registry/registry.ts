@@ -7,28 +7,24 @@
 import * as nodeFs from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import * as git from 'isomorphic-git';
-import { canonicalJSON, openArtifact } from '../model/artifact.js';
-import { BrambleError, nearest } from '../errors.js';
-import { fetchRegistry, pushRef, PushRaceError, remoteNamed, type Remote } from './remote.js';
-import { foldState, latestVersion, type Assignment, type ModelState, type RecordedEvent, type TagRecord, type VersionState } from './state.js';
+import { ArtifactError, canonicalJSON, openArtifact } from '../model/artifact.js';
+import { BrambleError, describeError, nearest } from '../errors.js';
+import { fsCode, isMissing } from '../fs/codes.js';
+import { fetchRegistry, remoteNamed, type Remote } from './remote.js';
+import { foldState, latestVersion, type Assignment, type ModelState, type RecordedEvent, type VersionState } from './state.js';
 import {
   REGISTRY,
   RegistryError,
-  indexBytes,
   listRegistryFolder,
   readRegistryFile,
   readSnapshot,
-  deleteRef,
   resolveOrNull,
-  setRef,
-  writeRegistryCommit,
-  writeTagObject,
   type GitIdentity,
-  recordOfObject,
   type GitRepo,
   type Snapshot,
 } from './store.js';
 import { bumpVersion, compareVersions, formatTag, parseTag, parseVersion, type RegistryEvent } from './tags.js';
+import { fastForward, transact, type Plan } from './transaction.js';
 
 type Fs = typeof import('node:fs');
 
@@ -51,16 +47,6 @@ export interface RegistryOptions {
   warn?: (message: string) => void;
   /** Transactions tried before giving up when other pipelines keep winning the race. */
   attempts?: number;
-}
-
-/** One change: the tags to write and the files to put on the registry branch. */
-interface Plan<T> {
-  result: T;
-  /** Nothing to do (e.g. the artifact is registered already). */
-  unchanged?: boolean;
-  tags: { event: RegistryEvent; target: string; message: string; version?: string; artifact?: string }[];
-  files?: Map<string, Uint8Array>;
-  message: string;
 }
 
 export interface Registered {
@@ -108,7 +94,9 @@ export class Registry {
     let root: string;
     try {
       root = await git.findRoot({ fs, filepath: options.dir });
-    } catch {
+    } catch (err) {
+      // findRoot says NotFoundError when no folder above holds .git; anything else (EACCES on the way) is not that.
+      if (!(err instanceof git.Errors.NotFoundError)) throw err;
       throw new RegistryError(`${options.dir} is not inside a git repository; the registry lives in the model's repository — run git init (and commit) first`, {
         dir: options.dir,
       });
@@ -134,23 +122,13 @@ export class Registry {
     let head: string | null;
     if (options.fetch && this.remote) {
       head = await fetchRegistry(this.repo, this.remote);
-      if (head !== null) await this.fastForward(head);
+      if (head !== null) await fastForward(this.repo, head);
       else head = await resolveOrNull(this.repo, REGISTRY.ref);
     } else head = await resolveOrNull(this.repo, REGISTRY.ref);
     // A fresh clone has the registry branch only as the remote's: read that rather than every tag.
     if (head === null && this.remote) head = await resolveOrNull(this.repo, `refs/remotes/${this.remote.name}/${REGISTRY.branch}`);
     const snapshot = await readSnapshot(this.repo, head, this.warn);
     return { snapshot, models: foldState(snapshot.events) };
-  }
-
-  /** Moves the local registry branch to the fetched head when that only adds to it. */
-  private async fastForward(remoteHead: string): Promise<void> {
-    const local = await resolveOrNull(this.repo, REGISTRY.ref);
-    if (local === remoteHead) return;
-    const ahead =
-      local === null ||
-      (await git.isDescendent({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, cache: this.repo.cache, oid: remoteHead, ancestor: local, depth: -1 }));
-    if (ahead) await setRef(this.repo, REGISTRY.ref, remoteHead);
   }
 
   /** One registered version, or an error naming the versions there are. */
@@ -308,9 +286,11 @@ export class Registry {
     let before: Record<string, unknown>;
     try {
       before = (await this.artifact(head, previous)).artifact;
-    } catch {
-      // A version registered by another tool has no artifact to compare with: assume the smallest change that
-      // can be wrong, a minor one, rather than claim nothing changed.
+    } catch (err) {
+      // A version registered by another tool has no artifact to compare with (RegistryError): assume the smallest
+      // change that can be wrong, a minor one, rather than claim nothing changed. A damaged one is said as well.
+      if (err instanceof ArtifactError) this.warn(`${previous.name}@${previous.version}'s artifact cannot be read (${err.message}); the bump assumes a minor change`);
+      else if (!(err instanceof RegistryError)) throw err;
       return 'minor';
     }
     if (canonicalJSON(before.signature) !== canonicalJSON(artifact.signature)) return 'major';
@@ -453,7 +433,7 @@ export class Registry {
     const config = async (path: string): Promise<string | undefined> =>
       (await git.getConfig({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, path })) as string | undefined;
     // isomorphic-git reads the repository's .git/config only; git itself also reads the user's global files.
-    const global = await globalUser(this.repo.fs, this.env);
+    const global = await globalUser(this.repo.fs, this.env, this.warn);
     const actor = this.env.GITHUB_ACTOR ?? this.env.GITLAB_USER_LOGIN;
     const name = this.env.GIT_COMMITTER_NAME ?? (await config('user.name')) ?? this.env.GIT_AUTHOR_NAME ?? global.name ?? actor;
     const email =
@@ -477,125 +457,23 @@ export class Registry {
   }
 
   private async transact<T>(what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
-    const who = await this.identity();
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      const onRemote = new Map<string, string>();
-      const base = this.remote ? await fetchRegistry(this.repo, this.remote, onRemote) : await resolveOrNull(this.repo, REGISTRY.ref);
-      const snapshot = await readSnapshot(this.repo, base, attempt === 1 ? this.warn : () => {});
-      const planned = await plan(snapshot, foldState(snapshot.events));
-      if (planned.unchanged) {
-        if (this.remote && base !== null) await this.fastForward(base);
-        return planned.result;
-      }
-      const written: RecordedEvent[] = [];
-      for (const t of planned.tags) {
-        const tag = formatTag(t.event);
-        const oid = await writeTagObject(this.repo, tag, t.target, t.message, who);
-        // Read back from the object just written: the record carries the object's text, as the index must.
-        const record: TagRecord = await recordOfObject(this.repo, tag, oid);
-        written.push({ record, event: t.event });
-      }
-      const files = new Map(planned.files ?? []);
-      if (!this.remote) {
-        const commit = await writeRegistryCommit(this.repo, base, await withIndex(files, [...snapshot.events, ...written]), planned.message, who);
-        await setRef(this.repo, REGISTRY.ref, commit);
-        for (const { record } of written) await setRef(this.repo, `refs/tags/${record.tag}`, record.oid);
-        return planned.result;
-      }
-      // The tags go first: a tag name can be created only once, so the remote itself decides which of two racing
-      // pipelines gets a version or a counter. They are pushed from local refs (see pushRef); a tag that did not
-      // reach the remote is taken back here.
-      let raced = false;
-      for (const { record } of written) {
-        const ref = `refs/tags/${record.tag}`;
-        await setRef(this.repo, ref, record.oid);
-        try {
-          await pushRef(this.repo, this.remote, ref, ref);
-        } catch (err) {
-          await deleteRef(this.repo, ref);
-          if (!(err instanceof PushRaceError)) throw err;
-          raced = true;
-          break;
-        }
-        // Another command in this same repository may have fetched while this one pushed: the fetch then set our
-        // local tag to the remote's object, and the push of that ref "succeeded" by sending nothing. The tag is
-        // ours only if the ref still holds our object.
-        if ((await resolveOrNull(this.repo, ref)) !== record.oid) {
-          raced = true;
-          break;
-        }
-      }
-      if (raced) {
-        await backoff(attempt);
-        continue;
-      }
-      // The name is ours; now the files and the index, on whatever the registry branch has become meanwhile.
-      await this.publish(base, published(snapshot.events, onRemote), written, files, planned.message, who);
-      return planned.result;
-    }
-    throw new RegistryError(`gave up on ${what} after ${this.attempts} attempts: other pipelines kept changing the registry first — run the command again`, { what });
+    const context = { repo: this.repo, remote: this.remote, attempts: this.attempts, warn: this.warn, who: await this.identity() };
+    return transact(context, what, plan);
   }
-
-  /** Pushes a registry commit with `files` and an index of every tag known, rebuilding it until the push lands. */
-  private async publish(base: string | null, known: RecordedEvent[], written: RecordedEvent[], files: Map<string, Uint8Array>, message: string, who: GitIdentity): Promise<void> {
-    const remote = this.remote as Remote;
-    let head = base;
-    let events = [...known, ...written];
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      const commit = await writeRegistryCommit(this.repo, head, await withIndex(files, events), message, who);
-      try {
-        await pushRef(this.repo, remote, commit, REGISTRY.ref);
-        await setRef(this.repo, REGISTRY.ref, commit);
-        return;
-      } catch (err) {
-        if (!(err instanceof PushRaceError)) {
-          await this.withdraw(written);
-          throw err;
-        }
-      }
-      await backoff(attempt);
-      const onRemote = new Map<string, string>();
-      head = await fetchRegistry(this.repo, remote, onRemote);
-      // Our own tags are on the remote now, so the new snapshot holds them with everyone else's.
-      events = published((await readSnapshot(this.repo, head, () => {})).events, onRemote);
-    }
-    await this.withdraw(written);
-    throw new RegistryError(`gave up writing ${REGISTRY.branch} after ${this.attempts} attempts: other pipelines kept changing it first — run the command again`, {});
-  }
-
-  /** Takes back tags whose files could not be published, so that no version points at nothing. */
-  private async withdraw(written: RecordedEvent[]): Promise<void> {
-    for (const { record } of written) {
-      const ref = `refs/tags/${record.tag}`;
-      await pushRef(this.repo, this.remote as Remote, ref, ref, { delete: true }).catch(() => {});
-      await deleteRef(this.repo, ref).catch(() => {});
-    }
-  }
-}
-
-/**
- * The records an index pushed to the remote may hold: tags the remote has, with the same object. A tag that exists
- * only here — another command's, pushing at this moment in this same repository, which may yet lose its race —
- * must not reach the shared index, or a record of a version nobody holds would outlive it.
- */
-function published(events: readonly RecordedEvent[], onRemote: ReadonlyMap<string, string>): RecordedEvent[] {
-  return events.filter((e) => onRemote.get(`refs/tags/${e.record.tag}`) === e.record.oid);
-}
-
-async function withIndex(files: Map<string, Uint8Array>, events: readonly RecordedEvent[]): Promise<Map<string, Uint8Array>> {
-  const all = new Map(files);
-  all.set(REGISTRY.index, await indexBytes(events));
-  return all;
 }
 
 /** user.name and user.email from git's global files: ~/.gitconfig, then $XDG_CONFIG_HOME/git/config. */
-async function globalUser(fs: Fs, env: Env): Promise<{ name?: string; email?: string }> {
+async function globalUser(fs: Fs, env: Env, warn: (message: string) => void): Promise<{ name?: string; email?: string }> {
   const home = env.HOME ?? env.USERPROFILE;
   const files = [home && join(home, '.gitconfig'), env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, 'git', 'config') : home && join(home, '.config', 'git', 'config')];
   const found: { name?: string; email?: string } = {};
   for (const file of files) {
     if (!file) continue;
-    const text = await fs.promises.readFile(file, 'utf8').catch(() => '');
+    // Most people have one of the two files or neither; a file that is there but cannot be read is said.
+    const text = await fs.promises.readFile(file, 'utf8').catch((err: unknown) => {
+      if (!isMissing(err) && fsCode(err) !== 'ENOTDIR') warn(`git's config ${file} cannot be read (${fsCode(err) || describeError(err)}); its user.name and user.email are not used`);
+      return '';
+    });
     let inUser = false;
     for (const raw of text.split('\n')) {
       const line = raw.trim();
@@ -666,13 +544,6 @@ export function endOf(date: string): string {
 export function servedAt(events: readonly RecordedEvent[], name: string, env: string, at: string): Assignment | null {
   const assignment = foldState(events, at).get(name)?.envs.get(env) ?? null;
   return assignment?.version ? assignment : null;
-}
-
-function backoff(attempt: number): Promise<void> {
-  // Jittered, growing waits, so that racing pipelines stop colliding. The jitter only spaces out retries; nothing
-  // it touches is recorded, so it need not be seeded.
-  const ms = Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random());
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export { latestVersion };

@@ -10,8 +10,9 @@
 import { createHash } from 'node:crypto';
 import * as git from 'isomorphic-git';
 import { join } from 'node:path';
-import { errorClass } from '../errors.js';
+import { describeError, errorClass } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { fsCode, isMissing } from '../fs/codes.js';
 import type { Person, RecordedEvent, TagRecord } from './state.js';
 import { parseTag } from './tags.js';
 
@@ -214,13 +215,18 @@ function isoTime(seconds: number): string {
  * .git/bramble/index-<blob>.json: the blob id comes from the (small) commit and tree, so the cache can never be
  * stale, and reading it costs a file read instead of inflating 600 KB with isomorphic-git's pure-JS zlib.
  */
-async function readIndex(repo: GitRepo, head: string): Promise<RegistryIndex | null> {
+async function readIndex(repo: GitRepo, head: string, warn: (message: string) => void): Promise<RegistryIndex | null> {
   const { commit } = await git.readCommit({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: head });
   const { tree } = await git.readTree({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: commit.tree });
   const entry = tree.find((e) => e.path === REGISTRY.index && e.type === 'blob');
   if (!entry) return null;
   const cached = join(repo.gitdir, 'bramble', `index-${entry.oid}.json`);
-  const hit = await repo.fs.promises.readFile(cached).catch(() => null);
+  // The cache is only a cache: absent is normal, and any other failure is said and read past (from git itself).
+  const cacheProblem = (what: string) => (err: unknown): null => {
+    if (!isMissing(err)) warn(`the registry index cache ${cached} could not be ${what} (${fsCode(err) || describeError(err)}); reading the index from git instead`);
+    return null;
+  };
+  const hit = await repo.fs.promises.readFile(cached).catch(cacheProblem('read'));
   if (hit) {
     const index = parseIndex(hit);
     if (index) return index;
@@ -230,10 +236,10 @@ async function readIndex(repo: GitRepo, head: string): Promise<RegistryIndex | n
   if (index) {
     // Only the newest index is worth keeping.
     const folder = join(repo.gitdir, 'bramble');
-    await repo.fs.promises.mkdir(folder, { recursive: true }).catch(() => {});
-    const old = await repo.fs.promises.readdir(folder).catch(() => [] as string[]);
+    await repo.fs.promises.mkdir(folder, { recursive: true }).catch(cacheProblem('written'));
+    const old = (await repo.fs.promises.readdir(folder).catch(cacheProblem('listed'))) ?? [];
     for (const name of old) if (name.startsWith('index-') && name.endsWith('.json')) await repo.fs.promises.rm(join(folder, name), { force: true });
-    await writeFileAtomic(cached, new TextDecoder().decode(blob)).catch(() => {});
+    await writeFileAtomic(cached, new TextDecoder().decode(blob)).catch(cacheProblem('written'));
   }
   return index;
 }
@@ -242,10 +248,13 @@ async function readIndex(repo: GitRepo, head: string): Promise<RegistryIndex | n
 function parseIndex(bytes: Uint8Array | null): RegistryIndex | null {
   if (bytes === null) return null;
   try {
-    const value = JSON.parse(new TextDecoder().decode(bytes)) as RegistryIndex;
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as RegistryIndex | null;
+    if (typeof value !== 'object' || value === null) return null;
     if (value.format !== REGISTRY.format || value.version !== REGISTRY.version || !Array.isArray(value.tags)) return null;
     return value;
-  } catch {
+  } catch (err) {
+    // JSON.parse fails only with a SyntaxError: a damaged index, read past like a foreign one.
+    if (!(err instanceof SyntaxError)) throw err;
     return null;
   }
 }
@@ -268,7 +277,7 @@ export async function readSnapshot(repo: GitRepo, head: string | null, warn: (me
     const shown = malformed.slice(0, 3).join(', ');
     warn(`ignored ${malformed.length} tag${malformed.length === 1 ? '' : 's'} that look${malformed.length === 1 ? 's' : ''} like registry tags but do not follow GTO's grammar: ${shown}${malformed.length > 3 ? ', …' : ''}`);
   }
-  const index = head === null ? null : await readIndex(repo, head);
+  const index = head === null ? null : await readIndex(repo, head, warn);
   const cached = new Map((index?.tags ?? []).map((r) => [r.tag, r]));
   const local = parsed.size === 0 ? new Map<string, TagRecord>() : await readLocalRecords(repo);
   const events: RecordedEvent[] = [];

@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, errorClass } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { isMissing } from '../fs/codes.js';
 import { ModelLoadError, ServedModel } from './model.js';
 
 export const HOST_FILES = {
@@ -104,7 +105,7 @@ export class ModelHost {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return null;
+      if (isMissing(err)) return null;
       throw err;
     }
     const meta = await readMeta(path);
@@ -164,30 +165,39 @@ export class ModelHost {
   }
 }
 
-function isMissing(err: unknown): boolean {
-  return err instanceof Error && 'code' in err && err.code === 'ENOENT';
-}
-
 function throwUnlessMissing(err: unknown): void {
   if (!isMissing(err)) throw err;
 }
 
-/** The meta beside a model file; null when there is none, or when it is damaged (the model's own sha256 still holds). */
+/**
+ * The meta beside a model file; null when there is none (a model copied in by hand). A damaged meta is an error,
+ * not "none": it is what names the sha256 the deploy expected, and without it the hash check would be skipped.
+ */
 async function readMeta(path: string): Promise<DeployMeta | null> {
+  const file = HOST_FILES.meta(path);
   let text: string;
   try {
-    text = await readFile(HOST_FILES.meta(path), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
     throwUnlessMissing(err);
     return null;
   }
+  let meta: unknown;
   try {
-    const meta = JSON.parse(text) as Partial<DeployMeta> | null;
-    return typeof meta?.version === 'string' && typeof meta.sha256 === 'string' ? (meta as DeployMeta) : null;
+    meta = JSON.parse(text);
   } catch (err) {
-    if (err instanceof SyntaxError) return null;
-    throw err;
+    if (!(err instanceof SyntaxError)) throw err;
+    throw damagedMeta(file, `not JSON: ${err.message}`);
   }
+  if (typeof meta !== 'object' || meta === null || !('version' in meta) || !('sha256' in meta)) throw damagedMeta(file, 'no version and sha256');
+  const { version, sha256 } = meta;
+  if (typeof version !== 'string' || typeof sha256 !== 'string') throw damagedMeta(file, 'version and sha256 are not strings');
+  const name = 'name' in meta && typeof meta.name === 'string' ? meta.name : '';
+  return { name, version, sha256 };
+}
+
+function damagedMeta(file: string, why: string): ModelLoadError {
+  return new ModelLoadError(`${file} is damaged (${why}), so the sha256 the deploy expected cannot be checked; deploy the model again`, { file });
 }
 
 /** Writes a candidate for `env` into the host's model folder: the artifact, then its meta, each atomically. */

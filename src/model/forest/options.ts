@@ -58,7 +58,9 @@ function show(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
   try {
     return JSON.stringify(value);
-  } catch {
+  } catch (err) {
+    // A cycle or a BigInt: JSON.stringify's TypeError. The value is still shown, by its kind.
+    if (!(err instanceof TypeError)) throw err;
     return Object.prototype.toString.call(value);
   }
 }
