@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadMlYaml, type FeatureStep } from '../src/config/ml-yaml.js';
 import { cellValue, type Column, type Table } from '../src/data/table.js';
 import { FeatureExpressionError } from '../src/features/expression.js';
-import { FeatureInputError, FeaturesFormatError, FeatureStepError, fitFeatures, FittedFeatures, median } from '../src/features/transforms.js';
+import { FeatureInputError, FeaturesFormatError, FeatureStepError } from '../src/features/feature-errors.js';
+import { median } from '../src/features/fit-steps.js';
+import { fitFeatures, FittedFeatures } from '../src/features/transforms.js';
 
 // Tables built by hand: numbers, categories (codes in order of first appearance, as the loader makes them) and
 // dates (UTC milliseconds, NaN missing).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileExpression, FeatureExpressionError, OP_NAMES, parseExpression, type Value } from '../src/features/expression.js';
+import { compileExpression, FeatureExpressionError, parseExpression, type Value } from '../src/features/expression.js';
+import { OP_NAMES } from '../src/features/expression-ops.js';
 
 const WHERE = 'features[2].derive.x';
 const ALLOWED = 'a derive expression may read d.<column> and call op.<function> only';

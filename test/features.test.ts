@@ -6,14 +6,8 @@ import { splitRows } from '../src/data/split.js';
 import { cellValue, type Column, type Table } from '../src/data/table.js';
 import { RandomForest } from '../src/model/forest/forest.js';
 import { FeatureExpressionError } from '../src/features/expression.js';
-import {
-  FeatureInputError,
-  FeaturesFormatError,
-  FeatureStepError,
-  fitFeatures,
-  FittedFeatures,
-  type FeatureMatrix,
-} from '../src/features/transforms.js';
+import { FeatureInputError, FeaturesFormatError, FeatureStepError } from '../src/features/feature-errors.js';
+import { fitFeatures, FittedFeatures, type FeatureMatrix } from '../src/features/transforms.js';
 
 const TEMPLATE = new URL('../templates/model-repo/', import.meta.url);
 

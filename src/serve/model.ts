@@ -4,7 +4,8 @@
 // the scores recorded when it was trained.
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { errorClass, nearest } from '../errors.js';
-import { DATE_INPUT, readDateInput, type FeaturesJSON, type FittedFeatures, type SlotKind } from '../features/transforms.js';
+import { DATE_INPUT, readDateInput } from '../features/inputs.js';
+import type { FeaturesJSON, FittedFeatures, SlotKind } from '../features/transforms.js';
 import type { Label, RandomForest } from '../model/forest/forest.js';
 import { openModel, type OpenedModel } from '../model/open.js';
 import { compileSchema } from '../schemas.js';
