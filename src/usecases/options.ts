@@ -19,6 +19,7 @@ export function bumpOption(text: string | undefined, label: string): Bump | unde
 export function workersOption(text: string | undefined, label: string): number | undefined {
   if (text === undefined || text === '') return undefined;
   const workers = Number(text);
+  if (text.trim() === '' || !Number.isFinite(workers)) throw new UsageError(`${label} is ${JSON.stringify(text)}; give a number`, { workers: text });
   if (!(Number.isInteger(workers) && workers >= 1)) {
     throw new UsageError(`${label} is ${JSON.stringify(text)}; give a whole number of threads ≥ 1, or leave it out for every core`, { workers: text });
   }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ARTIFACT } from '../model/artifact.js';
 import { readAndValidate, runPipeline } from '../pipeline/run.js';
-import { registrationFiles } from '../registry/card.js';
+import { registrationFiles } from '../report/card.js';
 import { Registry, type Registered } from '../registry/registry.js';
 import { formatTag } from '../registry/tags.js';
 import { bumpOption, UsageError } from './options.js';

@@ -1,0 +1,34 @@
+// bramble serve: every environment's current model over HTTP, until SIGTERM or SIGINT.
+import { readServeConfig } from '../serve/config.js';
+import { startServer } from '../serve/server.js';
+import { UsageError } from '../usecases/options.js';
+import { defineCommand } from './command.js';
+
+export const HELP = `bramble serve — serve each environment's current model over HTTP
+
+Usage: bramble serve --config FILE
+
+FILE is serve.json (schemas/serve.schema.json; runner-pi/serve.json is an example): where to listen, the model
+folder (MODELS/<env>/current.json), the prediction log, and each environment's path prefix or port.
+Endpoints, under each environment's prefix: POST /invocations (MLflow: dataframe_split, dataframe_records,
+instances, inputs, or text/csv), GET /ping /health /version, Open Inference v2 (/v2/health/live|ready,
+/v2/models/NAME[/ready], POST /v2/models/NAME/infer), POST /feedback. At the root: GET /metrics (Prometheus),
+/ping, /version, and POST /admin/deploy/ENV (what bramble deploy calls).
+`;
+
+export const command = defineCommand({
+  name: 'serve',
+  help: HELP,
+  options: { config: { type: 'string' } },
+  async run({ values }, io) {
+    if (!values.config) throw new UsageError('bramble serve needs --config FILE (serve.json); see bramble serve --help');
+    const config = await readServeConfig(values.config);
+    const server = await startServer(config, { env: io.env, version: io.versions.bramble, warn: (m) => io.err(`bramble serve: ${m}\n`) });
+    const where = [server.url, ...Object.entries(server.envUrls).map(([env, url]) => `${env} on ${url}`)].join(', ');
+    const serving = server.host.envs.map((e) => `${e}=${server.host.model(e)?.version ?? '(none)'}`).join(' ');
+    io.err(`bramble serve: listening on ${where}; ${serving}\n`);
+    await io.stopped();
+    await server.close();
+    return 0;
+  },
+});

@@ -1,0 +1,40 @@
+// The bramble CLI as tests run it: the built dist/cli.js in a child node process, with git's identity set so that
+// the tags and commits it writes have an author. `bramble` blocks; `brambleAsync` does not, for tests whose own
+// event loop runs a server the CLI talks to.
+import { execFile, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { AUTHOR } from './model-repo.js';
+
+export const CLI = join(import.meta.dirname, '../../dist/cli.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  /** The working folder (default: the test's). */
+  cwd?: string;
+  /** Added to process.env and git's identity. */
+  env?: Readonly<Record<string, string>>;
+}
+
+function cliEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  const identity = { GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email };
+  return Object.assign({}, process.env, identity, extra);
+}
+
+export function bramble(args: readonly string[], options: CliOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd, encoding: 'utf8', env: cliEnv(options.env), maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function brambleAsync(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, encoding: 'utf8', env: cliEnv(options.env), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const status = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
