@@ -12,6 +12,7 @@ import { runPipeline, type RunOptions, type RunResult } from '../src/pipeline/ru
 import { metricsRecord } from '../src/report/card.js';
 import { renderReport } from '../src/report/render.js';
 import { REPORT, reportView, type ReportInput } from '../src/report/view.js';
+import { loadMermaid, mermaidBlocks } from './helpers/mermaid.js';
 
 const template = join(import.meta.dirname, '../templates/model-repo');
 const options: RunOptions = { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } };
@@ -299,20 +300,8 @@ describe('GitHub limits', () => {
 });
 
 describe('the Mermaid blocks of the report', () => {
-  /** Every ```mermaid block of a Markdown text. */
-  function blocks(markdown: string): string[] {
-    return [...markdown.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm)].map((m) => m[1]);
-  }
-
   it('parse with mermaid itself (in jsdom), for the template model and for hostile column names', async () => {
-    const { JSDOM } = await import('jsdom');
-    const dom = new JSDOM('<!doctype html><html><body></body></html>');
-    const g = globalThis as Record<string, unknown>;
-    g.window = dom.window;
-    g.document = dom.window.document;
-    g.DOMParser = dom.window.DOMParser;
-    const mermaid = (await import('mermaid')).default;
-    mermaid.initialize({ startOnLoad: false });
+    const mermaid = await loadMermaid();
     // Column names that try to break out of a chart label.
     const hostile = JSON.parse(JSON.stringify(input)) as typeof input;
     const features = hostile.candidate.artifact.features as { outputs: string[] };
@@ -321,7 +310,7 @@ describe('the Mermaid blocks of the report', () => {
     const hostileReport = renderReport(reportView(hostile), REPORT.commentLimit).markdown;
     expect(hostileReport).toContain('```mermaid');
     reports.push(hostileReport);
-    const all = reports.flatMap(blocks);
+    const all = reports.flatMap(mermaidBlocks);
     expect(all.length).toBeGreaterThanOrEqual(6);
     for (const block of all) {
       await expect(mermaid.parse(block), block).resolves.toMatchObject({ diagramType: 'xychart' });
