@@ -7,6 +7,7 @@ import { schemaValidator } from '../schemas.js';
 import { isMap, isSeq, LineCounter, parseDocument, Parser, visit } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { describeError, errorClass } from '../errors.js';
+import { errnoCode } from '../fs/codes.js';
 import type { DeclaredType } from '../data/load-options.js';
 import { DEFAULT_METRICS, type Gate, type Metric } from '../model/metric-names.js';
 import { checkSemantics } from './ml-rules.js';
@@ -223,7 +224,7 @@ export async function readMlYaml(path: string): Promise<MlConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const code = errnoCode(err);
     const message =
       code === 'ENOENT' || code === 'ENOTDIR'
         ? 'not found; every model repository needs an ml.yaml at its root (see templates/model-repo/ml.yaml)'

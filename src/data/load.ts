@@ -8,6 +8,7 @@ import { DataFileError, DataFormatError } from './load-errors.js';
 import type { DataFormat, LoadOptions, TypeViolation } from './load-options.js';
 import { loadParquet } from './parquet-table.js';
 import type { Table } from './table.js';
+import { errnoCode } from '../fs/codes.js';
 
 // The types of loadTable's and readTable's options are part of their signatures, so they are exported here too.
 export type { DataFormat, DeclaredColumn, DeclaredType, LoadOptions, TypeViolation } from './load-options.js';
@@ -141,7 +142,7 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
 }
 
 function fileError(err: unknown, file: string, hint: string | undefined): DataFileError | undefined {
-  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  const code = errnoCode(err);
   if (code === 'ENOENT') return new DataFileError(`the data file ${file} does not exist; ${hint ?? 'check the path'}`, file);
   if (code === 'EISDIR') return new DataFileError(`the data file ${file} is a folder; give a CSV, JSON, Arrow or Parquet file`, file);
   if (code === 'EACCES') return new DataFileError(`the data file ${file} cannot be read (permission denied); check its permissions`, file);

@@ -9,6 +9,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { errorClass } from '../errors.js';
+import { errnoCode, isMissing } from '../fs/codes.js';
 
 export class DataPathError extends errorClass('E_DATA_PATH') {}
 
@@ -19,7 +20,7 @@ export async function repositoryRoot(dir: string): Promise<string> {
     const found = await stat(join(at, '.git')).then(
       () => true,
       (err: unknown) => {
-        if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return false;
+        if (isMissing(err) || errnoCode(err) === 'ENOTDIR') return false;
         throw err;
       },
     );
@@ -49,7 +50,7 @@ export async function containedDataPath(dir: string, path: string, field: string
     throw new DataPathError(`${field} is ${JSON.stringify(path)}, which leaves the model repository (${root}); keep the data inside the repository`, { path, root });
   }
   const real = await realpath(joined).catch((err: unknown) => {
-    if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return null;
+    if (isMissing(err) || errnoCode(err) === 'ENOTDIR') return null;
     throw err;
   });
   if (real !== null && !inside(real)) {

@@ -9,7 +9,7 @@ import { join, relative, sep } from 'node:path';
 import * as git from 'isomorphic-git';
 import { ArtifactError, canonicalJSON, openArtifact } from '../model/artifact.js';
 import { BrambleError, describeError, nearest } from '../errors.js';
-import { fsCode, isMissing } from '../fs/codes.js';
+import { errnoCode, isMissing } from '../fs/codes.js';
 import { fetchRegistry, remoteNamed, type Remote } from './remote.js';
 import { foldState, latestVersion, type Assignment, type ModelState, type RecordedEvent, type VersionState } from './state.js';
 import {
@@ -471,7 +471,7 @@ async function globalUser(fs: Fs, env: Env, warn: (message: string) => void): Pr
     if (!file) continue;
     // Most people have one of the two files or neither; a file that is there but cannot be read is said.
     const text = await fs.promises.readFile(file, 'utf8').catch((err: unknown) => {
-      if (!isMissing(err) && fsCode(err) !== 'ENOTDIR') warn(`git's config ${file} cannot be read (${fsCode(err) || describeError(err)}); its user.name and user.email are not used`);
+      if (!isMissing(err) && errnoCode(err) !== 'ENOTDIR') warn(`git's config ${file} cannot be read (${errnoCode(err) || describeError(err)}); its user.name and user.email are not used`);
       return '';
     });
     let inUser = false;

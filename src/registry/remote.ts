@@ -6,6 +6,7 @@ import * as git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { describeError } from '../errors.js';
 import { REGISTRY, RegistryError, type GitRepo } from './store.js';
+import { errnoCode } from '../fs/codes.js';
 
 /** Environment variables a token is read from, first found wins, and the user name each goes with. */
 export const TOKEN_VARIABLES: readonly { name: string; username: string }[] = [
@@ -150,7 +151,7 @@ export async function pushRef(repo: GitRepo, remote: Remote, ref: string, remote
       const status = err.data.result.refs[remoteRef]?.error ?? err.data.prettyDetails ?? '';
       throw refusal(remote, remoteRef, status, said);
     }
-    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const code = errnoCode(err);
     if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNREFUSED' || code === 'ETIMEDOUT') {
       throw new RegistryError(
         `the connection to ${safe(remote.url)} was lost while pushing ${remoteRef} (${describeError(err)}); nothing was changed here — run the command again (what reached the remote is recomputed, never duplicated)`,

@@ -12,7 +12,7 @@ import * as git from 'isomorphic-git';
 import { join } from 'node:path';
 import { describeError, errorClass } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { fsCode, isMissing } from '../fs/codes.js';
+import { errnoCode, isMissing } from '../fs/codes.js';
 import type { Person, RecordedEvent, TagRecord } from './state.js';
 import { parseTag } from './tags.js';
 
@@ -150,7 +150,7 @@ export async function tagRefs(repo: GitRepo): Promise<Map<string, string>> {
   const refs = new Map<string, string>();
   // A repository whose refs were never packed has no packed-refs: only that absence means "no packed tags".
   const packed = await repo.fs.promises.readFile(join(repo.gitdir, 'packed-refs'), 'utf8').catch((err: unknown) => {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return '';
+    if (isMissing(err)) return '';
     throw err;
   });
   for (const line of packed.split('\n')) {
@@ -165,7 +165,7 @@ export async function tagRefs(repo: GitRepo): Promise<Map<string, string>> {
     try {
       entries = repo.fs.readdirSync(folder, { withFileTypes: true });
     } catch (err) {
-      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return;
+      if (isMissing(err)) return;
       throw err;
     }
     for (const entry of entries) {
@@ -185,7 +185,7 @@ const LOCAL_TAGS = { file: 'tags.json', format: 'bramble-tag-records', version: 
 
 async function readLocalRecords(repo: GitRepo): Promise<Map<string, TagRecord>> {
   const text = await repo.fs.promises.readFile(join(repo.gitdir, 'bramble', LOCAL_TAGS.file), 'utf8').catch((err: unknown) => {
-    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return null;
+    if (isMissing(err)) return null;
     throw err;
   });
   if (text === null) return new Map();
@@ -223,7 +223,7 @@ async function readIndex(repo: GitRepo, head: string, warn: (message: string) =>
   const cached = join(repo.gitdir, 'bramble', `index-${entry.oid}.json`);
   // The cache is only a cache: absent is normal, and any other failure is said and read past (from git itself).
   const cacheProblem = (what: string) => (err: unknown): null => {
-    if (!isMissing(err)) warn(`the registry index cache ${cached} could not be ${what} (${fsCode(err) || describeError(err)}); reading the index from git instead`);
+    if (!isMissing(err)) warn(`the registry index cache ${cached} could not be ${what} (${errnoCode(err) || describeError(err)}); reading the index from git instead`);
     return null;
   };
   const hit = await repo.fs.promises.readFile(cached).catch(cacheProblem('read'));
