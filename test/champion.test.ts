@@ -1,19 +1,11 @@
 // The gate judges fairly under change: `bramble run` finds the champion in the registry itself, and scores it only
 // on held-out rows it never trained on — the leak that refused good pull requests when a PR appended rows.
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHOR, commitAll, editMlYaml, git, makeModelRepo } from './helpers/model-repo.js';
-
-const cli = join(import.meta.dirname, '../dist/cli.js');
-
-function bramble(dir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email };
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { commitAll, editMlYaml, git, makeModelRepo } from './helpers/model-repo.js';
+import { bramble } from './helpers/cli.js';
 
 interface RunJson {
   evaluation: { roc_auc: number };
@@ -31,7 +23,7 @@ interface RunJson {
 }
 
 function runJson(dir: string, ...args: string[]): RunJson {
-  const r = bramble(dir, 'run', '.', '--json', '--workers', '1', ...args);
+  const r = bramble(['run', '.', '--json', '--workers', '1', ...args], { cwd: dir });
   if (r.status !== 0) throw new Error(`bramble run exited ${r.status}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
   return JSON.parse(r.stdout) as RunJson;
 }
@@ -55,18 +47,18 @@ describe('the champion from the registry, scored on rows it never saw', () => {
   beforeAll(() => {
     dir = makeModelRepo({ trees: 30 });
     first = runJson(dir);
-    expect(bramble(dir, 'register').status).toBe(0);
-    expect(bramble(dir, 'promote', 'churn@v1.0.0', 'prod').status).toBe(0);
+    expect(bramble(['register'], { cwd: dir }).status).toBe(0);
+    expect(bramble(['promote', 'churn@v1.0.0', 'prod'], { cwd: dir }).status).toBe(0);
   }, 120_000);
 
   it('a first run has no champion and says why', () => {
     expect(first.champion).toBeUndefined();
-    const again = bramble(makeModelRepo({ trees: 5 }), 'run', '.', '--workers', '1');
+    const again = bramble(['run', '.', '--workers', '1'], { cwd: makeModelRepo({ trees: 5 }) });
     expect(again.stdout).toContain('champion: none (the registry assigns prod no version of churn)');
     const outside = mkdtempSync(join(tmpdir(), 'bramble-no-git-'));
     cpSync(join(import.meta.dirname, '../templates/model-repo'), outside, { recursive: true, filter: (src) => !src.includes('.bramble') });
     writeFileSync(join(outside, 'ml.yaml'), readFileSync(join(outside, 'ml.yaml'), 'utf8').replace(/trees: \d+/, 'trees: 5'));
-    expect(bramble(outside, 'run', '.', '--workers', '1').stdout).toContain('champion: none (. is not in a git repository, so there is no registry to ask what prod serves)');
+    expect(bramble(['run', '.', '--workers', '1'], { cwd: outside }).stdout).toContain('champion: none (. is not in a git repository, so there is no registry to ask what prod serves)');
   });
 
   it('reports the split obtained: stratified class shares within a point', () => {
@@ -88,7 +80,7 @@ describe('the champion from the registry, scored on rows it never saw', () => {
     expect(champion.compared.excluded).toBeLessThan(40);
     expect(champion.compared.notes[0]).toMatch(/^\d+ held-out rows? (is|are) among churn@v1\.0\.0's training rows \(its training-row filter\), left out$|^churn@v1\.0\.0 trained on none of the held-out rows$/);
     expect(second.gates.passed).toBe(true);
-    const text = bramble(dir, 'run', '.', '--workers', '1');
+    const text = bramble(['run', '.', '--workers', '1'], { cwd: dir });
     expect(text.stdout).toContain('champion: churn@v1.0.0 (serves prod)');
     expect(text.stdout).toMatch(/compared: both models scored on \d+ of \d+ held-out rows|compared: both models scored on all \d+ held-out rows/);
   }, 120_000);
@@ -126,13 +118,13 @@ describe('the champion from the registry, scored on rows it never saw', () => {
     ['prdo', '--champion prdo is not a file, a version (churn@v1.2.0) or an environment of ml.yaml; did you mean prod?'],
     ['missing/model.json', 'the model missing/model.json does not exist; give the path of a model.json, a version (churn@v1.2.0) or an environment (dev, staging, prod)'],
   ])('--champion %s is a clear error, exit 2', (spec, message) => {
-    const r = bramble(dir, 'run', '.', '--champion', spec);
+    const r = bramble(['run', '.', '--champion', spec], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`bramble: ${message}\n`);
   });
 
   it('compare takes the champion the same ways and reports the rows compared', () => {
-    const r = bramble(dir, 'compare', '.', '--candidate', '.bramble/model.json', '--champion', 'prod');
+    const r = bramble(['compare', '.', '--candidate', '.bramble/model.json', '--champion', 'prod'], { cwd: dir });
     expect(r.stdout).toContain('champion: churn@v1.0.0');
     expect(r.stdout).toMatch(/compared: both models scored on (all )?\d+/);
   });
@@ -142,8 +134,8 @@ describe('a repository whose remote is a path', () => {
   it('finds the champion in the local tags, and says why it did not fetch', () => {
     const dir = makeModelRepo({ trees: 5 });
     git(dir, 'remote', 'add', 'origin', '/srv/git/churn.git');
-    expect(bramble(dir, 'run', '.', '--workers', '1').status).toBe(0);
-    const r = bramble(dir, 'run', '.', '--workers', '1');
+    expect(bramble(['run', '.', '--workers', '1'], { cwd: dir }).status).toBe(0);
+    const r = bramble(['run', '.', '--workers', '1'], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('bramble: the remote origin is /srv/git/churn.git; the champion comes from the local tags');
     expect(r.stdout).toContain('champion: none (the registry assigns prod no version of churn)');
@@ -159,7 +151,7 @@ describe('rows without a target', () => {
     lines[3] = lines[3].replace(/,(Yes|No)\r?$/, ',');
     writeFileSync(path, lines.join('\n'));
     editMlYaml(dir, (t) => t.replace(/Churn:( +)\{ type: category,/, 'Churn:$1{ type: category, nullable: true,'));
-    const refused = bramble(dir, 'run', '.');
+    const refused = bramble(['run', '.'], { cwd: dir });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toBe(
       'bramble: data/churn.csv:4: the target Churn is missing; every training row needs one — fill it in, or set data.skip_missing_target: true in ml.yaml to leave such rows out\n',
@@ -168,6 +160,6 @@ describe('rows without a target', () => {
     const run = runJson(dir);
     expect(run.split.skipped).toBe(1);
     expect(run.split.train + run.split.test).toBe(7042);
-    expect(bramble(dir, 'run', '.', '--workers', '1').stdout).toContain('1 rows without a target left out (data.skip_missing_target)');
+    expect(bramble(['run', '.', '--workers', '1'], { cwd: dir }).stdout).toContain('1 rows without a target left out (data.skip_missing_target)');
   }, 120_000);
 });

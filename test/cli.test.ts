@@ -1,28 +1,22 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RandomForest } from '../src/model/forest/forest.js';
+import { bramble } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const iris = join(import.meta.dirname, 'fixtures/datasets/iris.csv');
 const churn = join(import.meta.dirname, '../templates/model-repo/data/churn.csv');
 
-function bramble(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 describe('bramble', () => {
   it('prints its help and exits 0', () => {
-    const r = bramble('--help');
+    const r = bramble(['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatchSnapshot();
   });
 
   it('prints the forest train help', () => {
-    const r = bramble('forest', 'train', '--help');
+    const r = bramble(['forest', 'train', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatchSnapshot();
   });
@@ -30,7 +24,7 @@ describe('bramble', () => {
   it('trains on a CSV file, scores the held-out part and writes a model that loads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bramble-cli-'));
     const out = join(dir, 'model.json');
-    const r = bramble('forest', 'train', '--data', iris, '--target', 'target', '--trees', '30', '--seed', '3', '--out', out, '--json');
+    const r = bramble(['forest', 'train', '--data', iris, '--target', 'target', '--trees', '30', '--seed', '3', '--out', out, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout) as { metric: string; heldOut: number; testRows: number; trainRows: number };
@@ -42,7 +36,7 @@ describe('bramble', () => {
   });
 
   it('trains a forest on the template data without an ml.yaml', () => {
-    const r = bramble('forest', 'train', '--data', churn, '--target', 'Churn', '--drop', 'customerID', '--trees', '50', '--max-depth', '12', '--seed', '7');
+    const r = bramble(['forest', 'train', '--data', churn, '--target', 'Churn', '--drop', 'customerID', '--trees', '50', '--max-depth', '12', '--seed', '7']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^.*churn\.csv: 7043 rows, 45 features \(5282 to train, 1761 held out\)$/m);
     const accuracy = Number(/held-out accuracy ([\d.]+)/.exec(r.stdout)?.[1]);
@@ -59,7 +53,7 @@ describe('bramble', () => {
     [['forest', 'train', '--data', iris, '--target', 'target', '--task', 'clustering'], 'bramble: --task is "clustering"; use classification or regression\n'],
     [['frobnicate'], 'bramble: unknown command "frobnicate"; run bramble --help for the list\n'],
   ])('refuses %j with exit 2 and one line', (args, message) => {
-    const r = bramble(...args);
+    const r = bramble([...args]);
     expect(r.stderr).toBe(message);
     expect(r.status).toBe(2);
   });
@@ -67,7 +61,7 @@ describe('bramble', () => {
   it('writes no model file when training fails', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bramble-cli-'));
     const out = join(dir, 'model.json');
-    const r = bramble('forest', 'train', '--data', iris, '--target', 'target', '--max-features', '9', '--out', out);
+    const r = bramble(['forest', 'train', '--data', iris, '--target', 'target', '--max-features', '9', '--out', out]);
     expect(r.stderr).toBe(
       'bramble: forest option maxFeatures is 9 but the data has 4 features; use an integer from 1 to 4, a fraction, "sqrt", "log2" or "all"\n',
     );

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/data/csv.js';
 import { JSON_DEPTH_LIMIT } from '../src/data/json-table.js';
 import { loadTable, readTable } from '../src/data/load.js';
+import { bramble } from './helpers/cli.js';
 
 // Every mistake a person can make in a data file is a located BrambleError (the CLI exits 2), never a crash
 // (exit 3, "a bug in Bramble"). Each message is asserted whole, from the loader and through the built CLI.
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const HEADER = Array.from({ length: 14 }, (_, c) => `c${c}`).join(',');
 const row = (line: number): string => Array.from({ length: 14 }, (_, c) => String(line * 100 + c)).join(',');
 
@@ -135,7 +134,7 @@ describe('mistakes in data files', () => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(join(dir, file), bytes(content));
     writeFileSync(join(dir, 'ml.yaml'), `name: t\ntask: classification\ndata:\n  train: ${file}\n  target: c13\nmodel:\n  type: random-forest\n`);
-    const r = spawnSync(process.execPath, [cli, 'validate', dir], { encoding: 'utf8' });
+    const r = bramble(['validate', dir]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 2, stderr: `bramble: ${message}\n` });
   });
 
@@ -144,7 +143,7 @@ describe('mistakes in data files', () => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(join(dir, 'data', 't.json'), deepJson(100_000));
     writeFileSync(join(dir, 'ml.yaml'), 'name: t\ntask: classification\ndata:\n  train: data/t.json\n  target: a\nmodel:\n  type: random-forest\n');
-    const r = spawnSync(process.execPath, [cli, 'validate', dir], { encoding: 'utf8' });
+    const r = bramble(['validate', dir]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 2, stderr: 'bramble: data/t.json:2: nested too deep (limit 64); flatten the records\n' });
   });
 });

@@ -1,18 +1,11 @@
 // Containment: ml.yaml comes from a pull request, so its data path may not reach past the model repository.
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containedDataPath, DataPathError } from '../src/data/paths.js';
+import { bramble } from './helpers/cli.js';
 import { editMlYaml, git, makeModelRepo } from './helpers/model-repo.js';
-
-const cli = join(import.meta.dirname, '../dist/cli.js');
-
-function validate(dir: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, 'validate', dir], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('data paths stay inside the model repository', () => {
   it('refuses .. that leaves the repository, naming the path', () => {
@@ -21,7 +14,7 @@ describe('data paths stay inside the model repository', () => {
     cpSync(join(dir, 'data/churn.csv'), join(outside, 'churn.csv'));
     const escape = `../${outside.split('/').pop()}/churn.csv`;
     editMlYaml(dir, (t) => t.replace('train: data/churn.csv', `train: ${escape}`));
-    const r = validate(dir);
+    const r = bramble(['validate', dir]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^bramble: data\\.train in ml\\.yaml is "${escape.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}", which leaves the model repository \\(.+\\); keep the data inside the repository\\n$`));
   });
@@ -31,7 +24,7 @@ describe('data paths stay inside the model repository', () => {
     renameSync(join(dir, 'data/churn.csv'), join(dir, 'data/real.csv'));
     symlinkSync('/proc/self/environ', join(dir, 'data/churn.csv'));
     process.env.BRAMBLE_TEST_SECRET = 'do-not-print-me';
-    const r = validate(dir);
+    const r = bramble(['validate', dir]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
       'bramble: data.train in ml.yaml is "data/churn.csv", a link to a file outside the model repository; Bramble reads data only from inside the repository — copy the file in\n',
@@ -57,14 +50,14 @@ describe('data paths stay inside the model repository', () => {
     cpSync(join(template, 'data/churn.csv'), join(repo, 'shared/churn.csv'));
     writeFileSync(join(model, 'ml.yaml'), readFileSync(join(model, 'ml.yaml'), 'utf8').replace('train: data/churn.csv', 'train: ../../shared/churn.csv'));
     git(repo, 'init', '-q');
-    const r = validate(model);
+    const r = bramble(['validate', model]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     // A link inside the repository is followed.
     mkdirSync(join(model, 'data'));
     symlinkSync('../../../shared/churn.csv', join(model, 'data/churn.csv'));
     writeFileSync(join(model, 'ml.yaml'), readFileSync(join(model, 'ml.yaml'), 'utf8').replace('train: ../../shared/churn.csv', 'train: data/churn.csv'));
-    expect(validate(model).status).toBe(0);
+    expect(bramble(['validate', model]).status).toBe(0);
   });
 
   it('outside git, the model folder itself is the boundary', async () => {

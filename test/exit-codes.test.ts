@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealArtifact } from '../src/model/artifact.js';
 import { listenError } from '../src/serve/server.js';
+import { bramble, CLI } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'bramble-exit-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(join(dir, 'ml.yaml'), mlYaml());
   writeFileSync(join(dir, 'data/train.csv'), CSV);
-  const r = spawnSync(process.execPath, [cli, 'run', dir], { encoding: 'utf8' });
+  const r = bramble(['run', dir]);
   expect(r.stderr).toBe('');
   shared.model = join(dir, '.bramble/model.json');
   busy = createServer();
@@ -277,7 +277,7 @@ describe('every user mistake exits 2 with a located message', () => {
     const { files, args, message } = build();
     const cwd = materialise(files);
     // A timeout, so that a server that starts after all fails the row instead of hanging the suite.
-    expectUserError(spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 30_000 }), message);
+    expectUserError(spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 }), message);
   });
 });
 
@@ -286,7 +286,7 @@ describe('files the user running bramble may not read', () => {
   const root = process.getuid?.() === 0;
   const setpriv = '/usr/bin/setpriv';
   const command = (args: string[]): [string, string[]] =>
-    root ? [setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args]] : [process.execPath, [cli, ...args]];
+    root ? [setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
   it.skipIf(process.platform === 'win32' || (root && !existsSync(setpriv))).each([
     ['serve.json', { 'serve.json': serveJson({ port: 0 }) }, ['serve', '--config', 'serve.json'], 'bramble: the serve configuration serve.json cannot be read (EACCES); let the user running bramble read it'],
     ['data/train.csv', repo(), ['validate', '.'], 'bramble: the data file data/train.csv cannot be read (permission denied); check its permissions'],
@@ -311,7 +311,7 @@ describe('output that cannot be written', () => {
   ])('%s to a full disk exits 2 with one line', (_name, args) => {
     const full = openSync('/dev/full', 'w');
     try {
-      const r = spawnSync(process.execPath, [cli, ...args()], { encoding: 'utf8', stdio: ['ignore', full, 'pipe'], timeout: 30_000 });
+      const r = spawnSync(process.execPath, [CLI, ...args()], { encoding: 'utf8', stdio: ['ignore', full, 'pipe'], timeout: 30_000 });
       expect(r.stderr).toBe('bramble: the output cannot be written (ENOSPC: no space left on device, write); free some space, or send the output elsewhere\n');
       expect(r.status).toBe(2);
     } finally {

@@ -1,30 +1,20 @@
 // The host pulls from git (issue 11.2): three `bramble serve` processes reconcile the same repository, served by a
 // real smart-HTTP git server, each on its own. A promotion tag is live on all three within the interval; a nudge
 // makes it live at once; a tampered branch file never serves; while git is gone the last good model keeps serving.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
-import { AUTHOR, commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
+import { brambleAsync, CLI } from './helpers/cli.js';
+import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const TOKEN = 'gitops-token';
 const AUTH = ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`];
 const INTERVAL_S = 2;
-
-/** The CLI without blocking this process, whose event loop runs the git server. */
-function bramble(dir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { cwd: dir, encoding: 'utf8', env: { ...process.env, BRAMBLE_GIT_TOKEN: TOKEN, GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** The CLI pushes and fetches the registry with the token the git server takes. */
+const TOKEN_ENV = { BRAMBLE_GIT_TOKEN: TOKEN };
 
 interface Host {
   url: string;
@@ -52,7 +42,7 @@ function startHost(url: string, interval = INTERVAL_S): Promise<Host> {
       environments: { prod: { path: '/prod', model: 'churn' }, staging: { path: '/staging', model: 'churn' } },
     }),
   );
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr: string[] = [];
   return new Promise((resolve, reject) => {
     child.stderr.setEncoding('utf8');
@@ -97,14 +87,14 @@ describe('hosts that pull from git', () => {
     author = makeModelRepo({ trees: 5 });
     git(author, 'remote', 'add', 'origin', remote);
     await gitAsync(author, ...AUTH, 'push', '-q', 'origin', 'main');
-    expect((await bramble(author, 'run', '.', '--workers', '1')).code).toBe(0);
-    expect((await bramble(author, 'register')).stdout).toContain('registered churn@v1.0.0');
+    expect((await brambleAsync(['run', '.', '--workers', '1'], { cwd: author, env: TOKEN_ENV })).status).toBe(0);
+    expect((await brambleAsync(['register'], { cwd: author, env: TOKEN_ENV })).stdout).toContain('registered churn@v1.0.0');
     editMlYaml(author, (t) => t.replace(/trees: \d+/, 'trees: 6'));
     commitAll(author, 'one more tree');
     await gitAsync(author, ...AUTH, 'push', '-q', 'origin', 'main');
-    expect((await bramble(author, 'run', '.', '--workers', '1')).code).toBe(0);
-    expect((await bramble(author, 'register')).stdout).toContain('registered churn@v1.1.0');
-    expect((await bramble(author, 'promote', 'churn@v1.0.0', 'prod')).code).toBe(0);
+    expect((await brambleAsync(['run', '.', '--workers', '1'], { cwd: author, env: TOKEN_ENV })).status).toBe(0);
+    expect((await brambleAsync(['register'], { cwd: author, env: TOKEN_ENV })).stdout).toContain('registered churn@v1.1.0');
+    expect((await brambleAsync(['promote', 'churn@v1.0.0', 'prod'], { cwd: author, env: TOKEN_ENV })).status).toBe(0);
     for (let i = 0; i < 3; i++) hosts.push(await startHost(remote));
   }, 240_000);
 
@@ -126,11 +116,11 @@ describe('hosts that pull from git', () => {
   });
 
   it('a promotion tag is live on all three within the interval + 2 s; after /admin/sync, within 2 s', async () => {
-    expect((await bramble(author, 'promote', 'churn@v1.1.0', 'prod')).code).toBe(0);
+    expect((await brambleAsync(['promote', 'churn@v1.1.0', 'prod'], { cwd: author, env: TOKEN_ENV })).status).toBe(0);
     const seconds = await untilLive(hosts, 'v1.1.0', INTERVAL_S + 2);
     expect(seconds).toBeLessThanOrEqual(INTERVAL_S + 2);
     // Back, with a nudge to each host: no waiting for the interval.
-    expect((await bramble(author, 'promote', 'churn@v1.0.0', 'prod')).code).toBe(0);
+    expect((await brambleAsync(['promote', 'churn@v1.0.0', 'prod'], { cwd: author, env: TOKEN_ENV })).status).toBe(0);
     const started = performance.now();
     await Promise.all(hosts.map((h) => fetch(`${h.url}/admin/sync`, { method: 'POST' })));
     for (const h of hosts) expect(await live(h)).toBe('v1.0.0');
@@ -144,22 +134,22 @@ describe('hosts that pull from git', () => {
   });
 
   it('deploy is "sync now, then wait until live equals desired"; which --server shows desired and live', async () => {
-    const deployed = await bramble(author, 'deploy', 'churn@v1.0.0', '--env', 'prod', '--config', hosts[1].config, '--server', hosts[1].url);
+    const deployed = await brambleAsync(['deploy', 'churn@v1.0.0', '--env', 'prod', '--config', hosts[1].config, '--server', hosts[1].url], { cwd: author, env: TOKEN_ENV });
     expect(deployed.stderr).toBe('');
     expect(deployed.stdout).toMatch(/^prod serves churn@v1\.0\.0 \(sha256 [0-9a-f]{12}\), as the tags say; the host synced from git in \d+\.\d\d s\n$/);
-    const wrong = await bramble(author, 'deploy', 'churn@v1.1.0', '--env', 'prod', '--config', hosts[1].config, '--server', hosts[1].url);
-    expect(wrong.code).toBe(1);
+    const wrong = await brambleAsync(['deploy', 'churn@v1.1.0', '--env', 'prod', '--config', hosts[1].config, '--server', hosts[1].url], { cwd: author, env: TOKEN_ENV });
+    expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain('the tags assign prod churn@v1.0.0 (churn#prod#3), not v1.1.0; promote it first (bramble promote churn@v1.1.0 prod)');
-    const which = await bramble(author, 'which', 'prod', '--server', hosts[2].url);
-    expect(which.code).toBe(0);
+    const which = await brambleAsync(['which', 'prod', '--server', hosts[2].url], { cwd: author, env: TOKEN_ENV });
+    expect(which.status).toBe(0);
     expect(which.stdout).toContain('desired: churn@v1.0.0 serves prod — churn#prod#3');
     expect(which.stdout).toContain(`live on ${hosts[2].url}: churn@v1.0.0`);
     expect(which.stdout).toContain('live is what the tags say');
   }, 60_000);
 
   it('rollback writes a tag and the hosts follow', async () => {
-    const rolled = await bramble(author, 'rollback', 'prod');
-    expect(rolled.code).toBe(0);
+    const rolled = await brambleAsync(['rollback', 'prod'], { cwd: author, env: TOKEN_ENV });
+    expect(rolled.status).toBe(0);
     await Promise.all(hosts.map((h) => fetch(`${h.url}/admin/sync`, { method: 'POST' })));
     for (const h of hosts) expect(await live(h)).toBe('v1.1.0');
   }, 60_000);
@@ -171,7 +161,7 @@ describe('hosts that pull from git', () => {
     writeFileSync(join(clone, 'churn/v1.0.0/model.json'), readFileSync(join(clone, 'churn/v1.1.0/model.json')));
     git(clone, 'commit', '-qam', 'refresh');
     await gitAsync(clone, ...AUTH, 'push', '-q', 'origin', 'bramble/registry');
-    expect((await bramble(author, 'promote', 'churn@v1.0.0', 'prod')).code).toBe(2);
+    expect((await brambleAsync(['promote', 'churn@v1.0.0', 'prod'], { cwd: author, env: TOKEN_ENV })).status).toBe(2);
     // A tag written by git itself, as an attacker with tag rights but no Bramble might: assign v1.0.0 anyway.
     const target = git(author, 'rev-list', '-n', '1', 'churn@v1.0.0').trim();
     git(author, 'tag', '-a', 'churn#prod#9', '-m', 'Assigning stage prod to artifact churn version v1.0.0\n\nBramble-Version: v1.0.0', target);
@@ -192,7 +182,7 @@ describe('hosts that pull from git', () => {
     const root = mkdtempSync(join(tmpdir(), 'bramble-gitops-badtoken-'));
     const config = join(root, 'serve.json');
     writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, models: 'models', log: { dir: 'logs' }, git: { url: remote, tokenEnv: 'HOST_GIT_TOKEN', intervalSeconds: 60 }, environments: { prod: { path: '/prod', model: 'churn' } } }));
-    const child = spawn(process.execPath, [cli, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: 'wrong' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: 'wrong' }, stdio: ['ignore', 'ignore', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let text = '';

@@ -1,16 +1,14 @@
 // Source lineage against real repositories built with the git binary, in temporary folders. Dates and identity are
 // fixed and the user's git config is shut out, so the commits (and so the hashes) are the same on every machine.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SOURCE, sourceLineage } from '../src/lineage/source.js';
+import { pinnedGit } from './helpers/git.js';
 
 const deps = { fs };
-const AUTHOR_DATE = '2024-01-02T03:04:05+00:00';
-const COMMITTER_DATE = '2024-05-06T07:08:09+02:00';
 // The committer time in UTC; deliberately not the author time, which lineage must not report.
 const COMMITTED_AT = '2024-05-06T05:08:09.000Z';
 
@@ -19,20 +17,6 @@ const MODEL_FILES: Record<string, string> = {
   'data/train.csv': 'a,b,target\n1,2,yes\n3,4,no\n',
   '.gitignore': '.bramble/\n*.tmp\n',
 };
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_DATE: AUTHOR_DATE,
-      GIT_COMMITTER_DATE: COMMITTER_DATE,
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_CONFIG_NOSYSTEM: '1',
-    },
-  }).trim();
-}
 
 function tempFolder(): string {
   return realpathSync(mkdtempSync(join(tmpdir(), 'bramble-lineage-')));
@@ -50,9 +34,9 @@ function fixture(files: Record<string, string>, commit = true): string {
   const root = tempFolder();
   writeFiles(root, files);
   if (commit) {
-    git(root, 'init', '-q');
-    git(root, 'add', '-A');
-    git(root, 'commit', '-q', '-m', 'model');
+    pinnedGit(root, 'init', '-q');
+    pinnedGit(root, 'add', '-A');
+    pinnedGit(root, 'commit', '-q', '-m', 'model');
   }
   return root;
 }
@@ -62,7 +46,7 @@ describe('sourceLineage in a clean repository', () => {
     const root = fixture(MODEL_FILES);
     const lineage = await sourceLineage(root, deps);
     expect(lineage).toEqual({
-      commit: git(root, 'rev-parse', 'HEAD'),
+      commit: pinnedGit(root, 'rev-parse', 'HEAD'),
       committedAt: COMMITTED_AT,
       path: '',
       dirty: false,
@@ -92,7 +76,7 @@ describe('sourceLineage with working-tree changes', () => {
       'a staged change',
       (root: string) => {
         writeFileSync(join(root, 'data/extra.csv'), 'x\n1\n');
-        git(root, 'add', 'data/extra.csv');
+        pinnedGit(root, 'add', 'data/extra.csv');
       },
       ['data/extra.csv'],
     ],
@@ -129,8 +113,8 @@ describe('sourceLineage with working-tree changes', () => {
     const root = fixture(MODEL_FILES);
     writeFileSync(join(root, 'kept.tmp'), 'tracked\n');
     // `add -A` honours .gitignore; only a forced add tracks a matching file.
-    git(root, 'add', '-f', 'kept.tmp');
-    git(root, 'commit', '-q', '-m', 'keep');
+    pinnedGit(root, 'add', '-f', 'kept.tmp');
+    pinnedGit(root, 'commit', '-q', '-m', 'keep');
     writeFileSync(join(root, 'kept.tmp'), 'edited\n');
     expect(await sourceLineage(root, deps)).toMatchObject({ dirty: true, changes: ['kept.tmp'] });
   });
@@ -164,7 +148,7 @@ describe('sourceLineage of a model folder inside a bigger repository', () => {
     writeFileSync(join(root, 'sub/model/data/new.csv'), 'a\n1\n');
     writeFileSync(join(root, 'sub/model/data/ignored.tmp'), 'ignored by the root .gitignore\n');
     expect(await sourceLineage(join(root, 'sub/model'), deps)).toMatchObject({
-      commit: git(root, 'rev-parse', 'HEAD'),
+      commit: pinnedGit(root, 'rev-parse', 'HEAD'),
       committedAt: COMMITTED_AT,
       path: 'sub/model',
       dirty: true,
@@ -211,7 +195,7 @@ describe('sourceLineage outside git', () => {
 
   it('reports a repository with no commits yet as dirty, with every file as a change', async () => {
     const root = fixture(MODEL_FILES, false);
-    git(root, 'init', '-q');
+    pinnedGit(root, 'init', '-q');
     expect(await sourceLineage(root, deps)).toMatchObject({
       commit: null,
       committedAt: null,
@@ -250,7 +234,7 @@ describe('the work tree hash', () => {
 
   it('uses git blob ids, so it equals the hash built from git ls-files -s', async () => {
     const root = fixture(MODEL_FILES);
-    const lines = git(root, 'ls-files', '-s')
+    const lines = pinnedGit(root, 'ls-files', '-s')
       .split('\n')
       .map((line) => {
         const [meta, path] = line.split('\t');

@@ -1,6 +1,5 @@
 // ml.yaml's missing markers travel with the model: a "." that training read as missing is missing when served and
 // when predicted in batch, with the very same scores as null.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openArtifact } from '../src/model/artifact.js';
 import { runPipeline } from '../src/pipeline/run.js';
 import { ServedModel } from '../src/serve/model.js';
+import { bramble } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 
 /** 600 rows: x (a number, "." when unknown), kind (a category, "?" when unknown), y from a rule on x. */
 function makeRepo(): string {
@@ -77,7 +76,7 @@ describe('missing markers from ml.yaml', () => {
   });
 
   it('bramble predict reads the markers as training did: the training file scores without an error', () => {
-    const r = spawnSync(process.execPath, [cli, 'predict', '--model', join(dir, '.bramble/model.json'), join(dir, 'data/train.csv')], { encoding: 'utf8' });
+    const r = bramble(['predict', '--model', join(dir, '.bramble/model.json'), join(dir, 'data/train.csv')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const rows = r.stdout.trim().split('\n');

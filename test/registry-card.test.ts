@@ -1,7 +1,6 @@
 // The model card, training report and metrics.json of a registered version, from real artifacts: the template
 // trained in a real git repository (classification), and a small regression model on the diabetes fixture whose
 // category values carry a `|`, trained outside git. Nothing is mocked.
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { runPipeline, type RunOptions } from '../src/pipeline/run.js';
 import { metricsRecord, modelCard } from '../src/report/card.js';
 import { CARD, type CardInput } from '../src/report/card-facts.js';
 import { trainingReport } from '../src/report/training-report.js';
+import { pinnedGit } from './helpers/git.js';
 
 const template = join(import.meta.dirname, '../templates/model-repo');
 const diabetes = join(import.meta.dirname, 'fixtures/datasets/diabetes.csv');
@@ -24,20 +24,6 @@ interface Trained {
   artifact: Json;
   config: MlConfig;
   validation: ValidationResult;
-}
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_DATE: '2024-01-02T03:04:05+00:00',
-      GIT_COMMITTER_DATE: '2024-05-06T07:08:09+02:00',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_CONFIG_NOSYSTEM: '1',
-    },
-  }).trim();
 }
 
 async function train(dir: string): Promise<Trained> {
@@ -137,10 +123,10 @@ describe('the documents of a registered version', () => {
   beforeAll(async () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'bramble-card-')));
     cpSync(template, dir, { recursive: true, filter: (src) => !src.includes(ARTIFACT.folder) });
-    git(dir, 'init', '-q');
-    git(dir, 'add', '-A');
-    git(dir, 'commit', '-q', '-m', 'model');
-    commit = git(dir, 'rev-parse', 'HEAD');
+    pinnedGit(dir, 'init', '-q');
+    pinnedGit(dir, 'add', '-A');
+    pinnedGit(dir, 'commit', '-q', '-m', 'model');
+    commit = pinnedGit(dir, 'rev-parse', 'HEAD');
     churn = await train(dir);
     reg = await train(regressionRepo());
     churnInput = {

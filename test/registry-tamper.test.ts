@@ -1,20 +1,12 @@
 // Tags win: whoever can push the registry branch (not a tag) cannot change what a version is or what serves.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openArtifact } from '../src/model/artifact.js';
 import { Registry } from '../src/registry/registry.js';
-import { AUTHOR, commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
-
-const cli = join(import.meta.dirname, '../dist/cli.js');
-
-function bramble(dir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email };
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8', env });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
+import { bramble } from './helpers/cli.js';
 
 /** Commits `edit` on the registry branch with git's own CLI, as a push of that branch would. */
 function tamper(dir: string, edit: (worktree: string) => void): void {
@@ -38,8 +30,8 @@ describe('a registry branch that lies', () => {
     dir = makeModelRepo({ trees: 5 });
     const text = await train(dir);
     registered = openArtifact(text, 'model.json').sha256;
-    expect(bramble(dir, 'register').status).toBe(0);
-    expect(bramble(dir, 'promote', 'churn@v1.0.0', 'prod').status).toBe(0);
+    expect(bramble(['register'], { cwd: dir }).status).toBe(0);
+    expect(bramble(['promote', 'churn@v1.0.0', 'prod'], { cwd: dir }).status).toBe(0);
     // Another artifact of the same model: what an attacker would like prod to serve.
     editMlYaml(dir, (t) => t.replace(/seed: 7\n/, 'seed: 8\n'));
     commitAll(dir, 'another seed');
@@ -58,30 +50,30 @@ describe('a registry branch that lies', () => {
   }, 120_000);
 
   it('registry show refuses the swapped file, naming both hashes', () => {
-    const r = bramble(dir, 'registry', 'show', 'churn@v1.0.0');
+    const r = bramble(['registry', 'show', 'churn@v1.0.0'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`bramble/registry:churn/v1.0.0/model.json has sha256 ${other.sha256}, but the tag churn@v1.0.0 records ${registered}`);
   });
 
   it('promote and --champion refuse it too; which still names what the tags say', () => {
-    const promote = bramble(dir, 'promote', 'churn@v1.0.0', 'staging');
+    const promote = bramble(['promote', 'churn@v1.0.0', 'staging'], { cwd: dir });
     expect(promote.status).toBe(2);
     expect(promote.stderr).toContain(`but the tag churn@v1.0.0 records ${registered}`);
-    const run = bramble(dir, 'run', '.', '--champion', 'churn@v1.0.0');
+    const run = bramble(['run', '.', '--champion', 'churn@v1.0.0'], { cwd: dir });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('the file was replaced after registration');
-    const which = bramble(dir, 'which', 'prod', '--json');
+    const which = bramble(['which', 'prod', '--json'], { cwd: dir });
     expect(which.status).toBe(0);
     expect(which.stdout).toContain('v1.0.0');
     expect(which.stdout).not.toContain('v9.9.9');
   });
 
   it('registry verify lists the mismatch and exits 1', () => {
-    const r = bramble(dir, 'registry', 'verify');
+    const r = bramble(['registry', 'verify'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`the file was replaced: the tag records ${registered}, the file has ${other.sha256}`);
     expect(r.stdout).toContain('1 of 1 versions do not match their tags; do not serve them — register them again');
-    const json = JSON.parse(bramble(dir, 'registry', 'verify', '--json').stdout) as { version: string; recorded: string; found: string }[];
+    const json = JSON.parse(bramble(['registry', 'verify', '--json'], { cwd: dir }).stdout) as { version: string; recorded: string; found: string }[];
     expect(json).toEqual([expect.objectContaining({ version: 'v1.0.0', recorded: registered, found: other.sha256 })]);
   });
 
@@ -104,16 +96,16 @@ describe('a version whose artifact is gone from the branch', () => {
   it('is reported by registry verify and refused by show, with the path named', async () => {
     const dir = makeModelRepo({ trees: 5 });
     await train(dir);
-    expect(bramble(dir, 'register').status).toBe(0);
+    expect(bramble(['register'], { cwd: dir }).status).toBe(0);
     tamper(dir, (tree) => {
       git(tree, 'rm', '-q', 'churn/v1.0.0/model.json');
     });
-    const verify = bramble(dir, 'registry', 'verify');
+    const verify = bramble(['registry', 'verify'], { cwd: dir });
     expect(verify.status).toBe(1);
     expect(verify.stdout).toContain('bramble/registry:churn/v1.0.0/model.json is missing');
-    const show = bramble(dir, 'registry', 'show', 'churn@v1.0.0');
+    const show = bramble(['registry', 'show', 'churn@v1.0.0'], { cwd: dir });
     expect(show.status).toBe(0);
-    const champion = bramble(dir, 'run', '.', '--champion', 'churn@v1.0.0');
+    const champion = bramble(['run', '.', '--champion', 'churn@v1.0.0'], { cwd: dir });
     expect(champion.status).toBe(2);
     expect(champion.stderr).toContain('has no artifact on bramble/registry: churn/v1.0.0/model.json is missing');
   }, 120_000);
@@ -123,7 +115,7 @@ describe('tags Bramble did not write', () => {
   it('are read from git once and then remembered by object id under .git/bramble/', async () => {
     const dir = makeModelRepo({ trees: 5 });
     await train(dir);
-    expect(bramble(dir, 'register').status).toBe(0);
+    expect(bramble(['register'], { cwd: dir }).status).toBe(0);
     // GTO's own assignment tags (annotated, no Bramble trailer), written by git.
     for (let n = 1; n <= 30; n++) git(dir, 'tag', '-a', `churn#dev#${n}`, '-m', `Assigning stage dev to artifact churn version v1.0.0`);
     const registry = await Registry.open({ dir, remote: null });

@@ -8,17 +8,12 @@ import { Registry, type RegistryOptions } from '../src/registry/registry.js';
 import { REGISTRY } from '../src/registry/store.js';
 import { schemaValidator } from '../src/schemas.js';
 import { AUTHOR, commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
+import { bramble } from './helpers/cli.js';
 
 const ENVS = ['dev', 'staging', 'prod'];
-const cli = join(import.meta.dirname, '../dist/cli.js');
 
 function open(dir: string, at?: string, extra: Partial<RegistryOptions> = {}): Promise<Registry> {
   return Registry.open({ dir, remote: null, env: at ? { GIT_COMMITTER_DATE: at } : {}, ...extra });
-}
-
-function bramble(dir: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args, '--dir', dir], { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('register, promote, roll back', () => {
@@ -82,10 +77,10 @@ describe('register, promote, roll back', () => {
     expect(await (await r('2026-10-20T10:00:00Z')).assign('churn', 'v1.0.1', 'prod', ENVS)).toMatchObject({ tag: 'churn#prod#1', previous: null });
     expect(await (await r('2026-10-21T10:00:00Z')).assign('churn', 'v1.1.0', 'staging', ENVS)).toMatchObject({ tag: 'churn#staging#2' });
     expect(await (await r('2026-11-02T10:00:00Z')).assign('churn', 'v2.0.0', 'prod', ENVS)).toMatchObject({ tag: 'churn#prod#3', previous: 'v1.0.1' });
-    const out = bramble(dir, ['which', 'prod', '--at', '2026-11-01']);
+    const out = bramble(['which', 'prod', '--at', '2026-11-01', '--dir', dir]);
     expect(out.stdout).toBe('churn@v1.0.1 served prod at 2026-11-01T23:59:59.999Z — churn#prod#1, by Ada Lovelace <ada@example.com> at 2026-10-20T10:00:00.000Z\n');
-    expect(bramble(dir, ['which', 'prod']).stdout).toMatch(/^churn@v2\.0\.0 serves prod — churn#prod#3/);
-    expect(bramble(dir, ['which', 'prod', '--at', '2026-10-01']).status).toBe(1);
+    expect(bramble(['which', 'prod', '--dir', dir]).stdout).toMatch(/^churn@v2\.0\.0 serves prod — churn#prod#3/);
+    expect(bramble(['which', 'prod', '--at', '2026-10-01', '--dir', dir]).status).toBe(1);
   });
 
   it('rolls back by date, by version and to the previous version, each a new assignment', async () => {
@@ -100,7 +95,7 @@ describe('register, promote, roll back', () => {
   });
 
   it('shows the history with who and when, and the lineage of a version', () => {
-    const history = bramble(dir, ['registry', 'history', 'churn', '--env', 'prod', '--json']);
+    const history = bramble(['registry', 'history', 'churn', '--env', 'prod', '--json', '--dir', dir]);
     const rows = JSON.parse(history.stdout) as { at: string; action: string; version: string; by: { name: string }; tag: string }[];
     expect(rows.map((r) => `${r.at.slice(0, 10)} ${r.tag} ${r.version} ${r.by.name}`)).toEqual([
       '2026-10-20 churn#prod#1 v1.0.1 Ada Lovelace',
@@ -109,14 +104,14 @@ describe('register, promote, roll back', () => {
       '2026-11-04 churn#prod#5 v2.0.0 Ada Lovelace',
       '2026-11-05 churn#prod#6 v1.1.0 Ada Lovelace',
     ]);
-    const lineage = JSON.parse(bramble(dir, ['lineage', 'churn@v1.1.0', '--json']).stdout) as {
+    const lineage = JSON.parse(bramble(['lineage', 'churn@v1.1.0', '--json', '--dir', dir]).stdout) as {
       lineage: { source: { commit: string }; data: { sha256: string; path: string } };
       assignments: { tag: string }[];
     };
     expect(lineage.lineage.source.commit).toBe(git(dir, 'rev-list', '-n1', 'churn@v1.1.0').trim());
     expect(lineage.lineage.data.path).toBe('data/churn.csv');
     expect(lineage.assignments.map((a) => a.tag)).toEqual(['churn#staging#2', 'churn#prod#6']);
-    const ls = bramble(dir, ['registry', 'ls']);
+    const ls = bramble(['registry', 'ls', '--dir', dir]);
     expect(ls.stdout).toBe('model  latest  versions  environments                deprecated\nchurn  v2.0.0  5         prod=v1.1.0 staging=v1.1.0\n');
   });
 
@@ -128,7 +123,7 @@ describe('register, promote, roll back', () => {
     await expect(registry.assign('churn', 'v1.0.0', 'dev', ENVS)).rejects.toThrow(/^churn@v1\.0\.0 was deregistered \(churn@v1\.0\.0!, by Ada Lovelace at /);
     await registry.deprecate('churn');
     await expect(registry.assign('churn', 'v1.1.0', 'dev', ENVS)).rejects.toThrow(/^churn is deprecated \(churn@deprecated#7, by Ada Lovelace at .+\); a deprecated model cannot be promoted$/);
-    const cli = bramble(dir, ['promote', 'churn@v1.0.0', 'qa']);
+    const cli = bramble(['promote', 'churn@v1.0.0', 'qa', '--dir', dir]);
     expect(cli.status).toBe(2);
     expect(cli.stderr).toBe('bramble: the environment "qa" is not in ml.yaml (known: dev, staging, prod)\n');
   });
@@ -204,10 +199,10 @@ describe('the index and the tags', () => {
 describe('bramble reproduce', () => {
   it('says identical for the template model trained and registered by the CLI', () => {
     const dir = makeModelRepo({ trees: 200 });
-    const registered = bramble(dir, ['register']);
+    const registered = bramble(['register', '--dir', dir]);
     expect(registered.stdout).toMatch(/^registered churn@v1\.0\.0 on [0-9a-f]{7} \(artifact [0-9a-f]{7}, first version\)\n$/);
     const sha = git(dir, 'cat-file', '-p', 'churn@v1.0.0').match(/Bramble-Artifact: sha256:([0-9a-f]{64})/)?.[1];
-    const same = bramble(dir, ['reproduce', 'churn@v1.0.0']);
+    const same = bramble(['reproduce', 'churn@v1.0.0', '--dir', dir]);
     expect(same.stderr).toBe('');
     expect(same.stdout).toMatch(new RegExp(`^identical: churn@v1\\.0\\.0 retrained from [0-9a-f]{7} gives the registered artifact, sha256 ${sha} `));
     expect(same.status).toBe(0);
@@ -216,11 +211,11 @@ describe('bramble reproduce', () => {
   it('names exactly what differs: here the versions recorded by a different build of Bramble', async () => {
     const dir = makeModelRepo();
     await (await open(dir)).register(await train(dir));
-    const other = bramble(dir, ['reproduce', 'churn@v1.0.0', '--workers', '1']);
+    const other = bramble(['reproduce', 'churn@v1.0.0', '--workers', '1', '--dir', dir]);
     expect(other.status).toBe(1);
     expect(other.stdout.split('\n').slice(1)).toEqual([
       'field                     registered  reproduced',
-      `lineage.versions.bramble  "test"      "${bramble(dir, ['--version']).stdout.trim()}"`,
+      `lineage.versions.bramble  "test"      "${bramble(['--version', '--dir', dir]).stdout.trim()}"`,
       `lineage.versions.node     "test"      "${process.version}"`,
       '',
     ]);

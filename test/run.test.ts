@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +9,9 @@ import { ARTIFACT, openArtifact } from '../src/model/artifact.js';
 import { RandomForest } from '../src/model/forest/forest.js';
 import { compareArtifacts, evaluateModel, runPipeline, type RunOptions } from '../src/pipeline/run.js';
 import { metricsOf } from '../src/model/evaluate.js';
+import { bramble } from './helpers/cli.js';
 
 const template = join(import.meta.dirname, '../templates/model-repo');
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const options: RunOptions = { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } };
 
 function copyTemplate(): string {
@@ -77,7 +76,7 @@ describe('bramble run on the template', () => {
     // tenure is declared 0–72: three customers with 500 months.
     for (const at of [2, 3, 4]) lines[at] = lines[at].replace(/^([^,]*,[^,]*,[^,]*,[^,]*,[^,]*,)\d+,/, '$1500,');
     writeFileSync(file, lines.join('\n'));
-    const r = spawnSync(process.execPath, [cli, 'run', dir], { encoding: 'utf8' });
+    const r = bramble(['run', dir]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('validate: 7043 rows, 84/85 rules hold');
     // Rows 2–4 of the array are file lines 3–5 (line 1 is the header).
@@ -108,10 +107,10 @@ describe('bramble train, evaluate and compare', () => {
     const dir = copyTemplate();
     const yaml = join(dir, 'ml.yaml');
     writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/roc_auc: \{ min: 0\.8/, 'roc_auc: { min: 0.99'));
-    const run = spawnSync(process.execPath, [cli, 'run', dir], { encoding: 'utf8' });
+    const run = bramble(['run', dir]);
     expect(run.stdout).toMatch(/✗\s+roc_auc\s+min\s+0\.99/);
     expect(run.status).toBe(1);
-    const train = spawnSync(process.execPath, [cli, 'train', dir], { encoding: 'utf8' });
+    const train = bramble(['train', dir]);
     expect(train.status).toBe(0);
     expect(existsSync(join(dir, ARTIFACT.folder, ARTIFACT.file))).toBe(true);
   });
@@ -120,8 +119,8 @@ describe('bramble train, evaluate and compare', () => {
     const dir = copyTemplate();
     const ran = await runPipeline(dir, options);
     const data = join(dir, 'data/churn.csv');
-    const csv = spawnSync(process.execPath, [cli, 'predict', '--model', ran.artifact!.path, data], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    const json = spawnSync(process.execPath, [cli, 'predict', '--model', ran.artifact!.path, '--json', data], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const csv = bramble(['predict', '--model', ran.artifact!.path, data]);
+    const json = bramble(['predict', '--model', ran.artifact!.path, '--json', data]);
     expect(json.status).toBe(0);
     const records = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { customerID: string; prediction: string; probabilities: Record<string, number> });
     const rows = csv.stdout.trim().split('\n').slice(1).map((line) => line.split(','));
@@ -130,7 +129,7 @@ describe('bramble train, evaluate and compare', () => {
   });
 
   it('compare without a champion is a usage error', () => {
-    const r = spawnSync(process.execPath, [cli, 'compare', template, '--candidate', 'a.json'], { encoding: 'utf8' });
+    const r = bramble(['compare', template, '--candidate', 'a.json']);
     expect(r.stderr).toBe('bramble: bramble compare needs --candidate FILE (a model.json) and --champion MODEL (a model.json, churn@v1.2.0 or an environment); see bramble compare --help\n');
     expect(r.status).toBe(2);
   });
@@ -138,7 +137,7 @@ describe('bramble train, evaluate and compare', () => {
 
 describe('bramble run refuses', () => {
   function exitOf(dir: string, ...args: string[]): { status: number | null; stderr: string } {
-    const r = spawnSync(process.execPath, [cli, 'run', dir, ...args], { encoding: 'utf8' });
+    const r = bramble(['run', dir, ...args]);
     return { status: r.status, stderr: r.stderr };
   }
 

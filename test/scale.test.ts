@@ -8,14 +8,13 @@
 // - Ten trees of depth 10: the test is about the million rows flowing through every step (read, validate,
 //   profile, split, features, train, evaluate, seal), not about the forest; it has to stay under a minute here.
 // - The CSV is written in chunks from typed rows, seeded, so every run sees the same bytes.
-import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/util/rng.js';
+import { bramble } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const ROWS = 1_000_000;
 const REGIONS = ['north', 'south', 'east', 'west'] as const;
 const FEATURES = 10;
@@ -75,7 +74,7 @@ describe(`bramble run on ${ROWS.toLocaleString('en')} generated rows`, () => {
 
   it('reads, splits, trains and evaluates every row, and writes the artifact', () => {
     const started = performance.now();
-    const r = spawnSync(process.execPath, [cli, 'run', dir, '--json', '--workers', '2'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = bramble(['run', dir, '--json', '--workers', '2']);
     const seconds = (performance.now() - started) / 1000;
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

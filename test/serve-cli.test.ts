@@ -1,14 +1,14 @@
 // bramble serve and bramble deploy as processes: deploys from the registry, kill -9, and a restart that serves the
 // last good model of every environment.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Registry } from '../src/registry/registry.js';
 import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
+import { bramble, CLI } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -16,7 +16,7 @@ afterAll(() => {
 
 /** Starts `bramble serve` and resolves with its URL once it listens. */
 function serve(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let err = '';
@@ -27,11 +27,6 @@ function serve(config: string): Promise<{ child: ChildProcess; url: string }> {
     });
     child.on('exit', (code) => reject(new Error(`bramble serve exited ${code}: ${err}`)));
   });
-}
-
-function bramble(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function servedVersion(url: string): Promise<unknown> {

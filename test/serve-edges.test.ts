@@ -1,6 +1,5 @@
 // The server's edges (issue 11.6): a malformed path is the client's 400, feedback is never "recorded" when it is
 // not, regression answers are counted, and CSV output cannot smuggle a spreadsheet formula.
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +9,8 @@ import { runPipeline } from '../src/pipeline/run.js';
 import { checkServeConfig, type ServeConfig } from '../src/serve/config.js';
 import { writeCandidate } from '../src/serve/host.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
+import { bramble } from './helpers/cli.js';
 
-const cli = join(import.meta.dirname, '../dist/cli.js');
 const options = { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } };
 
 /** A small regression model: y = 3x + noise, with an id column whose values look like formulas. */
@@ -91,7 +90,7 @@ describe('server edges', () => {
   it('bramble predict defuses formula-looking text cells unless --raw; numbers stay numbers', () => {
     const file = join(model.dir, '.bramble/model.json');
     const data = join(model.dir, 'data/train.csv');
-    const safe = spawnSync(process.execPath, [cli, 'predict', '--model', file, data], { encoding: 'utf8' });
+    const safe = bramble(['predict', '--model', file, data]);
     expect(safe.status).toBe(0);
     const lines = safe.stdout.trim().split('\n');
     expect(lines[0]).toBe('id,prediction');
@@ -100,7 +99,7 @@ describe('server edges', () => {
     expect(lines[3]).toMatch(/^'@SUM\(A1\)2,/);
     expect(lines[4]).toMatch(/^'-cmd3,/);
     expect(lines[5]).toMatch(/^plain4,/);
-    const raw = spawnSync(process.execPath, [cli, 'predict', '--raw', '--model', file, data], { encoding: 'utf8' });
+    const raw = bramble(['predict', '--raw', '--model', file, data]);
     expect(raw.stdout.split('\n')[2]).toMatch(/^\+1\+21,/);
   });
 

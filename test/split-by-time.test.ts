@@ -1,12 +1,10 @@
 // A time split end to end: a date column declared in ml.yaml, derive reading it, split.by holding out the latest
 // rows; then newer data arrives, and the champion is scored on the new held-out rows, which it never saw.
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const cli = join(import.meta.dirname, '../dist/cli.js');
+import { bramble } from './helpers/cli.js';
 
 /** Rows for days `from` … `to` (one a day from 2024-01-01): a signup date, two numbers, and churn from a rule. */
 function rows(from: number, to: number): string {
@@ -18,11 +16,6 @@ function rows(from: number, to: number): string {
     out.push(`c${d},${when},${usage},${tickets},${usage < 30 || tickets > 4 ? 'yes' : 'no'}`);
   }
   return out.join('\n') + '\n';
-}
-
-function bramble(dir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('split.by a date column', () => {
@@ -45,7 +38,7 @@ describe('split.by a date column', () => {
         'split: { test: 0.2, by: signup }',
       ].join('\n') + '\n',
     );
-    const first = bramble(dir, 'run', '.', '--json', '--workers', '1');
+    const first = bramble(['run', '.', '--json', '--workers', '1'], { cwd: dir });
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     const run = JSON.parse(first.stdout) as { split: { train: number; test: number }; evaluation: { accuracy: number } };
@@ -64,7 +57,7 @@ describe('split.by a date column', () => {
     // A hundred newer days arrive: the latest 20 % is now days 480–599, of which 480–499 the champion held out.
     writeFileSync(join(dir, 'champion.json'), readFileSync(join(dir, '.bramble/model.json')));
     appendFileSync(join(dir, 'data/train.csv'), rows(500, 600));
-    const second = bramble(dir, 'run', '.', '--json', '--workers', '1', '--champion', 'champion.json');
+    const second = bramble(['run', '.', '--json', '--workers', '1', '--champion', 'champion.json'], { cwd: dir });
     expect(second.status).toBe(0);
     const compared = JSON.parse(second.stdout) as { split: { test: number }; champion: { compared: { heldOut: number; excluded: number; notes: string[] } } };
     expect(compared.split.test).toBe(120);
@@ -78,7 +71,7 @@ describe('split.by a date column', () => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(join(dir, 'data/train.csv'), 'id,signup,usage,tickets,churn\n' + rows(0, 50) + 'x9,2024-13-01,1,1,no\n');
     writeFileSync(join(dir, 'ml.yaml'), ['name: churn', 'task: classification', 'data: { train: data/train.csv, target: churn, id: id }', 'schema:', '  columns:', '    signup: { type: date }', 'model: { type: random-forest }', 'split: { test: 0.2, by: signup }'].join('\n') + '\n');
-    const r = bramble(dir, 'validate', '.');
+    const r = bramble(['validate', '.'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('data/train.csv:52: signup is "2024-13-01", not a date; write ISO 8601 such as 2024-03-01 or 2024-03-01T12:30:00Z');
   });

@@ -11,17 +11,12 @@ import { FittedFeatures } from '../src/features/transforms.js';
 import { ARTIFACT, openArtifact } from '../src/model/artifact.js';
 import { RandomForest } from '../src/model/forest/forest.js';
 import validationSchema from '../schemas/validation.schema.json' with { type: 'json' };
+import { bramble, CLI } from './helpers/cli.js';
 
 const template = join(import.meta.dirname, '../templates/model-repo');
-const cli = join(import.meta.dirname, '../dist/cli.js');
 /** The index of tenure among the template data's columns. */
 const TENURE = 5;
 const checkValidation = schemaValidator(validationSchema.$id);
-
-function bramble(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function copyTemplate(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bramble-validate-'));
@@ -51,7 +46,7 @@ function parseOutput(text: string): { header: string[]; rows: string[][] } {
 
 describe('bramble validate and predict: help', () => {
   it.each([['validate'], ['predict']])('prints the %s help and exits 0', (command) => {
-    const r = bramble(command, '--help');
+    const r = bramble([command, '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatchSnapshot();
   });
@@ -62,14 +57,14 @@ describe('bramble validate', () => {
 
   beforeAll(() => {
     const dir = copyTemplate();
-    const r = bramble('run', dir);
+    const r = bramble(['run', dir]);
     expect(r.status).toBe(0);
     model = join(dir, ARTIFACT.folder, ARTIFACT.file);
   });
 
   it('passes the template and prints the summary line', () => {
     const dir = copyTemplate();
-    const r = bramble('validate', dir);
+    const r = bramble(['validate', dir]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe('data/churn.csv: 7043 rows, 85 checks, 0 failed — valid');
@@ -80,7 +75,7 @@ describe('bramble validate', () => {
     editData(dir, (fields, line) => {
       if (line === 12 || line === 22 || line === 3000) fields[TENURE] = '500';
     });
-    const r = bramble('validate', dir);
+    const r = bramble(['validate', dir]);
     expect(r.status).toBe(1);
     expect(r.stdout.split('\n')[0]).toBe('data/churn.csv: 7043 rows, 85 checks, 1 failed — NOT valid');
     expect(r.stdout).toMatch(/^ {20}range {7}between 0 and 72 +3 {2}12, 22, 3000 +FAIL$/m);
@@ -98,7 +93,7 @@ describe('bramble validate', () => {
   ])('prints JSON for %s data that matches schemas/validation.schema.json', (_name, prepare, success) => {
     const dir = copyTemplate();
     prepare(dir);
-    const r = bramble('validate', dir, '--json');
+    const r = bramble(['validate', dir, '--json']);
     expect(r.status).toBe(success ? 0 : 1);
     const result: unknown = JSON.parse(r.stdout);
     expect(checkValidation(result)).toBe(true);
@@ -108,7 +103,7 @@ describe('bramble validate', () => {
 
   it('finds no drift against the model trained on the same data', () => {
     const dir = copyTemplate();
-    const r = bramble('validate', dir, '--reference', model);
+    const r = bramble(['validate', dir, '--reference', model]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('\nDrift: 0 of 20 columns drifted (0 %); the data set drifts at 50 % or more — no drift\n');
     expect(r.stdout).toMatch(/^ {2}tenure +numeric +Wasserstein \(normed\) +0 +≥ 0\.1 +ok$/m);
@@ -122,7 +117,7 @@ describe('bramble validate', () => {
     // Widen the range rule, so that only drift tells the shift.
     const yaml = join(dir, 'ml.yaml');
     writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('tenure:           { type: integer, min: 0, max: 72 }', 'tenure: { type: integer, min: 0, max: 96 }'));
-    const r = bramble('validate', dir, '--reference', model);
+    const r = bramble(['validate', dir, '--reference', model]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('\nDrift: 1 of 20 columns drifted (5 %); the data set drifts at 50 % or more — no drift\n');
@@ -131,7 +126,7 @@ describe('bramble validate', () => {
 
   it('prints validation and drift together as JSON', async () => {
     const dir = copyTemplate();
-    const r = bramble('validate', dir, '--reference', model, '--json');
+    const r = bramble(['validate', dir, '--reference', model, '--json']);
     expect(r.status).toBe(0);
     const body = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(body)).toEqual(['validation', 'drift']);
@@ -146,7 +141,7 @@ describe('bramble validate', () => {
     [['validate', template, '--reference', '/no/such/model.json'], 'bramble: the reference /no/such/model.json does not exist; give the path of a model.json (bramble run writes one to .bramble/model.json)\n'],
     [['validate', '--frobnicate'], "bramble: Unknown option '--frobnicate'"],
   ])('refuses %j with exit 2', (args, message) => {
-    const r = bramble(...args);
+    const r = bramble([...args]);
     expect(r.status).toBe(2);
     expect(r.stderr.startsWith(message)).toBe(true);
   });
@@ -159,9 +154,9 @@ describe('bramble predict', () => {
 
   beforeAll(() => {
     dir = copyTemplate();
-    expect(bramble('run', dir).status).toBe(0);
+    expect(bramble(['run', dir]).status).toBe(0);
     model = join(dir, ARTIFACT.folder, ARTIFACT.file);
-    const r = bramble('predict', '--model', model, join(dir, 'data/churn.csv'));
+    const r = bramble(['predict', '--model', model, join(dir, 'data/churn.csv')]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     output = r.stdout;
@@ -202,7 +197,7 @@ describe('bramble predict', () => {
   });
 
   it('stops quietly, exit 0, when the reader closes the pipe early', () => {
-    const command = `set -o pipefail; "${process.execPath}" "${cli}" predict --model "${model}" "${join(dir, 'data/churn.csv')}" | head -n 2`;
+    const command = `set -o pipefail; "${process.execPath}" "${CLI}" predict --model "${model}" "${join(dir, 'data/churn.csv')}" | head -n 2`;
     const r = spawnSync('bash', ['-c', command], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -213,7 +208,7 @@ describe('bramble predict', () => {
     const file = join(dir, 'few.csv');
     const lines = readFileSync(join(dir, 'data/churn.csv'), 'utf8').split('\n').slice(0, 4);
     writeFileSync(file, lines.map((l, i) => `${i === 0 ? 'ref' : `r${i}`},${l}`).join('\n') + '\n');
-    const r = bramble('predict', '--model', model, '--id', 'ref', file);
+    const r = bramble(['predict', '--model', model, '--id', 'ref', file]);
     expect(r.status).toBe(0);
     const { header, rows } = parseOutput(r.stdout);
     expect(header).toEqual(['ref', 'prediction', 'p_No', 'p_Yes']);
@@ -225,7 +220,7 @@ describe('bramble predict', () => {
     const lines = readFileSync(join(dir, 'data/churn.csv'), 'utf8').split('\n').slice(0, 50);
     writeFileSync(file, lines.map((l) => l.split(',').filter((_, i) => i !== TENURE).join(',')).join('\n'));
     const message = `${file} has no column "tenure", which the model reads; add it to the file (values may be blank, read as missing)`;
-    const r = bramble('predict', '--model', model, file);
+    const r = bramble(['predict', '--model', model, file]);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`bramble: ${message}\n`);
     expect(r.status).toBe(2);
@@ -242,13 +237,13 @@ describe('bramble predict', () => {
     [['predict', '--model', 'm.json'], 'bramble: bramble predict takes one data file, got none; see bramble predict --help\n'],
     [['predict', '--model', '/no/such/model.json', 'x.csv'], 'bramble: the model /no/such/model.json does not exist; give the path of a model.json (bramble run writes one to .bramble/model.json)\n'],
   ])('refuses %j with exit 2 and one line', (args, message) => {
-    const r = bramble(...args);
+    const r = bramble([...args]);
     expect(r.stderr).toBe(message);
     expect(r.status).toBe(2);
   });
 
   it('refuses an --id column the file does not have', () => {
-    const r = bramble('predict', '--model', model, '--id', 'customerId', join(dir, 'data/churn.csv'));
+    const r = bramble(['predict', '--model', model, '--id', 'customerId', join(dir, 'data/churn.csv')]);
     expect(r.stderr).toBe(`bramble: ${join(dir, 'data/churn.csv')} has no column "customerId", given with --id; did you mean "customerID"?\n`);
     expect(r.status).toBe(2);
   });
@@ -258,7 +253,7 @@ describe('bramble predict', () => {
     const lines = readFileSync(join(dir, 'data/churn.csv'), 'utf8').split('\n').slice(0, 5);
     lines[3] = lines[3].split(',').map((f, i) => (i === TENURE ? 'soon' : f)).join(',');
     writeFileSync(file, lines.join('\n') + '\n');
-    const r = bramble('predict', '--model', model, file);
+    const r = bramble(['predict', '--model', model, file]);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`^bramble: ${file.replace(/[.]/g, '\\.')}:4: .*tenure.*"soon"`));
     expect(r.status).toBe(2);

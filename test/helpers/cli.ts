@@ -3,7 +3,7 @@
 // event loop runs a server the CLI talks to.
 import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { AUTHOR } from './model-repo.js';
+import { AUTHOR } from './git.js';
 
 export const CLI = join(import.meta.dirname, '../../dist/cli.js');
 
@@ -26,13 +26,13 @@ function cliEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv
 }
 
 export function bramble(args: readonly string[], options: CliOptions = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd, encoding: 'utf8', env: cliEnv(options.env), maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: options.cwd, encoding: 'utf8', env: cliEnv(options.env), maxBuffer: 1 << 28 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function brambleAsync(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, encoding: 'utf8', env: cliEnv(options.env), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: options.cwd, encoding: 'utf8', env: cliEnv(options.env), maxBuffer: 1 << 28 }, (err, stdout, stderr) => {
       const status = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
       resolve({ status, stdout, stderr });
     });

@@ -1,23 +1,15 @@
 // A model repository for registry tests: the template copied into a temporary folder with a small forest, made a
-// real git repository (git's own CLI, so that what Bramble writes through isomorphic-git is read back by git).
-import { execFile, execFileSync } from 'node:child_process';
+// real git repository with git's own CLI (./git.ts).
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACT } from '../../src/model/artifact.js';
 import { runPipeline } from '../../src/pipeline/run.js';
+import { AUTHOR, git } from './git.js';
 
 const template = join(import.meta.dirname, '../../templates/model-repo');
 
-export const AUTHOR = { name: 'Ada Lovelace', email: 'ada@example.com' };
-
-export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email },
-  });
-}
+export { AUTHOR, git, gitAsync } from './git.js';
 
 /** The template with `trees` trees (fast to train), committed on main. */
 export function makeModelRepo(options: { trees?: number; name?: string } = {}): string {
@@ -48,16 +40,4 @@ export async function train(dir: string): Promise<string> {
   const result = await runPipeline(dir, { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } });
   if (!result.artifact) throw new Error('the template failed validation');
   return readFileSync(result.artifact.path, 'utf8');
-}
-
-/** git's CLI without blocking: needed when the remote is a server in this same process. */
-export function gitAsync(dir: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: AUTHOR.name, GIT_AUTHOR_EMAIL: AUTHOR.email, GIT_COMMITTER_NAME: AUTHOR.name, GIT_COMMITTER_EMAIL: AUTHOR.email } },
-      (err, stdout, stderr) => (err ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve(stdout)),
-    );
-  });
 }
