@@ -1,10 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, type CsvTable } from '../src/data/csv.js';
 import { loadTable, readTable, type LoadOptions } from '../src/data/load.js';
 import { cellValue, type Table } from '../src/data/table.js';
+import { runPipeline } from '../src/pipeline/run.js';
+import { checkServeConfig } from '../src/serve/config.js';
+import { writeCandidate } from '../src/serve/host.js';
+import { buildServer } from '../src/serve/server.js';
 
 /**
  * Training reads CSV with readTable/loadTable (typed columns), serving reads request bodies with parseCsv
@@ -73,5 +77,43 @@ describe('one CSV reader for training and serving', () => {
   ])('%s is refused with the same message in both paths', (_, text, message) => {
     expect(() => parseCsv(text, 'data/t.csv')).toThrow(message);
     expect(() => loadTable(new TextEncoder().encode(text), { file: 'data/t.csv' })).toThrow(message);
+  });
+});
+
+describe('a tricky CSV through training and through a request body', () => {
+  it('trains on categories with commas, quotes and a BOM, and a text/csv body written the same way predicts as JSON does', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bramble-csv-serve-'));
+    const repo = join(root, 'repo');
+    mkdirSync(join(repo, 'data'), { recursive: true });
+    const shades = ['red, dark', 'say "blue"', 'plain'];
+    const rows = Array.from({ length: 150 }, (_, i) => {
+      const shade = shades[i % 3];
+      return `${i % 11},"${shade.replace(/"/g, '""')}",${i % 3 === 0 || i % 11 > 7 ? 'yes' : 'no'}`;
+    });
+    writeFileSync(join(repo, 'data/train.csv'), `\uFEFFsize,shade,label\r\n${rows.join('\r\n')}\r\n`);
+    writeFileSync(
+      join(repo, 'ml.yaml'),
+      ['name: shades', 'task: classification', 'data:', '  train: data/train.csv', '  target: label', 'features:', '  - onehot: [shade]', 'model:', '  type: random-forest', '  params: { trees: 5 }', 'split: { test: 0.2, seed: 1 }'].join('\n') + '\n',
+    );
+    const result = await runPipeline(repo, { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } });
+    const text = readFileSync(result.artifact?.path ?? '', 'utf8');
+    const onehot = (JSON.parse(text) as { features: { steps: { kind: string; categories?: string[] }[] } }).features.steps.find((s) => s.kind === 'onehot');
+    // Training read each quoted field whole: three shades, commas and quotes kept.
+    expect(onehot?.categories?.slice().sort()).toEqual(shades.slice().sort());
+
+    const config = checkServeConfig({ listen: { host: '127.0.0.1', port: 0 }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' } } }, 'serve.json', root);
+    const server = await buildServer(config, { env: {}, version: 'test', warn: () => {} });
+    try {
+      await writeCandidate(config.models, 'prod', text, { name: 'shades', version: 'v1.0.0', sha256: (JSON.parse(text) as { sha256: string }).sha256 });
+      expect((await server.inject({ method: 'POST', url: '/admin/deploy/prod' })).status).toBe(200);
+      const records = shades.map((shade, i) => ({ size: i * 4, shade }));
+      const body = `\uFEFFsize,shade\r\n${records.map((r) => `${r.size},"${r.shade.replace(/"/g, '""')}"`).join('\r\n')}\r\n`;
+      const fromCsv = await server.inject({ method: 'POST', url: '/prod/invocations', headers: { 'content-type': 'text/csv' }, body });
+      const fromJson = await server.inject({ method: 'POST', url: '/prod/invocations', body: { dataframe_records: records } });
+      expect(fromCsv.status).toBe(200);
+      expect(JSON.parse(fromCsv.body)).toEqual(JSON.parse(fromJson.body));
+    } finally {
+      await server.close();
+    }
   });
 });
