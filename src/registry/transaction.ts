@@ -52,6 +52,10 @@ export async function fastForward(repo: GitRepo, remoteHead: string): Promise<vo
   if (ahead) await setRef(repo, REGISTRY.ref, remoteHead);
 }
 
+/**
+ * Runs one change as a transaction: `plan` sees the registry as it stands and says what to write; when another
+ * pipeline wins a race for a tag or the branch, the plan runs again on the new state, up to `ctx.attempts` times.
+ */
 export async function transact<T>(ctx: TransactionContext, what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
   const who = ctx.who;
   for (let attempt = 1; attempt <= ctx.attempts; attempt++) {
