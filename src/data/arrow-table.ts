@@ -1,3 +1,4 @@
+// Arrow IPC files (file or stream) into the typed columns; the cells of each column go through cells.ts.
 import { arrowCells, readArrow, type ArrowColumn } from './arrow.js';
 import { CellBuilder, cellNullable, cellSetup, nestedError, rowNumbers, rowPlace } from './cells.js';
 import type { Parsed } from './columns.js';

@@ -1,14 +1,11 @@
+// Columns of plain values — JSON records, Arrow and Parquet — read into typed columns: what the three readers
+// share, where the CSV reader has its byte-level builders (columns.ts).
 import type { BrambleError } from '../errors.js';
 import { booleanOf, clip, ColumnMarkers, Status, valueError, ViolationLog, type MissingText } from './columns.js';
 import { parseDecimal } from './decimal.js';
 import { DataTypeError } from './load-errors.js';
 import type { DeclaredColumn, DeclaredType, LoadOptions } from './load-options.js';
 import { missingColumnError, parseInstant, type Column } from './table.js';
-
-/**
- * Columns of plain values — JSON records, Arrow and Parquet — read into typed columns: what the three readers
- * share, where the CSV reader has its byte-level builders (columns.ts).
- */
 
 /** What a typed-format reader needs before its columns: the declared columns (checked present), markers and log. */
 export interface CellSetup {

@@ -1,14 +1,11 @@
+// The typed column builders the CSV reader writes into, the missing-value markers every reader checks, and the
+// messages for a value not of its column's type. Decisions: a field is stored straight from its bytes (no string
+// per number), and a builder reports a Status rather than throwing, so that a lenient load can record the row.
 import { BrambleError } from '../errors.js';
 import { parseDecimal } from './decimal.js';
 import { MISSING_TEXT, type DeclaredColumn, type DeclaredType, type LoadOptions, type TypeViolation } from './load-options.js';
 import { DataTypeError, MissingValueError } from './load-errors.js';
 import { DATE_FORMS, parseInstantBytes, type Column, type Table } from './table.js';
-
-/**
- * The typed column builders every reader writes into, the missing-value markers they check, and the messages for
- * a value not of its column's type. Decisions: a field is stored straight from its bytes (no string per number),
- * and a builder reports a Status rather than throwing, so that a lenient load can record the row and go on.
- */
 
 const SPACE = 32;
 const TAB = 9;

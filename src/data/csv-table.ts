@@ -1,3 +1,5 @@
+// CSV into typed columns, for readTable and loadTable. The records and fields come from CsvRecords (csv.ts), the
+// reader parseCsv uses for request bodies too; this file only decides what each field becomes.
 import type { FileHandle } from 'node:fs/promises';
 import { CodeBuilder, NumberBuilder, ParsedBuilder, Status, trim, valueError, clip, ColumnMarkers, ViolationLog, type ColumnBuilder, type Parsed } from './columns.js';
 import { CsvError, CsvRecords, emptyCsvError, FIELD, headerNames, raggedRowError } from './csv.js';
@@ -5,11 +7,6 @@ import { parseDecimal } from './decimal.js';
 import type { DeclaredColumn, LoadOptions } from './load-options.js';
 import { missingColumnError } from './table.js';
 import type { BrambleError } from '../errors.js';
-
-/**
- * CSV into typed columns, for readTable and loadTable. The records and fields come from CsvRecords (csv.ts), the
- * reader parseCsv uses for request bodies too; this file only decides what each field becomes.
- */
 
 const LF = 10;
 

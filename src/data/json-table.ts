@@ -1,3 +1,4 @@
+// JSON data files: an array of records, read into the same typed columns as CSV, each record located by its line.
 import { CellBuilder, cellNullable, cellSetup, describeJson, type CellPlace } from './cells.js';
 import type { Parsed } from './columns.js';
 import { JsonDataError } from './load-errors.js';

@@ -1,3 +1,4 @@
+// Parquet files into the typed columns, one row group at a time; the cells of each column go through cells.ts.
 import { CellBuilder, cellNullable, cellSetup, nestedError, rowNumbers, rowPlace } from './cells.js';
 import type { Parsed } from './columns.js';
 import { DataFormatError } from './load-errors.js';
