@@ -11,6 +11,7 @@ import { Registry, checkEnvironment } from '../registry/registry.js';
 import { parseTag } from '../registry/tags.js';
 import { ModelHost, writeCandidate, type DeployResult } from '../serve/host.js';
 import { readServeConfig, type ServeConfig } from '../serve/config.js';
+import { isUnanswered, jsonOr, unansweredCode } from '../platform/http.js';
 import { UsageError } from './options.js';
 import type { Ports } from './ports.js';
 
@@ -63,8 +64,8 @@ export async function deployVersion(request: DeployRequest): Promise<DeployOutco
       signal: AbortSignal.timeout(60_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    if (cause !== 'ECONNREFUSED') throw new DeployError(`the server at ${server} did not answer the deploy (${describeError(err)}); the candidate is in ${request.config.models}/${request.env}`, { server });
+    if (!isUnanswered(err)) throw err;
+    if (unansweredCode(err) !== 'ECONNREFUSED') throw new DeployError(`the server at ${server} did not answer the deploy (${describeError(err)}); the candidate is in ${request.config.models}/${request.env}`, { server });
     // No server: the same load, hash check and self-test here; it serves the model when it starts.
     const local = new ModelHost(request.config.models, [request.env], request.warn);
     const result = await local.deploy(request.env).catch((e: unknown) => {
@@ -72,7 +73,7 @@ export async function deployVersion(request: DeployRequest): Promise<DeployOutco
     });
     return { ...result, via: 'files' };
   }
-  const body = (await response.json().catch(() => ({}))) as DeployResult & { error?: string };
+  const body = await jsonOr<(DeployResult & { error?: string }) | null>(response, null);
   if (response.status === 401 || response.status === 403) {
     // A setup mistake (exit 2), not a failed deploy: nothing was tried.
     const name = request.config.adminTokenEnv;
@@ -82,11 +83,12 @@ export async function deployVersion(request: DeployRequest): Promise<DeployOutco
     );
   }
   if (!response.ok) {
-    throw new DeployError(`${request.name}@${v.version} was not deployed to ${request.env}: ${body.error ?? `the server answered ${response.status}`}; ${request.env} still serves its previous model`, {
+    throw new DeployError(`${request.name}@${v.version} was not deployed to ${request.env}: ${body?.error ?? `the server answered ${response.status}`}; ${request.env} still serves its previous model`, {
       env: request.env,
       status: response.status,
     });
   }
+  if (body === null) throw new DeployError(`the server at ${server} answered the deploy with no JSON; check that --server is bramble serve`, { server });
   return { ...body, via: 'server' };
 }
 
@@ -112,6 +114,7 @@ async function syncAndWait(request: DeployRequest): Promise<DeployOutcome> {
     try {
       response = await fetch(`${server}/admin/sync`, { method: 'POST', headers, signal: AbortSignal.timeout(Math.max(1_000, deadline - Date.now())) });
     } catch (err) {
+      if (!isUnanswered(err)) throw err;
       throw new DeployError(`the host at ${server} did not answer (${describeError(err)}); start it (bramble serve --config …), it syncs from git when it starts`, { server });
     }
     if (response.status === 401 || response.status === 403) {

@@ -1,5 +1,6 @@
 // bramble which: the version an environment serves, now or at a date; with --server, also what a host serves.
 import { checkEnvironment, endOf, Registry, servedAt } from '../../registry/registry.js';
+import { isUnanswered, jsonOr } from '../../platform/http.js';
 import { print } from '../command.js';
 import { COMMON_HELP, openRegistry, readConfig, registryCommand, RegistryUsageError } from './common.js';
 
@@ -52,14 +53,19 @@ export const command = registryCommand({
 /** What a host serves in `env`, from its /status (or /version when it does not follow git). */
 async function liveOn(server: string, env: string): Promise<{ version: string; sha256: string } | null> {
   if (!/^https?:\/\//.test(server)) throw new RegistryUsageError(`--server is ${JSON.stringify(server)}; give the host's base URL, such as http://127.0.0.1:8080`);
-  let body: { environments?: Record<string, { live?: { version: string; sha256: string } | null }> };
+  type Status = { environments?: Record<string, { live?: { version: string; sha256: string } | null }> };
+  const refused = (why: string): RegistryUsageError =>
+    new RegistryUsageError(`the host at ${server} did not answer /status (${why}); is bramble serve running there?`);
+  let response: Response;
   try {
-    const response = await fetch(`${server.replace(/\/$/, '')}/status`, { signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`it answered ${response.status}`);
-    body = (await response.json()) as typeof body;
+    response = await fetch(`${server.replace(/\/$/, '')}/status`, { signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    throw new RegistryUsageError(`the host at ${server} did not answer /status (${err instanceof Error ? err.message : String(err)}); is bramble serve running there?`);
+    if (!isUnanswered(err)) throw err;
+    throw refused(err.message);
   }
+  if (!response.ok) throw refused(`it answered ${response.status}`);
+  const body = await jsonOr<Status | null>(response, null);
+  if (body === null) throw refused('its answer is not JSON');
   const entry = body.environments?.[env];
   if (entry === undefined) throw new RegistryUsageError(`the host at ${server} does not serve ${env}`);
   return entry.live ?? null;

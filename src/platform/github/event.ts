@@ -72,12 +72,14 @@ function readPayload(path: string | undefined): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (!(err instanceof Error && 'code' in err)) throw err;
     throw new GitHubEventError(`cannot read the event payload GITHUB_EVENT_PATH=${path}: ${describeError(err)}`, { path });
   }
   try {
     const payload: unknown = JSON.parse(text);
     if (isObject(payload)) return payload;
   } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
     throw new GitHubEventError(`the event payload ${path} is not JSON: ${describeError(err)}`, { path });
   }
   throw new GitHubEventError(`the event payload ${path} is not a JSON object`, { path });
