@@ -21,7 +21,8 @@ import {
   type DataType,
 } from '@uwdata/flechette';
 import { describe, expect, it } from 'vitest';
-import { loadTable, readTable, type LoadOptions } from '../src/data/load.js';
+import { loadTable, readTable } from '../src/data/load.js';
+import type { LoadOptions } from '../src/data/load-options.js';
 import { cellValue, getColumn, type Table } from '../src/data/table.js';
 
 function tempDir(): string {

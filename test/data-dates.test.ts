@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadMlYaml } from '../src/config/ml-yaml.js';
 import { detectDrift } from '../src/data/drift.js';
-import { loadTable, type LoadOptions } from '../src/data/load.js';
+import { loadTable } from '../src/data/load.js';
+import type { LoadOptions } from '../src/data/load-options.js';
 import { profileTable } from '../src/data/profile.js';
 import { cellValue, parseInstant, type Table } from '../src/data/table.js';
 import { validateTable, validationLoadOptions } from '../src/data/validate.js';

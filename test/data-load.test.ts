@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/util/rng.js';
 import { parseCsv } from '../src/data/csv.js';
 import { parseDecimal } from '../src/data/decimal.js';
-import { loadTable, readTable, type LoadOptions } from '../src/data/load.js';
+import { loadTable, readTable } from '../src/data/load.js';
+import type { LoadOptions } from '../src/data/load-options.js';
 import { cellValue, getColumn, missingCount, type Table } from '../src/data/table.js';
 
 const churnPath = join(import.meta.dirname, '../templates/model-repo/data/churn.csv');

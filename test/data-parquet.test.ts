@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadTable, loadTableAsync, readTable, type LoadOptions } from '../src/data/load.js';
+import { loadTable, loadTableAsync, readTable } from '../src/data/load.js';
+import type { LoadOptions } from '../src/data/load-options.js';
 import { cellValue, type Table } from '../src/data/table.js';
 import { readAndValidate } from '../src/pipeline/run.js';
 

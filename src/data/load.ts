@@ -10,9 +10,6 @@ import { loadParquet } from './parquet-table.js';
 import type { Table } from './table.js';
 import { errnoCode } from '../fs/codes.js';
 
-// The types of loadTable's and readTable's options are part of their signatures, so they are exported here too.
-export type { DataFormat, DeclaredColumn, DeclaredType, LoadOptions, TypeViolation } from './load-options.js';
-
 /**
  * Reading a data set, whatever its format: the entry every caller uses. Decisions: each format has its own reader
  * (csv-table.ts, json-table.ts, arrow-table.ts, parquet-table.ts) writing into the same typed columns

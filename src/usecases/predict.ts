@@ -1,5 +1,6 @@
 import { errorClass, nearest } from '../errors.js';
-import { readTable, type DeclaredColumn } from '../data/load.js';
+import { readTable } from '../data/load.js';
+import type { DeclaredColumn } from '../data/load-options.js';
 import { cellValue, findColumn, type Table } from '../data/table.js';
 import type { FittedFeatures } from '../features/transforms.js';
 import type { RandomForest } from '../model/forest/forest.js';
