@@ -264,20 +264,21 @@ export function emptyCsvError(file: string): CsvError {
 export function parseCsv(text: string, file = 'the CSV'): CsvTable {
   const bytes = new TextEncoder().encode(text);
   const records = new CsvRecords(file);
-  let header: string[] | null = null;
-  const rows: string[][] = [];
-  const lines: number[] = [];
+  const table: CsvTable = { header: [], rows: [], lines: [] };
+  let headerRead = false;
   records.push(bytes, true, (_pos, line) => {
-    if (header === null) {
-      header = headerNames(records, bytes, line);
+    if (!headerRead) {
+      table.header = headerNames(records, bytes, line);
+      headerRead = true;
       return;
     }
-    if (records.fieldCount !== header.length) throw raggedRowError(file, line, records.fieldCount, header.length);
-    const row: string[] = new Array<string>(records.fieldCount);
-    for (let c = 0; c < records.fieldCount; c++) row[c] = records.fieldText(bytes, c);
-    rows.push(row);
-    lines.push(line);
+    const width = table.header.length;
+    if (records.fieldCount !== width) throw raggedRowError(file, line, records.fieldCount, width);
+    const row: string[] = new Array<string>(width);
+    for (let c = 0; c < width; c++) row[c] = records.fieldText(bytes, c);
+    table.rows.push(row);
+    table.lines.push(line);
   });
-  if (header === null) throw emptyCsvError(file);
-  return { header, rows, lines };
+  if (!headerRead) throw emptyCsvError(file);
+  return table;
 }
