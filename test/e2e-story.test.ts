@@ -20,7 +20,7 @@
 //   for the maintainer's own when a tag is pushed from a laptop.
 // - The model host is `bramble serve` as a process on 127.0.0.1, at a free port written in its serve.json (the
 //   workflow's `serve-config`), since the deploy step passes no `server` input.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { startServe } from './helpers/cli.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { runStep, type StepRun } from './helpers/actions.js';
 import { GITHUB_DOUBLE, GITHUB_ACTORS, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
@@ -386,16 +387,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
       serveConfig,
       JSON.stringify({ listen: { host: '127.0.0.1', port }, models: 'models', log: { dir: 'logs' }, environments: { dev: { path: '/dev' }, staging: { path: '/staging' }, prod: { path: '/prod' } } }),
     );
-    const child = spawn(process.execPath, [join(dist, 'cli.js'), 'serve', '--config', serveConfig], { stdio: ['ignore', 'ignore', 'pipe'] });
-    host = await new Promise((resolve, reject) => {
-      let err = '';
-      child.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-        if (m) resolve({ child, url: m[1] });
-      });
-      child.on('exit', (code) => reject(new Error(`bramble serve exited ${code}: ${err}`)));
-    });
+    host = await startServe(serveConfig);
     expect(host.url).toBe(`http://127.0.0.1:${port}`);
 
     callerInputs = {

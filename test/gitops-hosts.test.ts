@@ -1,13 +1,13 @@
 // The host pulls from git (issue 11.2): three `bramble serve` processes reconcile the same repository, served by a
 // real smart-HTTP git server, each on its own. A promotion tag is live on all three within the interval; a nudge
 // makes it live at once; a tampered branch file never serves; while git is gone the last good model keeps serving.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
-import { brambleAsync, CLI } from './helpers/cli.js';
+import { brambleAsync, startServe } from './helpers/cli.js';
 import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
 
 const TOKEN = 'gitops-token';
@@ -20,7 +20,6 @@ interface Host {
   url: string;
   config: string;
   process: ChildProcess;
-  stderr: string[];
 }
 
 interface Status {
@@ -42,17 +41,7 @@ function startHost(url: string, interval = INTERVAL_S): Promise<Host> {
       environments: { prod: { path: '/prod', model: 'churn' }, staging: { path: '/staging', model: 'churn' } },
     }),
   );
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
-  const stderr: string[] = [];
-  return new Promise((resolve, reject) => {
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr.push(chunk);
-      const at = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr.join(''));
-      if (at) resolve({ url: at[1], config, process: child, stderr });
-    });
-    child.once('exit', (code) => reject(new Error(`bramble serve exited ${code}: ${stderr.join('')}`)));
-  });
+  return startServe(config, { env: { HOST_GIT_TOKEN: TOKEN } }).then((served) => ({ url: served.url, config, process: served.child }));
 }
 
 async function status(host: Host): Promise<Status> {
@@ -182,18 +171,8 @@ describe('hosts that pull from git', () => {
     const root = mkdtempSync(join(tmpdir(), 'bramble-gitops-badtoken-'));
     const config = join(root, 'serve.json');
     writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, models: 'models', log: { dir: 'logs' }, git: { url: remote, tokenEnv: 'HOST_GIT_TOKEN', intervalSeconds: 60 }, environments: { prod: { path: '/prod', model: 'churn' } } }));
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { env: { ...process.env, HOST_GIT_TOKEN: 'wrong' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const { child, url } = await startServe(config, { env: { HOST_GIT_TOKEN: 'wrong' } });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        child.stderr.setEncoding('utf8');
-        child.stderr.on('data', (c: string) => {
-          text += c;
-          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-          if (m) resolve(m[1]);
-        });
-        child.once('exit', (code) => reject(new Error(`exited ${code}: ${text}`)));
-      });
       const s = (await (await fetch(`${url}/status`)).json()) as Status;
       expect(s.lastSync?.ok).toBe(false);
       expect(s.lastSync?.error).toContain('was refused: the remote did not accept the token');

@@ -1,32 +1,24 @@
 // bramble serve and bramble deploy as processes: deploys from the registry, kill -9, and a restart that serves the
 // last good model of every environment.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Registry } from '../src/registry/registry.js';
 import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
-import { bramble, CLI } from './helpers/cli.js';
+import { bramble, startServe, type Served } from './helpers/cli.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-/** Starts `bramble serve` and resolves with its URL once it listens. */
-function serve(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`bramble serve exited ${code}: ${err}`)));
-  });
+/** Starts `bramble serve`, to be killed after the tests. */
+async function serve(config: string): Promise<Served> {
+  const served = await startServe(config);
+  children.push(served.child);
+  return served;
 }
 
 async function servedVersion(url: string): Promise<unknown> {
