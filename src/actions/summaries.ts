@@ -33,6 +33,11 @@ export function trainSummary(name: string, seconds: number, sha256: string, eval
   return [...head, '| metric | value |', '|---|---|', ...rows, ''].join('\n');
 }
 
+/** The held-out metrics as the train step's `metrics` output: a JSON object of name → value. */
+export function metricsOutput(evaluation: Evaluation): string {
+  return JSON.stringify(metricsOf(evaluation));
+}
+
 /** The verdict's last line: what passed or failed, in one sentence. */
 export function verdictLine(gates: GateResult): string {
   return formatVerdict(gates).split('\n').at(-1) ?? '';

@@ -2,9 +2,8 @@
 // and write the hash-sealed artifact for the compare and register steps.
 import { workersOption } from '../usecases/options.js';
 import { train } from '../usecases/train.js';
-import { metricsOf } from '../model/evaluate.js';
 import { repoPath, runAction, validationAnnotations, validationSummary } from './common.js';
-import { invalidData, trainSummary, validationText } from './summaries.js';
+import { invalidData, metricsOutput, trainSummary, validationText } from './summaries.js';
 
 await runAction('train', async ({ platform, inputs, ports, output }) => {
   const workers = workersOption(inputs.workers, 'the input workers');
@@ -16,6 +15,6 @@ await runAction('train', async ({ platform, inputs, ports, output }) => {
     throw invalidData(run.validation, 'trained');
   }
   await platform.summary(trainSummary(run.config.name, run.seconds, run.artifact.sha256, run.evaluation));
-  const metrics = JSON.stringify(metricsOf(run.evaluation));
+  const metrics = metricsOutput(run.evaluation);
   output({ 'model-path': repoPath(run.artifact.path), sha256: run.artifact.sha256, metrics, valid: 'true' });
 });
