@@ -1,6 +1,6 @@
 import { BrambleError } from '../../errors.js';
 import { binFeatures } from './bins.js';
-import { FlatForest } from './flat.js';
+import { FlatForest, FlatForestBuilder } from './flat.js';
 import type { GrowData, GrowSettings, GrownTree } from './grow.js';
 import {
   bootstrapSize,
@@ -10,7 +10,7 @@ import {
   type ForestParams,
 } from './options.js';
 import { defaultThreads, growForest, type Progress } from './pool.js';
-import { decodeArray, encodeArray, type EncodedArray } from './serialize.js';
+import { decodeArray, encodeArray, streamArray, type EncodedArray, type StreamedArray, type Typed } from './serialize.js';
 
 export type Label = string | number;
 export type Row = ArrayLike<number | null>;
@@ -47,7 +47,8 @@ export class ModelFormatError extends BrambleError {
 
 export const FOREST_FORMAT = { name: 'bramble-forest', version: 1 } as const;
 
-export interface ForestJSON {
+/** The serialized forest; its arrays as base64 strings (A = EncodedArray) or made as they are written (StreamedArray). */
+export interface ForestJSON<A extends EncodedArray | StreamedArray = EncodedArray> {
   format: typeof FOREST_FORMAT.name;
   version: number;
   params: ForestParams;
@@ -57,13 +58,21 @@ export interface ForestJSON {
   importances: number[];
   trees: {
     nodes: number;
-    roots: EncodedArray;
-    feature: EncodedArray;
-    threshold: EncodedArray;
-    left: EncodedArray;
-    missingLeft: EncodedArray;
-    value: EncodedArray;
+    roots: A;
+    feature: A;
+    threshold: A;
+    left: A;
+    missingLeft: A;
+    value: A;
   };
+}
+
+/** What training needs once X is binned: the rows as bins, the settings, and the threads to grow on. */
+interface TrainingPlan {
+  data: GrowData;
+  settings: GrowSettings;
+  classes: Label[] | null;
+  threads: number;
 }
 
 interface Fitted {
@@ -115,7 +124,22 @@ export class RandomForest {
     return this.model().flat;
   }
 
-  async train(x: Rows, y: readonly unknown[], options: TrainOptions = {}): Promise<this> {
+  /**
+   * Trains on X and y. Not itself async: X is checked and binned before it returns its promise, so the caller's
+   * matrix (120 MB at 750,000 × 20) is not held by this frame while the trees grow — only the 1-byte bins are.
+   */
+  train(x: Rows, y: readonly unknown[], options: TrainOptions = {}): Promise<this> {
+    let plan: TrainingPlan;
+    try {
+      plan = this.plan(x, y, options);
+    } catch (err) {
+      // A mistake in X or y rejects the promise, as it did when train was async.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.grow(plan, options);
+  }
+
+  private plan(x: Rows, y: readonly unknown[], options: TrainOptions): TrainingPlan {
     const p = this.params;
     const { values, rows, columns } = toMatrix(x, 'training', true);
     if (rows === 0) throw new TrainingDataError('the training set is empty (0 rows); give at least 2 rows', { rows });
@@ -161,16 +185,26 @@ export class RandomForest {
       bootstrap: p.bootstrap,
       bootstrapSize: p.bootstrap ? bootstrapSize(p.maxSamples, rows) : rows,
     };
+    return { data, settings, classes, threads };
+  }
+
+  private async grow({ data, settings, classes, threads }: TrainingPlan, options: TrainOptions): Promise<this> {
+    const p = this.params;
+    const { rows, features: columns, classIndex, target } = data;
     const width = classes ? classes.length : 1;
-    // Out-of-bag votes are counted as trees arrive, and each tree's out-of-bag rows let go: at a million rows
-    // they hold ~2 MB a tree.
+    // Each tree is taken in its number's order as it arrives — out-of-bag votes, importances, then its nodes into
+    // the forest — and let go: no tree is held after its turn (at a million rows a tree is ~2 MB).
     const oob = p.bootstrap ? new OutOfBagVotes(rows, width) : null;
-    const onTree = oob ? (t: number, tree: GrownTree): void => oob.arrive(t, tree) : undefined;
-    const grown = await growForest(data, settings, p.trees, threads, options.onProgress, options.parallelAfterMs, onTree);
-    // Everything that reads the grown trees comes before they are joined, which empties them.
-    const importances = meanImportances(grown, columns);
+    const importances = new Float64Array(columns);
+    const builder = new FlatForestBuilder(width, p.trees);
+    const inOrder = new InOrder<GrownTree>((tree) => {
+      oob?.add(tree);
+      addImportances(importances, tree);
+      builder.add(tree);
+    });
+    await growForest(data, settings, p.trees, threads, (t, tree) => inOrder.arrive(t, tree), options.onProgress, options.parallelAfterMs);
     const oobScore = oob ? oob.score(classIndex, target) : null;
-    this.fitted = { flat: FlatForest.fromTrees(grown, width), features: columns, classes, importances, oobScore };
+    this.fitted = { flat: builder.finish(), features: columns, classes, importances: normalized(importances), oobScore };
     return this;
   }
 
@@ -228,6 +262,15 @@ export class RandomForest {
   }
 
   toJSON(): ForestJSON {
+    return this.serialized(encodeArray);
+  }
+
+  /** toJSON's content, its arrays' base64 made as the artifact is hashed and written (see StreamedText). */
+  toStreamedJSON(): ForestJSON<StreamedArray> {
+    return this.serialized(streamArray);
+  }
+
+  private serialized<A extends EncodedArray | StreamedArray>(encode: (a: Typed) => A): ForestJSON<A> {
     const { flat, features, classes, importances, oobScore } = this.model();
     return {
       format: FOREST_FORMAT.name,
@@ -239,12 +282,12 @@ export class RandomForest {
       importances: Array.from(importances),
       trees: {
         nodes: flat.nodes,
-        roots: encodeArray(flat.roots),
-        feature: encodeArray(flat.feature),
-        threshold: encodeArray(flat.threshold),
-        left: encodeArray(flat.left),
-        missingLeft: encodeArray(flat.missingLeft),
-        value: encodeArray(flat.value),
+        roots: encode(flat.roots),
+        feature: encode(flat.feature),
+        threshold: encode(flat.threshold),
+        left: encode(flat.left),
+        missingLeft: encode(flat.missingLeft),
+        value: encode(flat.value),
       },
     };
   }
@@ -445,19 +488,43 @@ function classWeights(p: ForestParams, classes: Label[], classIndex: Int32Array,
   return weights;
 }
 
-/** scikit-learn's way: each tree's importances normalized, averaged over trees that split, normalized again. */
-function meanImportances(trees: readonly GrownTree[], features: number): Float64Array {
-  const out = new Float64Array(features);
-  for (const t of trees) {
-    let total = 0;
-    for (let f = 0; f < features; f++) total += t.importance[f];
-    if (total <= 0) continue;
-    for (let f = 0; f < features; f++) out[f] += t.importance[f] / total;
-  }
+/**
+ * scikit-learn's way: each tree's importances normalized and summed over trees that split (addImportances, in tree
+ * order), then normalized again (normalized).
+ */
+function addImportances(out: Float64Array, t: GrownTree): void {
+  const features = out.length;
   let total = 0;
-  for (let f = 0; f < features; f++) total += out[f];
-  if (total > 0) for (let f = 0; f < features; f++) out[f] /= total;
+  for (let f = 0; f < features; f++) total += t.importance[f];
+  if (total <= 0) return;
+  for (let f = 0; f < features; f++) out[f] += t.importance[f] / total;
+}
+
+function normalized(out: Float64Array): Float64Array {
+  let total = 0;
+  for (let f = 0; f < out.length; f++) total += out[f];
+  if (total > 0) for (let f = 0; f < out.length; f++) out[f] /= total;
   return out;
+}
+
+/**
+ * Hands items on in their numbers' order whatever order they arrive in: sums over trees must be made in tree order,
+ * since the order decides their last bits and the model must not depend on the number of threads.
+ */
+class InOrder<T> {
+  private readonly waiting = new Map<number, T>();
+  private next = 0;
+
+  constructor(private readonly take: (item: T) => void) {}
+
+  arrive(index: number, item: T): void {
+    this.waiting.set(index, item);
+    for (let t = this.waiting.get(this.next); t !== undefined; t = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next);
+      this.take(t);
+      this.next++;
+    }
+  }
 }
 
 function argmax(a: Float64Array, at: number, width: number): number {
@@ -467,15 +534,12 @@ function argmax(a: Float64Array, at: number, width: number): number {
 }
 
 /**
- * Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. Trees are added in
- * their numbers' order whatever order they finish in, since the order of the sums decides their last bits and
- * the score must not depend on the number of threads; a tree's out-of-bag rows are let go once counted.
+ * Each row scored by the trees whose bootstrap left it out: accuracy, or R² for regression. Trees must be added in
+ * their numbers' order (see InOrder); a tree's out-of-bag rows are let go once counted.
  */
 class OutOfBagVotes {
   private readonly sums: Float64Array;
   private readonly votes: Int32Array;
-  private readonly waiting = new Map<number, GrownTree>();
-  private next = 0;
 
   constructor(
     private readonly rows: number,
@@ -485,16 +549,7 @@ class OutOfBagVotes {
     this.votes = new Int32Array(rows);
   }
 
-  arrive(index: number, tree: GrownTree): void {
-    this.waiting.set(index, tree);
-    for (let t = this.waiting.get(this.next); t !== undefined; t = this.waiting.get(this.next)) {
-      this.waiting.delete(this.next);
-      this.add(t);
-      this.next++;
-    }
-  }
-
-  private add(tree: GrownTree): void {
+  add(tree: GrownTree): void {
     const { sums, votes, width } = this;
     for (let j = 0; j < tree.oobRows.length; j++) {
       const r = tree.oobRows[j];

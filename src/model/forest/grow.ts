@@ -104,8 +104,13 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const BOOTSTRAP_SIZE = settings.bootstrapSize;
 
   const COUNTS = new Int32Array(ROWS);
+  // A node's rows are INDEX[start .. end); beside each, in the same slot, its weight and its class (or target),
+  // moved with it when a node is partitioned. The fill then reads them in order instead of at random rows: at
+  // 3,000,000 rows, two cache misses fewer per row and feature (1.4–1.6× faster trees, bench/train.mjs).
   const INDEX = new Int32Array(ROWS);
-  const WEIGHT = new Float64Array(ROWS);
+  const SLOT_W = new Float64Array(ROWS);
+  const SLOT_C = new Int32Array(CLASSIFICATION ? ROWS : 0);
+  const SLOT_Y = new Float64Array(CLASSIFICATION ? 0 : ROWS);
   const HIST = new Float64Array(256 * HIST_WIDTH);
   const HIST_COUNT = new Int32Array(256);
   const LEFT = new Float64Array(WIDTH);
@@ -164,9 +169,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     let hi = -1;
     let missing = 0;
     for (let s = start; s < end; s++) {
-      const i = INDEX[s];
-      const b = BINS[base + i];
-      HIST[b * K + CLASS_INDEX[i]] += WEIGHT[i];
+      const b = BINS[base + INDEX[s]];
+      HIST[b * K + SLOT_C[s]] += SLOT_W[s];
       if (COUNTING) HIST_COUNT[b]++;
       if (b !== MISSING_BIN) {
         if (b < lo) lo = b;
@@ -181,11 +185,10 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     let hi = -1;
     let missing = 0;
     for (let s = start; s < end; s++) {
-      const i = INDEX[s];
-      const b = BINS[base + i];
-      const wi = WEIGHT[i];
+      const b = BINS[base + INDEX[s]];
+      const wi = SLOT_W[s];
       HIST[b * 2] += wi;
-      HIST[b * 2 + 1] += wi * TARGET[i];
+      HIST[b * 2 + 1] += wi * SLOT_Y[s];
       if (COUNTING) HIST_COUNT[b]++;
       if (b !== MISSING_BIN) {
         if (b < lo) lo = b;
@@ -351,13 +354,19 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     while (a <= z) {
       const i = INDEX[a];
       const b = BINS[base + i];
+      const wi = SLOT_W[a];
+      const ci = SLOT_C[a];
       if (b === MISSING_BIN ? missingLeft === 1 : b <= bin) {
-        LEFT[CLASS_INDEX[i]] += WEIGHT[i];
+        LEFT[ci] += wi;
         a++;
       } else {
-        RIGHT[CLASS_INDEX[i]] += WEIGHT[i];
+        RIGHT[ci] += wi;
         INDEX[a] = INDEX[z];
+        SLOT_W[a] = SLOT_W[z];
+        SLOT_C[a] = SLOT_C[z];
         INDEX[z] = i;
+        SLOT_W[z] = wi;
+        SLOT_C[z] = ci;
         z--;
       }
     }
@@ -370,8 +379,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     while (a <= z) {
       const i = INDEX[a];
       const b = BINS[base + i];
-      const wi = WEIGHT[i];
-      const yi = TARGET[i];
+      const wi = SLOT_W[a];
+      const yi = SLOT_Y[a];
       const side = (b === MISSING_BIN ? missingLeft === 1 : b <= bin) ? LEFT : RIGHT;
       side[0] += wi;
       side[1] += wi * yi;
@@ -379,7 +388,11 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       if (side === LEFT) a++;
       else {
         INDEX[a] = INDEX[z];
+        SLOT_W[a] = SLOT_W[z];
+        SLOT_Y[a] = SLOT_Y[z];
         INDEX[z] = i;
+        SLOT_W[z] = wi;
+        SLOT_Y[z] = yi;
         z--;
       }
     }
@@ -481,10 +494,11 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     let inBag = 0;
     for (let i = 0; i < ROWS; i++) {
       const c = COUNTS[i];
-      WEIGHT[i] = 0;
       if (c === 0) continue;
+      SLOT_W[inBag] = CLASSIFICATION && CLASS_WEIGHT ? c * CLASS_WEIGHT[CLASS_INDEX[i]] : c;
+      if (CLASSIFICATION) SLOT_C[inBag] = CLASS_INDEX[i];
+      else SLOT_Y[inBag] = TARGET[i];
       INDEX[inBag++] = i;
-      WEIGHT[i] = CLASSIFICATION && CLASS_WEIGHT ? c * CLASS_WEIGHT[CLASS_INDEX[i]] : c;
     }
     count = 0;
     const importance = new Float64Array(FEATURES);
@@ -492,12 +506,11 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
 
     const root = addNode(0, inBag, 0, 0);
     for (let s = 0; s < inBag; s++) {
-      const i = INDEX[s];
-      if (CLASSIFICATION) nodeStats[CLASS_INDEX[i]] += WEIGHT[i];
+      if (CLASSIFICATION) nodeStats[SLOT_C[s]] += SLOT_W[s];
       else {
-        nodeStats[0] += WEIGHT[i];
-        nodeStats[1] += WEIGHT[i] * TARGET[i];
-        nodeStats[2] += WEIGHT[i] * TARGET[i] * TARGET[i];
+        nodeStats[0] += SLOT_W[s];
+        nodeStats[1] += SLOT_W[s] * SLOT_Y[s];
+        nodeStats[2] += SLOT_W[s] * SLOT_Y[s] * SLOT_Y[s];
       }
     }
     const stack: number[] = [root];
