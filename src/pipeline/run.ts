@@ -20,7 +20,7 @@ import { validateArtifact } from '../model/artifact-schema.js';
 import { openModel, readModelFile, type OpenedModel } from '../model/open.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { evaluateClassification, evaluateRegression, metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
-import { RandomForest, type ForestJSON, type Label } from '../model/forest/forest.js';
+import { RandomForest, type ForestJSON, type Label, type Matrix } from '../model/forest/forest.js';
 import type { StreamedArray } from '../model/forest/serialize.js';
 import type { ForestOptions } from '../model/forest/options.js';
 import type { Progress } from '../model/forest/pool.js';
@@ -303,11 +303,11 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   const forest = new RandomForest(forestOptions(config));
   // The training matrix is handed over and let go here: the forest bins it before its first await, and the
   // ~120 MB of a million rows is then free while the trees grow (issue 10's memory target).
-  await forest.train(takeTraining(stage), stage.trainLabels, { workers: options.workers, onProgress: options.onProgress });
-
-  // One pass of the forest over the held-out rows; the champion's subset is read from the same scores.
-  const test = stage.test;
-  const scores = forest.scores({ rows: test.rows, columns: test.names.length, values: test.matrix });
+  // The held-out rows are scored as the trees grow, on every thread (TrainOptions.heldOut), and their matrix too is
+  // let go once binned. The champion's subset is read from the same scores.
+  const [train, heldOut] = takeMatrices(stage);
+  await forest.train(train, stage.trainLabels, { workers: options.workers, onProgress: options.onProgress, heldOut });
+  const scores = forest.heldOutScores ?? new Float64Array(0);
   const evaluation = evaluateScores(config, forest, scores, stage.testLabels, null);
   const metrics = metricsOf(evaluation);
   let champion: RunResult['champion'];
@@ -376,10 +376,10 @@ interface TrainingStage {
   mlSha256: string;
   dataIdentity: DataIdentity;
   features: FittedFeatures;
-  /** Taken (and let go) by runPipeline as training starts. */
-  train: { rows: number; columns: number; values: Float64Array } | undefined;
+  /** Taken (and let go) by runPipeline as training starts, as is `test`. */
+  train: Matrix | undefined;
   trainLabels: Label[];
-  test: FeatureMatrix;
+  test: Matrix | undefined;
   testLabels: Label[];
   /** The champion scored; its model and text are let go before training. */
   champion: { found: Pick<FoundChampion, 'label' | 'via' | 'version' | 'env'>; sha256: string; compared: ComparedRows; positions: Int32Array; metrics: MetricValues } | null;
@@ -417,8 +417,7 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
     missing: { all: config.data.missing, columns: columnMarkers },
   });
   const labelsOf = (rows: readonly number[]): Label[] => rows.map((r) => labels[r] as Label);
-  const trainMatrix = features.transform(table, split.train);
-  const train = { rows: trainMatrix.rows, columns: trainMatrix.names.length, values: trainMatrix.matrix };
+  const asMatrix = (m: FeatureMatrix): Matrix => ({ rows: m.rows, columns: m.names.length, values: m.matrix });
 
   // The champion and the candidate are scored on the very same held-out rows: those the champion never saw.
   let champion: TrainingStage['champion'] = null;
@@ -440,9 +439,9 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
     mlSha256: prepared.mlSha256,
     dataIdentity: loaded.identity,
     features,
-    train,
+    train: asMatrix(features.transform(table, split.train)),
     trainLabels: labelsOf(split.train),
-    test: features.transform(table, split.test),
+    test: asMatrix(features.transform(table, split.test)),
     testLabels: labelsOf(split.test),
     champion,
     ...(resolved !== null && 'none' in resolved ? { noChampion: resolved.none } : {}),
@@ -466,11 +465,13 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
   };
 }
 
-/** The stage's training matrix, which the stage then no longer holds. */
-function takeTraining(stage: TrainingStage): { rows: number; columns: number; values: Float64Array } {
-  const train = stage.train ?? { rows: 0, columns: stage.features.width, values: new Float64Array(0) };
+/** The stage's training and held-out matrices, which the stage then no longer holds. */
+function takeMatrices(stage: TrainingStage): [Matrix, Matrix] {
+  const none: Matrix = { rows: 0, columns: stage.features.width, values: new Float64Array(0) };
+  const taken: [Matrix, Matrix] = [stage.train ?? none, stage.test ?? none];
   stage.train = undefined;
-  return train;
+  stage.test = undefined;
+  return taken;
 }
 
 /** A forest's trees with their arrays' text left out: what the artifact schema checks of them (see runPipeline). */

@@ -31,6 +31,12 @@ export interface TrainOptions {
    * (default 300 ms; a worker costs ~150 ms to start and warm up). 0 always starts them. Never changes the model.
    */
   parallelAfterMs?: number;
+  /**
+   * Held-out rows to score while the trees grow: binned with the training rows' edges and carried down each tree
+   * with its out-of-bag rows, on every training thread. `heldOutScores` then holds exactly what `scores` would
+   * give for them, with no pass of its own after training (at 600,000 rows and 20 deep trees, ~10 s on one core).
+   */
+  heldOut?: Matrix;
 }
 
 export class TrainingDataError extends BrambleError {
@@ -81,6 +87,8 @@ interface Fitted {
   classes: Label[] | null;
   importances: Float64Array;
   oobScore: number | null;
+  /** The held-out rows' scores, when training was given TrainOptions.heldOut. */
+  heldOutScores?: Float64Array | null;
 }
 
 /**
@@ -113,6 +121,14 @@ export class RandomForest {
   /** Mean decrease in impurity per feature, summing to 1. */
   get featureImportances(): Float64Array {
     return this.model().importances;
+  }
+
+  /**
+   * The scores of the rows given as TrainOptions.heldOut (rows × width, as `scores` gives them, to the bit); null
+   * when training had none, or the forest was loaded.
+   */
+  get heldOutScores(): Float64Array | null {
+    return this.model().heldOutScores ?? null;
   }
 
   /** Out-of-bag accuracy (classification) or R² (regression); null without bootstrap. */
@@ -152,7 +168,8 @@ export class RandomForest {
     }
     const mtry = featuresPerSplit(p.maxFeatures, columns);
     const shared = threads > 1;
-    const binned = binFeatures(values, rows, columns, p.maxBins, shared);
+    const held = options.heldOut === undefined ? null : toMatrix(options.heldOut, 'prediction', false, columns);
+    const binned = binFeatures(values, rows, columns, p.maxBins, shared, held?.values, held?.rows ?? 0);
 
     let classes: Label[] | null = null;
     let classIndex: Int32Array | null = null;
@@ -167,6 +184,8 @@ export class RandomForest {
 
     const data: GrowData = {
       rows,
+      heldOut: binned.heldOut,
+      stride: binned.stride,
       features: columns,
       bins: binned.bins,
       edges: binned.edges,
@@ -195,16 +214,19 @@ export class RandomForest {
     // Each tree is taken in its number's order as it arrives — out-of-bag votes, importances, then its nodes into
     // the forest — and let go: no tree is held after its turn (at a million rows a tree is ~2 MB).
     const oob = p.bootstrap ? new OutOfBagVotes(rows, width) : null;
+    const heldOut = data.heldOut > 0 ? new Float64Array(data.heldOut * width) : null;
     const importances = new Float64Array(columns);
     const builder = new FlatForestBuilder(width, p.trees);
     const inOrder = new InOrder<GrownTree>((tree) => {
       oob?.add(tree);
+      if (heldOut) addLeafValues(heldOut, tree, width);
       addImportances(importances, tree);
       builder.add(tree);
     });
     await growForest(data, settings, p.trees, threads, (t, tree) => inOrder.arrive(t, tree), options.onProgress, options.parallelAfterMs);
     const oobScore = oob ? oob.score(classIndex, target) : null;
-    this.fitted = { flat: builder.finish(), features: columns, classes, importances: normalized(importances), oobScore };
+    if (heldOut) for (let i = 0; i < heldOut.length; i++) heldOut[i] *= 1 / p.trees;
+    this.fitted = { flat: builder.finish(), features: columns, classes, importances: normalized(importances), oobScore, heldOutScores: heldOut };
     return this;
   }
 
@@ -498,6 +520,16 @@ function addImportances(out: Float64Array, t: GrownTree): void {
   for (let f = 0; f < features; f++) total += t.importance[f];
   if (total <= 0) return;
   for (let f = 0; f < features; f++) out[f] += t.importance[f] / total;
+}
+
+/** A tree's leaf values added to each held-out row's sums, as the batch predictor adds them (tree by tree). */
+function addLeafValues(sums: Float64Array, tree: GrownTree, width: number): void {
+  const leaves = tree.heldOutLeaves;
+  for (let r = 0; r < leaves.length; r++) {
+    const at = leaves[r] * width;
+    for (let c = 0; c < width; c++) sums[r * width + c] += tree.value[at + c];
+  }
+  tree.heldOutLeaves = new Int32Array(0);
 }
 
 function normalized(out: Float64Array): Float64Array {

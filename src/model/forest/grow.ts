@@ -2,7 +2,15 @@ import { Rng } from './rng.js';
 
 /** Everything a thread needs to grow trees; typed arrays only, so it crosses to a worker without copying. */
 export interface GrowData {
+  /** Training rows: bins[f * stride + i] for i < rows. */
   rows: number;
+  /**
+   * Held-out rows binned after the training rows (i = rows .. rows + heldOut - 1), with the training rows' edges:
+   * never drawn, they ride down each tree with the out-of-bag rows, and each tree reports their leaves.
+   */
+  heldOut: number;
+  /** Bins per feature column: rows + heldOut. */
+  stride: number;
   features: number;
   /**
    * Column-major bins (MISSING_BIN for missing): the splits are found on these, and out-of-bag rows walk the
@@ -46,6 +54,8 @@ export interface GrownTree {
   /** The rows this tree's bootstrap left out, and the leaf each reaches (for the out-of-bag score). */
   oobRows: Int32Array;
   oobLeaves: Int32Array;
+  /** The leaf each held-out row reaches (GrowData.heldOut), in their order. */
+  heldOutLeaves: Int32Array;
 }
 
 /** Grows one tree: the tree's number decides its random stream, so any thread grows the same tree. */
@@ -81,6 +91,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const NEXT_BIN = 3;
 
   const ROWS = data.rows;
+  const HELD_OUT = data.heldOut;
+  const STRIDE = data.stride;
   const FEATURES = data.features;
   const BINS = data.bins;
   const EDGES = data.edges;
@@ -111,6 +123,11 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const SLOT_W = new Float64Array(ROWS);
   const SLOT_C = new Int32Array(CLASSIFICATION ? ROWS : 0);
   const SLOT_Y = new Float64Array(CLASSIFICATION ? 0 : ROWS);
+  // Passengers: the rows the bootstrap left out, then the held-out rows (ROWS and above). A node's are
+  // OOB_INDEX[nodeOobStart .. nodeOobEnd), partitioned with its split, so that each lands in its leaf as the tree
+  // grows (a walk down the finished tree per row cost as much as the histogram fill: four cache misses a level
+  // where the partition has one).
+  const OOB_INDEX = new Int32Array((BOOTSTRAP ? ROWS : 0) + HELD_OUT);
   const HIST = new Float64Array(256 * HIST_WIDTH);
   const HIST_COUNT = new Int32Array(256);
   const LEFT = new Float64Array(WIDTH);
@@ -130,6 +147,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   let nodeLeft = new Int32Array(capacity);
   let nodeMissingLeft = new Uint8Array(capacity);
   let nodeStats = new Float64Array(capacity * WIDTH);
+  let nodeOobStart = new Int32Array(capacity);
+  let nodeOobEnd = new Int32Array(capacity);
 
   function widen<T extends Int32Array | Uint8Array | Float64Array>(a: T, size: number): T {
     const b = new (a.constructor as new (n: number) => T)(size);
@@ -137,7 +156,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return b;
   }
 
-  function addNode(start: number, end: number, depth: number, constants: number): number {
+  function addNode(start: number, end: number, depth: number, constants: number, oobStart: number, oobEnd: number): number {
     if (count === capacity) {
       capacity *= 2;
       nodeStart = widen(nodeStart, capacity);
@@ -149,6 +168,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       nodeLeft = widen(nodeLeft, capacity);
       nodeMissingLeft = widen(nodeMissingLeft, capacity);
       nodeStats = widen(nodeStats, capacity * WIDTH);
+      nodeOobStart = widen(nodeOobStart, capacity);
+      nodeOobEnd = widen(nodeOobEnd, capacity);
     }
     const id = count++;
     nodeStart[id] = start;
@@ -159,6 +180,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     nodeBin[id] = 0;
     nodeLeft[id] = -1;
     nodeMissingLeft[id] = 0;
+    nodeOobStart[id] = oobStart;
+    nodeOobEnd[id] = oobEnd;
     for (let c = 0; c < WIDTH; c++) nodeStats[id * WIDTH + c] = 0;
     return id;
   }
@@ -373,6 +396,23 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return a;
   }
 
+  /** The out-of-bag rows of a node split as partitionClass splits its rows; returns where the right ones start. */
+  function partitionOutOfBag(base: number, start: number, end: number, bin: number, missingLeft: number): number {
+    let a = start;
+    let z = end - 1;
+    while (a <= z) {
+      const i = OOB_INDEX[a];
+      const b = BINS[base + i];
+      if (b === MISSING_BIN ? missingLeft === 1 : b <= bin) a++;
+      else {
+        OOB_INDEX[a] = OOB_INDEX[z];
+        OOB_INDEX[z] = i;
+        z--;
+      }
+    }
+    return a;
+  }
+
   function partitionTarget(base: number, start: number, end: number, bin: number, missingLeft: number): number {
     let a = start;
     let z = end - 1;
@@ -424,33 +464,30 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   }
 
   /**
-   * Walks each row left out of the bag down the finished tree on its bins, which is where prediction on its
-   * raw values takes it: a present value's bin is ≤ the node's bin exactly when the value is ≤ the threshold
-   * (the threshold is that bin's upper edge, or Infinity past the last edge), and a missing one follows
-   * missingLeft. Rows are taken in order, so each feature's bins are read in runs of one cache line.
+   * The out-of-bag rows with the leaf each reached, and the held-out rows' leaves: the passengers of each leaf. A
+   * present value's bin is ≤ a node's bin exactly when the value is ≤ its threshold, so this is where prediction on
+   * the raw values takes the row.
    */
-  function placeOutOfBag(tree: GrownTree, outside: number): void {
-    const rows = new Int32Array(outside);
-    const leaves = new Int32Array(outside);
-    const feature = tree.feature;
-    const left = tree.left;
-    const missingLeft = tree.missingLeft;
+  function placePassengers(tree: GrownTree, outside: number, passengers: number): void {
+    const oobRows = new Int32Array(outside);
+    const oobLeaves = new Int32Array(outside);
+    const heldOut = new Int32Array(HELD_OUT);
     let j = 0;
-    for (let i = 0; i < ROWS; i++) {
-      if (COUNTS[i] !== 0) continue;
-      let node = 0;
-      let f = feature[0];
-      while (f >= 0) {
-        const b = BINS[f * ROWS + i];
-        const l = left[node];
-        node = b === MISSING_BIN ? l + 1 - missingLeft[node] : b <= nodeBin[node] ? l : l + 1;
-        f = feature[node];
+    for (let node = 0; node < count; node++) {
+      if (nodeFeature[node] >= 0) continue;
+      for (let s = nodeOobStart[node], end = nodeOobEnd[node]; s < end; s++) {
+        const i = OOB_INDEX[s];
+        if (i >= ROWS) heldOut[i - ROWS] = node;
+        else {
+          oobRows[j] = i;
+          oobLeaves[j++] = node;
+        }
       }
-      rows[j] = i;
-      leaves[j++] = node;
     }
-    tree.oobRows = rows;
-    tree.oobLeaves = leaves;
+    if (j !== outside || passengers !== outside + HELD_OUT) throw new Error(`grower: ${j} of ${outside} out-of-bag rows placed`);
+    tree.oobRows = oobRows;
+    tree.oobLeaves = oobLeaves;
+    tree.heldOutLeaves = heldOut;
   }
 
   function finish(importance: Float64Array): GrownTree {
@@ -482,6 +519,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       importance,
       oobRows: new Int32Array(0),
       oobLeaves: new Int32Array(0),
+      heldOutLeaves: new Int32Array(0),
     };
   }
 
@@ -504,7 +542,11 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     const importance = new Float64Array(FEATURES);
     for (let f = 0; f < FEATURES; f++) ORDER[f] = f;
 
-    const root = addNode(0, inBag, 0, 0);
+    let outside = 0;
+    if (BOOTSTRAP) for (let i = 0; i < ROWS; i++) if (COUNTS[i] === 0) OOB_INDEX[outside++] = i;
+    const passengers = outside + HELD_OUT;
+    for (let h = 0; h < HELD_OUT; h++) OOB_INDEX[outside + h] = ROWS + h;
+    const root = addNode(0, inBag, 0, 0, 0, passengers);
     for (let s = 0; s < inBag; s++) {
       if (CLASSIFICATION) nodeStats[SLOT_C[s]] += SLOT_W[s];
       else {
@@ -536,7 +578,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       while (undrawn > constants && visited < MTRY) {
         const r = constants + rng.int(undrawn - constants);
         const f = ORDER[r];
-        const base = f * ROWS;
+        const base = f * STRIDE;
         const range = CLASSIFICATION ? fillClassHistogram(base, start, end) : fillTargetHistogram(base, start, end);
         const lo = range & 0x1ff;
         const hi = ((range >>> 9) & 0x1ff) - 1;
@@ -568,10 +610,13 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       LEFT.fill(0);
       RIGHT.fill(0);
       const middle = CLASSIFICATION
-        ? partitionClass(bestFeature * ROWS, start, end, bestBin, missingLeft)
-        : partitionTarget(bestFeature * ROWS, start, end, bestBin, missingLeft);
-      const leftChild = addNode(start, middle, depth + 1, constants);
-      const rightChild = addNode(middle, end, depth + 1, constants);
+        ? partitionClass(bestFeature * STRIDE, start, end, bestBin, missingLeft)
+        : partitionTarget(bestFeature * STRIDE, start, end, bestBin, missingLeft);
+      const oobStart = nodeOobStart[node];
+      const oobEnd = nodeOobEnd[node];
+      const oobMiddle = oobStart < oobEnd ? partitionOutOfBag(bestFeature * STRIDE, oobStart, oobEnd, bestBin, missingLeft) : oobStart;
+      const leftChild = addNode(start, middle, depth + 1, constants, oobStart, oobMiddle);
+      const rightChild = addNode(middle, end, depth + 1, constants, oobMiddle, oobEnd);
       nodeStats.set(LEFT, leftChild * WIDTH);
       nodeStats.set(RIGHT, rightChild * WIDTH);
       nodeFeature[node] = bestFeature;
@@ -584,7 +629,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     }
 
     const grown = finish(importance);
-    if (BOOTSTRAP) placeOutOfBag(grown, ROWS - inBag);
+    placePassengers(grown, outside, passengers);
     return grown;
   };
 }
