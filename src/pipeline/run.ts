@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { forestOptionsOf } from '../config/forest-options.js';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { BrambleError, errorClass } from '../errors.js';
-import { FittedFeatures } from '../features/transforms.js';
+import { FittedFeatures, type FeatureMatrix } from '../features/transforms.js';
 import { readTable, type DataIdentity } from '../data/load.js';
 import { containedDataPath } from '../data/paths.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
@@ -21,7 +21,9 @@ import { validateArtifact } from '../model/artifact-schema.js';
 import { openModel, readModelFile, type OpenedModel } from '../model/open.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { evaluateClassification, evaluateRegression, metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
-import { RandomForest, type Label } from '../model/forest/forest.js';
+import { RandomForest, type ForestJSON, type Label } from '../model/forest/forest.js';
+import type { StreamedArray } from '../model/forest/serialize.js';
+import type { Matrix } from '../util/matrix.js';
 import type { Progress } from '../model/forest/pool.js';
 
 export class PipelineError extends errorClass('E_PIPELINE') {}
@@ -135,7 +137,7 @@ const readModel = readModelFile;
  * The held-out rows none of `models` trained on: each artifact's training-row filter (lineage.split.trainRows)
  * recognises its training rows by identity, whatever split rule, seed or data version it was trained under.
  */
-function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows: number[]; compared: ComparedRows } {
+function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows: number[]; positions: Int32Array; compared: ComparedRows } {
   const { loaded, split } = prepared;
   const table = loaded.table;
   const seen = new Uint8Array(split.test.length);
@@ -167,14 +169,20 @@ function unseenRows(prepared: Prepared, models: readonly OpenedModel[]): { rows:
     notes.push(count === 0 ? `${model.label} trained on none of the held-out rows` : `${count} held-out ${count === 1 ? 'row is' : 'rows are'} among ${model.label}'s training rows (its training-row filter), left out`);
   }
   const rows: number[] = [];
-  for (let k = 0; k < split.test.length; k++) if (seen[k] === 0) rows.push(split.test[k]);
+  const kept: number[] = [];
+  for (let k = 0; k < split.test.length; k++) {
+    if (seen[k] !== 0) continue;
+    kept.push(k);
+    rows.push(split.test[k]);
+  }
+  const positions = Int32Array.from(kept);
   if (rows.length === 0) {
     throw new PipelineError(
       `${prepared.config.data.train}: every one of the ${split.test.length} held-out rows was a training row of ${models.map((m) => m.label).join(' or ')}, so there is nothing fair to compare on; compare against a model trained on other rows, or add data`,
       { heldOut: split.test.length },
     );
   }
-  return { rows, compared: { rows: rows.length, heldOut: split.test.length, excluded: split.test.length - rows.length, notes } };
+  return { rows, positions, compared: { rows: rows.length, heldOut: split.test.length, excluded: split.test.length - rows.length, notes } };
 }
 
 /** Whether a model's recorded rule held row r out (false when the rule cannot tell, e.g. its split.by column is gone). */
@@ -286,9 +294,111 @@ export async function compareArtifacts(dir: string, candidate: string, champion:
 export async function runPipeline(dir: string, options: RunOptions): Promise<RunResult> {
   const started = options.now();
   const seconds = (): number => (options.now() - started) / 1000;
+  const stage = await beforeTraining(dir, options);
+  if (!('features' in stage)) return { config: stage.config, validation: stage.validation, seconds: seconds() };
+  const { config, features, champion: championStage, splitRecord } = stage;
+  const forest = new RandomForest(forestOptionsOf(config));
+  // The training matrix is handed over and let go here: the forest bins it before its first await, and the
+  // ~120 MB of a million rows is then free while the trees grow (issue 10's memory target).
+  // The held-out rows are scored as the trees grow, on every thread (TrainOptions.heldOut), and their matrix too is
+  // let go once binned. The champion's subset is read from the same scores.
+  const [train, heldOut] = takeMatrices(stage);
+  await forest.train(train, stage.trainLabels, { workers: options.workers, onProgress: options.onProgress, heldOut });
+  const scores = forest.heldOutScores ?? new Float64Array(0);
+  const evaluation = evaluateScores(config, forest, scores, stage.testLabels, null);
+  const metrics = metricsOf(evaluation);
+  let champion: RunResult['champion'];
+  let gateMetrics = metrics;
+  if (championStage !== null) {
+    const { compared, positions, found, sha256, metrics: championMetrics } = championStage;
+    if (compared.excluded > 0) gateMetrics = metricsOf(evaluateScores(config, forest, scores, stage.testLabels, positions));
+    champion = {
+      file: found.label,
+      sha256,
+      metrics: championMetrics,
+      candidateMetrics: gateMetrics,
+      compared,
+      via: found.via,
+      ...(found.version ? { version: found.version } : {}),
+      ...(found.env ? { env: found.env } : {}),
+    };
+  }
+  const gates = applyGates(config.compare?.gates ?? {}, gateMetrics, champion?.metrics ?? null);
+
+  const sample = stage.sampleMatrix;
+  const body = {
+    format: ARTIFACT.format,
+    version: ARTIFACT.version,
+    name: config.name,
+    task: config.task,
+    signature: { inputs: features.toJSON().inputs, target: config.data.target, classes: forest.classes },
+    features: features.toJSON(),
+    estimator: forest.toStreamedJSON(),
+    metrics: evaluation,
+    profile: stage.profile,
+    samples: { rows: stage.samples, scores: Array.from(forest.scores({ rows: sample.rows, columns: sample.names.length, values: sample.matrix })) },
+    lineage: lineage(config, options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs })), stage.dataIdentity, stage.mlSha256, forest, options.versions, splitRecord),
+  };
+  // Nothing that breaks the published format is ever written. The forest's arrays are checked as the base64 text
+  // Buffer makes (what the schema's pattern asks), so the schema sees them with that text left out.
+  const artifact = sealBody(body);
+  validateArtifact({ ...artifact, estimator: { ...artifact.estimator, trees: textless(artifact.estimator.trees) } }, join(ARTIFACT.folder, ARTIFACT.file));
+  const folder = join(dir, ARTIFACT.folder);
+  const path = join(folder, ARTIFACT.file);
+  let bytes: number;
+  try {
+    await mkdir(folder, { recursive: true });
+    // Written in blocks as it is made: a 100-tree forest on a million rows is ~275 MB of text, never held whole.
+    bytes = await writeArtifact(path, artifact);
+  } catch (err) {
+    throw modelWriteError(err) ?? err;
+  }
+  return {
+    config,
+    validation: stage.validation,
+    split: stage.split,
+    evaluation,
+    champion,
+    gates,
+    ...(stage.noChampion !== undefined ? { noChampion: stage.noChampion } : {}),
+    artifact: { path, sha256: artifact.sha256, bytes },
+    seconds: seconds(),
+  };
+}
+
+/** What training and the artifact need from the data, made while the table is in memory, so that it can go. */
+interface TrainingStage {
+  config: MlConfig;
+  validation: ValidationResult;
+  mlSha256: string;
+  dataIdentity: DataIdentity;
+  features: FittedFeatures;
+  /** Taken (and let go) by runPipeline as training starts, as is `test`. */
+  train: Matrix | undefined;
+  trainLabels: Label[];
+  test: Matrix | undefined;
+  testLabels: Label[];
+  /** The champion scored; its model and text are let go before training. */
+  champion: { found: Pick<FoundChampion, 'label' | 'via' | 'version' | 'env'>; sha256: string; compared: ComparedRows; positions: Int32Array; metrics: MetricValues } | null;
+  noChampion?: string;
+  profile: ReturnType<typeof profileTable>;
+  samples: Record<string, unknown>[];
+  sampleMatrix: FeatureMatrix;
+  split: NonNullable<RunResult['split']>;
+  splitRecord: Record<string, unknown>;
+}
+
+type FoundChampion = Exclude<Awaited<ReturnType<typeof resolveChampion>>, { none: string }>;
+
+/**
+ * Everything `bramble run` reads from the table: features fitted, the training and held-out matrices, the
+ * champion scored on the held-out rows it never saw, the profile, the samples and the training-row filter. Its
+ * frame (and with it the table, ~180 MB at a million rows) is gone before the first tree grows.
+ */
+async function beforeTraining(dir: string, options: RunOptions): Promise<TrainingStage | Pick<TrainingStage, 'config' | 'validation'>> {
   const prepared = await prepare(dir);
-  if (!('split' in prepared)) return { config: prepared.config, validation: prepared.validation, seconds: seconds() };
-  const { config, mlSha256, loaded, validation, labels, split, skipped } = prepared;
+  if (!('split' in prepared)) return prepared;
+  const { config, loaded, labels, split, skipped } = prepared;
   const { table } = loaded;
   // The champion is found before training, so that a wrong --champion fails in a second, not after the forest.
   const championSpec = options.champion ?? (options.findChampion ? undefined : null);
@@ -303,83 +413,38 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     rows: split.train,
     missing: { all: config.data.missing, columns: columnMarkers },
   });
-  const train = features.transform(table, split.train);
-  const forest = new RandomForest(forestOptionsOf(config));
-  await forest.train(
-    { rows: train.rows, columns: train.names.length, values: train.matrix },
-    split.train.map((r) => labels[r] as Label),
-    { workers: options.workers, onProgress: options.onProgress },
-  );
-  const test = features.transform(table, split.test);
-  const heldOut = split.test.map((r) => labels[r] as Label);
-  const evaluation = score(config, forest, test.matrix, test.rows, test.names.length, heldOut);
-  const metrics = metricsOf(evaluation);
+  const labelsOf = (rows: readonly number[]): Label[] => rows.map((r) => labels[r] as Label);
+  const asMatrix = (m: FeatureMatrix): Matrix => ({ rows: m.rows, columns: m.names.length, values: m.matrix });
 
   // The champion and the candidate are scored on the very same held-out rows: those the champion never saw.
-  let champion: RunResult['champion'];
-  let gateMetrics = metrics;
+  let champion: TrainingStage['champion'] = null;
   if (championModel !== null && found !== null) {
-    const { rows, compared } = unseenRows(prepared, [championModel]);
-    const championMetrics = metricsOf(scoreModel(championModel, prepared, rows));
-    if (compared.excluded > 0) {
-      const subset = features.transform(table, rows);
-      gateMetrics = metricsOf(score(config, forest, subset.matrix, subset.rows, subset.names.length, rows.map((r) => labels[r] as Label)));
-    }
-    champion = {
-      file: found.label,
-      sha256: championModel.artifact.sha256,
-      metrics: championMetrics,
-      candidateMetrics: gateMetrics,
-      compared,
-      via: found.via,
-      ...(found.version ? { version: found.version } : {}),
-      ...(found.env ? { env: found.env } : {}),
-    };
+    const { rows, positions, compared } = unseenRows(prepared, [championModel]);
+    const { label, via, version, env } = found;
+    champion = { found: { label, via, version, env }, sha256: championModel.artifact.sha256, compared, positions, metrics: metricsOf(scoreModel(championModel, prepared, rows)) };
   }
-  const gates = applyGates(config.compare?.gates ?? {}, gateMetrics, champion?.metrics ?? null);
-
   // A few held-out rows and their predictions: the server's self-test before it serves this model.
-  const samples = split.test.slice(0, 5).map((r) => {
+  const firstHeldOut = split.test.slice(0, 5);
+  const samples = firstHeldOut.map((r) => {
     const record: Record<string, unknown> = {};
     for (const column of table.columns) record[column.name] = cellValue(column, r);
     return record;
   });
-  const sampleRows = features.transform(table, split.test.slice(0, 5));
-  const trainRows = TrainingRowFilter.of(split.identity, split.identities, split.train);
-  const splitRecord = {
-    ...config.split,
-    rows: { train: split.train.length, test: split.test.length, skipped },
-    heldOut: split.heldOut,
-    trainRows: trainRows.toJSON(),
-  };
-  const artifact = sealBody({
-    format: ARTIFACT.format,
-    version: ARTIFACT.version,
-    name: config.name,
-    task: config.task,
-    signature: { inputs: features.toJSON().inputs, target: config.data.target, classes: forest.classes },
-    features: features.toJSON(),
-    estimator: forest.toJSON(),
-    metrics: evaluation,
-    profile: profileTable(table, { distributions: true }),
-    samples: { rows: samples, scores: Array.from(forest.scores({ rows: sampleRows.rows, columns: sampleRows.names.length, values: sampleRows.matrix })) },
-    lineage: lineage(config, options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs })), loaded.identity, mlSha256, forest, options.versions, splitRecord),
-  });
-  // Nothing that breaks the published format is ever written.
-  validateArtifact(artifact, join(ARTIFACT.folder, ARTIFACT.file));
-  const folder = join(dir, ARTIFACT.folder);
-  const path = join(folder, ARTIFACT.file);
-  let bytes: number;
-  try {
-    await mkdir(folder, { recursive: true });
-    // Written in blocks as it is made: a 100-tree forest on a million rows is ~275 MB of text, never held whole.
-    bytes = await writeArtifact(path, artifact);
-  } catch (err) {
-    throw modelWriteError(err) ?? err;
-  }
   return {
     config,
-    validation,
+    validation: prepared.validation,
+    mlSha256: prepared.mlSha256,
+    dataIdentity: loaded.identity,
+    features,
+    train: asMatrix(features.transform(table, split.train)),
+    trainLabels: labelsOf(split.train),
+    test: asMatrix(features.transform(table, split.test)),
+    testLabels: labelsOf(split.test),
+    champion,
+    ...(resolved !== null && 'none' in resolved ? { noChampion: resolved.none } : {}),
+    profile: profileTable(table, { distributions: true }),
+    samples,
+    sampleMatrix: features.transform(table, firstHeldOut),
     split: {
       train: split.train.length,
       test: split.test.length,
@@ -388,13 +453,49 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
       ...(split.classShares ? { classShares: split.classShares } : {}),
       identity: split.identity,
     },
-    evaluation,
-    champion,
-    gates,
-    ...(resolved !== null && 'none' in resolved ? { noChampion: resolved.none } : {}),
-    artifact: { path, sha256: artifact.sha256, bytes },
-    seconds: seconds(),
+    splitRecord: {
+      ...config.split,
+      rows: { train: split.train.length, test: split.test.length, skipped },
+      heldOut: split.heldOut,
+      trainRows: TrainingRowFilter.of(split.identity, split.identities, split.train).toJSON(),
+    },
   };
+}
+
+/** The stage's training and held-out matrices, which the stage then no longer holds. */
+function takeMatrices(stage: TrainingStage): [Matrix, Matrix] {
+  const none: Matrix = { rows: 0, columns: stage.features.width, values: new Float64Array(0) };
+  const taken: [Matrix, Matrix] = [stage.train ?? none, stage.test ?? none];
+  stage.train = undefined;
+  stage.test = undefined;
+  return taken;
+}
+
+/** A forest's trees with their arrays' text left out: what the artifact schema checks of them (see runPipeline). */
+function textless(trees: ForestJSON<StreamedArray>['trees']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(trees)) out[key] = typeof value === 'number' ? value : { dtype: value.dtype, length: value.length, base64: '' };
+  return out;
+}
+
+/** The candidate's evaluation from its scores on the held-out rows: all of them, or those at `positions`. */
+function evaluateScores(config: MlConfig, forest: RandomForest, scores: Float64Array, labels: readonly Label[], positions: Int32Array | null): Evaluation {
+  let picked = scores;
+  let actual = labels;
+  if (positions !== null) {
+    const width = scores.length / labels.length;
+    picked = new Float64Array(positions.length * width);
+    const chosen: Label[] = new Array(positions.length);
+    for (let i = 0; i < positions.length; i++) {
+      picked.set(scores.subarray(positions[i] * width, (positions[i] + 1) * width), i * width);
+      chosen[i] = labels[positions[i]];
+    }
+    actual = chosen;
+  }
+  if (config.task === 'classification') {
+    return evaluateClassification({ labels: actual, classes: forest.classes ?? [], probabilities: picked });
+  }
+  return evaluateRegression(actual as number[], picked);
 }
 
 /** Why .bramble/model.json could not be written, when the cause is something the user can fix. */
@@ -455,11 +556,7 @@ function targetLabels(table: Table, config: MlConfig): { labels: (Label | null)[
 }
 
 function score(config: MlConfig, forest: RandomForest, matrix: Float64Array, rows: number, columns: number, actual: Label[]): Evaluation {
-  const scores = forest.scores({ rows, columns, values: matrix });
-  if (config.task === 'classification') {
-    return evaluateClassification({ labels: actual, classes: forest.classes ?? [], probabilities: scores });
-  }
-  return evaluateRegression(actual as number[], scores);
+  return evaluateScores(config, forest, forest.scores({ rows, columns, values: matrix }), actual, null);
 }
 
 /** What made this model; no wall-clock time, so the same inputs give the same bytes. */

@@ -8,17 +8,33 @@ import { MISSING_BIN } from './options.js';
  */
 export interface BinnedData {
   rows: number;
+  /** Held-out rows binned after the training rows, with the training rows' edges. */
+  heldOut: number;
+  /** rows + heldOut: the length of one feature's column. */
+  stride: number;
   features: number;
-  /** Column-major: bins[f * rows + i]; MISSING_BIN marks a missing value. */
+  /** Column-major: bins[f * stride + i]; MISSING_BIN marks a missing value. */
   bins: Uint8Array;
   /** All features' edges, end to end; feature f's are edges[edgeStart[f] .. edgeStart[f + 1]). */
   edges: Float64Array;
   edgeStart: Int32Array;
 }
 
-/** Bins row-major values (NaN is missing) into at most `maxBins` bins per feature, by equal-frequency cuts. */
-export function binFeatures(x: Float64Array, rows: number, features: number, maxBins: number, shared = false): BinnedData {
-  const bytes = rows * features;
+/**
+ * Bins row-major values (NaN is missing) into at most `maxBins` bins per feature, by equal-frequency cuts; then
+ * the `heldOut` rows of `held` (row-major too) with the same edges, after the training rows in each column.
+ */
+export function binFeatures(
+  x: Float64Array,
+  rows: number,
+  features: number,
+  maxBins: number,
+  shared = false,
+  held: Float64Array = new Float64Array(0),
+  heldOut = 0,
+): BinnedData {
+  const stride = rows + heldOut;
+  const bytes = stride * features;
   const bins = new Uint8Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   const allEdges: Float64Array[] = [];
   const edgeStart = new Int32Array(features + 1);
@@ -35,29 +51,34 @@ export function binFeatures(x: Float64Array, rows: number, features: number, max
     allEdges.push(edges);
     edgeStart[f] = total;
     total += edges.length;
-    const base = f * rows;
-    const last = edges.length;
-    for (let i = 0; i < rows; i++) {
-      const v = x[i * features + f];
-      if (v !== v) {
-        bins[base + i] = MISSING_BIN;
-        continue;
-      }
-      // The first edge not below v: v <= edges[b] and v > edges[b - 1].
-      let lo = 0;
-      let hi = last;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (edges[mid] < v) lo = mid + 1;
-        else hi = mid;
-      }
-      bins[base + i] = lo;
-    }
+    binColumn(x, rows, features, f, edges, bins, f * stride);
+    binColumn(held, heldOut, features, f, edges, bins, f * stride + rows);
   }
   edgeStart[features] = total;
   const edges = new Float64Array(shared ? new SharedArrayBuffer(total * 8) : new ArrayBuffer(total * 8));
   for (let f = 0; f < features; f++) edges.set(allEdges[f], edgeStart[f]);
-  return { rows, features, bins, edges, edgeStart };
+  return { rows, heldOut, stride, features, bins, edges, edgeStart };
+}
+
+/** Column f of row-major `x` into bins[at ..): the first edge not below each value, or MISSING_BIN for NaN. */
+function binColumn(x: Float64Array, rows: number, features: number, f: number, edges: Float64Array, bins: Uint8Array, at: number): void {
+  const last = edges.length;
+  for (let i = 0; i < rows; i++) {
+    const v = x[i * features + f];
+    if (v !== v) {
+      bins[at + i] = MISSING_BIN;
+      continue;
+    }
+    // The first edge not below v: v <= edges[b] and v > edges[b - 1].
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (edges[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    bins[at + i] = lo;
+  }
 }
 
 /** At most maxBins - 1 thresholds between distinct sorted values, each the midpoint of its two neighbours. */

@@ -16,47 +16,6 @@ export class FlatForest {
     readonly value: Float64Array,
   ) {}
 
-  /**
-   * Joins grown trees into one forest, field by field, emptying each tree's field once it is copied: fully
-   * grown trees on 100,000 rows hold ~115 MB, and holding them twice would break the 300 MB budget.
-   */
-  static fromTrees(trees: readonly GrownTree[], width: number): FlatForest {
-    const roots = new Int32Array(trees.length);
-    let total = 0;
-    trees.forEach((t, ti) => {
-      roots[ti] = total;
-      total += t.nodes;
-    });
-    const none = new Int32Array(0);
-    const feature = new Int32Array(total);
-    trees.forEach((t, ti) => {
-      feature.set(t.feature, roots[ti]);
-      t.feature = none;
-    });
-    const left = new Int32Array(total);
-    trees.forEach((t, ti) => {
-      const offset = roots[ti];
-      for (let i = 0; i < t.nodes; i++) left[offset + i] = t.left[i] < 0 ? -1 : t.left[i] + offset;
-      t.left = none;
-    });
-    const missingLeft = new Uint8Array(total);
-    trees.forEach((t, ti) => {
-      missingLeft.set(t.missingLeft, roots[ti]);
-      t.missingLeft = new Uint8Array(0);
-    });
-    const threshold = new Float64Array(total);
-    trees.forEach((t, ti) => {
-      threshold.set(t.threshold, roots[ti]);
-      t.threshold = new Float64Array(0);
-    });
-    const value = new Float64Array(total * width);
-    trees.forEach((t, ti) => {
-      value.set(t.value, roots[ti] * width);
-      t.value = new Float64Array(0);
-    });
-    return new FlatForest(width, roots, feature, threshold, left, missingLeft, value);
-  }
-
   get trees(): number {
     return this.roots.length;
   }
@@ -104,6 +63,83 @@ export class FlatForest {
     this.compiled ??= compilePredictor(this);
     return this.compiled;
   }
+}
+
+/**
+ * Joins grown trees into one forest as they arrive, in their numbers' order (the bytes of the model must not depend
+ * on which thread finished first), so that a grown tree's arrays can go at once: holding all grown trees and then
+ * copying them into the forest cost twice the forest's ~200 MB at a million rows. The arrays are sized from the
+ * first tree (trees of one forest differ little) and grow by a quarter when that was too little.
+ */
+export class FlatForestBuilder {
+  private readonly roots: Int32Array;
+  private feature = new Int32Array(0);
+  private threshold = new Float64Array(0);
+  private left = new Int32Array(0);
+  private missingLeft = new Uint8Array(0);
+  private value = new Float64Array(0);
+  private nodes = 0;
+  private added = 0;
+
+  constructor(
+    private readonly width: number,
+    private readonly trees: number,
+  ) {
+    this.roots = new Int32Array(trees);
+  }
+
+  /** The next tree in number order; its node arrays are emptied once copied. */
+  add(t: GrownTree): void {
+    const offset = this.nodes;
+    const need = offset + t.nodes;
+    if (need > this.feature.length) {
+      const guess = this.added === 0 ? Math.ceil(t.nodes * this.trees * 1.1) : Math.ceil(this.feature.length * 1.25);
+      this.resize(Math.max(need, guess));
+    }
+    this.roots[this.added++] = offset;
+    this.feature.set(t.feature, offset);
+    this.threshold.set(t.threshold, offset);
+    this.missingLeft.set(t.missingLeft, offset);
+    this.value.set(t.value, offset * this.width);
+    const left = this.left;
+    for (let i = 0; i < t.nodes; i++) left[offset + i] = t.left[i] < 0 ? -1 : t.left[i] + offset;
+    this.nodes = need;
+    t.feature = new Int32Array(0);
+    t.threshold = new Float64Array(0);
+    t.left = new Int32Array(0);
+    t.missingLeft = new Uint8Array(0);
+    t.value = new Float64Array(0);
+  }
+
+  /** The forest, its arrays views of the used part (no copy is made to trim them). */
+  finish(): FlatForest {
+    const n = this.nodes;
+    return new FlatForest(
+      this.width,
+      this.roots,
+      this.feature.subarray(0, n),
+      this.threshold.subarray(0, n),
+      this.left.subarray(0, n),
+      this.missingLeft.subarray(0, n),
+      this.value.subarray(0, n * this.width),
+    );
+  }
+
+  /** Field by field, so that only one field is ever held twice. */
+  private resize(capacity: number): void {
+    const n = this.nodes;
+    this.feature = widened(this.feature, new Int32Array(capacity), n);
+    this.threshold = widened(this.threshold, new Float64Array(capacity), n);
+    this.left = widened(this.left, new Int32Array(capacity), n);
+    this.missingLeft = widened(this.missingLeft, new Uint8Array(capacity), n);
+    this.value = widened(this.value, new Float64Array(capacity * this.width), n * this.width);
+  }
+}
+
+/** `to` with the first `used` values of `from`. */
+function widened<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T, used: number): T {
+  to.set(from.subarray(0, used));
+  return to;
 }
 
 interface Predictor {

@@ -2,7 +2,15 @@ import { Rng } from '../../util/rng.js';
 
 /** Everything a thread needs to grow trees; typed arrays only, so it crosses to a worker without copying. */
 export interface GrowData {
+  /** Training rows: bins[f * stride + i] for i < rows. */
   rows: number;
+  /**
+   * Held-out rows binned after the training rows (i = rows .. rows + heldOut - 1), with the training rows' edges:
+   * never drawn, they ride down each tree with the out-of-bag rows, and each tree reports their leaves.
+   */
+  heldOut: number;
+  /** Bins per feature column: rows + heldOut. */
+  stride: number;
   features: number;
   /**
    * Column-major bins (MISSING_BIN for missing): the splits are found on these, and out-of-bag rows walk the
@@ -46,6 +54,8 @@ export interface GrownTree {
   /** The rows this tree's bootstrap left out, and the leaf each reaches (for the out-of-bag score). */
   oobRows: Int32Array;
   oobLeaves: Int32Array;
+  /** The leaf each held-out row reaches (GrowData.heldOut), in their order. */
+  heldOutLeaves: Int32Array;
 }
 
 /** Grows one tree: the tree's number decides its random stream, so any thread grows the same tree. */
@@ -81,6 +91,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const NEXT_BIN = 3;
 
   const ROWS = data.rows;
+  const HELD_OUT = data.heldOut;
+  const STRIDE = data.stride;
   const FEATURES = data.features;
   const BINS = data.bins;
   const EDGES = data.edges;
@@ -104,8 +116,18 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const BOOTSTRAP_SIZE = settings.bootstrapSize;
 
   const COUNTS = new Int32Array(ROWS);
+  // A node's rows are INDEX[start .. end); beside each, in the same slot, its weight and its class (or target),
+  // moved with it when a node is partitioned. The fill then reads them in order instead of at random rows: at
+  // 3,000,000 rows, two cache misses fewer per row and feature (1.4–1.6× faster trees, bench/train.mjs).
   const INDEX = new Int32Array(ROWS);
-  const WEIGHT = new Float64Array(ROWS);
+  const SLOT_W = new Float64Array(ROWS);
+  const SLOT_C = new Int32Array(CLASSIFICATION ? ROWS : 0);
+  const SLOT_Y = new Float64Array(CLASSIFICATION ? 0 : ROWS);
+  // Passengers: the rows the bootstrap left out, then the held-out rows (ROWS and above). A node's are
+  // OOB_INDEX[nodeOobStart .. nodeOobEnd), partitioned with its split, so that each lands in its leaf as the tree
+  // grows (a walk down the finished tree per row cost as much as the histogram fill: four cache misses a level
+  // where the partition has one).
+  const OOB_INDEX = new Int32Array((BOOTSTRAP ? ROWS : 0) + HELD_OUT);
   const HIST = new Float64Array(256 * HIST_WIDTH);
   const HIST_COUNT = new Int32Array(256);
   const LEFT = new Float64Array(WIDTH);
@@ -125,6 +147,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   let nodeLeft = new Int32Array(capacity);
   let nodeMissingLeft = new Uint8Array(capacity);
   let nodeStats = new Float64Array(capacity * WIDTH);
+  let nodeOobStart = new Int32Array(capacity);
+  let nodeOobEnd = new Int32Array(capacity);
 
   function widen<T extends Int32Array | Uint8Array | Float64Array>(a: T, size: number): T {
     const b = new (a.constructor as new (n: number) => T)(size);
@@ -132,7 +156,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     return b;
   }
 
-  function addNode(start: number, end: number, depth: number, constants: number): number {
+  function addNode(start: number, end: number, depth: number, constants: number, oobStart: number, oobEnd: number): number {
     if (count === capacity) {
       capacity *= 2;
       nodeStart = widen(nodeStart, capacity);
@@ -144,6 +168,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       nodeLeft = widen(nodeLeft, capacity);
       nodeMissingLeft = widen(nodeMissingLeft, capacity);
       nodeStats = widen(nodeStats, capacity * WIDTH);
+      nodeOobStart = widen(nodeOobStart, capacity);
+      nodeOobEnd = widen(nodeOobEnd, capacity);
     }
     const id = count++;
     nodeStart[id] = start;
@@ -154,6 +180,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     nodeBin[id] = 0;
     nodeLeft[id] = -1;
     nodeMissingLeft[id] = 0;
+    nodeOobStart[id] = oobStart;
+    nodeOobEnd[id] = oobEnd;
     for (let c = 0; c < WIDTH; c++) nodeStats[id * WIDTH + c] = 0;
     return id;
   }
@@ -164,9 +192,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     let hi = -1;
     let missing = 0;
     for (let s = start; s < end; s++) {
-      const i = INDEX[s];
-      const b = BINS[base + i];
-      HIST[b * K + CLASS_INDEX[i]] += WEIGHT[i];
+      const b = BINS[base + INDEX[s]];
+      HIST[b * K + SLOT_C[s]] += SLOT_W[s];
       if (COUNTING) HIST_COUNT[b]++;
       if (b !== MISSING_BIN) {
         if (b < lo) lo = b;
@@ -181,11 +208,10 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     let hi = -1;
     let missing = 0;
     for (let s = start; s < end; s++) {
-      const i = INDEX[s];
-      const b = BINS[base + i];
-      const wi = WEIGHT[i];
+      const b = BINS[base + INDEX[s]];
+      const wi = SLOT_W[s];
       HIST[b * 2] += wi;
-      HIST[b * 2 + 1] += wi * TARGET[i];
+      HIST[b * 2 + 1] += wi * SLOT_Y[s];
       if (COUNTING) HIST_COUNT[b]++;
       if (b !== MISSING_BIN) {
         if (b < lo) lo = b;
@@ -351,13 +377,40 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     while (a <= z) {
       const i = INDEX[a];
       const b = BINS[base + i];
+      const wi = SLOT_W[a];
+      const ci = SLOT_C[a];
       if (b === MISSING_BIN ? missingLeft === 1 : b <= bin) {
-        LEFT[CLASS_INDEX[i]] += WEIGHT[i];
+        LEFT[ci] += wi;
         a++;
       } else {
-        RIGHT[CLASS_INDEX[i]] += WEIGHT[i];
+        RIGHT[ci] += wi;
         INDEX[a] = INDEX[z];
+        SLOT_W[a] = SLOT_W[z];
+        SLOT_C[a] = SLOT_C[z];
         INDEX[z] = i;
+        SLOT_W[z] = wi;
+        SLOT_C[z] = ci;
+        z--;
+      }
+    }
+    return a;
+  }
+
+  /**
+   * The out-of-bag rows of a node split as partitionClass splits its rows; returns where the right ones start.
+   * Written out again on purpose (the grower's hot loops stay unrolled): one partition taking its arrays as
+   * arguments would lose the const-bound typed arrays that make these loops ~2× faster (see compileGrower).
+   */
+  function partitionOutOfBag(base: number, start: number, end: number, bin: number, missingLeft: number): number {
+    let a = start;
+    let z = end - 1;
+    while (a <= z) {
+      const i = OOB_INDEX[a];
+      const b = BINS[base + i];
+      if (b === MISSING_BIN ? missingLeft === 1 : b <= bin) a++;
+      else {
+        OOB_INDEX[a] = OOB_INDEX[z];
+        OOB_INDEX[z] = i;
         z--;
       }
     }
@@ -370,8 +423,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     while (a <= z) {
       const i = INDEX[a];
       const b = BINS[base + i];
-      const wi = WEIGHT[i];
-      const yi = TARGET[i];
+      const wi = SLOT_W[a];
+      const yi = SLOT_Y[a];
       const side = (b === MISSING_BIN ? missingLeft === 1 : b <= bin) ? LEFT : RIGHT;
       side[0] += wi;
       side[1] += wi * yi;
@@ -379,7 +432,11 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       if (side === LEFT) a++;
       else {
         INDEX[a] = INDEX[z];
+        SLOT_W[a] = SLOT_W[z];
+        SLOT_Y[a] = SLOT_Y[z];
         INDEX[z] = i;
+        SLOT_W[z] = wi;
+        SLOT_Y[z] = yi;
         z--;
       }
     }
@@ -411,33 +468,30 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   }
 
   /**
-   * Walks each row left out of the bag down the finished tree on its bins, which is where prediction on its
-   * raw values takes it: a present value's bin is ≤ the node's bin exactly when the value is ≤ the threshold
-   * (the threshold is that bin's upper edge, or Infinity past the last edge), and a missing one follows
-   * missingLeft. Rows are taken in order, so each feature's bins are read in runs of one cache line.
+   * The out-of-bag rows with the leaf each reached, and the held-out rows' leaves: the passengers of each leaf. A
+   * present value's bin is ≤ a node's bin exactly when the value is ≤ its threshold, so this is where prediction on
+   * the raw values takes the row.
    */
-  function placeOutOfBag(tree: GrownTree, outside: number): void {
-    const rows = new Int32Array(outside);
-    const leaves = new Int32Array(outside);
-    const feature = tree.feature;
-    const left = tree.left;
-    const missingLeft = tree.missingLeft;
+  function placePassengers(tree: GrownTree, outside: number, passengers: number): void {
+    const oobRows = new Int32Array(outside);
+    const oobLeaves = new Int32Array(outside);
+    const heldOut = new Int32Array(HELD_OUT);
     let j = 0;
-    for (let i = 0; i < ROWS; i++) {
-      if (COUNTS[i] !== 0) continue;
-      let node = 0;
-      let f = feature[0];
-      while (f >= 0) {
-        const b = BINS[f * ROWS + i];
-        const l = left[node];
-        node = b === MISSING_BIN ? l + 1 - missingLeft[node] : b <= nodeBin[node] ? l : l + 1;
-        f = feature[node];
+    for (let node = 0; node < count; node++) {
+      if (nodeFeature[node] >= 0) continue;
+      for (let s = nodeOobStart[node], end = nodeOobEnd[node]; s < end; s++) {
+        const i = OOB_INDEX[s];
+        if (i >= ROWS) heldOut[i - ROWS] = node;
+        else {
+          oobRows[j] = i;
+          oobLeaves[j++] = node;
+        }
       }
-      rows[j] = i;
-      leaves[j++] = node;
     }
-    tree.oobRows = rows;
-    tree.oobLeaves = leaves;
+    if (j !== outside || passengers !== outside + HELD_OUT) throw new Error(`grower: ${j} of ${outside} out-of-bag rows placed`);
+    tree.oobRows = oobRows;
+    tree.oobLeaves = oobLeaves;
+    tree.heldOutLeaves = heldOut;
   }
 
   function finish(importance: Float64Array): GrownTree {
@@ -469,6 +523,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       importance,
       oobRows: new Int32Array(0),
       oobLeaves: new Int32Array(0),
+      heldOutLeaves: new Int32Array(0),
     };
   }
 
@@ -481,23 +536,27 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     let inBag = 0;
     for (let i = 0; i < ROWS; i++) {
       const c = COUNTS[i];
-      WEIGHT[i] = 0;
       if (c === 0) continue;
+      SLOT_W[inBag] = CLASSIFICATION && CLASS_WEIGHT ? c * CLASS_WEIGHT[CLASS_INDEX[i]] : c;
+      if (CLASSIFICATION) SLOT_C[inBag] = CLASS_INDEX[i];
+      else SLOT_Y[inBag] = TARGET[i];
       INDEX[inBag++] = i;
-      WEIGHT[i] = CLASSIFICATION && CLASS_WEIGHT ? c * CLASS_WEIGHT[CLASS_INDEX[i]] : c;
     }
     count = 0;
     const importance = new Float64Array(FEATURES);
     for (let f = 0; f < FEATURES; f++) ORDER[f] = f;
 
-    const root = addNode(0, inBag, 0, 0);
+    let outside = 0;
+    if (BOOTSTRAP) for (let i = 0; i < ROWS; i++) if (COUNTS[i] === 0) OOB_INDEX[outside++] = i;
+    const passengers = outside + HELD_OUT;
+    for (let h = 0; h < HELD_OUT; h++) OOB_INDEX[outside + h] = ROWS + h;
+    const root = addNode(0, inBag, 0, 0, 0, passengers);
     for (let s = 0; s < inBag; s++) {
-      const i = INDEX[s];
-      if (CLASSIFICATION) nodeStats[CLASS_INDEX[i]] += WEIGHT[i];
+      if (CLASSIFICATION) nodeStats[SLOT_C[s]] += SLOT_W[s];
       else {
-        nodeStats[0] += WEIGHT[i];
-        nodeStats[1] += WEIGHT[i] * TARGET[i];
-        nodeStats[2] += WEIGHT[i] * TARGET[i] * TARGET[i];
+        nodeStats[0] += SLOT_W[s];
+        nodeStats[1] += SLOT_W[s] * SLOT_Y[s];
+        nodeStats[2] += SLOT_W[s] * SLOT_Y[s] * SLOT_Y[s];
       }
     }
     const stack: number[] = [root];
@@ -523,7 +582,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       while (undrawn > constants && visited < MTRY) {
         const r = constants + rng.int(undrawn - constants);
         const f = ORDER[r];
-        const base = f * ROWS;
+        const base = f * STRIDE;
         const range = CLASSIFICATION ? fillClassHistogram(base, start, end) : fillTargetHistogram(base, start, end);
         const lo = range & 0x1ff;
         const hi = ((range >>> 9) & 0x1ff) - 1;
@@ -555,10 +614,13 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
       LEFT.fill(0);
       RIGHT.fill(0);
       const middle = CLASSIFICATION
-        ? partitionClass(bestFeature * ROWS, start, end, bestBin, missingLeft)
-        : partitionTarget(bestFeature * ROWS, start, end, bestBin, missingLeft);
-      const leftChild = addNode(start, middle, depth + 1, constants);
-      const rightChild = addNode(middle, end, depth + 1, constants);
+        ? partitionClass(bestFeature * STRIDE, start, end, bestBin, missingLeft)
+        : partitionTarget(bestFeature * STRIDE, start, end, bestBin, missingLeft);
+      const oobStart = nodeOobStart[node];
+      const oobEnd = nodeOobEnd[node];
+      const oobMiddle = oobStart < oobEnd ? partitionOutOfBag(bestFeature * STRIDE, oobStart, oobEnd, bestBin, missingLeft) : oobStart;
+      const leftChild = addNode(start, middle, depth + 1, constants, oobStart, oobMiddle);
+      const rightChild = addNode(middle, end, depth + 1, constants, oobMiddle, oobEnd);
       nodeStats.set(LEFT, leftChild * WIDTH);
       nodeStats.set(RIGHT, rightChild * WIDTH);
       nodeFeature[node] = bestFeature;
@@ -571,7 +633,7 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
     }
 
     const grown = finish(importance);
-    if (BOOTSTRAP) placeOutOfBag(grown, ROWS - inBag);
+    placePassengers(grown, outside, passengers);
     return grown;
   };
 }

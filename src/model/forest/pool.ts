@@ -14,7 +14,10 @@ const PROBE_TREES = 4;
 export const PARALLEL_AFTER_MS = 300;
 
 export type Progress = (treesDone: number, treesTotal: number) => void;
-/** Called with each tree as it is grown, in the order trees finish (not their numbers' order). */
+/**
+ * Called with each tree as it is grown, in the order trees finish (not their numbers' order). growForest keeps no
+ * tree: what the caller does not keep is let go.
+ */
 export type TreeArrival = (tree: number, grown: GrownTree) => void;
 
 export class WorkerError extends errorClass('E_FOREST_WORKER') {}
@@ -44,15 +47,14 @@ export async function growForest(
   settings: GrowSettings,
   trees: number,
   threads: number,
+  onTree: TreeArrival,
   onProgress?: Progress,
   parallelAfterMs = PARALLEL_AFTER_MS,
-  onTree?: TreeArrival,
-): Promise<GrownTree[]> {
-  const results: GrownTree[] = new Array(trees);
+): Promise<void> {
   let done = 0;
-  const report = (t: number): void => {
+  const report = (t: number, grown: GrownTree): void => {
     done++;
-    onTree?.(t, results[t]);
+    onTree(t, grown);
     onProgress?.(done, trees);
   };
   const growTree = compileGrower(data, settings);
@@ -63,17 +65,14 @@ export async function growForest(
   let fastest = Infinity;
   for (let t = 0; t < probe; t++) {
     const started = performance.now();
-    results[t] = growTree(t);
+    const grown = growTree(t);
     fastest = Math.min(fastest, performance.now() - started);
-    report(t);
+    report(t, grown);
   }
   const helpers = Math.min(threads, trees - probe) - 1;
   if (helpers <= 0 || fastest * (trees - probe) < parallelAfterMs) {
-    for (let t = probe; t < trees; t++) {
-      results[t] = growTree(t);
-      report(t);
-    }
-    return results;
+    for (let t = probe; t < trees; t++) report(t, growTree(t));
+    return;
   }
 
   const script = forestWorkerPath();
@@ -94,8 +93,7 @@ export async function growForest(
   for (let h = 0; h < helpers; h++) {
     const worker = new Worker(script, { workerData: { data, settings, trees, counter } });
     worker.on('message', (message: { tree: number; grown: GrownTree }) => {
-      results[message.tree] = message.grown;
-      report(message.tree);
+      report(message.tree, message.grown);
       check();
     });
     worker.on('error', (err) => {
@@ -112,8 +110,7 @@ export async function growForest(
     for (;;) {
       const t = Atomics.add(counter, 0, 1);
       if (t >= trees) break;
-      results[t] = growTree(t);
-      report(t);
+      report(t, growTree(t));
       // Let the workers' finished trees (and their progress) in between ours.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (failure !== undefined) break;
@@ -132,5 +129,4 @@ export async function growForest(
   if (failure !== undefined) {
     throw new WorkerError(`a training worker failed: ${describeError(failure)}`);
   }
-  return results;
 }

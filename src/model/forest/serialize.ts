@@ -1,4 +1,5 @@
 import { errorClass } from '../../errors.js';
+import { StreamedText } from '../artifact.js';
 
 /** A model file that is not in this format or version, or is damaged. */
 export class ModelFormatError extends errorClass('E_MODEL_FORMAT') {}
@@ -10,12 +11,34 @@ export interface EncodedArray {
   base64: string;
 }
 
-type Typed = Int32Array | Uint8Array | Float64Array;
 const BYTES = { int32: 4, uint8: 1, float64: 8 } as const;
 
+export type Typed = Int32Array | Uint8Array | Float64Array;
+
+function dtypeOf(a: Typed): EncodedArray['dtype'] {
+  return a instanceof Int32Array ? 'int32' : a instanceof Uint8Array ? 'uint8' : 'float64';
+}
+
 export function encodeArray(a: Typed): EncodedArray {
-  const dtype = a instanceof Int32Array ? 'int32' : a instanceof Uint8Array ? 'uint8' : 'float64';
-  return { dtype, length: a.length, base64: Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64') };
+  return { dtype: dtypeOf(a), length: a.length, base64: Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64') };
+}
+
+/** A typed array as encodeArray gives it, but its base64 made in 1 MB pieces as it is hashed or written. */
+export interface StreamedArray {
+  dtype: EncodedArray['dtype'];
+  length: number;
+  base64: StreamedText;
+}
+
+/** Bytes per piece: a multiple of 3, so that the pieces' base64 joined is the whole array's base64. */
+const PIECE = 3 << 18;
+
+export function streamArray(a: Typed): StreamedArray {
+  const bytes = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const text = new StreamedText((take) => {
+    for (let at = 0; at < bytes.length; at += PIECE) take(bytes.subarray(at, Math.min(bytes.length, at + PIECE)).toString('base64'));
+  });
+  return { dtype: dtypeOf(a), length: a.length, base64: text };
 }
 
 export function decodeArray(e: unknown, dtype: 'int32', length: number, where: string): Int32Array;

@@ -24,5 +24,6 @@ for (;;) {
     grown.importance.buffer as ArrayBuffer,
     grown.oobRows.buffer as ArrayBuffer,
     grown.oobLeaves.buffer as ArrayBuffer,
+    grown.heldOutLeaves.buffer as ArrayBuffer,
   ]);
 }
