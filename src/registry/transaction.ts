@@ -2,6 +2,7 @@
 // objects, push the tags (the remote decides who gets a name), then the registry commit, and only then move the
 // local refs; when another pipeline got there first, start again from the new state. Tags whose files could not
 // be published are taken back, and a tag that cannot be taken back is said, with the command that removes it.
+import { resolve } from 'node:path';
 import * as git from 'isomorphic-git';
 import { describeError } from '../errors.js';
 import { fetchRegistry, pushRef, PushRaceError, type Remote } from './remote.js';
@@ -57,6 +58,33 @@ export async function fastForward(repo: GitRepo, remoteHead: string): Promise<vo
  * pipeline wins a race for a tag or the branch, the plan runs again on the new state, up to `ctx.attempts` times.
  */
 export async function transact<T>(ctx: TransactionContext, what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
+  return oneAtATime(resolve(ctx.repo.gitdir), () => transactNow(ctx, what, plan));
+}
+
+/**
+ * Transactions on one repository in this process run one at a time. Two at once (two models of one repository
+ * registered together) fetched packs into the same .git while the other read objects from it, and isomorphic-git
+ * then read a pack still being written ("Packfile trailer mismatch", exit 3). Other processes are kept apart by
+ * the remote, which takes each tag name once.
+ */
+const running = new Map<string, Promise<void>>();
+
+function oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
+  const before = running.get(key) ?? Promise.resolve();
+  // Each caller gets its own outcome through `result`; the chain only waits for the one before to settle.
+  const result = before.then(run);
+  const settled = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  running.set(key, settled);
+  void settled.then(() => {
+    if (running.get(key) === settled) running.delete(key);
+  });
+  return result;
+}
+
+async function transactNow<T>(ctx: TransactionContext, what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
   const who = ctx.who;
   for (let attempt = 1; attempt <= ctx.attempts; attempt++) {
     const onRemote = new Map<string, string>();
