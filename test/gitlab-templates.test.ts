@@ -128,6 +128,16 @@ describe('templates/model-repo/.gitlab-ci.yml', () => {
   });
 });
 
+describe("Bramble's own .gitlab-ci.yml", () => {
+  const config = parse(readFileSync(join(ROOT, '.gitlab-ci.yml'), 'utf8')) as Record<string, { release?: { tag_name?: string }; rules?: { if?: string }[] }>;
+
+  it('is valid against ci.json, and a version tag publishes the components with the release keyword', () => {
+    expect(validateCi(config), errors()).toBe(true);
+    expect(config['release-components'].release?.tag_name).toBe('$CI_COMMIT_TAG');
+    expect(config['release-components'].rules?.[0].if).toContain('$CI_COMMIT_TAG =~');
+  });
+});
+
 // The rules of the pipeline's jobs, evaluated for each kind of pipeline with the few expression forms they use.
 describe('which jobs run for which pipeline', () => {
   const { header, body } = readComponent(join(TEMPLATES, 'pipeline/template.yml'));
