@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPORT } from '../src/report/view.js';
 import { CLI } from './helpers/cli.js';
-import { GITLAB_DOUBLE, startGitLabDouble, type GitLabDouble } from './helpers/gitlab-double.js';
+import { GITLAB_DOUBLE, gitlabJobVariables, startGitLabDouble, type GitLabDouble } from './helpers/gitlab-double.js';
 import { editMlYaml, makeModelRepo } from './helpers/model-repo.js';
 
 const PROJECT = String(GITLAB_DOUBLE.projectId);
@@ -51,28 +51,19 @@ function job(step: string, args: string[], variables: Record<string, string>): P
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: repo,
-    CI: 'true',
-    GITLAB_CI: 'true',
-    CI_API_V4_URL: double.apiUrl,
-    CI_SERVER_URL: GITLAB_DOUBLE.serverUrl,
-    CI_PROJECT_ID: PROJECT,
-    CI_PROJECT_PATH: GITLAB_DOUBLE.projectPath,
-    CI_PROJECT_DIR: repo,
-    CI_COMMIT_SHA: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
-    CI_JOB_TOKEN: GITLAB_DOUBLE.jobToken,
-    BRAMBLE_GITLAB_TOKEN: GITLAB_DOUBLE.apiToken,
+    ...gitlabJobVariables(double.apiUrl, repo, '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c'),
     ...variables,
   };
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, 'ci', step, ...args], { cwd: repo, env, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      const file = join(repo, 'bramble.env');
+      const file = join(repo, '.bramble/bramble.env');
       const dotenv = existsSync(file) ? Object.fromEntries(readFileSync(file, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) : {};
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, log: stdout, stderr, dotenv });
     });
   });
 }
 
-const codeQuality = () => JSON.parse(readFileSync(join(repo, 'gl-code-quality-report.json'), 'utf8')) as { check_name: string; location: { path: string; lines: { begin: number } } }[];
+const codeQuality = () => JSON.parse(readFileSync(join(repo, '.bramble/gl-code-quality-report.json'), 'utf8')) as { check_name: string; location: { path: string; lines: { begin: number } } }[];
 
 describe('bramble ci in a merge-request pipeline', () => {
   it('validates, trains and compares; the report is one note, updated in place on the next push', async () => {
@@ -96,7 +87,7 @@ describe('bramble ci in a merge-request pipeline', () => {
     expect(notes).toHaveLength(1);
     expect(double.calls.filter((c) => c.method === 'POST').map((c) => c.status)).toEqual([201]);
     expect(double.calls.filter((c) => c.method === 'PUT').map((c) => c.status)).toEqual([200]);
-    expect(readFileSync(join(repo, 'bramble-report.md'), 'utf8')).toContain('churn');
+    expect(readFileSync(join(repo, '.bramble/bramble-report.md'), 'utf8')).toContain('churn');
   }, 120_000);
 
   it('writes no note and sends no token for a merge request from a fork: the report stays in the job', async () => {
@@ -105,7 +96,7 @@ describe('bramble ci in a merge-request pipeline', () => {
     expect(run.code).toBe(0);
     expect(run.log).toContain('merge request !7 comes from a fork');
     expect(double.calls).toEqual([]);
-    expect(readFileSync(join(repo, 'bramble-report.md'), 'utf8')).toContain('churn');
+    expect(readFileSync(join(repo, '.bramble/bramble-report.md'), 'utf8')).toContain('churn');
   }, 120_000);
 
   it('names the scope when the token cannot write the note, and exits 2', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dotenvName, GITLAB_FILES, gitlabPlatform, type GitLabPlatformOptions } from '../src/platform/gitlab.js';
-import { GITLAB_DOUBLE, GITLAB_USERS, startGitLabDouble, type GitLabDouble } from './helpers/gitlab-double.js';
+import { GITLAB_DOUBLE, GITLAB_USERS, gitlabJobVariables, startGitLabDouble, type GitLabDouble } from './helpers/gitlab-double.js';
 
 const MARKER = '<!-- bramble:report churn -->';
 const SHA = '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c';
@@ -33,19 +33,8 @@ afterEach(async () => {
 /** A GitLab job's predefined variables for a pipeline source, with the project access token. */
 function jobEnv(source: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    CI: 'true',
-    GITLAB_CI: 'true',
+    ...gitlabJobVariables(double.apiUrl, dir, SHA),
     CI_PIPELINE_SOURCE: source,
-    CI_API_V4_URL: double.apiUrl,
-    CI_SERVER_URL: GITLAB_DOUBLE.serverUrl,
-    CI_PROJECT_ID: PROJECT,
-    CI_PROJECT_PATH: GITLAB_DOUBLE.projectPath,
-    CI_PROJECT_DIR: dir,
-    CI_COMMIT_SHA: SHA,
-    CI_PIPELINE_URL: `${GITLAB_DOUBLE.serverUrl}/${GITLAB_DOUBLE.projectPath}/-/pipelines/1001`,
-    GITLAB_USER_LOGIN: 'alice',
-    CI_JOB_TOKEN: GITLAB_DOUBLE.jobToken,
-    BRAMBLE_GITLAB_TOKEN: GITLAB_DOUBLE.apiToken,
     ...extra,
   };
 }

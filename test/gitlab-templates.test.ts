@@ -8,8 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, parse } from 'yaml';
+import { parse } from 'yaml';
 import { ACTIONS } from '../src/actions/common.js';
+import { inputValues, interpolate, matchingRule, readComponent, type CiJob } from './helpers/gitlab-ci-files.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const TEMPLATES = join(ROOT, 'templates');
@@ -25,50 +26,11 @@ const COMPONENTS = readdirSync(TEMPLATES, { withFileTypes: true }).flatMap((entr
   return [];
 });
 
-interface Input {
-  type?: 'string' | 'number' | 'boolean' | 'array';
-  default?: unknown;
-}
-
-function readComponent(file: string): { header: { spec: { inputs: Record<string, Input> } }; body: string } {
-  const text = readFileSync(file, 'utf8');
-  const documents = parseAllDocuments(text);
-  if (documents.length !== 2) throw new Error(`${file} has ${documents.length} YAML documents; a component has two (spec, then ---, then jobs)`);
-  const at = text.indexOf('\n---\n');
-  return { header: documents[0].toJS() as { spec: { inputs: Record<string, Input> } }, body: text.slice(at + 5) };
-}
-
-/** GitLab's interpolation: a value that is only `$[[ inputs.x ]]` takes the input's value with its type; inside text, its text. */
-function interpolate(body: string, values: Record<string, unknown>): unknown {
-  const missing = new Set<string>();
-  const value = (name: string): unknown => {
-    if (!(name in values)) missing.add(name);
-    return values[name];
-  };
-  const walk = (node: unknown): unknown => {
-    if (typeof node === 'string') {
-      const whole = /^\$\[\[\s*inputs\.([\w-]+)\s*\]\]$/.exec(node);
-      if (whole) return value(whole[1]);
-      return node.replace(/\$\[\[\s*inputs\.([\w-]+)\s*\]\]/g, (_, name: string) => String(value(name)));
-    }
-    if (Array.isArray(node)) return node.map(walk);
-    if (typeof node === 'object' && node !== null) return Object.fromEntries(Object.entries(node).map(([k, v]) => [String(walk(k)), walk(v)]));
-    return node;
-  };
-  const result = walk(parse(body));
-  if (missing.size > 0) throw new Error(`inputs used but not declared: ${[...missing].join(', ')}`);
-  return result;
-}
-
 function errors(): string {
   return ajv.errorsText(validateCi.errors, { separator: '\n' });
 }
 
-function defaults(inputs: Record<string, Input>, given: Record<string, unknown> = {}): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, name in given ? given[name] : (input.default ?? `<${name}>`)]));
-}
-
-type Jobs = Record<string, { script?: string[]; rules?: { if?: string; when?: string }[]; tags?: unknown }>;
+type Jobs = Record<string, CiJob>;
 
 describe('the components in templates/', () => {
   it('are the whole pipeline and each step of the GitHub actions, within GitLab\'s 30', () => {
@@ -83,13 +45,13 @@ describe('the components in templates/', () => {
 
   it.each(COMPONENTS)('$name: the jobs, interpolated with the inputs\' defaults, are valid against ci.json', ({ file }) => {
     const { header, body } = readComponent(file);
-    const jobs = interpolate(body, defaults(header.spec.inputs));
+    const jobs = interpolate(body, inputValues(header.spec.inputs));
     expect(validateCi(jobs), errors()).toBe(true);
   });
 
   it.each(COMPONENTS)('$name: every `bramble ci STEP --option` is one the step takes', ({ file }) => {
     const { header, body } = readComponent(file);
-    const jobs = interpolate(body, defaults(header.spec.inputs)) as Jobs;
+    const jobs = interpolate(body, inputValues(header.spec.inputs)) as Jobs;
     const commands = Object.values(jobs).flatMap((job) => (job.script ?? []).filter((line) => line.includes(' ci ')));
     expect(commands.length).toBeGreaterThan(0);
     for (const line of commands) {
@@ -101,7 +63,7 @@ describe('the components in templates/', () => {
 
   it('an input given by the includer replaces the default, with its type (runner tags as a list)', () => {
     const { header, body } = readComponent(join(TEMPLATES, 'pipeline/template.yml'));
-    const jobs = interpolate(body, defaults(header.spec.inputs, { 'runner-tags': ['pi-5', 'arm64'] })) as Jobs;
+    const jobs = interpolate(body, inputValues(header.spec.inputs, { 'runner-tags': ['pi-5', 'arm64'] })) as Jobs;
     expect(jobs['bramble-plan'].tags).toEqual(['pi-5', 'arm64']);
     expect(validateCi(jobs), errors()).toBe(true);
   });
@@ -141,52 +103,13 @@ describe("Bramble's own .gitlab-ci.yml", () => {
 // The rules of the pipeline's jobs, evaluated for each kind of pipeline with the few expression forms they use.
 describe('which jobs run for which pipeline', () => {
   const { header, body } = readComponent(join(TEMPLATES, 'pipeline/template.yml'));
-  const jobs = interpolate(body, defaults(header.spec.inputs)) as Jobs;
-
-  /** GitLab's `if:` for the forms the component uses: ==, !=, =~ /re/, &&, ||, parentheses, a variable alone. */
-  function holds(expression: string, vars: Record<string, string>): boolean {
-    const get = (name: string) => vars[name.slice(1)] ?? '';
-    const atom = (text: string): boolean => {
-      const t = text.trim();
-      if (t.startsWith('(') && t.endsWith(')')) return or(t.slice(1, -1));
-      const match = /^(\$\w+)\s*=~\s*\/(.*)\/$/.exec(t);
-      if (match) return new RegExp(match[2]).test(get(match[1]));
-      const compare = /^(\$\w+)\s*(==|!=)\s*(?:"([^"]*)"|(\$\w+))$/.exec(t);
-      if (compare) {
-        const right = compare[3] ?? get(compare[4]);
-        return compare[2] === '==' ? get(compare[1]) === right : get(compare[1]) !== right;
-      }
-      if (/^\$\w+$/.test(t)) return get(t) !== '';
-      throw new Error(`the test cannot evaluate ${t}`);
-    };
-    const and = (text: string): boolean => text.split('&&').every(atom);
-    const or = (text: string): boolean => splitTop(text, '||').some(and);
-    return or(expression);
-  }
-
-  function splitTop(text: string, separator: string): string[] {
-    const parts: string[] = [];
-    let depth = 0;
-    let start = 0;
-    for (let i = 0; i < text.length; i++) {
-      if (text[i] === '(') depth++;
-      if (text[i] === ')') depth--;
-      if (depth === 0 && text.startsWith(separator, i)) {
-        parts.push(text.slice(start, i));
-        start = i + separator.length;
-      }
-    }
-    parts.push(text.slice(start));
-    return parts;
-  }
+  const jobs = interpolate(body, inputValues(header.spec.inputs)) as Jobs;
 
   function running(vars: Record<string, string>): string[] {
-    return Object.entries(jobs)
-      .filter(([, job]) => {
-        const rule = (job.rules ?? []).find((r) => r.if === undefined || holds(r.if, vars));
-        return rule !== undefined && rule.when !== 'never';
-      })
-      .map(([name, job]) => `${name}${(job.rules ?? []).find((r) => r.if === undefined || holds(r.if, vars))?.when === 'manual' ? ' (manual)' : ''}`);
+    return Object.entries(jobs).flatMap(([name, job]) => {
+      const rule = matchingRule(job, vars);
+      return rule === null ? [] : [`${name}${rule.when === 'manual' ? ' (manual)' : ''}`];
+    });
   }
 
   it.each([

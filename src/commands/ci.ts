@@ -45,9 +45,9 @@ actions (docs/actions.md), the inputs given as options, e.g. bramble ci compare 
 
 Reads GitLab's predefined CI/CD variables (CI_PIPELINE_SOURCE, CI_MERGE_REQUEST_IID, CI_COMMIT_TAG, CI_API_V4_URL,
 CI_PROJECT_ID, …) and BRAMBLE_GITLAB_TOKEN, a project access token with the api scope, for the merge-request note
-and deployments. Writes, in CI_PROJECT_DIR: bramble-report.md (the report), gl-code-quality-report.json (ml.yaml
-and data problems, for artifacts:reports:codequality) and bramble.env (outputs as BRAMBLE_* variables, for
-artifacts:reports:dotenv). docs/gitlab.md sets it all up.
+and deployments. Writes in CI_PROJECT_DIR/.bramble/, which a model repository ignores: bramble-report.md (the
+report), gl-code-quality-report.json (ml.yaml and data problems, for artifacts:reports:codequality) and bramble.env
+(outputs as BRAMBLE_* variables, for artifacts:reports:dotenv). docs/gitlab.md sets it all up.
 
 Exit codes: 0 ok, 1 the data failed validation or a gate failed, 2 usage, configuration, data or token error,
 3 internal error.
@@ -162,7 +162,7 @@ const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
     const posted = comment === null || !pullRequest ? null : await platform.upsertComment(REPORT.marker(result.config.name), comment);
     const verdict = verdictLine(result.gates);
     output({ passed: String(result.gates.passed), verdict, 'champion-version': result.champion?.version ?? '', 'comment-url': posted?.url ?? '' });
-    const where = `the job log and bramble-report.md${posted ? ' and on the merge request' : ''}`;
+    const where = `the job log and .bramble/bramble-report.md${posted ? ' and on the merge request' : ''}`;
     if (!result.gates.passed) throw new StepFailure(`${result.config.name}: ${verdict} See the report in ${where}.`);
   },
 

@@ -632,3 +632,27 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
 }
+
+/**
+ * The predefined CI/CD variables of a job in the double's project, with BRAMBLE_GITLAB_TOKEN set to the `api` token:
+ * what every GitLab test's job starts from, before the pipeline's own variables.
+ */
+export function gitlabJobVariables(apiUrl: string, projectDir: string, sha: string, pipelineId = 1001): Record<string, string> {
+  return {
+    CI: 'true',
+    GITLAB_CI: 'true',
+    CI_API_V4_URL: apiUrl,
+    CI_SERVER_URL: GITLAB_DOUBLE.serverUrl,
+    CI_PROJECT_ID: String(GITLAB_DOUBLE.projectId),
+    CI_PROJECT_PATH: GITLAB_DOUBLE.projectPath,
+    CI_PROJECT_DIR: projectDir,
+    CI_DEFAULT_BRANCH: 'main',
+    CI_COMMIT_SHA: sha,
+    CI_PIPELINE_ID: String(pipelineId),
+    CI_PIPELINE_URL: `${GITLAB_DOUBLE.serverUrl}/${GITLAB_DOUBLE.projectPath}/-/pipelines/${pipelineId}`,
+    GITLAB_USER_LOGIN: 'alice',
+    GITLAB_USER_EMAIL: 'alice@example.com',
+    CI_JOB_TOKEN: GITLAB_DOUBLE.jobToken,
+    BRAMBLE_GITLAB_TOKEN: GITLAB_DOUBLE.apiToken,
+  };
+}

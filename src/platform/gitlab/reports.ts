@@ -7,17 +7,20 @@
 // - Output `model-path` becomes BRAMBLE_MODEL_PATH: dotenv names are letters, digits and underscores, and the
 //   prefix keeps them clear of GitLab's own variables.
 // - dotenv values cannot span lines in GitLab; an output with a newline is a bug in the step, not the user's.
+// - The files go in .bramble/, which a model repository ignores (training writes its model there): a report file
+//   in the work tree would make the registry refuse to register a model trained from "uncommitted changes".
 // - Each write rewrites the whole file from what this process and earlier ones in the job wrote, so that several
 //   `bramble ci` calls in one job add up.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Annotation } from '../types.js';
 import { GITLAB_LIMITS, GitLabApiError } from './client.js';
 
 export const GITLAB_FILES = {
-  codequality: 'gl-code-quality-report.json',
-  dotenv: 'bramble.env',
-  report: 'bramble-report.md',
+  codequality: '.bramble/gl-code-quality-report.json',
+  dotenv: '.bramble/bramble.env',
+  report: '.bramble/bramble-report.md',
 } as const;
 
 /** One entry of GitLab's Code Quality report (a subset of Code Climate's issue format). */
@@ -53,6 +56,7 @@ export function appendCodeQuality(file: string, annotations: readonly Annotation
     if (!seen.has(issue.fingerprint)) issues.push(issue);
     seen.add(issue.fingerprint);
   }
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(issues, null, 2)}\n`);
 }
 
@@ -73,9 +77,11 @@ export function writeDotenv(file: string, output: string, value: string): void {
       output,
     });
   }
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
 }
 
 export function appendReport(file: string, markdown: string): void {
+  mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
 }
