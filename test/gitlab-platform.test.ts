@@ -263,7 +263,7 @@ describe('reports: Code Quality, dotenv, the Markdown report', () => {
     gl.setOutput('passed', 'true');
     expect(readFileSync(join(dir, GITLAB_FILES.dotenv), 'utf8')).toBe('BRAMBLE_MODEL_PATH=.bramble/out/model.json\nBRAMBLE_PASSED=true\n');
     expect(dotenvName('champion-env')).toBe('BRAMBLE_CHAMPION_ENV');
-    expect(() => gl.setOutput('verdict', 'x'.repeat(6000))).toThrow("over GitLab's limit of 5120");
+    expect(() => gl.setOutput('verdict', 'x'.repeat(6000))).toThrow(expect.objectContaining({ code: 'E_GITLAB_LIMIT', message: expect.stringContaining("over GitLab's limit of 5120") }));
   });
 
   it('writes the report to the job log and a Markdown file for artifacts:expose_as', async () => {

@@ -76,8 +76,9 @@ export const command = defineCommand({
       if (!(name in spec)) throw new UsageError(`bramble ci ${step} takes no --${name}; it takes ${Object.keys(spec).filter((n) => n !== 'token').map((n) => `--${n}`).join(', ')}`);
     }
     const inputs: Inputs = Object.fromEntries(Object.entries(spec).map(([name, fallback]) => [name, given.find(([n]) => n === name)?.[1] || fallback]));
-    const platform = gitlabPlatform(trustedEnv(io.env), { write: io.out });
-    const ports = stepPorts(platform, io);
+    const env = trustedEnv(io.env);
+    const platform = gitlabPlatform(env, { write: io.out });
+    const ports = stepPorts(platform, env, io);
     const output = (outputs: Record<string, string>) => {
       for (const [name, value] of Object.entries(outputs)) platform.setOutput(name, value);
     };
@@ -102,8 +103,7 @@ function trustedEnv(env: Env): Env {
   return Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'BRAMBLE_GITLAB_TOKEN' && name !== 'GITLAB_TOKEN'));
 }
 
-function stepPorts(platform: GitLabPlatform, io: CliIo): Ports {
-  const env = trustedEnv(io.env);
+function stepPorts(platform: GitLabPlatform, env: Env, io: CliIo): Ports {
   // The registry's git pushes: the project access token when there is one (its tag push starts a pipeline).
   const gitEnv: Env = env.GITLAB_TOKEN || !env.BRAMBLE_GITLAB_TOKEN ? env : { ...env, GITLAB_TOKEN: env.BRAMBLE_GITLAB_TOKEN };
   const root = env.CI_PROJECT_DIR || process.cwd();

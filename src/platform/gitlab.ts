@@ -24,7 +24,7 @@ import { GitLabNotes } from './gitlab/notes.js';
 import { appendCodeQuality, appendReport, GITLAB_FILES, writeDotenv } from './gitlab/reports.js';
 import { formatAnnotation } from './local.js';
 
-export { GITLAB_LIMITS, GITLAB_NEEDS, GitLabApiError, GitLabAuthError, GitLabScopeError, type GitLabPlatformOptions } from './gitlab/client.js';
+export { GITLAB_LIMITS, GITLAB_NEEDS, GitLabApiError, GitLabAuthError, GitLabLimitError, GitLabScopeError, type GitLabPlatformOptions } from './gitlab/client.js';
 export { GitLabCiError, readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
 export { codeQualityIssue, dotenvName, GITLAB_FILES, type CodeQualityIssue } from './gitlab/reports.js';
 

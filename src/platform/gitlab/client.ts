@@ -41,6 +41,9 @@ export class GitLabAuthError extends errorClass('E_GITLAB_AUTH') {}
 /** The token is valid but lacks the scope or role a call needs (403). */
 export class GitLabScopeError extends errorClass('E_GITLAB_SCOPE') {}
 
+/** A note or a dotenv report over GitLab's limit. */
+export class GitLabLimitError extends errorClass('E_GITLAB_LIMIT') {}
+
 /** GitLab answered with an error, or could not be reached, after the retries. */
 export class GitLabApiError extends errorClass('E_GITLAB_API') {}
 

@@ -1,7 +1,7 @@
 // The one report note of a merge request: found by its marker through every page of notes (system notes — "added
 // 1 commit" — skipped), updated in place, or created; never posted twice when a create is retried.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GITLAB_LIMITS, GitLabApiError, type GitLabClient } from './client.js';
+import { GITLAB_LIMITS, GitLabApiError, GitLabLimitError, type GitLabClient } from './client.js';
 import type { GitLabEvent } from './event.js';
 
 interface Note {
@@ -32,7 +32,7 @@ export class GitLabNotes {
     }
     const body = text.includes(marker) ? text : `${marker}\n${text}`;
     if (body.length > GITLAB_LIMITS.noteChars) {
-      throw new GitLabApiError(`the note is ${body.length} characters, over GitLab's limit of ${GITLAB_LIMITS.noteChars}; trim the report`, { length: body.length });
+      throw new GitLabLimitError(`the note is ${body.length} characters, over GitLab's limit of ${GITLAB_LIMITS.noteChars}; trim the report`, { length: body.length });
     }
     const path = `/projects/${encodeURIComponent(event.projectId)}/merge_requests/${mr.number}/notes`;
     for (let attempt = 1; ; attempt++) {

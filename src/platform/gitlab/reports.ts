@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Annotation } from '../types.js';
-import { GITLAB_LIMITS, GitLabApiError } from './client.js';
+import { GITLAB_LIMITS, GitLabLimitError } from './client.js';
 
 export const GITLAB_FILES = {
   codequality: '.bramble/gl-code-quality-report.json',
@@ -72,7 +72,7 @@ export function writeDotenv(file: string, output: string, value: string): void {
   lines.push(`${name}=${value}`);
   const text = `${lines.join('\n')}\n`;
   if (Buffer.byteLength(text) > GITLAB_LIMITS.dotenvBytes) {
-    throw new GitLabApiError(`the dotenv report ${file} would be ${Buffer.byteLength(text)} bytes, over GitLab's limit of ${GITLAB_LIMITS.dotenvBytes}; ${output} is too long to pass between jobs`, {
+    throw new GitLabLimitError(`the dotenv report ${file} would be ${Buffer.byteLength(text)} bytes, over GitLab's limit of ${GITLAB_LIMITS.dotenvBytes}; ${output} is too long to pass between jobs`, {
       file,
       output,
     });
