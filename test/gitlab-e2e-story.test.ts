@@ -258,7 +258,9 @@ describe('the end-to-end story of a model repository on GitLab (issue 13)', () =
     const refused = await playPipeline({ ref: 'origin/develop', vars: { CI_PIPELINE_SOURCE: 'web', CI_COMMIT_BRANCH: 'develop', BRAMBLE_PROMOTE_TO: 'prod', BRAMBLE_PROMOTE_VERSION: 'churn@v1.0.0' } });
     expect(Object.keys(refused)).toEqual(['bramble-promote']);
     expect(refused['bramble-promote'].code).toBe(2);
-    expect(refused['bramble-promote'].log).toContain('environments.prod.approval is true');
+    expect(refused['bramble-promote'].log).toMatch(/ml\.yaml:\d+:\d+ environments\.prod\.approval is true, but nothing on GitLab makes a person approve a promotion to prod/);
+    expect(refused['bramble-promote'].log).toContain('Protect the tags churn#prod#* (Settings → Repository → Protected tags');
+    expect(refused['bramble-promote'].log).not.toContain('GitHub');
     expect(await remoteTags()).toEqual(['churn#dev#1', 'churn@v1.0.0']);
 
     // A maintainer promotes from a laptop (the protected tag `churn#prod#*` lets only maintainers push it).

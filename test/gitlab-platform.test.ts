@@ -280,6 +280,7 @@ describe('approvals', () => {
     expect(await platform(jobEnv('web')).checkApproval({ environment: 'prod', tagPrefix: 'churn#prod#' })).toMatchObject({
       approved: false,
       findings: [expect.stringContaining('planned')],
+      fix: expect.stringContaining('Protect the tags churn#prod#*'),
     });
   });
 });

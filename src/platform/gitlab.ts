@@ -60,10 +60,13 @@ export function gitlabPlatform(env: Env, options: GitLabPlatformOptions = {}): G
     },
     startDeployment: (request) => deployments.start(request),
     continueDeployment: (request) => deployments.continue(request),
-    async checkApproval() {
+    async checkApproval({ tagPrefix }) {
       return {
         approved: false,
-        findings: ["Bramble cannot yet read GitLab's protected tags or protected environments (planned); promote this environment from a terminal, where a protected tag decides who may push"],
+        findings: ["Bramble cannot yet read GitLab's protected tags or protected environments (planned)"],
+        fix:
+          `Protect the tags ${tagPrefix}* (Settings → Repository → Protected tags, allowed to create: Maintainers), ` +
+          `then promote from a terminal as a maintainer (bramble promote NAME@vX.Y.Z ENV); the tag's pipeline deploys it`,
       };
     },
     setOutput: (name, value) => writeDotenv(file('dotenv', env.BRAMBLE_DOTENV_FILE), name, value),
