@@ -233,6 +233,8 @@ describe('the end-to-end story of a model repository on GitLab (issue 13)', () =
     const release = runs['bramble-release'];
     expect(release.code, release.log).toBe(0);
     expect(release.dotenv).toMatchObject({ BRAMBLE_VERSION: 'v1.0.0', BRAMBLE_TAG: 'churn#dev#1', BRAMBLE_CHANGED: 'true', BRAMBLE_REUSED: 'false', BRAMBLE_COMMENT_URL: '' });
+    // Within the 20 variables a self-managed GitLab takes in a dotenv report by default (docs/gitlab.md).
+    expect(Object.keys(release.dotenv)).toHaveLength(18);
     releaseMetrics = JSON.parse(release.dotenv.BRAMBLE_METRICS) as { roc_auc: number };
     expect(await remoteTags()).toEqual(['churn#dev#1', 'churn@v1.0.0']);
     // The promotion recorded its deployment, running until the tag's pipeline deploys.

@@ -264,6 +264,8 @@ describe('reports: Code Quality, dotenv, the Markdown report', () => {
     expect(readFileSync(join(dir, GITLAB_FILES.dotenv), 'utf8')).toBe('BRAMBLE_MODEL_PATH=.bramble/out/model.json\nBRAMBLE_PASSED=true\n');
     expect(dotenvName('champion-env')).toBe('BRAMBLE_CHAMPION_ENV');
     expect(() => gl.setOutput('verdict', 'x'.repeat(6000))).toThrow(expect.objectContaining({ code: 'E_GITLAB_LIMIT', message: expect.stringContaining("over GitLab's limit of 5120") }));
+    for (let i = 0; i < 18; i++) gl.setOutput(`out-${i}`, String(i));
+    expect(() => gl.setOutput('one-too-many', 'x')).toThrow('would hold 21 variables, over the 20 a GitLab instance takes by default');
   });
 
   it('writes the report to the job log and a Markdown file for artifacts:expose_as', async () => {

@@ -21,6 +21,8 @@ export const GITLAB_LIMITS = {
   noteChars: 1_000_000,
   /** A `reports:dotenv` file, in bytes. */
   dotenvBytes: 5 * 1024,
+  /** Variables in a `reports:dotenv` file: 20 on a self-managed instance unless an admin raises it (GitLab.com: 50). */
+  dotenvVariables: 20,
   defaultRetries: 3,
   /** Pages followed at most when listing, so that a misbehaving server cannot loop the job forever. */
   maxPages: 1000,

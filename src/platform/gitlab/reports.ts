@@ -70,6 +70,12 @@ export function writeDotenv(file: string, output: string, value: string): void {
   const name = dotenvName(output);
   const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith(`${name}=`)) : [];
   lines.push(`${name}=${value}`);
+  if (lines.length > GITLAB_LIMITS.dotenvVariables) {
+    throw new GitLabLimitError(`the dotenv report ${file} would hold ${lines.length} variables, over the ${GITLAB_LIMITS.dotenvVariables} a GitLab instance takes by default; ${output} cannot be passed on`, {
+      file,
+      output,
+    });
+  }
   const text = `${lines.join('\n')}\n`;
   if (Buffer.byteLength(text) > GITLAB_LIMITS.dotenvBytes) {
     throw new GitLabLimitError(`the dotenv report ${file} would be ${Buffer.byteLength(text)} bytes, over GitLab's limit of ${GITLAB_LIMITS.dotenvBytes}; ${output} is too long to pass between jobs`, {
