@@ -71,6 +71,12 @@ export const ERRORS = {
   E_GITHUB_PERMISSION: { class: 'GitHubPermissionError', exit: 2, http: 500, fix: "Grant the workflow job the permission named in the message (permissions: in the workflow)." },
   E_GITHUB_API: { class: 'GitHubApiError', exit: 2, http: 500, fix: 'GitHub failed or could not be reached after retries: run the job again.' },
   E_GITHUB_EVENT: { class: 'GitHubEventError', exit: 2, http: 500, fix: 'Trigger the workflow with pull_request, push, workflow_dispatch or schedule, inside GitHub Actions.' },
+  // GitLab.
+  E_GITLAB_AUTH: { class: 'GitLabAuthError', exit: 2, http: 500, fix: 'Set BRAMBLE_GITLAB_TOKEN to a project access token GitLab accepts, as a masked CI/CD variable.' },
+  E_GITLAB_SCOPE: { class: 'GitLabScopeError', exit: 2, http: 500, fix: "Give the token the scope (or role) the message names: a project access token's scopes are set when it is created." },
+  E_GITLAB_API: { class: 'GitLabApiError', exit: 2, http: 500, fix: 'GitLab failed or could not be reached after retries: run the job again.' },
+  E_GITLAB_LIMIT: { class: 'GitLabLimitError', exit: 2, http: 500, fix: "Shorten what the message names: GitLab refuses notes and dotenv reports over its limits." },
+  E_GITLAB_CI: { class: 'GitLabCiError', exit: 2, http: 500, fix: "Run the step inside a GitLab CI job (its predefined variables), from the components' jobs." },
   E_COMMENT_TOO_LONG: { class: 'CommentTooLongError', exit: 2, http: 500, fix: 'Trim the report before posting it.' },
   // Deploying.
   E_DEPLOY: { class: 'DeployError', exit: 1, http: 500, fix: 'The version was not deployed and the old model serves: read the reason, fix it, deploy again.' },

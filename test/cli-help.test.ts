@@ -11,6 +11,11 @@ describe('bramble COMMAND --help', () => {
     expect(r.stdout).toMatchSnapshot();
   });
 
+  it('lines up every description in bramble --help', () => {
+    const described = COMMANDS.flatMap((c) => c.synopsis).filter((line) => / {3}\S/.test(line));
+    expect(described.map((line) => [...line.slice(0, line.search(/ {3}\S/))].length + 3 + line.slice(line.search(/ {3}\S/) + 3).search(/\S/))).toEqual(described.map(() => 53));
+  });
+
   it('lists every command of the table in bramble --help', () => {
     const help = bramble(['--help']).stdout;
     for (const c of COMMANDS) expect(help).toMatch(new RegExp(`\\b${c.name}\\b`));

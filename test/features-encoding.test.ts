@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadMlYaml, type FeatureStep } from '../src/config/ml-yaml.js';
+import { ConfigError, loadMlYaml } from '../src/config/ml-yaml.js';
+import type { FeatureStep } from '../src/features/transforms.js';
 import { cellValue, type Column, type Table } from '../src/data/table.js';
 import { FeatureExpressionError } from '../src/features/expression.js';
 import { FeatureInputError, FeaturesFormatError, FeatureStepError } from '../src/features/feature-errors.js';

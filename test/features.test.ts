@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMlYaml, type FeatureStep, type MlConfig } from '../src/config/ml-yaml.js';
+import { loadMlYaml, type MlConfig } from '../src/config/ml-yaml.js';
+import type { FeatureStep } from '../src/features/transforms.js';
 import { readTable } from '../src/data/load.js';
 import { splitRows } from '../src/data/split.js';
 import { cellValue, type Column, type Table } from '../src/data/table.js';

@@ -20,7 +20,6 @@ import * as core from '@actions/core';
 import { ConfigError } from '../config/ml-yaml.js';
 import type { ValidationResult } from '../data/validate.js';
 import { BrambleError, describeError, errorClass } from '../errors.js';
-import { ARTIFACT } from '../model/artifact.js';
 import { githubPlatform } from '../platform/github.js';
 import type { Annotation, Platform } from '../platform/types.js';
 import type { Ports } from '../usecases/ports.js';
@@ -170,11 +169,6 @@ export function validationSummary(dir: string, validation: ValidationResult, tex
     ? `### ✅ ${repoPath(join(dir, validation.file))}: all ${s.evaluated} checks passed (${validation.rows} rows)`
     : `### ❌ ${repoPath(join(dir, validation.file))}: ${s.failed} of ${s.evaluated} checks failed (${validation.rows} rows)`;
   return `${head}\n\n\`\`\`text\n${text.trimEnd()}\n\`\`\`\n`;
-}
-
-/** The model folder's default artifact: where the train action writes and the others read. */
-export function defaultArtifact(dir: string): string {
-  return join(dir, ARTIFACT.folder, ARTIFACT.file);
 }
 
 /** Splits `churn@v1.2.0` into its name and version; a bare `v1.2.0` leaves the name to ml.yaml. */

@@ -39,6 +39,7 @@ export const COMMANDS: readonly CommandRow[] = [
   row('reproduce', ['reproduce NAME@vX.Y.Z                                train a version again from its commit; identical or not'], () => import('./registry/reproduce.js')),
   row('serve', ["serve --config serve.json                            serve every environment's model (MLflow and Open Inference v2)"], () => import('./serve.js')),
   row('deploy', ['deploy NAME@vX.Y.Z --env ENV [--config serve.json]   put a registered version into service, without downtime'], () => import('./deploy.js')),
+  row('ci', ['ci STEP [--INPUT VALUE …]                            one step of the pipeline in a GitLab CI job (docs/gitlab.md)'], () => import('./ci.js')),
   row('forest', ['forest train --data FILE --target COLUMN [options]   train a random forest on a CSV file'], () => import('./forest.js')),
 ];
 

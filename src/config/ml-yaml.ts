@@ -9,6 +9,8 @@ import type { CST, Document } from 'yaml';
 import { describeError, errorClass } from '../errors.js';
 import { errnoCode } from '../fs/codes.js';
 import type { DeclaredType } from '../data/load-options.js';
+import type { FeatureStep } from '../features/transforms.js';
+import { REPO_LAYOUT } from '../repo-layout.js';
 import { DEFAULT_METRICS, type Gate, type Metric } from '../model/metric-names.js';
 import { checkSemantics } from './ml-rules.js';
 import { keyAt, place, sortProblems } from './positions.js';
@@ -16,7 +18,7 @@ import { describeAjvError, reduceAjvErrors, shown } from './schema-messages.js';
 
 /** Names that cross a boundary: the file's name, the schema's identity. */
 export const ML_YAML = {
-  file: 'ml.yaml',
+  file: REPO_LAYOUT.mlYaml,
   schemaId: 'https://bramble.dev/schemas/ml.schema.json',
 } as const;
 
@@ -42,18 +44,6 @@ export type ColumnSpec =
   | (ColumnSpecBase & { type: 'integer' | 'number'; min?: number; max?: number })
   | (ColumnSpecBase & { type: 'date'; min?: string; max?: string })
   | (ColumnSpecBase & { type: 'category' | 'string' | 'boolean'; min?: number | string; max?: number | string });
-
-export type ImputeRule = 'mean' | 'median' | 'mode' | { constant: string | number | boolean };
-
-export type FeatureStep =
-  | { impute: Record<string, ImputeRule> }
-  | { onehot: string[] }
-  | { ordinal: string[] }
-  | { standardize: string[] }
-  | { minmax: string[] }
-  | { bucketize: Record<string, number[]> }
-  | { derive: Record<string, string> }
-  | { drop: string[] };
 
 /** The forest's options as ml.yaml spells them; `task` and `seed` come from the top level and `model.seed`. */
 export interface ForestParamsConfig {

@@ -1,11 +1,10 @@
 // How each feature step is fitted on the training rows: the checks that name the step and column when it does not
 // fit the data, and the statistics it learns (median, mode, mean and spread).
 import { nearest } from '../errors.js';
-import type { ImputeRule } from '../config/ml-yaml.js';
 import { compileExpression, parseExpression } from './expression.js';
 import { FeatureStepError } from './feature-errors.js';
 import type { Program, State } from './program.js';
-import type { FittedStep } from './transforms.js';
+import type { FittedStep, ImputeRule } from './transforms.js';
 
 export interface FitContext {
   readonly program: Program;

@@ -31,7 +31,7 @@
 //   without either stays byte for byte what it was, and an older Bramble refuses a version 2 model by its version
 //   instead of calling it damaged.
 import { findColumn, missingColumnError, type Table } from '../data/table.js';
-import { ML_YAML, type FeatureStep, type ImputeRule } from '../config/ml-yaml.js';
+import { REPO_LAYOUT } from '../repo-layout.js';
 import { FeatureInputError, FeaturesFormatError, FeatureStepError } from './feature-errors.js';
 import {
   checkRole,
@@ -48,6 +48,20 @@ import {
 } from './fit-steps.js';
 import { inputProblem, readInput } from './inputs.js';
 import { intern, Program, slotFiller, type State } from './program.js';
+
+/** A rule of an impute step, as ml.yaml writes it. */
+export type ImputeRule = 'mean' | 'median' | 'mode' | { constant: string | number | boolean };
+
+/** One step of ml.yaml's `features` list, as written there: ml.yaml's config (src/config) is typed with it. */
+export type FeatureStep =
+  | { impute: Record<string, ImputeRule> }
+  | { onehot: string[] }
+  | { ordinal: string[] }
+  | { standardize: string[] }
+  | { minmax: string[] }
+  | { bucketize: Record<string, number[]> }
+  | { derive: Record<string, string> }
+  | { drop: string[] };
 
 export const FEATURES_FORMAT = { name: 'bramble-features', version: 2, versions: [1, 2] } as const;
 
@@ -325,7 +339,7 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
       : Object.entries(body as Record<string, unknown>);
     for (const [column, rule] of entries) {
       // Fitting has lost ml.yaml's line numbers, so the place is the file and the path, as the loader writes it.
-      const where = `${ML_YAML.file} ${Array.isArray(body) ? `features[${i}].${kind}[${String(rule)}]` : stepPath(i, kind, column)}`;
+      const where = `${REPO_LAYOUT.mlYaml} ${Array.isArray(body) ? `features[${i}].${kind}[${String(rule)}]` : stepPath(i, kind, column)}`;
       const context: FitContext = { program, state, where, target, id, step: i, materialize };
       if (kind === 'derive') {
         apply(fitDerive(context, column, String(rule)), where);
@@ -393,7 +407,7 @@ export function fitFeatures(steps: readonly FeatureStep[], table: Table, options
           apply({ kind: 'drop', step: i, column }, where);
           break;
         default:
-          throw new FeatureStepError(`${ML_YAML.file} features[${i}]: unknown step ${JSON.stringify(kind)}; the steps are ${STEP_KINDS}`, { kind });
+          throw new FeatureStepError(`${REPO_LAYOUT.mlYaml} features[${i}]: unknown step ${JSON.stringify(kind)}; the steps are ${STEP_KINDS}`, { kind });
       }
     }
   });

@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import { Errors, STAGE, TREE, WORKDIR, findRoot, hashBlob, isIgnored, readCommit, resolveRef, walk, type WalkerEntry } from 'isomorphic-git';
 import { errorClass } from '../errors.js';
-import { OUTPUT_FOLDER } from '../repo-layout.js';
+import { REPO_LAYOUT } from '../repo-layout.js';
 
 /** Names that cross into the lineage record and the tests. */
 export const SOURCE = {
   /** Folder names never part of a model's source, at any depth: git's own data, installed packages, Bramble's outputs. */
-  skippedFolders: ['.git', 'node_modules', OUTPUT_FOLDER],
+  skippedFolders: ['.git', 'node_modules', REPO_LAYOUT.outputFolder],
   /** The list of changed paths is for a person to read; the full picture is `git status`. */
   maxChanges: 50,
 } as const;

@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { errorClass } from '../errors.js';
-import { OUTPUT_FOLDER } from '../repo-layout.js';
+import { REPO_LAYOUT } from '../repo-layout.js';
 
 /** The model artifact's names, as the registry, the server and the actions read them. */
-export const ARTIFACT = { format: 'bramble-model', version: 1, file: 'model.json', folder: OUTPUT_FOLDER } as const;
+export const ARTIFACT = { format: 'bramble-model', version: 1, file: 'model.json', folder: REPO_LAYOUT.outputFolder } as const;
 
 export class ArtifactError extends errorClass('E_ARTIFACT') {}
 

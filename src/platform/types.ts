@@ -56,9 +56,10 @@ export interface ApprovalQuery {
 
 /**
  * The platform's answer: what makes a person approve (a GitHub environment's required reviewers, a tag ruleset that
- * lets only its bypass list create the tags), or what was found instead, one finding per place looked at.
+ * lets only its bypass list create the tags), or what was found instead, one finding per place looked at, and
+ * optionally what to do about it in the platform's own words (default: GitHub's settings).
  */
-export type ApprovalVerdict = { approved: true; by: string } | { approved: false; findings: string[] };
+export type ApprovalVerdict = { approved: true; by: string } | { approved: false; findings: string[]; fix?: string };
 
 export interface Platform {
   readonly name: 'github' | 'gitlab' | 'local';

@@ -30,10 +30,14 @@ export async function requireApproval(platform: Platform, config: MlConfig, file
   }
   const where = await approvalPlace(file, environment);
   const pattern = `refs/tags/${tagPrefix}*`;
+  const fix =
+    verdict.fix ??
+    `Add required reviewers to the GitHub environment ${environment} (Settings → Environments → ${environment} → Required reviewers), ` +
+      `or add a tag ruleset (Settings → Rules → Rulesets → New tag ruleset) that targets ${pattern} and restricts creations, with the promoting token's app or user on its bypass list`;
+  const host = platform.name === 'gitlab' ? 'GitLab' : 'GitHub';
   const message =
-    `${shown}${where ? `:${where.line}:${where.col}` : ''} environments.${environment}.approval is true, but nothing on GitHub makes a person approve a promotion to ${environment}: ` +
-    `${verdict.findings.join('; ')}. Nothing was tagged. Add required reviewers to the GitHub environment ${environment} (Settings → Environments → ${environment} → Required reviewers), ` +
-    `or add a tag ruleset (Settings → Rules → Rulesets → New tag ruleset) that targets ${pattern} and restricts creations, with the promoting token's app or user on its bypass list`;
+    `${shown}${where ? `:${where.line}:${where.col}` : ''} environments.${environment}.approval is true, but nothing on ${host} makes a person approve a promotion to ${environment}: ` +
+    `${verdict.findings.join('; ')}. Nothing was tagged. ${fix}`;
   if (where) platform.annotate([{ level: 'error', file: shown, line: where.line, col: where.col, title: 'approval not enforced', message }]);
   throw new ApprovalNotEnforcedError(message, { environment, findings: verdict.findings, pattern });
 }

@@ -16,7 +16,7 @@ import type { ValidationResult } from '../data/validate.js';
 import { ARTIFACT, openArtifact } from '../model/artifact.js';
 import { applyGates, type GateResult } from '../model/compare.js';
 import { metricsOf, type Evaluation, type MetricValues } from '../model/evaluate.js';
-import { resolveChampion } from '../pipeline/champion.js';
+import { ChampionError, resolveChampion } from '../pipeline/champion.js';
 import { compareArtifacts, evaluateModel, type ComparedRows, type CompareResult } from '../pipeline/run.js';
 import { checkEnvironment, Registry } from '../registry/registry.js';
 import { readRegistryFile, RegistryError } from '../registry/store.js';
@@ -101,8 +101,8 @@ export async function compare(options: CompareOptions, ports: Pick<Ports, 'git' 
 
 async function championText(dir: string, spec: string, config: MlConfig, ports: Pick<Ports, 'git' | 'log' | 'fs'>): Promise<string> {
   const found = await resolveChampion(dir, spec, config, { env: ports.git.env, warn: (m) => ports.log.warn(m), fs: ports.fs });
-  // compareArtifacts resolved the same name a moment ago; a champion that vanished since is a race, not a user error.
-  if ('none' in found) throw new Error(`the champion ${spec} named no model when read again: ${found.none}`);
+  // compareArtifacts resolved the same name a moment ago: only a registry changed in between names nothing now.
+  if ('none' in found) throw new ChampionError(`the champion ${spec} named no model when read again (${found.none}); run the comparison again`, { champion: spec });
   return found.text;
 }
 

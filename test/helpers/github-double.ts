@@ -44,6 +44,7 @@ import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { compilePathTemplates, type PathTemplate } from './openapi-paths.js';
 
 /** The repository, tokens and users the double knows, unless a test passes others. */
 export const GITHUB_DOUBLE = {
@@ -200,13 +201,7 @@ interface OpenApiDocument {
   openapi: string;
   paths: Record<string, PathItem>;
 }
-interface Template {
-  template: string;
-  regex: RegExp;
-  names: string[];
-  literals: number;
-  item: PathItem;
-}
+type Template = PathTemplate<PathItem>;
 
 interface Description {
   document: OpenApiDocument;
@@ -222,16 +217,7 @@ function loadDescription(): Description {
   if (description) return description;
   const file = createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.json');
   const document: OpenApiDocument = JSON.parse(readFileSync(file, 'utf8'));
-  const templates = Object.entries(document.paths).map(([template, item]): Template => {
-    const names: string[] = [];
-    const source = template.replace(/\{([^}]+)\}|[^{]+/g, (part, name?: string) => {
-      if (name === undefined) return part.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
-      names.push(name);
-      return '([^/]+)';
-    });
-    const literals = template.split('/').filter((segment) => segment && !segment.includes('{')).length;
-    return { template, regex: new RegExp(`^${source}$`), names, literals, item };
-  });
+  const templates = compilePathTemplates(document.paths);
   const ajv = new Ajv({
     strict: false,
     allErrors: true,

@@ -1,0 +1,88 @@
+// The GitLab CI adapter: the pipeline from GitLab's predefined variables (CI_PIPELINE_SOURCE, CI_MERGE_REQUEST_IID,
+// CI_COMMIT_TAG, …), the sticky merge-request note and the deployment records through GitLab's REST API (plain
+// fetch at CI_API_V4_URL, the project access token BRAMBLE_GITLAB_TOKEN), problems on files and lines as a Code
+// Quality report, outputs as a dotenv report, and the report as a Markdown file and in the job log. Each concern is
+// its own part under gitlab/; this file puts them together.
+//
+// Every API failure becomes one line a person can act on: a 403 names the scope the token lacks; 5xx and dropped
+// connections are retried a bounded number of times with backoff, then named with the endpoint and the status.
+//
+// Decisions:
+// - checkApproval finds nothing yet: the protected-tag and protected-environment endpoints are not in the API
+//   description the adapter is checked against, so an environment with `approval: true` is refused on GitLab
+//   (promote it from a terminal by a maintainer, whose push a protected tag `NAME#ENV#*` allows). Planned.
+// - A tag pushed with CI_JOB_TOKEN starts no pipeline, so a promotion asks for one with
+//   POST /projects/:id/ref/:tag/trigger/pipeline, authenticated by the job token in the body.
+import { join } from 'node:path';
+import { parseTag } from '../registry/tags.js';
+import { UsageError } from '../usecases/options.js';
+import type { Platform } from './types.js';
+import { GitLabAuthError, GitLabClient, type Env, type GitLabPlatformOptions } from './gitlab/client.js';
+import { GitLabDeployments } from './gitlab/deployments.js';
+import { readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
+import { GitLabNotes } from './gitlab/notes.js';
+import { appendCodeQuality, appendReport, GITLAB_FILES, writeDotenv } from './gitlab/reports.js';
+import { formatAnnotation } from './local.js';
+
+export { GITLAB_LIMITS, GITLAB_NEEDS, GitLabApiError, GitLabAuthError, GitLabLimitError, GitLabScopeError, type GitLabPlatformOptions } from './gitlab/client.js';
+export { GitLabCiError, readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
+export { codeQualityIssue, dotenvName, GITLAB_FILES, type CodeQualityIssue } from './gitlab/reports.js';
+
+export interface GitLabPlatform extends Platform {
+  context(): GitLabEvent;
+  /** Starts the pipeline of a pushed registry tag (a job token's push starts none); refuses a tag that is not GTO's. */
+  triggerTagPipeline(tag: string): Promise<{ id: number; url: string | null }>;
+}
+
+export function gitlabPlatform(env: Env, options: GitLabPlatformOptions = {}): GitLabPlatform {
+  let event: GitLabEvent | undefined;
+  const context = (): GitLabEvent => (event ??= readGitLabEvent(env));
+  const write = options.write ?? ((text: string) => void process.stdout.write(text));
+  const info = (message: string) => write(`${message}\n`);
+  const client = new GitLabClient(env, options);
+  const notes = new GitLabNotes(client, context, info);
+  const deployments = new GitLabDeployments(client, context, env.CI_ENVIRONMENT_NAME, info);
+  const dir = env.CI_PROJECT_DIR || '.';
+  const file = (name: keyof typeof GITLAB_FILES, override: string | undefined) => override || join(dir, GITLAB_FILES[name]);
+
+  return {
+    name: 'gitlab',
+    context,
+    upsertComment: (marker, text) => notes.upsert(marker, text),
+    async summary(markdown) {
+      write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+      appendReport(file('report', env.BRAMBLE_REPORT_FILE), markdown);
+    },
+    annotate(annotations) {
+      if (annotations.length === 0) return;
+      for (const a of annotations) info(formatAnnotation(a));
+      appendCodeQuality(file('codequality', env.BRAMBLE_CODEQUALITY_FILE), annotations);
+    },
+    startDeployment: (request) => deployments.start(request),
+    continueDeployment: (request) => deployments.continue(request),
+    async checkApproval({ tagPrefix }) {
+      return {
+        approved: false,
+        findings: ["Bramble cannot yet read GitLab's protected tags or protected environments (planned)"],
+        fix:
+          `Protect the tags ${tagPrefix}* (Settings → Repository → Protected tags, allowed to create: Maintainers), ` +
+          `then promote from a terminal as a maintainer (bramble promote NAME@vX.Y.Z ENV); the tag's pipeline deploys it`,
+      };
+    },
+    setOutput: (name, value) => writeDotenv(file('dotenv', env.BRAMBLE_DOTENV_FILE), name, value),
+    info,
+    async triggerTagPipeline(tag) {
+      if (parseTag(tag) === null) {
+        throw new UsageError(`${JSON.stringify(tag)} is not a registry tag (NAME@vX.Y.Z or NAME#ENV#N); Bramble starts pipelines only for its own tags`, { tag });
+      }
+      const token = env.CI_JOB_TOKEN;
+      if (!token) throw new GitLabAuthError('CI_JOB_TOKEN is not set: the pipeline of a pushed tag is started with the job token, inside a GitLab CI job', { tag });
+      const project = encodeURIComponent(context().projectId);
+      const res = await client.call<{ id: number; web_url?: string }>('POST', `/projects/${project}/ref/${encodeURIComponent(tag)}/trigger/pipeline`, 'trigger', {
+        body: { token },
+        token: 'none',
+      });
+      return { id: res.data.id, url: res.data.web_url ?? null };
+    },
+  };
+}

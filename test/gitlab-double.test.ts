@@ -1,0 +1,81 @@
+// The GitLab API double itself: that it catches what GitLab's description forbids (so that a green adapter test
+// means something), and that it answers as GitLab does on tokens, scopes and faults.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GITLAB_DOUBLE, startGitLabDouble, type GitLabDouble } from './helpers/gitlab-double.js';
+
+let double: GitLabDouble;
+const NOTES = `/projects/${GITLAB_DOUBLE.projectId}/merge_requests/7/notes`;
+const notes = () => `${double.apiUrl}${NOTES}`;
+
+beforeEach(async () => {
+  double = await startGitLabDouble();
+  double.openMergeRequest(7);
+});
+
+afterEach(async () => {
+  await double.close();
+});
+
+async function send(method: string, url: string, body?: unknown, token: string = GITLAB_DOUBLE.apiToken) {
+  const res = await fetch(url, {
+    method,
+    headers: { 'private-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as unknown };
+}
+
+describe('checking against the OpenAPI subset', () => {
+  it.each([
+    ['an undeclared body field', 'POST', NOTES, { body: 'x', sticky: true }, 'body field sticky is not declared'],
+    ['a body without its required field', 'POST', NOTES, { internal: false }, "body (root) must have required property 'body'"],
+    ['a query parameter the operation does not take', 'GET', `${NOTES}?per_page=100&marker=x`, undefined, 'query parameter marker is not declared'],
+    ['a parameter of the wrong type', 'GET', `${NOTES}?page=two`, undefined, 'query parameter page=two: (root) must be integer'],
+    ['a value outside an enum', 'GET', `${NOTES}?sort=newest`, undefined, 'query parameter sort=newest: (root) must be equal to one of the allowed values'],
+    ['a path GitLab does not have', 'GET', '/projects/42/merge_requests/7/comments', undefined, 'no operation in GitLab\'s description'],
+    ['a deployment without its sha', 'POST', '/projects/42/deployments', { environment: 'dev', ref: 'main', tag: false, status: 'running' }, "must have required property 'sha'"],
+  ])('records %s as a problem', async (_, method, path, body, problem) => {
+    await send(method, `${double.apiUrl}${path}`, body);
+    expect(double.problems.join('\n')).toContain(problem);
+  });
+
+  it('records nothing for well-formed calls', async () => {
+    await send('POST', notes(), { body: 'hello' });
+    await send('GET', `${notes()}?sort=asc&per_page=100&page=1`);
+    expect(double.problems).toEqual([]);
+  });
+});
+
+describe('answering as GitLab', () => {
+  it.each([
+    ['an unknown token', 'glpat-nope', 401, { message: '401 Unauthorized' }],
+    ['a read_api token writing', GITLAB_DOUBLE.readToken, 403, { error: 'insufficient_scope', scope: 'api' }],
+    ['the job token writing a note', GITLAB_DOUBLE.jobToken, 403, { message: '403 Forbidden' }],
+  ])('refuses %s with GitLab\'s error shape', async (_, token, status, body) => {
+    const res = await send('POST', notes(), { body: 'x' }, token);
+    expect(res).toMatchObject({ status, body });
+    expect(double.notes).toEqual([]);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('lets read_api and the job token read notes', async () => {
+    expect((await send('GET', notes(), undefined, GITLAB_DOUBLE.readToken)).status).toBe(200);
+    expect((await send('GET', notes(), undefined, GITLAB_DOUBLE.jobToken)).status).toBe(200);
+    expect(double.problems).toEqual([]);
+  });
+
+  it('lists notes newest first, system notes included', async () => {
+    double.seedNotes(7, ['first']);
+    double.seedNotes(7, ['added 1 commit'], { system: true });
+    const res = await send('GET', notes());
+    expect(res.body).toMatchObject([{ body: 'added 1 commit', system: true }, { body: 'first', system: false }]);
+  });
+
+  it('answers injected 5xx the given number of times, then normally', async () => {
+    double.fail('GET', /\/notes$/, 503, 2);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await send('GET', notes())).status);
+    expect(statuses).toEqual([503, 503, 200]);
+    expect(double.problems).toEqual([]);
+  });
+});

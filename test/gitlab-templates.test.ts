@@ -1,0 +1,128 @@
+// The GitLab CI/CD components in templates/ and the model repository's .gitlab-ci.yml, checked against GitLab's own
+// CI schema (vendor/gitlab/ci.json, with the Ajv options its SOURCE.md gives). A component is two YAML documents:
+// the `spec:` header, validated as it is, and the jobs after `---`, validated after the inputs are interpolated
+// with their defaults, as GitLab does before it reads the jobs. Beyond the schema: every `$[[ inputs.x ]]` names a
+// declared input, every `bramble ci STEP --option` is one the CLI takes, and the jobs' rules play out as intended
+// for each kind of pipeline. Verified against the schema only: no GitLab instance runs these files here.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ACTIONS } from '../src/actions/common.js';
+import { inputValues, interpolate, matchingRule, readComponent, type CiJob } from './helpers/gitlab-ci-files.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const TEMPLATES = join(ROOT, 'templates');
+
+const ajv = new Ajv({ strict: false, allowUnionTypes: true, validateFormats: false, allErrors: true });
+ajv.addKeyword('markdownDescription');
+const validateCi = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'vendor/gitlab/ci.json'), 'utf8')) as object);
+
+/** The components: templates/NAME.yml and templates/NAME/template.yml, as GitLab finds them. */
+const COMPONENTS = readdirSync(TEMPLATES, { withFileTypes: true }).flatMap((entry) => {
+  if (entry.isFile() && entry.name.endsWith('.yml')) return [{ name: entry.name.replace(/\.yml$/, ''), file: join(TEMPLATES, entry.name) }];
+  if (entry.isDirectory() && readdirSync(join(TEMPLATES, entry.name)).includes('template.yml')) return [{ name: entry.name, file: join(TEMPLATES, entry.name, 'template.yml') }];
+  return [];
+});
+
+function errors(): string {
+  return ajv.errorsText(validateCi.errors, { separator: '\n' });
+}
+
+type Jobs = Record<string, CiJob>;
+
+describe('the components in templates/', () => {
+  it('are the whole pipeline and each step of the GitHub actions, within GitLab\'s 30', () => {
+    expect(COMPONENTS.map((c) => c.name).sort()).toEqual(['compare', 'deploy', 'pipeline', 'promote', 'register', 'train', 'validate']);
+    expect(COMPONENTS.length).toBeLessThanOrEqual(30);
+  });
+
+  it.each(COMPONENTS)('$name: the spec header is valid against ci.json', ({ file }) => {
+    const { header } = readComponent(file);
+    expect(validateCi(header), errors()).toBe(true);
+  });
+
+  it.each(COMPONENTS)('$name: the jobs, interpolated with the inputs\' defaults, are valid against ci.json', ({ file }) => {
+    const { header, body } = readComponent(file);
+    const jobs = interpolate(body, inputValues(header.spec.inputs));
+    expect(validateCi(jobs), errors()).toBe(true);
+  });
+
+  it.each(COMPONENTS)('$name: every `bramble ci STEP --option` is one the step takes', ({ file }) => {
+    const { header, body } = readComponent(file);
+    const jobs = interpolate(body, inputValues(header.spec.inputs)) as Jobs;
+    const commands = Object.values(jobs).flatMap((job) => (job.script ?? []).filter((line) => line.includes(' ci ')));
+    expect(commands.length).toBeGreaterThan(0);
+    for (const line of commands) {
+      const [, step, rest] = /\bci (\w+)(.*)$/.exec(line) ?? [];
+      expect(Object.keys(ACTIONS)).toContain(step);
+      for (const [, option] of rest.matchAll(/--([\w-]+)/g)) expect(Object.keys(ACTIONS[step as keyof typeof ACTIONS].inputs), `${line}`).toContain(option);
+    }
+  });
+
+  it('an input given by the includer replaces the default, with its type (runner tags as a list)', () => {
+    const { header, body } = readComponent(join(TEMPLATES, 'pipeline/template.yml'));
+    const jobs = interpolate(body, inputValues(header.spec.inputs, { 'runner-tags': ['pi-5', 'arm64'] })) as Jobs;
+    expect(jobs['bramble-plan'].tags).toEqual(['pi-5', 'arm64']);
+    expect(validateCi(jobs), errors()).toBe(true);
+  });
+
+  it('refuses a component that is wrong, so that the checks above mean something', () => {
+    expect(validateCi({ spec: { inputs: { dir: { type: 'text' } } } })).toBe(false);
+    expect(validateCi({ job: { stage: 'test', script: 'x', artifacts: { reports: { dotenv: 'a.env', codequality: 'c.json' }, expose_as: 'r' }, rules: [{ when: 'sometimes' }] } })).toBe(false);
+  });
+});
+
+describe('templates/model-repo/.gitlab-ci.yml', () => {
+  const file = join(TEMPLATES, 'model-repo/.gitlab-ci.yml');
+  const config = parse(readFileSync(file, 'utf8')) as { include: { component: string; inputs: Record<string, unknown> }[] };
+
+  it('is valid against ci.json', () => {
+    expect(validateCi(config), errors()).toBe(true);
+  });
+
+  it('includes the pipeline component at a released version, with inputs it declares', () => {
+    const [include] = config.include;
+    expect(include.component).toMatch(/^\$CI_SERVER_FQDN\/[^/]+\/bramble\/pipeline@\d+\.\d+\.\d+$/);
+    const { header } = readComponent(join(TEMPLATES, 'pipeline/template.yml'));
+    for (const name of Object.keys(include.inputs)) expect(Object.keys(header.spec.inputs)).toContain(name);
+  });
+});
+
+describe("Bramble's own .gitlab-ci.yml", () => {
+  const config = parse(readFileSync(join(ROOT, '.gitlab-ci.yml'), 'utf8')) as Record<string, { release?: { tag_name?: string }; rules?: { if?: string }[] }>;
+
+  it('is valid against ci.json, and a version tag publishes the components with the release keyword', () => {
+    expect(validateCi(config), errors()).toBe(true);
+    expect(config['release-components'].release?.tag_name).toBe('$CI_COMMIT_TAG');
+    expect(config['release-components'].rules?.[0].if).toContain('$CI_COMMIT_TAG =~');
+  });
+});
+
+// The rules of the pipeline's jobs, evaluated for each kind of pipeline with the few expression forms they use.
+describe('which jobs run for which pipeline', () => {
+  const { header, body } = readComponent(join(TEMPLATES, 'pipeline/template.yml'));
+  const jobs = interpolate(body, inputValues(header.spec.inputs)) as Jobs;
+
+  function running(vars: Record<string, string>): string[] {
+    return Object.entries(jobs).flatMap(([name, job]) => {
+      const rule = matchingRule(job, vars);
+      return rule === null ? [] : [`${name}${rule.when === 'manual' ? ' (manual)' : ''}`];
+    });
+  }
+
+  it.each([
+    ['a merge request', { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '42', CI_MERGE_REQUEST_PROJECT_ID: '42' }, ['bramble-plan', 'bramble-merge-request']],
+    ["a fork's merge request", { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '99', CI_MERGE_REQUEST_PROJECT_ID: '42' }, ['bramble-plan', 'bramble-merge-request (manual)']],
+    ['a push to develop', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'develop' }, ['bramble-plan', 'bramble-release']],
+    ['an assignment tag', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'churn#prod#3' }, ['bramble-deploy']],
+    ['a version tag', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'churn@v1.2.0' }, []],
+    ['an unassignment tag', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'churn#prod!#4' }, []],
+    ['a manual promotion', { CI_PIPELINE_SOURCE: 'web', BRAMBLE_PROMOTE_TO: 'prod' }, ['bramble-promote']],
+    ['a manual pipeline without a promotion', { CI_PIPELINE_SOURCE: 'web' }, []],
+    ['a schedule', { CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main' }, []],
+  ])('%s', (_, vars, expected) => {
+    expect(running(vars)).toEqual(expected);
+  });
+});
