@@ -57,8 +57,8 @@ export const ACTIONS = {
 } as const satisfies Record<string, { inputs: Record<string, string>; outputs: readonly string[] }>;
 
 export type Step = keyof typeof ACTIONS;
-type Inputs<S extends Step> = { readonly [K in keyof (typeof ACTIONS)[S]['inputs']]: string };
-type Outputs<S extends Step> = Record<(typeof ACTIONS)[S]['outputs'][number], string>;
+export type Inputs<S extends Step> = { readonly [K in keyof (typeof ACTIONS)[S]['inputs']]: string };
+export type Outputs<S extends Step> = Record<(typeof ACTIONS)[S]['outputs'][number], string>;
 
 /** An input that is missing or malformed: the message names it, its value, and what it takes. */
 export class ActionInputError extends errorClass('E_ACTION_INPUT') {}

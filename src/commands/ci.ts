@@ -11,25 +11,20 @@
 //   pipeline: then the promote step asks GitLab for the tag's pipeline itself.
 // - A step that finds a problem writes its outputs first, then fails with exit 1; ml.yaml problems also go to the
 //   Code Quality report. Everything else is as the CLI has it: 2 for a person's mistake, 3 for a bug.
-// - Known duplication: the validate, train and compare bodies lay out the use-case's result as the GitHub actions
-//   do (annotate, report, outputs), a dozen lines each. Sharing them means changing the actions' entries, which the
-//   use-case issue was reshaping while this was written; the next step is one presenter per step for both faces.
+// - The validate, train and compare steps are the GitHub actions' own (src/actions/steps.ts); only where the report
+//   goes differs.
 import { tmpdir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
-import { ACTIONS, configAnnotations, splitVersion, StepFailure, validationAnnotations, validationSummary, type Step } from '../actions/common.js';
-import { deploySummary, invalidData, metricsOutput, promoteSummary, registerSummary, trainSummary, validationText, verdictLine } from '../actions/summaries.js';
+import { ACTIONS, configAnnotations, splitVersion, type Inputs as StepInputs, type Step } from '../actions/common.js';
+import { compareStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
+import { deploySummary, promoteSummary, registerSummary } from '../actions/summaries.js';
 import { ConfigError } from '../config/ml-yaml.js';
 import { gitlabPlatform, type GitLabPlatform } from '../platform/gitlab.js';
-import { renderReport } from '../report/render.js';
-import { REPORT } from '../report/view.js';
-import { compare } from '../usecases/compare.js';
 import { deploy } from '../usecases/deploy.js';
 import { UsageError, workersOption } from '../usecases/options.js';
 import type { Env, Ports } from '../usecases/ports.js';
 import { promote, rollback } from '../usecases/promote.js';
 import { register } from '../usecases/register.js';
-import { train } from '../usecases/train.js';
-import { validate } from '../usecases/validate.js';
 import { defineCommand, type CliIo } from './command.js';
 
 const STEPS = Object.keys(ACTIONS) as Step[];
@@ -119,52 +114,17 @@ function stepPorts(platform: GitLabPlatform, env: Env, io: CliIo): Ports {
 }
 
 const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
-  async validate({ platform, inputs, output }) {
-    const { dir } = inputs;
-    const result = await validate({ dir, reference: inputs.reference || undefined, environment: inputs.environment, event: platform.context() });
-    const { config, validation, target } = result;
-    platform.annotate(validationAnnotations(dir, validation));
-    await platform.summary(validationSummary(dir, validation, validationText(result)));
-    output({
-      valid: String(validation.success),
-      rows: String(validation.rows),
-      failed: String(validation.statistics.failed),
-      name: config.name,
-      environment: target?.environment ?? '',
-      'champion-env': target?.championEnv ?? '',
-    });
-    if (!validation.success) throw invalidData(validation);
-  },
+  validate: (step) => validateStep(as<'validate'>(step)),
 
-  async train({ platform, inputs, ports, output }) {
-    const workers = workersOption(inputs.workers, 'the input workers');
-    const run = await train({ dir: inputs.dir, workers }, ports);
-    platform.annotate(validationAnnotations(inputs.dir, run.validation));
-    if (!run.artifact || !run.evaluation) {
-      await platform.summary(validationSummary(inputs.dir, run.validation, validationText(run)));
-      output({ 'model-path': '', sha256: '', metrics: '{}', valid: 'false' });
-      throw invalidData(run.validation, 'trained');
-    }
-    await platform.summary(trainSummary(run.config.name, run.seconds, run.artifact.sha256, run.evaluation));
-    output({ 'model-path': ports.showPath?.(run.artifact.path) ?? run.artifact.path, sha256: run.artifact.sha256, metrics: metricsOutput(run.evaluation), valid: 'true' });
-  },
+  train: (step) => trainStep(as<'train'>(step), workersOption(step.inputs.workers, 'the input workers')),
 
-  async compare({ platform, inputs, ports, output }) {
-    const { runUrl: url, sha, ref, pullRequest } = platform.context();
-    const { dir, candidate, champion, 'champion-env': championEnv } = inputs;
-    const request = { dir, candidate: candidate || undefined, champion: champion || undefined, championEnv };
-    const result = await compare({ ...request, report: { run: { url, sha, ref }, fetch: true } }, ports);
-    platform.annotate(validationAnnotations(dir, result.validation));
-    if (!result.gates || !result.report) throw invalidData(result.validation, 'compared');
-    await platform.summary(renderReport(result.report, REPORT.summaryLimit).markdown);
-    // A fork's merge request: the adapter writes no note and says so; the job still tells the gates.
-    const comment = flag('comment', inputs.comment) ? renderReport(result.report, REPORT.commentLimit).markdown : null;
-    const posted = comment === null || !pullRequest ? null : await platform.upsertComment(REPORT.marker(result.config.name), comment);
-    const verdict = verdictLine(result.gates);
-    output({ passed: String(result.gates.passed), verdict, 'champion-version': result.champion?.version ?? '', 'comment-url': posted?.url ?? '' });
-    const where = `the job log and .bramble/bramble-report.md${posted ? ' and on the merge request' : ''}`;
-    if (!result.gates.passed) throw new StepFailure(`${result.config.name}: ${verdict} See the report in ${where}.`);
-  },
+  // A fork's merge request: the adapter writes no note and says so; the job still tells the gates.
+  compare: (step) =>
+    compareStep(as<'compare'>(step), {
+      comment: flag('comment', step.inputs.comment) && step.platform.context().pullRequest !== undefined,
+      always: 'the job log and .bramble/bramble-report.md',
+      commented: 'the merge request',
+    }),
 
   async register({ platform, inputs, ports, output }) {
     const { dir, model, version, bump } = inputs;
@@ -199,6 +159,11 @@ const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
     output({ version: outcome.version, url: shown, previous: outcome.previous?.version ?? '', via: outcome.via });
   },
 };
+
+/** The step's inputs as the shared step bodies type them: every input of ACTIONS[S] is in `inputs` (see run). */
+function as<S extends Step>(step: StepContext): StepIo<S> {
+  return { platform: step.platform, inputs: step.inputs as StepInputs<S>, ports: step.ports, output: step.output };
+}
 
 /** A boolean input as GitLab's `boolean` component inputs render it: true or false. */
 function flag(name: string, value: string): boolean {

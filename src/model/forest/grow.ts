@@ -1,24 +1,13 @@
 import { Rng } from '../../util/rng.js';
+import type { BinnedData } from './bins.js';
 
-/** Everything a thread needs to grow trees; typed arrays only, so it crosses to a worker without copying. */
-export interface GrowData {
-  /** Training rows: bins[f * stride + i] for i < rows. */
-  rows: number;
-  /**
-   * Held-out rows binned after the training rows (i = rows .. rows + heldOut - 1), with the training rows' edges:
-   * never drawn, they ride down each tree with the out-of-bag rows, and each tree reports their leaves.
-   */
-  heldOut: number;
-  /** Bins per feature column: rows + heldOut. */
-  stride: number;
-  features: number;
-  /**
-   * Column-major bins (MISSING_BIN for missing): the splits are found on these, and out-of-bag rows walk the
-   * finished tree on them too (`bin <= b` is exactly `x <= edge[b]`), so no thread needs the raw values.
-   */
-  bins: Uint8Array;
-  edges: Float64Array;
-  edgeStart: Int32Array;
+/**
+ * Everything a thread needs to grow trees; typed arrays only, so it crosses to a worker without copying. The bins
+ * (BinnedData) are where splits are found and where out-of-bag and held-out rows ride down each tree (`bin <= b`
+ * is exactly `x <= edge[b]`), so no thread needs the raw values; held-out rows (heldOut of them, after the
+ * training rows in each column) are never drawn, and each tree reports their leaves.
+ */
+export interface GrowData extends BinnedData {
   /** Classification: the class index of each row (0..classes-1). */
   classIndex: Int32Array | null;
   classes: number;
