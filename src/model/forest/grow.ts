@@ -1,3 +1,6 @@
+// This file is longer than 600 lines because the grower is one self-contained function compiled from its own source
+// text for each training (see compileGrower): the hot loops, the histogram scans and the partitions must live inside
+// it, as const-bound closures, to run at the speed measured in docs/forest.md; it cannot be split into modules.
 import { Rng } from '../../util/rng.js';
 import type { BinnedData } from './bins.js';
 
