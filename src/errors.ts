@@ -76,6 +76,7 @@ export const ERRORS = {
   E_GITLAB_SCOPE: { class: 'GitLabScopeError', exit: 2, http: 500, fix: "Give the token the scope (or role) the message names: a project access token's scopes are set when it is created." },
   E_GITLAB_API: { class: 'GitLabApiError', exit: 2, http: 500, fix: 'GitLab failed or could not be reached after retries: run the job again.' },
   E_GITLAB_LIMIT: { class: 'GitLabLimitError', exit: 2, http: 500, fix: "Shorten what the message names: GitLab refuses notes and dotenv reports over its limits." },
+  E_GITLAB_TAG: { class: 'GitLabTagError', exit: 2, http: 500, fix: 'Give a registry tag (NAME@vX.Y.Z or NAME#ENV#N): Bramble starts pipelines only for the tags it writes.' },
   E_GITLAB_CI: { class: 'GitLabCiError', exit: 2, http: 500, fix: "Run the step inside a GitLab CI job (its predefined variables), from the components' jobs." },
   E_COMMENT_TOO_LONG: { class: 'CommentTooLongError', exit: 2, http: 500, fix: 'Trim the report before posting it.' },
   // Deploying.

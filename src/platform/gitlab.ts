@@ -15,16 +15,15 @@
 //   POST /projects/:id/ref/:tag/trigger/pipeline, authenticated by the job token in the body.
 import { join } from 'node:path';
 import { parseTag } from '../registry/tags.js';
-import { UsageError } from '../usecases/options.js';
 import type { Platform } from './types.js';
-import { GitLabAuthError, GitLabClient, type Env, type GitLabPlatformOptions } from './gitlab/client.js';
+import { GitLabAuthError, GitLabClient, GitLabTagError, type Env, type GitLabPlatformOptions } from './gitlab/client.js';
 import { GitLabDeployments } from './gitlab/deployments.js';
 import { readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
 import { GitLabNotes } from './gitlab/notes.js';
 import { appendCodeQuality, appendReport, GITLAB_FILES, writeDotenv } from './gitlab/reports.js';
 import { formatAnnotation } from './local.js';
 
-export { GITLAB_LIMITS, GITLAB_NEEDS, GitLabApiError, GitLabAuthError, GitLabLimitError, GitLabScopeError, type GitLabPlatformOptions } from './gitlab/client.js';
+export { GITLAB_LIMITS, GITLAB_NEEDS, GitLabApiError, GitLabAuthError, GitLabLimitError, GitLabScopeError, GitLabTagError, type GitLabPlatformOptions } from './gitlab/client.js';
 export { GitLabCiError, readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
 export { codeQualityIssue, dotenvName, GITLAB_FILES, type CodeQualityIssue } from './gitlab/reports.js';
 
@@ -73,7 +72,7 @@ export function gitlabPlatform(env: Env, options: GitLabPlatformOptions = {}): G
     info,
     async triggerTagPipeline(tag) {
       if (parseTag(tag) === null) {
-        throw new UsageError(`${JSON.stringify(tag)} is not a registry tag (NAME@vX.Y.Z or NAME#ENV#N); Bramble starts pipelines only for its own tags`, { tag });
+        throw new GitLabTagError(`${JSON.stringify(tag)} is not a registry tag (NAME@vX.Y.Z or NAME#ENV#N); Bramble starts pipelines only for its own tags`, { tag });
       }
       const token = env.CI_JOB_TOKEN;
       if (!token) throw new GitLabAuthError('CI_JOB_TOKEN is not set: the pipeline of a pushed tag is started with the job token, inside a GitLab CI job', { tag });

@@ -49,6 +49,9 @@ export class GitLabLimitError extends errorClass('E_GITLAB_LIMIT') {}
 /** GitLab answered with an error, or could not be reached, after the retries. */
 export class GitLabApiError extends errorClass('E_GITLAB_API') {}
 
+/** A tag that is not one of the registry's, given where Bramble would start its pipeline. */
+export class GitLabTagError extends errorClass('E_GITLAB_TAG') {}
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface GitLabPlatformOptions {
