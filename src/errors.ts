@@ -90,6 +90,7 @@ export const ERRORS = {
   E_LISTEN_ADDRESS: { class: 'ListenError', exit: 2, http: 500, fix: "Set listen.host to 127.0.0.1, 0.0.0.0 or one of the machine's own addresses." },
   E_METRICS: { class: 'MetricsError', exit: 2, http: 500, fix: 'A metric is declared or used against its kind; the message names it.' },
   E_PREDICTION_LOG: { class: 'PredictionLogError', exit: 2, http: 500, fix: "Fix serve.json's log block as the message says." },
+  E_MONITOR_LOG: { class: 'MonitorLogError', exit: 2, http: 500, fix: "Give --logs the folder of serve.json's log.dir, where predictions.jsonl is." },
   E_SYNC: { class: 'SyncError', exit: 2, http: 500, fix: "Fix serve.json's git block, or the token it names, so the host can read the registry." },
   // The server: answering a request.
   E_SERVE_INPUT: { class: 'InputError', exit: 2, http: 400, fix: "Send rows in one of the protocol's shapes, with the model's columns (GET /v2/models/NAME lists them)." },
