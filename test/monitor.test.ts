@@ -1,0 +1,180 @@
+// bramble monitor over a prediction log written by the server's own writer (PredictionLog), in the record shape
+// the server's telemetry appends: a normal day, an empty day, a day whose MonthlyCharges is shifted, and a day
+// under the minimum count; corrupt lines in between.
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readTable } from '../src/data/load.js';
+import { cellValue, getColumn } from '../src/data/table.js';
+import { evaluateClassification } from '../src/model/evaluate.js';
+import type { MonitorResult } from '../src/monitor/windows.js';
+import { PREDICTION_LOG, PredictionLog } from '../src/serve/prediction-log.js';
+import { bramble } from './helpers/cli.js';
+import { seeded } from './helpers/data.js';
+import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
+
+type Row = Record<string, string | number | boolean | null>;
+
+const DAY = 24 * 60 * 60 * 1000;
+const START = Date.parse('2026-11-01T00:00:00Z');
+
+/** What the server logs for one single-row prediction (serve/telemetry.ts `predicted`), with the time given. */
+function predictionRecord(id: string, time: number, env: string, version: string, sha256: string, row: Row, pYes: number): object {
+  return {
+    id,
+    time: new Date(time).toISOString(),
+    env,
+    model: { name: 'churn', version, sha256 },
+    inputs: [row],
+    outputs: { predictions: [pYes >= 0.5 ? 'Yes' : 'No'], probabilities: [1 - pYes, pYes] },
+    latencyMs: 1.5,
+  };
+}
+
+interface Sent {
+  labels: string[];
+  probabilities: number[];
+}
+
+describe('bramble monitor', () => {
+  let dir: string;
+  let logs: string;
+  /** What was fed back on the first day: the rows the live metric is computed on. */
+  const dayOne: Sent = { labels: [], probabilities: [] };
+
+  beforeAll(async () => {
+    dir = makeModelRepo({ trees: 5 });
+    // One drifted input column of the template's 19 is 5 %: make that the data set's drift share.
+    editMlYaml(dir, (text) => text.replace('drift: { share: 0.5 }', 'drift: { share: 0.05 }'));
+    commitAll(dir, 'monitor: one drifted column is an alert');
+    const artifact = JSON.parse(await train(dir)) as { sha256: string; signature: { inputs: { name: string }[] } };
+    const registered = bramble(['register'], { cwd: dir });
+    expect(registered.stderr).toBe('');
+    expect(registered.status).toBe(0);
+    const { table } = await readTable(join(dir, 'data/churn.csv'), { columns: { TotalCharges: { type: 'number', nullable: true } } });
+    const inputs = artifact.signature.inputs.map((i) => i.name);
+    const churn = getColumn(table, 'Churn');
+    const random = seeded(11);
+    const pick = (): { row: Row; truth: string } => {
+      const k = Math.floor(random() * table.rows);
+      const row: Row = {};
+      for (const name of inputs) row[name] = cellValue(getColumn(table, name), k);
+      return { row, truth: String(cellValue(churn, k)) };
+    };
+    logs = mkdtempSync(join(tmpdir(), 'bramble-monitor-logs-'));
+    const log = new PredictionLog({ dir: logs, maxBytes: 256 * 1024, files: 20 });
+    let n = 0;
+    const day = (offset: number, rows: number, shift: boolean): void => {
+      for (let r = 0; r < rows; r++) {
+        const { row, truth } = pick();
+        if (shift && typeof row.MonthlyCharges === 'number') row.MonthlyCharges *= 1.4;
+        const pYes = truth === 'Yes' ? 0.4 + 0.6 * random() : 0.7 * random();
+        const id = `req-${n++}`;
+        const time = START + offset * DAY + Math.floor((r / rows) * (DAY - 1000));
+        expect(log.append(predictionRecord(id, time, 'prod', 'v1.0.0', artifact.sha256, row, pYes))).toBe(true);
+        // Ground truth for 60 % of the predictions, arriving a minute later.
+        if (random() < 0.6) {
+          expect(log.append({ type: 'feedback', id, time: new Date(time + 60_000).toISOString(), env: 'prod', truth })).toBe(true);
+          if (offset === 0) {
+            dayOne.labels.push(truth);
+            dayOne.probabilities.push(1 - pYes, pYes);
+          }
+        }
+      }
+    };
+    day(0, 600, false);
+    // Day 1 (2026-11-02) has no predictions at all.
+    day(2, 600, true);
+    day(3, 30, false);
+    // Another environment's prediction, which prod's monitor leaves out.
+    log.append(predictionRecord('staging-1', START, 'staging', 'v1.0.0', artifact.sha256, pick().row, 0.2));
+    await log.close();
+    // A host that died mid-line, and a line of another shape.
+    appendFileSync(join(logs, PREDICTION_LOG.file), '{"id": "req-x", "time": "2026-11-0\n{"id": "req-y", "env": "prod"}\n');
+  }, 120_000);
+
+  function run(...args: string[]): { status: number | null; result: MonitorResult | null; stdout: string; stderr: string } {
+    const r = bramble(['monitor', '.', '--env', 'prod', '--logs', logs, ...args], { cwd: dir });
+    const json = args.includes('--json') && r.status !== 2;
+    return { status: r.status, result: json ? (JSON.parse(r.stdout) as MonitorResult) : null, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('flags the shifted column in the later window only, and exits 1', () => {
+    const { status, result } = run('--json');
+    expect(status).toBe(1);
+    if (result === null) throw new Error('no result');
+    expect(result.windows.map((w) => [w.start.slice(0, 10), w.status])).toEqual([
+      ['2026-11-01', 'healthy'],
+      ['2026-11-02', 'empty'],
+      ['2026-11-03', 'alert'],
+      ['2026-11-04', 'not-enough-data'],
+    ]);
+    const drifted = (k: number): string[] => result.windows[k].versions[0].drift?.columns.filter((c) => c.drifted).map((c) => c.column) ?? [];
+    expect(drifted(0)).toEqual([]);
+    expect(drifted(2)).toEqual(['MonthlyCharges']);
+    expect(result.windows[2].versions[0].drift?.datasetDrift).toBe(true);
+    expect(result.windows[0].versions[0].rows).toBe(600);
+    expect(result.healthy).toBe(false);
+  });
+
+  it('scores the joined rows with the evaluation the training report uses, and gives their count', () => {
+    const { result } = run('--json');
+    const performance = result?.windows[0].versions[0].performance;
+    expect(performance?.status).toBe('ok');
+    if (performance?.status !== 'ok') throw new Error('no performance');
+    expect(performance.rows).toBe(dayOne.labels.length);
+    expect(performance.rows).toBeGreaterThan(300);
+    const expected = evaluateClassification({ labels: dayOne.labels, classes: ['No', 'Yes'], probabilities: Float64Array.from(dayOne.probabilities) });
+    expect(performance.metrics.roc_auc).toBe(expected.roc_auc);
+    expect(performance.watched).toEqual({ metric: 'roc_auc', value: expected.roc_auc, alert: false });
+  });
+
+  it('says "not enough data" for a window under the minimum count, and the window with no predictions is empty', () => {
+    const { result } = run('--json');
+    const small = result?.windows[3].versions[0];
+    expect(small).toMatchObject({ rows: 30, status: 'not-enough-data', drift: null, performance: { status: 'not-enough-data' } });
+    expect(result?.windows[1].versions).toEqual([]);
+    const text = run().stdout;
+    expect(text).toContain('2026-11-02: empty (no predictions)');
+    expect(text).toContain('v1.0.0: 30 row(s); not enough data for drift (under 100 rows)');
+    expect(text).toMatch(/2026-11-03: alert\n {2}v1\.0\.0: 600 row\(s\); drift 5% of 19 column\(s\) \(MonthlyCharges\) ≥ 5%: DRIFT/);
+  });
+
+  it('skips and counts corrupt lines with their file and line, and leaves other environments out', () => {
+    const { result } = run('--json');
+    const file = join(logs, PREDICTION_LOG.file);
+    const lines = readFileSync(file, 'utf8').split('\n').length - 1;
+    expect(result?.log.corrupt).toEqual([
+      { file, line: lines - 1, reason: 'not JSON' },
+      { file, line: lines, reason: 'no id, time or env' },
+    ]);
+    expect(result?.log.otherRequests).toBe(1);
+    expect(result?.log.files.length).toBeGreaterThan(1);
+    expect(result?.log.requests).toBe(1230);
+    expect(run().stdout).toContain(`2 corrupt line(s) skipped:\n  ${file}:${lines - 1}: not JSON`);
+  });
+
+  it('exits 0 when what it reads is healthy (--since the last, small day)', () => {
+    const { status, result } = run('--since', '2026-11-04', '--json');
+    expect(status).toBe(0);
+    expect(result?.windows.map((w) => w.status)).toEqual(['not-enough-data']);
+  });
+
+  it.each([
+    [['monitor', '.', '--logs', '/nowhere'], 'bramble: bramble monitor needs --env ENV'],
+    [['monitor', '.', '--env', 'prod'], 'bramble: bramble monitor needs --logs DIR'],
+    [['monitor', '.', '--env', 'prod', '--logs', '/nowhere/at/all'], "bramble: --logs /nowhere/at/all: cannot read the folder (ENOENT); give the folder of serve.json's log.dir"],
+    [['monitor', '.', '--env', 'moon', '--logs', '/tmp'], 'moon'],
+  ])('exits 2 on a usage or data error: %j', (args, message) => {
+    const r = bramble(args, { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('exits 2 on a --since that is not a date', () => {
+    const r = run('--since', 'yesterday');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--since "yesterday" is not a date');
+  });
+});
