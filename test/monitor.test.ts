@@ -1,7 +1,7 @@
 // bramble monitor over a prediction log written by the server's own writer (PredictionLog), in the record shape
 // the server's telemetry appends: a normal day, an empty day, a day whose MonthlyCharges is shifted, and a day
 // under the minimum count; corrupt lines in between.
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,8 @@ describe('bramble monitor', () => {
   let logs: string;
   /** What was fed back on the first day: the rows the live metric is computed on. */
   const dayOne: Sent = { labels: [], probabilities: [] };
+  /** Every row sent, by day: its customer id, its truth and whether feedback came back for it. */
+  const sent: { id: string; truth: string; fedBack: boolean }[][] = [[], [], [], []];
 
   beforeAll(async () => {
     dir = makeModelRepo({ trees: 5 });
@@ -55,10 +57,12 @@ describe('bramble monitor', () => {
     const { table } = await readTable(join(dir, 'data/churn.csv'), { columns: { TotalCharges: { type: 'number', nullable: true } } });
     const inputs = artifact.signature.inputs.map((i) => i.name);
     const churn = getColumn(table, 'Churn');
+    const customerID = getColumn(table, 'customerID');
     const random = seeded(11);
     const pick = (): { row: Row; truth: string } => {
       const k = Math.floor(random() * table.rows);
-      const row: Row = {};
+      // The client sends the id along with the inputs (the server accepts it), which is what --truth joins by.
+      const row: Row = { customerID: cellValue(customerID, k) };
       for (const name of inputs) row[name] = cellValue(getColumn(table, name), k);
       return { row, truth: String(cellValue(churn, k)) };
     };
@@ -74,7 +78,9 @@ describe('bramble monitor', () => {
         const time = START + offset * DAY + Math.floor((r / rows) * (DAY - 1000));
         expect(log.append(predictionRecord(id, time, 'prod', 'v1.0.0', artifact.sha256, row, pYes))).toBe(true);
         // Ground truth for 60 % of the predictions, arriving a minute later.
-        if (random() < 0.6) {
+        const fedBack = random() < 0.6;
+        sent[offset].push({ id: String(row.customerID), truth, fedBack });
+        if (fedBack) {
           expect(log.append({ type: 'feedback', id, time: new Date(time + 60_000).toISOString(), env: 'prod', truth })).toBe(true);
           if (offset === 0) {
             dayOne.labels.push(truth);
@@ -155,6 +161,25 @@ describe('bramble monitor', () => {
     expect(run().stdout).toContain(`2 corrupt line(s) skipped:\n  ${file}:${lines - 1}: not JSON`);
   });
 
+  it('joins a truth file by ml.yaml data.id for the rows feedback did not cover, and counts ids it never saw', () => {
+    const late = sent[2].filter((r) => !r.fedBack);
+    const truthFile = join(logs, '..', `truth-${Date.now()}.csv`);
+    writeFileSync(truthFile, ['customerID,Churn', ...late.map((r) => `${r.id},${r.truth}`), '0000-NOONE,Yes', '0001-NOONE,No'].join('\n') + '\n');
+    const ids = new Set(late.map((r) => r.id));
+    const { status, result, stderr } = run('--truth', truthFile, '--json');
+    expect(stderr).toBe('');
+    expect(status).toBe(1);
+    expect(result?.truth).toEqual({ file: truthFile, rows: ids.size + 2, unknownIds: 2 });
+    const joined = (day: number): { feedback: number; truthFile: number } => ({
+      feedback: sent[day].filter((r) => r.fedBack).length,
+      truthFile: sent[day].filter((r) => !r.fedBack && ids.has(r.id)).length,
+    });
+    expect(result?.windows[2].versions[0].joined).toEqual(joined(2));
+    expect(result?.windows[2].versions[0].joined.truthFile).toBe(late.length);
+    expect(result?.windows[0].versions[0].joined).toEqual(joined(0));
+    expect(result?.windows[2].versions[0].performance.rows).toBe(600);
+  });
+
   it('exits 0 when what it reads is healthy (--since the last, small day)', () => {
     const { status, result } = run('--since', '2026-11-04', '--json');
     expect(status).toBe(0);
@@ -166,6 +191,7 @@ describe('bramble monitor', () => {
     [['monitor', '.', '--env', 'prod'], 'bramble: bramble monitor needs --logs DIR'],
     [['monitor', '.', '--env', 'prod', '--logs', '/nowhere/at/all'], "bramble: --logs /nowhere/at/all: cannot read the folder (ENOENT); give the folder of serve.json's log.dir"],
     [['monitor', '.', '--env', 'moon', '--logs', '/tmp'], 'moon'],
+    [['monitor', '.', '--env', 'prod', '--logs', '/tmp', '--truth', 'no-such-truth.csv'], 'no-such-truth.csv'],
   ])('exits 2 on a usage or data error: %j', (args, message) => {
     const r = bramble(args, { cwd: dir });
     expect(r.status).toBe(2);

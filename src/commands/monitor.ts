@@ -6,14 +6,15 @@ import { cliPorts, defineCommand, numberOption, print } from './command.js';
 
 export const HELP = `bramble monitor — drift and live performance of what ENV served, from the host's prediction log
 
-Usage: bramble monitor [DIR] --env ENV --logs DIR [--since DATE] [--min-rows N] [--json]
+Usage: bramble monitor [DIR] --env ENV --logs DIR [--truth FILE] [--since DATE] [--min-rows N] [--json]
 
 Reads the prediction log in --logs (serve.json's log.dir, feedback lines included) and, per day (UTC) and per
 model version, compares the served inputs with the version's training profile (ml.yaml's monitor.drift.share of
-drifted columns makes the day drift) and scores the predictions that feedback came back for. A day or version
-with fewer than --min-rows rows (default 100) says "not enough data" and never alerts. Corrupt lines are skipped
-and counted with their file and line. Nothing is written: results in git, issues and retraining are planned
-(docs/monitoring.md).
+drifted columns makes the day drift) and scores the predictions whose truth came back: by request id from
+feedback lines, or by ml.yaml's data.id from --truth FILE (CSV, JSON, Arrow or Parquet with the id and the
+target). A day or version with fewer than --min-rows rows (default 100) says "not enough data" and never alerts.
+Corrupt lines are skipped and counted with their file and line. Nothing is written: results in git, issues and
+retraining are planned (docs/monitoring.md).
 
 Exit codes: 0 healthy, 1 alert (drift, or monitor.performance out of bounds), 2 usage, configuration or data error.
 `;
@@ -21,14 +22,14 @@ Exit codes: 0 healthy, 1 alert (drift, or monitor.performance out of bounds), 2 
 export const command = defineCommand({
   name: 'monitor',
   help: HELP,
-  options: { env: { type: 'string' }, logs: { type: 'string' }, since: { type: 'string' }, 'min-rows': { type: 'string' }, json: { type: 'boolean' } },
+  options: { env: { type: 'string' }, logs: { type: 'string' }, truth: { type: 'string' }, since: { type: 'string' }, 'min-rows': { type: 'string' }, json: { type: 'boolean' } },
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
     if (!values.env) throw new UsageError('bramble monitor needs --env ENV; see bramble monitor --help');
     if (!values.logs) throw new UsageError("bramble monitor needs --logs DIR (serve.json's log.dir); see bramble monitor --help");
     const minRows = numberOption('min-rows', values['min-rows']);
     if (minRows !== undefined && (!Number.isInteger(minRows) || minRows < 1)) throw new UsageError(`--min-rows is ${minRows}; give a whole number ≥ 1`);
-    const request = { dir: positionals[0] ?? '.', env: values.env, logs: values.logs, since: values.since, minRows };
+    const request = { dir: positionals[0] ?? '.', env: values.env, logs: values.logs, truth: values.truth, since: values.since, minRows };
     const result = await monitor(request, cliPorts(io, { warnings: 'labelled' }));
     print(io, values.json, result, monitorText(result));
     return result.healthy ? 0 : 1;
@@ -42,6 +43,10 @@ export function monitorText(result: MonitorResult): string {
     `${result.name} in ${result.env}: ${log.requests} request(s), ${log.rows} row(s), ${log.feedback} feedback line(s) from ${log.files.length} file(s)` +
       (log.otherRequests > 0 ? `; ${log.otherRequests} request(s) of other models or environments left out` : ''),
   ];
+  if (result.truth !== null) {
+    const { file, rows, unknownIds } = result.truth;
+    lines.push(`truth: ${rows} id(s) in ${file}${unknownIds > 0 ? `, ${unknownIds} of them not among the monitored predictions` : ''}`);
+  }
   if (log.faults > 0) lines.push(`${log.faults} gap(s) recorded by the host while it could not write the log`);
   if (log.corrupt.length > 0) {
     lines.push(`${log.corrupt.length} corrupt line(s) skipped:`);

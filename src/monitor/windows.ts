@@ -5,8 +5,8 @@
 // Decisions: no statistics of its own — drift is data/drift.ts (Evidently's tests and sample-size rule, the same
 // as `bramble validate --reference`) and performance is model/evaluate.ts (the same as the training report). A
 // window or version with fewer than `minRows` rows says "not enough data" and never alerts (Evidently #509: drift
-// firing on 8 rows). Feedback is one truth for one request id, so only single-row requests are joined; the rest
-// are counted.
+// firing on 8 rows). Feedback is one truth for one request id, so it joins single-row requests only (the rest are
+// counted); a truth file joins any row by its id column.
 import { detectDrift, type DriftResult } from '../data/drift.js';
 import { loadTable } from '../data/load.js';
 import type { DeclaredColumn } from '../data/load-options.js';
@@ -46,6 +46,8 @@ export interface MonitorInput {
   readonly minRows: number;
   /** ml.yaml's monitor.drift.share. */
   readonly share: number;
+  /** Ground truth from a file (`--truth`), by the value of ml.yaml's data.id in the logged row. */
+  readonly truth: { readonly file: string; readonly idColumn: string; readonly byId: ReadonlyMap<string, Label> } | null;
   /** ml.yaml's monitor.performance, when it has one. */
   readonly performance: { readonly metric: Metric; readonly min?: number; readonly max?: number } | null;
 }
@@ -61,9 +63,11 @@ export interface VersionWindow {
   /** Null when there were fewer than minRows rows. */
   readonly drift: DriftResult | null;
   readonly performance: Performance;
+  /** Rows with a truth, by where it came from. */
+  readonly joined: { readonly feedback: number; readonly truthFile: number };
   /** Feedback for a request of several rows: one truth cannot be given to several rows. */
   readonly unjoinedFeedback: number;
-  /** Feedback whose truth is not one of the model's classes. */
+  /** Truths that are not one of the model's classes (or, for regression, not a number). */
   readonly unknownTruth: number;
 }
 
@@ -94,6 +98,8 @@ export interface MonitorResult {
     readonly faults: number;
     readonly corrupt: readonly CorruptLine[];
   };
+  /** With --truth: its rows, and those whose id no monitored prediction had (labels for other rows, or typos). */
+  readonly truth: { readonly file: string; readonly rows: number; readonly unknownIds: number } | null;
   readonly windows: readonly MonitorWindow[];
   readonly healthy: boolean;
 }
@@ -138,9 +144,23 @@ export function monitorPredictions(input: MonitorInput): MonitorResult {
       faults: input.log.faults,
       corrupt: input.log.corrupt,
     },
+    truth: input.truth === null ? null : { file: input.truth.file, rows: input.truth.byId.size, unknownIds: unknownIds(input.truth, inRange) },
     windows,
     healthy: windows.every((w) => w.status !== 'alert'),
   };
+}
+
+function unknownIds(truth: NonNullable<MonitorInput['truth']>, predictions: readonly LoggedPrediction[]): number {
+  const seen = new Set<string>();
+  for (const p of predictions) {
+    for (const row of p.inputs) {
+      const id = row[truth.idColumn];
+      if (id !== null && id !== undefined) seen.add(String(id));
+    }
+  }
+  let unknown = 0;
+  for (const id of truth.byId.keys()) if (!seen.has(id)) unknown++;
+  return unknown;
 }
 
 function windowOf(input: MonitorInput, start: number, end: number, here: readonly LoggedPrediction[], truth: ReadonlyMap<string, LoggedFeedback>): MonitorWindow {
@@ -163,11 +183,11 @@ function windowOf(input: MonitorInput, start: number, end: number, here: readonl
 function versionWindow(input: MonitorInput, version: string, known: MonitoredVersion, requests: readonly LoggedPrediction[], truth: ReadonlyMap<string, LoggedFeedback>): VersionWindow {
   const records = requests.flatMap((p) => p.inputs);
   const drift = records.length < input.minRows ? null : driftOf(known, records, input.share);
-  const joined = joinTruth(known, requests, truth);
+  const joined = joinTruth(input, known, requests, truth);
   const performance = performanceOf(known, joined, input);
   const alert = drift?.datasetDrift === true || (performance.status === 'ok' && performance.watched?.alert === true);
   const status = alert ? 'alert' : drift === null ? 'not-enough-data' : 'healthy';
-  return { version, rows: records.length, status, drift, performance, unjoinedFeedback: joined.unjoined, unknownTruth: joined.unknown };
+  return { version, rows: records.length, status, drift, performance, joined: { feedback: joined.fromFeedback, truthFile: joined.fromTruthFile }, unjoinedFeedback: joined.unjoined, unknownTruth: joined.unknown };
 }
 
 function driftOf(known: MonitoredVersion, records: readonly Readonly<Record<string, unknown>>[], share: number): DriftResult {
@@ -190,34 +210,52 @@ interface Joined {
   readonly labels: Label[];
   readonly predicted: Label[];
   readonly probabilities: number[];
+  fromFeedback: number;
+  fromTruthFile: number;
   unjoined: number;
   unknown: number;
 }
 
-function joinTruth(known: MonitoredVersion, requests: readonly LoggedPrediction[], truth: ReadonlyMap<string, LoggedFeedback>): Joined {
-  const joined: Joined = { labels: [], predicted: [], probabilities: [], unjoined: 0, unknown: 0 };
+/**
+ * Each logged row with its truth: a request's feedback when the request had one row, else the truth file's row
+ * with the same id (ml.yaml's data.id, which the client sent along with the inputs). Feedback wins: it was sent
+ * for that very prediction.
+ */
+function joinTruth(input: MonitorInput, known: MonitoredVersion, requests: readonly LoggedPrediction[], feedback: ReadonlyMap<string, LoggedFeedback>): Joined {
+  const joined: Joined = { labels: [], predicted: [], probabilities: [], fromFeedback: 0, fromTruthFile: 0, unjoined: 0, unknown: 0 };
+  const k = known.classes?.length ?? 0;
   for (const p of requests) {
-    const f = truth.get(p.id);
-    if (f === undefined || f.truth === null) continue;
-    if (p.inputs.length !== 1) {
-      joined.unjoined++;
-      continue;
-    }
-    let label: Label | undefined = f.truth;
-    if (known.classes !== null) {
-      const text = String(f.truth);
-      label = known.classes.find((c) => String(c) === text);
-      if (label === undefined || p.probabilities === null || p.probabilities.length !== known.classes.length) {
+    const f = feedback.get(p.id);
+    if (f !== undefined && p.inputs.length !== 1) joined.unjoined++;
+    for (let row = 0; row < p.inputs.length; row++) {
+      let truth: Label | null = null;
+      let fromFeedback = false;
+      if (f !== undefined && f.truth !== null && p.inputs.length === 1) {
+        truth = f.truth;
+        fromFeedback = true;
+      } else if (input.truth !== null) {
+        const id = p.inputs[row][input.truth.idColumn];
+        truth = id === null || id === undefined ? null : (input.truth.byId.get(String(id)) ?? null);
+      }
+      if (truth === null) continue;
+      let label: Label | undefined = truth;
+      if (known.classes !== null) {
+        const text = String(truth);
+        label = known.classes.find((c) => String(c) === text);
+        if (label === undefined || p.probabilities === null || p.probabilities.length !== k * p.inputs.length) {
+          joined.unknown++;
+          continue;
+        }
+        for (let c = 0; c < k; c++) joined.probabilities.push(p.probabilities[row * k + c]);
+      } else if (typeof label !== 'number') {
         joined.unknown++;
         continue;
       }
-      for (const q of p.probabilities) joined.probabilities.push(q);
-    } else if (typeof label !== 'number') {
-      joined.unknown++;
-      continue;
+      joined.labels.push(label);
+      joined.predicted.push(p.predictions[row]);
+      if (fromFeedback) joined.fromFeedback++;
+      else joined.fromTruthFile++;
     }
-    joined.labels.push(label);
-    joined.predicted.push(p.predictions[0]);
   }
   return joined;
 }

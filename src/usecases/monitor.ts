@@ -3,7 +3,10 @@
 import { join } from 'node:path';
 import { readMlYaml } from '../config/ml-yaml.js';
 import { DRIFT_DEFAULTS } from '../data/drift.js';
+import { readTable } from '../data/load.js';
+import { cellValue, getColumn } from '../data/table.js';
 import { artifactView } from '../model/artifact-schema.js';
+import type { Label } from '../model/forest/input.js';
 import { readPredictionLog } from '../monitor/log.js';
 import { MONITOR, monitorPredictions, type MonitoredVersion, type MonitorResult } from '../monitor/windows.js';
 import { checkEnvironment, Registry } from '../registry/registry.js';
@@ -15,6 +18,8 @@ export interface MonitorOptions {
   env: string;
   /** The folder of the host's prediction log (serve.json's log.dir). */
   logs: string;
+  /** Ground truth: a data file (CSV, JSON, Arrow, Parquet) with ml.yaml's data.id and data.target columns. */
+  truth?: string;
   /** A date or ISO time: predictions before it are left out. */
   since?: string;
   /** Default MONITOR.minRows. */
@@ -28,6 +33,7 @@ export async function monitor(options: MonitorOptions, ports: Pick<Ports, 'git' 
   const since = options.since === undefined ? null : Date.parse(options.since);
   if (Number.isNaN(since)) throw new UsageError(`--since ${JSON.stringify(options.since)} is not a date; give 2026-12-01 or 2026-12-01T06:00:00Z`, { since: options.since });
   const minRows = options.minRows ?? MONITOR.minRows;
+  const truth = options.truth === undefined ? null : await readTruth(options.truth, config.data.id, config.data.target);
   const log = await readPredictionLog(options.logs);
   const versions = new Map<string, MonitoredVersion>();
   const wanted = new Set<string>();
@@ -51,7 +57,24 @@ export async function monitor(options: MonitorOptions, ports: Pick<Ports, 'git' 
     windowMs: MONITOR.windowMs,
     since,
     minRows,
+    truth,
     share: config.monitor?.drift.share ?? DRIFT_DEFAULTS.share,
     performance: config.monitor?.performance ?? null,
   });
+}
+
+/** The truth file as id → label; a later row with the same id wins (a corrected label). */
+async function readTruth(file: string, idColumn: string | undefined, target: string): Promise<{ file: string; idColumn: string; byId: Map<string, Label> }> {
+  if (idColumn === undefined) throw new UsageError(`--truth ${file} is joined by ml.yaml's data.id, which this ml.yaml does not name; add data.id (the column that identifies a row)`, { file });
+  const { table } = await readTable(file, { columns: { [idColumn]: { type: 'string' } }, hint: 'check --truth' });
+  const ids = getColumn(table, idColumn, file);
+  const labels = getColumn(table, target, file);
+  const byId = new Map<string, Label>();
+  for (let row = 0; row < table.rows; row++) {
+    const id = cellValue(ids, row);
+    const label = cellValue(labels, row);
+    if (id === null || label === null) continue;
+    byId.set(String(id), typeof label === 'number' ? label : String(label));
+  }
+  return { file, idColumn, byId };
 }
