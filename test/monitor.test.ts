@@ -198,6 +198,16 @@ describe('bramble monitor', () => {
     expect(r.stderr).toContain(message);
   });
 
+  it('exits 2 when the log names a version the registry does not have', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'bramble-monitor-logs-'));
+    const log = new PredictionLog({ dir: other, maxBytes: 1 << 20, files: 2 });
+    log.append(predictionRecord('req-1', START, 'prod', 'v9.9.9', 'f'.repeat(64), { tenure: 1 }, 0.3));
+    await log.close();
+    const r = bramble(['monitor', '.', '--env', 'prod', '--logs', other], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('churn@v9.9.9 does not exist; churn has v1.0.0');
+  });
+
   it('exits 2 on a --since that is not a date', () => {
     const r = run('--since', 'yesterday');
     expect(r.status).toBe(2);
