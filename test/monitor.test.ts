@@ -198,6 +198,19 @@ describe('bramble monitor', () => {
     expect(r.stderr).toContain(message);
   });
 
+  it('lists no empty days before the first prediction, whatever --since says', () => {
+    const { status, result } = run('--since', '2000-01-01', '--json');
+    expect(status).toBe(1);
+    expect(result?.windows.map((w) => w.start.slice(0, 10))).toEqual(['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04']);
+  });
+
+  it('exits 2 on a folder without a prediction log', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'bramble-monitor-empty-'));
+    const r = bramble(['monitor', '.', '--env', 'prod', '--logs', empty], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`bramble: --logs ${empty}: no predictions.jsonl there; give the folder of serve.json's log.dir\n`);
+  });
+
   it('exits 2 when the log names a version the registry does not have', async () => {
     const other = mkdtempSync(join(tmpdir(), 'bramble-monitor-logs-'));
     const log = new PredictionLog({ dir: other, maxBytes: 1 << 20, files: 2 });

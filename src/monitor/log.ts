@@ -58,8 +58,7 @@ export async function readPredictionLog(dir: string): Promise<PredictionLogRead>
   try {
     names = await readdir(dir);
   } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES') throw err;
+    const code = expectedCode(err);
     throw new MonitorLogError(`--logs ${dir}: cannot read the folder (${code}); give the folder of serve.json's log.dir`, { dir, code });
   }
   const numbered = names.flatMap((name) => {
@@ -76,7 +75,7 @@ export async function readPredictionLog(dir: string): Promise<PredictionLogRead>
   let faults = 0;
   for (const { name } of numbered) {
     const file = join(dir, name);
-    const lines = (await readFile(file, 'utf8')).split('\n');
+    const lines = (await readLogFile(file)).split('\n');
     for (let i = 0; i < lines.length; i++) {
       const text = lines[i];
       if (text.trim() === '') continue;
@@ -88,6 +87,23 @@ export async function readPredictionLog(dir: string): Promise<PredictionLogRead>
     }
   }
   return { files: numbered.map((f) => join(dir, f.name)), predictions, feedback, faults, corrupt };
+}
+
+/** A file of the log; one the host rotated away while we listed the folder is a reason to run again, said so. */
+async function readLogFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = expectedCode(err);
+    throw new MonitorLogError(`${file}: cannot read it (${code}); if the host rotated the log just now, run again`, { file, code });
+  }
+}
+
+/** The code of a file-system error a person can fix (a missing folder, no permission); anything else is thrown on. */
+function expectedCode(err: unknown): string {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+  if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES' && code !== 'EISDIR') throw err;
+  return code;
 }
 
 type ParsedLine = { kind: 'prediction'; value: LoggedPrediction } | { kind: 'feedback'; value: LoggedFeedback } | { kind: 'fault' };

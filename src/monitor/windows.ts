@@ -111,19 +111,20 @@ export function monitorPredictions(input: MonitorInput): MonitorResult {
   const truth = new Map<string, LoggedFeedback>();
   for (const f of input.log.feedback) if (f.env === input.env && f.truth !== null) truth.set(f.id, f);
   const windows: MonitorWindow[] = [];
-  if (inRange.length > 0) {
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
-    for (const p of inRange) {
-      first = Math.min(first, p.time);
-      last = Math.max(last, p.time);
-    }
-    if (input.since !== null) first = input.since;
-    const startOf = (t: number): number => Math.floor(t / input.windowMs) * input.windowMs;
-    for (let start = startOf(first); start <= last; start += input.windowMs) {
-      const end = start + input.windowMs;
-      const here = inRange.filter((p) => p.time >= start && p.time < end);
-      windows.push(windowOf(input, start, end, here, truth));
+  // One pass into windows by index; the windows run from the first prediction's to the last's, so that a --since
+  // long before the log does not list years of empty days.
+  const byWindow = new Map<number, LoggedPrediction[]>();
+  for (const p of inRange) {
+    const index = Math.floor(p.time / input.windowMs);
+    const list = byWindow.get(index);
+    if (list === undefined) byWindow.set(index, [p]);
+    else list.push(p);
+  }
+  const indices = [...byWindow.keys()].sort((a, b) => a - b);
+  if (indices.length > 0) {
+    for (let index = indices[0]; index <= indices[indices.length - 1]; index++) {
+      const start = index * input.windowMs;
+      windows.push(windowOf(input, start, start + input.windowMs, byWindow.get(index) ?? [], truth));
     }
   }
   const rows = mine.reduce((n, p) => n + p.inputs.length, 0);
