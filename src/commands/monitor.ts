@@ -54,7 +54,7 @@ export function monitorText(result: MonitorResult): string {
     if (log.corrupt.length > 10) lines.push(`  … and ${log.corrupt.length - 10} more (--json lists them all)`);
   }
   if (result.windows.length === 0) lines.push('no predictions to monitor');
-  for (const w of result.windows) lines.push(...windowLines(w, result.minRows));
+  for (const w of result.windows) for (const line of windowLines(w, result.minRows)) lines.push(line);
   lines.push(result.healthy ? 'healthy' : 'ALERT: see the windows marked alert');
   return lines.join('\n');
 }
