@@ -29,15 +29,6 @@ interface Finding {
 
 /** Spreads whose length does not grow with the data, each with the reason it cannot. */
 const ALLOWED: Record<string, string> = {
-  // src/report/card.ts and training-report.ts render the model card and report.md: every table is one line per
-  // column, class, feature step, metric, rule or sample — bounded by ml.yaml and the schema, never by data rows.
-  'src/report/markdown.ts Math.max(...(text.match(/`+/g) ?? []).map)': 'backtick runs in one cell of text',
-  'src/report/card.ts out.push(...markdownTable)': 'card tables: one line per metric or model input',
-  'src/report/card.ts out.push(...paramTable)': 'one line per model parameter',
-  'src/report/card.ts out.push(...limits(view, input).map)': 'a few lines per model input',
-  'src/report/training-report.ts out.push(...markdownTable)': 'report tables: one line per column, class, step, metric, rule or sample',
-  'src/report/training-report.ts out.push(...paramTable)': 'one line per model parameter',
-  'src/report/training-report.ts out.push(...(steps.length > 0 ? markdownTable)': 'one line per feature step of ml.yaml',
   // src/data/validate.ts: validation results are one per schema rule and column.
   'src/data/validate.ts results.push(...checkColumn)': "one result per rule of one column's schema",
   "src/data/validate.ts lines.push(...failures.map)": 'one line per failed schema rule',

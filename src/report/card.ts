@@ -37,7 +37,7 @@ import {
   labelList,
   type CardInput,
 } from './card-facts.js';
-import { codeSpan, escapeMarkdown, markdownTable, percent, plural } from './markdown.js';
+import { appendBlock, codeSpan, escapeMarkdown, markdownTable, percent, plural } from './markdown.js';
 import { trainingReport } from './training-report.js';
 
 /** card.md: what the model is, what it was trained on, how good it is, where it came from and where it falls short. */
@@ -98,10 +98,10 @@ export function modelCard(input: CardInput): string {
     value === null ? escapeMarkdown(reason ?? 'undefined') : metricNote(view, metric),
     ...(withGates ? [escapeMarkdown(gateText(input.config, metric))] : []),
   ]);
-  out.push(...markdownTable(header, rows, [1]), '');
+  appendBlock(out, markdownTable(header, rows, [1]));
 
   out.push(heading('Parameters'), '');
-  out.push(...paramTable(view), '');
+  appendBlock(out, paramTable(view));
 
   out.push(heading('Lineage'), '');
   out.push(`- Artifact sha256: ${codeSpan(view.sha256)}`);
@@ -148,7 +148,7 @@ export function modelCard(input: CardInput): string {
     const missing = fill ? `replaced by ${escapeMarkdown(typeof fill.value === 'number' ? num(fill.value) : fill.value)} (${fill.rule})` : 'passed to the trees as missing';
     return [escapeMarkdown(i.name), i.kind, accepted, missing];
   });
-  out.push(...markdownTable(['input', 'kind', 'accepted values', 'when missing'], sigRows), '');
+  appendBlock(out, markdownTable(['input', 'kind', 'accepted values', 'when missing'], sigRows));
   if (view.task === 'classification') {
     out.push(`Output: a probability for each class, in the order ${labelList(view.signature.classes ?? [])}; the predicted label is the most probable class.`, '');
   } else {
@@ -156,7 +156,7 @@ export function modelCard(input: CardInput): string {
   }
 
   out.push(heading('Limits'), '');
-  out.push(...limits(view, input).map((line) => `- ${line}`), '');
+  appendBlock(out, limits(view, input).map((line) => `- ${line}`));
   return `${out.join('\n').trimEnd()}\n`;
 }
 

@@ -19,7 +19,8 @@ export function escapeMarkdown(value: unknown, max = Number.POSITIVE_INFINITY): 
 /** A code span that survives any backticks in the value (CommonMark: a longer fence, padded by spaces); one line. */
 export function codeSpan(value: unknown): string {
   const text = oneLine(String(value));
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  let longest = 0;
+  for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
   const fence = '`'.repeat(longest + 1);
   const pad = longest > 0 || text.startsWith(' ') || text.endsWith(' ') ? ' ' : '';
   return `${fence}${pad}${text}${pad}${fence}`;
@@ -60,4 +61,15 @@ export function plural(n: number, word: string, words = `${word}s`): string {
 
 export function percent(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
+}
+
+/** `lines` added to the end of `out`: a loop, so that no table's length meets a call's argument limit. */
+export function appendLines(out: string[], lines: readonly string[]): void {
+  for (const line of lines) out.push(line);
+}
+
+/** `lines` added to the end of `out`, then a blank line. */
+export function appendBlock(out: string[], lines: readonly string[]): void {
+  appendLines(out, lines);
+  out.push('');
 }

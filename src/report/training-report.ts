@@ -22,7 +22,7 @@ import {
   viewOf,
   type CardInput,
 } from './card-facts.js';
-import { codeSpan, escapeMarkdown, markdownTable, percent, plural } from './markdown.js';
+import { appendBlock, appendLines, codeSpan, escapeMarkdown, markdownTable, percent, plural } from './markdown.js';
 
 /** report.md: every number of the run, for a reviewer: metrics, errors, calibration, importances, data, parameters. */
 export function trainingReport(input: CardInput): string {
@@ -39,7 +39,7 @@ export function trainingReport(input: CardInput): string {
   ]);
   const oob = view.estimator.oobScore;
   if (oob !== null) rows.push([escapeMarkdown(`Out-of-bag ${view.task === 'classification' ? 'accuracy' : 'R²'}`), fixed(oob), 'on the training rows each tree did not sample']);
-  out.push(...markdownTable(['metric', 'value', 'note'], rows, [1]), '');
+  appendBlock(out, markdownTable(['metric', 'value', 'note'], rows, [1]));
 
   if (view.metrics.task === 'classification') classificationSections(view.metrics, out);
   else regressionSection(view, view.metrics, out);
@@ -47,7 +47,7 @@ export function trainingReport(input: CardInput): string {
   out.push(heading('Feature importances'), '');
   out.push('Impurity-based, over all trees; features as the model sees them (after the feature steps), most important first.', '');
   const ranked = rankImportances(view.features.outputs, view.estimator.importances);
-  out.push(...markdownTable(['rank', 'feature', 'importance'], ranked.map((r, i) => [String(i + 1), escapeMarkdown(r.feature), fixed(r.importance)]), [0, 2]), '');
+  appendBlock(out, markdownTable(['rank', 'feature', 'importance'], ranked.map((r, i) => [String(i + 1), escapeMarkdown(r.feature), fixed(r.importance)]), [0, 2]));
 
   out.push(heading('Validation'), '');
   validationSection(input.validation, out);
@@ -58,35 +58,34 @@ export function trainingReport(input: CardInput): string {
   out.push(heading('Features'), '');
   out.push('The feature steps as fitted on the training rows, in the order they run.', '');
   const steps = view.features.steps.map((s) => [String(s.step), s.kind, escapeMarkdown(s.column), stepDetail(s)]);
-  out.push(...(steps.length > 0 ? markdownTable(['step', 'kind', 'column', 'fitted'], steps, [0]) : ['None: the inputs go to the forest as they are.']), '');
+  appendBlock(out, (steps.length > 0 ? markdownTable(['step', 'kind', 'column', 'fitted'], steps, [0]) : ['None: the inputs go to the forest as they are.']));
 
   out.push(heading('Parameters'), '');
-  out.push(...paramTable(view), '');
+  appendBlock(out, paramTable(view));
   return `${out.join('\n').trimEnd()}\n`;
 }
 
 function classificationSections(m: ClassificationEvaluation, out: string[]): void {
-  out.push(
-    ...markdownTable(
+  appendBlock(
+    out,
+    markdownTable(
       ['class', 'precision', 'recall', 'F1', 'support'],
       m.perClass.map((c) => [escapeMarkdown(c.label), fixed(c.precision), fixed(c.recall), fixed(c.f1), String(c.support)]),
       [1, 2, 3, 4],
     ),
-    '',
-    `Macro average: precision ${fixed(m.macro.precision)}, recall ${fixed(m.macro.recall)}, F1 ${fixed(m.macro.f1)}.`,
-    '',
   );
+  out.push(`Macro average: precision ${fixed(m.macro.precision)}, recall ${fixed(m.macro.recall)}, F1 ${fixed(m.macro.f1)}.`, '');
 
   out.push(heading('Confusion matrix'), '');
   out.push('Rows: the actual class; columns: the predicted class.', '');
   const classes = m.confusion.classes;
-  out.push(
-    ...markdownTable(
+  appendLines(
+    out,
+    markdownTable(
       ['actual / predicted', ...classes.map((v) => escapeMarkdown(v))],
       m.confusion.matrix.map((row, i) => [escapeMarkdown(classes[i]), ...row.map(String)]),
       classes.map((_, i) => i + 1),
     ),
-    '',
   );
 
   out.push(heading('Calibration'), '');
@@ -96,8 +95,9 @@ function classificationSections(m: ClassificationEvaluation, out: string[]): voi
       : 'The probability of the predicted class against how often the prediction was right.',
     '',
   );
-  out.push(
-    ...markdownTable(
+  appendBlock(
+    out,
+    markdownTable(
       ['bin', 'rows', 'mean predicted', 'observed rate'],
       m.calibration.bins.map((b) => [
         `${b.lower === 0 ? '[' : '('}${b.lower.toFixed(1)}, ${b.upper.toFixed(1)}]`,
@@ -107,7 +107,6 @@ function classificationSections(m: ClassificationEvaluation, out: string[]): voi
       ]),
       [1, 2, 3],
     ),
-    '',
   );
 }
 
@@ -126,13 +125,13 @@ function regressionSection(view: ArtifactView, m: RegressionEvaluation, out: str
     .filter((s): s is { actual: number; predicted: number } => typeof s.actual === 'number' && typeof s.predicted === 'number');
   if (samples.length > 0) {
     out.push(`The first ${plural(samples.length, 'held-out row')}, as kept in the artifact:`, '');
-    out.push(
-      ...markdownTable(
+    appendBlock(
+      out,
+      markdownTable(
         ['row', 'actual', 'predicted', 'residual'],
         samples.map((s, i) => [String(i + 1), num(s.actual), fixed(s.predicted), fixed(s.actual - s.predicted)]),
         [0, 1, 2, 3],
       ),
-      '',
     );
   }
 }
@@ -150,16 +149,16 @@ function validationSection(result: ValidationResult | undefined, out: string[]):
     const failed = of.filter((r) => !r.success).length;
     return [[rule, String(of.length - failed), String(failed)]];
   });
-  out.push(...markdownTable(['rule', 'passed', 'failed'], rows, [1, 2]), '');
+  appendBlock(out, markdownTable(['rule', 'passed', 'failed'], rows, [1, 2]));
   const failures = result.results.filter((r) => !r.success);
   if (failures.length > 0) {
-    out.push(
-      ...markdownTable(
+    appendBlock(
+      out,
+      markdownTable(
         ['column', 'rule', 'expectation', 'unexpected', 'first lines'],
         failures.map((r) => [escapeMarkdown(r.column ?? '(rows)'), r.rule, escapeMarkdown(r.expectation), String(r.unexpectedCount), r.unexpectedLines.slice(0, 5).join(', ')]),
         [3],
       ),
-      '',
     );
   }
 }
@@ -176,7 +175,7 @@ function profileSection(view: ArtifactView, out: string[]): void {
     c.missing === 0 ? '0' : `${c.missing} (${percent(c.missing / (c.count + c.missing))})`,
     escapeMarkdown(profileSummary(c)),
   ]);
-  out.push(...markdownTable(['column', 'role', 'type', 'missing', 'summary'], rows, [3]), '');
+  appendBlock(out, markdownTable(['column', 'role', 'type', 'missing', 'summary'], rows, [3]));
 }
 
 function profileSummary(c: ColumnProfile): string {
