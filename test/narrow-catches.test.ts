@@ -1,4 +1,4 @@
-// Failures that used to be swallowed whole (.catch(() => {})) now catch only what they expect: a tag that cannot be
+// Failures that used to be swallowed whole (an empty catch handler) now catch only what they expect: a tag that cannot be
 // taken back is said, a damaged meta file refuses the model instead of skipping its expected-hash check, and a
 // registry cache that cannot be read (EACCES, not just absent) is said and read past.
 import * as nodeFs from 'node:fs';
