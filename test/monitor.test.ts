@@ -1,7 +1,7 @@
 // bramble monitor over a prediction log written by the server's own writer (PredictionLog), in the record shape
 // the server's telemetry appends: a normal day, an empty day, a day whose MonthlyCharges is shifted, and a day
 // under the minimum count; corrupt lines in between.
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -209,6 +209,16 @@ describe('bramble monitor', () => {
     const r = bramble(['monitor', '.', '--env', 'prod', '--logs', empty], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`bramble: --logs ${empty}: no predictions.jsonl there; give the folder of serve.json's log.dir\n`);
+  });
+
+  it('exits 2, naming the file, when a file of the log cannot be read', () => {
+    const odd = mkdtempSync(join(tmpdir(), 'bramble-monitor-odd-'));
+    writeFileSync(join(odd, 'predictions.jsonl'), '');
+    // A folder where a rotated file should be: reading it fails with EISDIR, as an unreadable file would.
+    mkdirSync(join(odd, 'predictions.1.jsonl'));
+    const r = bramble(['monitor', '.', '--env', 'prod', '--logs', odd], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`bramble: ${join(odd, 'predictions.1.jsonl')}: cannot read it (EISDIR); if the host rotated the log just now, run again\n`);
   });
 
   it('exits 2 when the log names a version the registry does not have', async () => {

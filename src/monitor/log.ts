@@ -4,7 +4,9 @@
 // Decisions: a line that is not JSON, or not the shape the server writes, is skipped and counted with its file
 // and line rather than failing the run — a host that died mid-write leaves a half line, and one bad line must not
 // hide a day of drift. A missing or unreadable folder is a data error (exit 2), because then nothing can be said.
-import { readdir, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { errorClass } from '../errors.js';
 import type { Label } from '../model/forest/input.js';
@@ -75,12 +77,12 @@ export async function readPredictionLog(dir: string): Promise<PredictionLogRead>
   let faults = 0;
   for (const { name } of numbered) {
     const file = join(dir, name);
-    const lines = (await readLogFile(file)).split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const text = lines[i];
+    let line = 0;
+    for await (const text of logLines(file)) {
+      line++;
       if (text.trim() === '') continue;
       const read = parseLine(text);
-      if (typeof read === 'string') corrupt.push({ file, line: i + 1, reason: read });
+      if (typeof read === 'string') corrupt.push({ file, line, reason: read });
       else if (read.kind === 'prediction') predictions.push(read.value);
       else if (read.kind === 'feedback') feedback.push(read.value);
       else faults++;
@@ -89,13 +91,20 @@ export async function readPredictionLog(dir: string): Promise<PredictionLogRead>
   return { files: numbered.map((f) => join(dir, f.name)), predictions, feedback, faults, corrupt };
 }
 
-/** A file of the log; one the host rotated away while we listed the folder is a reason to run again, said so. */
-async function readLogFile(file: string): Promise<string> {
+/**
+ * A file of the log, line by line: serve.json's log.maxBytes has no upper bound, and a file read whole as one string
+ * fails past V8's string limit (~512 MB). One the host rotated away while we listed the folder is a reason to run
+ * again, said so.
+ */
+async function* logLines(file: string): AsyncGenerator<string> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   try {
-    return await readFile(file, 'utf8');
+    for await (const text of lines) yield text;
   } catch (err) {
     const code = expectedCode(err);
     throw new MonitorLogError(`${file}: cannot read it (${code}); if the host rotated the log just now, run again`, { file, code });
+  } finally {
+    lines.close();
   }
 }
 
