@@ -110,7 +110,8 @@ function growerFactory(data: GrowData, settings: GrowSettings, RngClass: typeof 
   const COUNTS = new Int32Array(ROWS);
   // A node's rows are INDEX[start .. end); beside each, in the same slot, its weight and its class (or target),
   // moved with it when a node is partitioned. The fill then reads them in order instead of at random rows: at
-  // 3,000,000 rows, two cache misses fewer per row and feature (1.4–1.6× faster trees, bench/train.mjs).
+  // 3,000,000 rows, two cache misses fewer per row and feature (in CPU profiles of a 2-tree training on those rows,
+  // fill and partition fell from 9.6 s to 5.2 s, on a busy machine).
   const INDEX = new Int32Array(ROWS);
   const SLOT_W = new Float64Array(ROWS);
   const SLOT_C = new Int32Array(CLASSIFICATION ? ROWS : 0);
