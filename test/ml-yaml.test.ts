@@ -174,6 +174,8 @@ monitor:
     expect(config.split).toEqual({ test: 0.25, by: 'signup_date', stratify: false, seed: 0 });
     expect(config.monitor).toEqual({
       schedule: '*/15 * * * 1-5',
+      window: '1d',
+      min_rows: 100,
       drift: { share: 0.5 },
       performance: { metric: 'accuracy', min: 0.6, max: 1 },
       on_alert: ['issue'],
@@ -215,6 +217,10 @@ describe('loadMlYaml on bad documents', () => {
       'ml.yaml:2:7 task: must be "classification" or "regression" (got "clasification"); did you mean "classification"?'],
     ['a bad enum value in a list', `${HEAD}metrics: [roc_auc, auc]\n`,
       'ml.yaml:9:20 metrics[1]: must be one of "roc_auc", "f1", "accuracy", "precision", "recall", "log_loss", "rmse", "mae", "r2" (got "auc")'],
+    ['a window in weeks', `${HEAD}monitor: { schedule: "0 6 * * *", window: 2w }\n`,
+      'ml.yaml:9:43 monitor.window: must be a whole number of minutes, hours or days, such as "1d", "6h" or "30m" (got "2w")'],
+    ['a retrain block without its schedule', `${HEAD}monitor: { schedule: "0 6 * * *", retrain: {} }\n`,
+      'ml.yaml:9:35 monitor.retrain: missing required key "schedule"'],
     ['a pattern', `${HEAD}monitor: { schedule: daily, on_alert: [email] }\n`,
       'ml.yaml:9:22 monitor.schedule: must be a cron expression with five fields, such as "0 6 * * *" (got "daily")\n' +
       'ml.yaml:9:40 monitor.on_alert[0]: must be "issue" or "retrain" (got "email")'],

@@ -81,6 +81,10 @@ export interface MlConfig {
   environments: Record<string, Environment>;
   monitor?: {
     schedule: string;
+    /** `30m`, `6h`, `1d`: see monitorWindowMs. */
+    window: string;
+    min_rows: number;
+    retrain?: { schedule: string };
     drift: { share: number };
     performance?: { metric: Metric; min?: number; max?: number };
     on_alert: ('issue' | 'retrain')[];
