@@ -1,7 +1,16 @@
 // Prometheus metrics: the exact exposition text, escaping, name rules, and a grammar check written independently of
 // the renderer (from https://prometheus.io/docs/instrumenting/exposition_formats/, text format 0.0.4).
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DriftResult } from '../src/data/drift.js';
+import type { MonitorResult, VersionWindow } from '../src/monitor/windows.js';
+import { Registry } from '../src/registry/registry.js';
+import { checkServeConfig } from '../src/serve/config.js';
 import { LATENCY_BUCKETS, Metrics, type Labels } from '../src/serve/metrics.js';
+import { startServer, type RunningServer } from '../src/serve/server.js';
+import { git, makeModelRepo, train } from './helpers/model-repo.js';
 
 /** The small registry of the tests, fed either through label sets or through children. */
 function smallRegistry(path: 'labels' | 'child'): Metrics {
@@ -239,6 +248,19 @@ describe('rendering', () => {
     expect(new Metrics().render()).toBe('');
   });
 
+  it('drops every series of a gauge on reset: a labelled one keeps its header, one without labels goes back to 0', () => {
+    const m = new Metrics();
+    const labelled = m.gauge('g', 'G.', ['env']);
+    const plain = m.gauge('h', 'H.');
+    labelled.set({ env: 'prod' }, 1);
+    labelled.set({ env: 'dev' }, 2);
+    plain.set(undefined, 3);
+    labelled.reset();
+    plain.reset();
+    labelled.set({ env: 'dev' }, 4);
+    expect(m.render()).toBe('# HELP g G.\n# TYPE g gauge\ng{env="dev"} 4\n# HELP h H.\n# TYPE h gauge\nh 0\n');
+  });
+
   it('escapes label values (backslash, quote, line feed) and HELP text (backslash, line feed)', () => {
     const m = new Metrics();
     const c = m.counter('odd_total', 'First line\nsecond C:\\path "quoted"', ['v']);
@@ -393,5 +415,155 @@ describe('names and labels', () => {
     expect(() => c.inc({ env: 'prod' })).toThrow('missing');
     expect(() => c.inc({ env: 'prod', status: '200' }, -1)).toThrow('only go up');
     expect(r.render()).toBe('# HELP requests_total R.\n# TYPE requests_total counter\n');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The last monitor result (issue 14 item 4): a real model repository whose registry branch carries
+// NAME/monitoring/ENV/latest.json, a real server on port 0 that follows it, /metrics scraped over HTTP.
+
+const HOUR = 3_600_000;
+const DAY_ONE = Date.parse('2026-11-01T00:00:00Z');
+
+function drift(driftedShare: number): DriftResult {
+  return { format: 'bramble-drift', version: 1, share: 0.5, driftedShare, datasetDrift: driftedShare >= 0.5, columns: [], skipped: [] } as unknown as DriftResult;
+}
+
+/** One version's window: `rows` rows, drift with that share (null: too few rows), the watched accuracy over `joined` rows. */
+function versionWindow(version: string, share: number | null, accuracy: { value: number | null; rows: number } | null): VersionWindow {
+  const performance: VersionWindow['performance'] =
+    accuracy === null
+      ? { status: 'not-enough-data', rows: 3 }
+      : { status: 'ok', rows: accuracy.rows, metrics: { accuracy: accuracy.value ?? 0 }, watched: { metric: 'accuracy', value: accuracy.value, alert: (accuracy.value ?? 1) < 0.8 }, interval: null };
+  const status = share === null ? 'not-enough-data' : share >= 0.5 ? 'alert' : 'healthy';
+  const drifted = share === null ? null : drift(share);
+  return { version, rows: share === null ? 5 : 400, status, drift: drifted, predictionDrift: null, performance, joined: { feedback: 0, truthFile: 0 }, unjoinedFeedback: 0, unknownTruth: 0 };
+}
+
+/** A bramble-monitor result of churn in `env`, one window a day from DAY_ONE. */
+function monitorResult(env: string, days: readonly (readonly VersionWindow[])[], healthy: boolean, ranAt = '2026-11-04T06:00:00.000Z'): MonitorResult {
+  const windows = days.map((versions, i) => ({
+    start: new Date(DAY_ONE + i * 24 * HOUR).toISOString(),
+    end: new Date(DAY_ONE + (i + 1) * 24 * HOUR).toISOString(),
+    status: versions.length === 0 ? ('empty' as const) : ('healthy' as const),
+    versions,
+  }));
+  const log = { files: ['predictions.jsonl'], requests: 900, rows: 900, feedback: 0, otherRequests: 0, late: 0, faults: 0, corrupt: [], corruptLines: 0 };
+  return { format: 'bramble-monitor', version: 1, name: 'churn', env, ranAt, window: '1d', windowMs: 24 * HOUR, minRows: 100, share: 0.5, log, truth: null, windows, healthy };
+}
+
+/** Writes (or, for null, removes) files on the registry branch with git's own CLI, in a worktree of that branch. */
+function commitOnRegistry(repo: string, files: Readonly<Record<string, string | null>>): void {
+  const tree = mkdtempSync(join(tmpdir(), 'bramble-registry-tree-'));
+  git(repo, 'worktree', 'add', '-q', tree, 'bramble/registry');
+  for (const [path, text] of Object.entries(files)) {
+    if (text === null) git(tree, 'rm', '-q', path);
+    else {
+      mkdirSync(dirname(join(tree, path)), { recursive: true });
+      writeFileSync(join(tree, path), text);
+      git(tree, 'add', path);
+    }
+  }
+  git(tree, 'commit', '-qm', 'monitor results');
+  git(repo, 'worktree', 'remove', '--force', tree);
+}
+
+describe('the last monitor result in /metrics', () => {
+  let repo: string;
+  let server: RunningServer;
+  const warnings: string[] = [];
+
+  async function scrape(): Promise<{ monitor: string[]; problems: string[] }> {
+    await server.sync?.sync();
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return { monitor: text.split('\n').filter((l) => l.startsWith('bramble_monitor_')), problems: checkExposition(text).problems };
+  }
+
+  beforeAll(async () => {
+    repo = makeModelRepo({ trees: 5 });
+    const registry = await Registry.open({ dir: repo, remote: null });
+    await registry.register(await train(repo));
+    await registry.assign('churn', 'v1.0.0', 'prod', ['staging', 'prod']);
+    const prod = monitorResult(
+      'prod',
+      [
+        [versionWindow('v1.0.0', 0.1, { value: 0.9, rows: 150 })],
+        [versionWindow('v1.0.0', 0.6, null), versionWindow('v1.0.1', 0.2, { value: null, rows: 120 })],
+        [versionWindow('v1.0.0', null, null), versionWindow('v1.0.1', 0.3, { value: 0.75, rows: 130 })],
+      ],
+      false,
+    );
+    commitOnRegistry(repo, { 'churn/monitoring/prod/latest.json': JSON.stringify(prod, null, 2), 'churn/monitoring/staging/latest.json': '{"format": "bramble-monitor", ' });
+    const root = mkdtempSync(join(tmpdir(), 'bramble-monitor-host-'));
+    const config = checkServeConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        models: 'models',
+        log: { dir: 'logs' },
+        git: { url: repo, intervalSeconds: 3600 },
+        environments: { prod: { path: '/prod', model: 'churn' }, staging: { path: '/staging', model: 'churn' } },
+      },
+      'serve.json',
+      root,
+    );
+    server = await startServer(config, { env: {}, version: 'test', warn: (m) => warnings.push(m) });
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('shows per environment: healthy, the run time, drift and the live metric of the newest window with enough rows', async () => {
+    const { monitor, problems } = await scrape();
+    expect(problems).toEqual([]);
+    const end = (day: number) => String((DAY_ONE + day * 24 * HOUR) / 1000);
+    expect(monitor).toEqual([
+      'bramble_monitor_healthy{env="prod",model="churn"} 0',
+      `bramble_monitor_run_timestamp_seconds{env="prod",model="churn"} ${Date.parse('2026-11-04T06:00:00Z') / 1000}`,
+      // v1.0.0's third day had too few rows: its drift is the second day's.
+      'bramble_monitor_drifted_share{env="prod",model="churn",version="v1.0.0"} 0.6',
+      'bramble_monitor_drifted_share{env="prod",model="churn",version="v1.0.1"} 0.3',
+      'bramble_monitor_dataset_drift{env="prod",model="churn",version="v1.0.0"} 1',
+      'bramble_monitor_dataset_drift{env="prod",model="churn",version="v1.0.1"} 0',
+      `bramble_monitor_window_end_timestamp_seconds{env="prod",model="churn",version="v1.0.0"} ${end(2)}`,
+      `bramble_monitor_window_end_timestamp_seconds{env="prod",model="churn",version="v1.0.1"} ${end(3)}`,
+      // v1.0.0's accuracy is the first day's (the later ones had no joined rows); v1.0.1's day 2 had no value.
+      'bramble_monitor_metric{env="prod",model="churn",version="v1.0.0",metric="accuracy"} 0.9',
+      'bramble_monitor_metric{env="prod",model="churn",version="v1.0.1",metric="accuracy"} 0.75',
+      'bramble_monitor_metric_rows{env="prod",model="churn",version="v1.0.0",metric="accuracy"} 150',
+      'bramble_monitor_metric_rows{env="prod",model="churn",version="v1.0.1",metric="accuracy"} 130',
+    ]);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/^bramble_model_info\{env="prod",model="churn",version="v1\.0\.0",sha256="[0-9a-f]{64}"\} 1$/m);
+    expect(text).toContain('# TYPE bramble_monitor_drifted_share gauge\n');
+  });
+
+  it('warns once per blob of an unreadable latest.json, shows nothing for it, and follows the branch as it changes', async () => {
+    await scrape();
+    const about = (file: string) => warnings.filter((w) => w.includes(file));
+    expect(about('churn/monitoring/staging/latest.json')).toHaveLength(1);
+    expect(about('churn/monitoring/staging/latest.json')[0]).toMatch(/^staging: the monitor result bramble\/registry:churn\/monitoring\/staging\/latest\.json \(blob [0-9a-f]{7}\) is not shown in \/metrics: it is not JSON/);
+    // Another model's result in staging's place; prod's result without ranAt (as written before the monitor had it).
+    const healthy = Object.entries(monitorResult('prod', [[versionWindow('v1.0.1', 0.1, null)], []], true)).filter(([key]) => key !== 'ranAt');
+    commitOnRegistry(repo, {
+      'churn/monitoring/prod/latest.json': JSON.stringify(Object.fromEntries(healthy)),
+      'churn/monitoring/staging/latest.json': JSON.stringify({ ...monitorResult('staging', [], true), name: 'prices' }),
+    });
+    const changed = await scrape();
+    expect(changed.problems).toEqual([]);
+    expect(changed.monitor).toEqual([
+      'bramble_monitor_healthy{env="prod",model="churn"} 1',
+      // No ranAt: the newest window's end (an empty window's too).
+      `bramble_monitor_run_timestamp_seconds{env="prod",model="churn"} ${(DAY_ONE + 2 * 24 * HOUR) / 1000}`,
+      'bramble_monitor_drifted_share{env="prod",model="churn",version="v1.0.1"} 0.1',
+      'bramble_monitor_dataset_drift{env="prod",model="churn",version="v1.0.1"} 0',
+      `bramble_monitor_window_end_timestamp_seconds{env="prod",model="churn",version="v1.0.1"} ${(DAY_ONE + 24 * HOUR) / 1000}`,
+    ]);
+    expect(about('churn/monitoring/staging/latest.json')).toHaveLength(2);
+    expect(about('churn/monitoring/staging/latest.json')[1]).toContain('it is the result of "prices" in "staging", not of churn in staging');
+    commitOnRegistry(repo, { 'churn/monitoring/prod/latest.json': null, 'churn/monitoring/staging/latest.json': null });
+    expect((await scrape()).monitor).toEqual([]);
+    expect(warnings.filter((w) => w.includes('monitor'))).toHaveLength(2);
   });
 });

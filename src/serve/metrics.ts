@@ -25,6 +25,11 @@ export interface Gauge {
   set(labels: Labels | undefined, value: number): void;
   inc(labels?: Labels, by?: number): void;
   child(labels: Labels): GaugeChild;
+  /**
+   * Drops every series, for a gauge rebuilt from a source at each scrape (the last monitor result), so that a label
+   * set the source no longer has stops showing. A child taken before keeps writing to a series no longer rendered.
+   */
+  reset(): void;
 }
 export interface GaugeChild {
   set(value: number): void;
@@ -61,7 +66,7 @@ class LabelTrie<S> {
 abstract class Family<S> {
   /** Series in first-seen order, the order they are rendered in. */
   readonly series: S[] = [];
-  private readonly root = new LabelTrie<S>();
+  private root = new LabelTrie<S>();
 
   constructor(
     readonly name: string,
@@ -76,6 +81,13 @@ abstract class Family<S> {
   /** A metric without labels has its one series from the start, so that it renders 0 before anything happens. */
   protected seed(): void {
     if (this.labelNames.length === 0) this.root.series = this.push('');
+  }
+
+  /** Forgets every series (a metric without labels gets its one series back, at 0). */
+  protected clear(): void {
+    this.series.length = 0;
+    this.root = new LabelTrie<S>();
+    this.seed();
   }
 
   protected resolve(labels: Labels | undefined): S {
@@ -210,6 +222,10 @@ class GaugeFamily extends Family<ScalarSeries> implements Gauge {
         series.value += by;
       },
     };
+  }
+
+  reset(): void {
+    this.clear();
   }
 
   render(): string {

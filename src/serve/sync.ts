@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import * as git from 'isomorphic-git';
 import { describeError, errorClass } from '../errors.js';
 import { Registry } from '../registry/registry.js';
+import { readRegistryFile, REGISTRY, type Snapshot } from '../registry/store.js';
 import { writeCandidate, type ModelHost } from './host.js';
+import { blobId, monitorLatestPath, readMonitorSummary, type MonitorSummary } from './monitor-metrics.js';
 
 export interface GitSource {
   /** A path to the model repository, or its http(s) URL. */
@@ -70,6 +72,10 @@ export class GitSync {
   private count = 0;
   private readonly desired = new Map<string, Desired | null>();
   private readonly errors = new Map<string, string | null>();
+  /** Per environment, the last monitor result on the registry branch and its blob id (read again only when it changes). */
+  private readonly monitors = new Map<string, { blob: string; summary: MonitorSummary | null }>();
+  /** Blob ids of latest.json files already warned about: one warning per file, not one per sync. */
+  private readonly warnedBlobs = new Set<string>();
 
   constructor(
     private readonly source: GitSource,
@@ -152,6 +158,12 @@ export class GitSync {
           this.deps.warn(`${env}: ${message}`);
         }
       }
+      try {
+        await this.readMonitors(registry, snapshot);
+      } catch (err) {
+        // The models are synced; a registry branch whose monitor files git cannot read costs only their series.
+        this.deps.warn(`the monitor results on ${REGISTRY.branch} cannot be read: ${describeError(err)}`);
+      }
     } catch (err) {
       error = `git ${safeUrl(this.source.url)}: ${describeError(err).replace(/\s+/g, ' ')}; the last good models keep serving`;
       this.deps.warn(error);
@@ -160,6 +172,36 @@ export class GitSync {
     this.count++;
     this.last = { at: new Date(now()).toISOString(), ok: error === null, seconds, error };
     this.deps.onSync?.(error === null, seconds);
+  }
+
+  /** Each environment's NAME/monitoring/ENV/latest.json on the snapshot just read; absent is no result, not an error. */
+  private async readMonitors(registry: Registry, snapshot: Snapshot): Promise<void> {
+    for (const [env, name] of Object.entries(this.models)) {
+      const path = monitorLatestPath(name, env);
+      const bytes = snapshot.head === null ? null : await readRegistryFile(registry.repo, snapshot.head, path);
+      if (bytes === null) {
+        this.monitors.delete(env);
+        continue;
+      }
+      const blob = blobId(bytes);
+      if (this.monitors.get(env)?.blob === blob) continue;
+      const read = readMonitorSummary(bytes, name, env);
+      if ('problem' in read && !this.warnedBlobs.has(blob)) {
+        this.warnedBlobs.add(blob);
+        this.deps.warn(`${env}: the monitor result ${REGISTRY.branch}:${path} (blob ${blob.slice(0, 7)}) is not shown in /metrics: ${read.problem}`);
+      }
+      this.monitors.set(env, { blob, summary: 'summary' in read ? read.summary : null });
+    }
+  }
+
+  /** The last monitor result of each environment that has a readable one, in serve.json's order. */
+  monitorResults(): MonitorSummary[] {
+    const out: MonitorSummary[] = [];
+    for (const env of Object.keys(this.models)) {
+      const summary = this.monitors.get(env)?.summary;
+      if (summary) out.push(summary);
+    }
+    return out;
   }
 
   private async openRegistry(): Promise<Registry> {

@@ -3,6 +3,7 @@
 import type { Label } from '../model/forest/forest.js';
 import { LATENCY_BUCKETS, Metrics } from './metrics.js';
 import type { ServedModel } from './model.js';
+import { MonitorMetrics } from './monitor-metrics.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { GitSync } from './sync.js';
 
@@ -39,6 +40,7 @@ export class ServeTelemetry {
   private readonly lastSync = this.metrics.gauge('bramble_sync_last_success_timestamp_seconds', 'When git was last read successfully (seconds since 1970).');
   private readonly syncSeconds = this.metrics.gauge('bramble_sync_duration_seconds', 'How long the last sync took.');
   private readonly inSync = this.metrics.gauge('bramble_sync_in_sync', '1 when an environment serves what the tags assign it, 0 when not (absent when they assign nothing).', ['env']);
+  private readonly monitor = new MonitorMetrics(this.metrics);
 
   /** Per environment, the series the hot path touches. */
   private readonly series = new Map<string, { duration: { observe(v: number): void }; byClass: Map<string, Increment> }>();
@@ -104,6 +106,7 @@ export class ServeTelemetry {
     this.logDropped.set(undefined, this.log.stats().dropped);
     this.logFaulty.set(undefined, this.log.stats().faulty ? 1 : 0);
     if (sync) for (const [env, s] of Object.entries(sync.status().environments)) if (s.inSync !== null) this.inSync.set({ env }, s.inSync ? 1 : 0);
+    if (sync) this.monitor.show(sync.monitorResults());
     return this.metrics.render();
   }
 }
