@@ -1,8 +1,9 @@
 // The GitHub Actions adapter: the event from GITHUB_EVENT_NAME and the payload at GITHUB_EVENT_PATH, the sticky PR
-// comment and the deployment records through GitHub's REST API (octokit from @actions/github), annotations as
+// comment, the monitor's issue, workflow dispatches, pull requests and the deployment records through GitHub's REST API (octokit from @actions/github), annotations as
 // workflow commands and the summary in $GITHUB_STEP_SUMMARY. Each concern is its own part under github/: the
-// client and its error messages (client.ts), the event (event.ts), the comment (comments.ts), deployments
-// (deployments.ts), approvals (approval.ts), the summary and annotations (summary.ts); this file puts them together.
+// client and its error messages (client.ts), the event (event.ts), the comment (comments.ts), the monitor's issue
+// (issues.ts), a retrain's dispatch and pull request (retrain.ts), deployments (deployments.ts), approvals
+// (approval.ts), the summary and annotations (summary.ts); this file puts them together.
 //
 // Every API failure becomes one line a person can act on: a 403 names the permission to add to the job (or says the
 // pull request comes from a fork, whose token is read-only whatever the workflow asks for); 5xx and dropped
@@ -27,6 +28,8 @@ import { GitHubApprovals } from './github/approval.js';
 import { GitHubClient, type Env, type GitHubPlatformOptions } from './github/client.js';
 import { GitHubComments } from './github/comments.js';
 import { GitHubDeployments } from './github/deployments.js';
+import { GitHubIssues } from './github/issues.js';
+import { GitHubRetrain } from './github/retrain.js';
 import { readGitHubEvent } from './github/event.js';
 import { annotateStep, writeSummary } from './github/summary.js';
 import type { EventContext } from './types.js';
@@ -44,10 +47,16 @@ export function githubPlatform(env: Env, options: GitHubPlatformOptions = {}): P
   const comments = new GitHubComments(client);
   const deployments = new GitHubDeployments(client);
   const approvals = new GitHubApprovals(client);
+  const issues = new GitHubIssues(client);
+  const retrain = new GitHubRetrain(client, env);
   return {
     name: 'github',
     context,
-    upsertComment: (marker, text) => comments.upsertComment(marker, text),
+    upsertComment: (marker, text, target) => comments.upsertComment(marker, text, target),
+    upsertIssue: (issue) => issues.upsert(issue),
+    closeIssue: (marker, comment, labels) => issues.close(marker, comment, labels),
+    dispatchPipeline: (request) => retrain.dispatch(request),
+    openPullRequest: (request) => retrain.openPullRequest(request),
     summary: (markdown) => writeSummary(env, markdown),
     annotate: (annotations) => annotateStep(annotations),
     startDeployment: (request) => deployments.start(request),

@@ -1,5 +1,6 @@
 // The GitLab CI adapter: the pipeline from GitLab's predefined variables (CI_PIPELINE_SOURCE, CI_MERGE_REQUEST_IID,
-// CI_COMMIT_TAG, …), the sticky merge-request note and the deployment records through GitLab's REST API (plain
+// CI_COMMIT_TAG, …), the sticky merge-request note, the monitor's issue, a retrain's pipeline and merge request, and
+// the deployment records through GitLab's REST API (plain
 // fetch at CI_API_V4_URL, the project access token BRAMBLE_GITLAB_TOKEN), problems on files and lines as a Code
 // Quality report, outputs as a dotenv report, and the report as a Markdown file and in the job log. Each concern is
 // its own part under gitlab/; this file puts them together.
@@ -19,7 +20,9 @@ import type { Platform } from './types.js';
 import { GitLabAuthError, GitLabClient, GitLabTagError, type Env, type GitLabPlatformOptions } from './gitlab/client.js';
 import { GitLabDeployments } from './gitlab/deployments.js';
 import { readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
+import { GitLabIssues } from './gitlab/issues.js';
 import { GitLabNotes } from './gitlab/notes.js';
+import { GitLabRetrain } from './gitlab/retrain.js';
 import { appendCodeQuality, appendReport, GITLAB_FILES, writeDotenv } from './gitlab/reports.js';
 import { formatAnnotation } from './local.js';
 
@@ -41,13 +44,19 @@ export function gitlabPlatform(env: Env, options: GitLabPlatformOptions = {}): G
   const client = new GitLabClient(env, options);
   const notes = new GitLabNotes(client, context, info);
   const deployments = new GitLabDeployments(client, context, env.CI_ENVIRONMENT_NAME, info);
+  const issues = new GitLabIssues(client, context);
+  const retrain = new GitLabRetrain(client, context);
   const dir = env.CI_PROJECT_DIR || '.';
   const file = (name: keyof typeof GITLAB_FILES, override: string | undefined) => override || join(dir, GITLAB_FILES[name]);
 
   return {
     name: 'gitlab',
     context,
-    upsertComment: (marker, text) => notes.upsert(marker, text),
+    upsertComment: (marker, text, target) => notes.upsert(marker, text, target),
+    upsertIssue: (issue) => issues.upsert(issue),
+    closeIssue: (marker, comment, labels) => issues.close(marker, comment, labels),
+    dispatchPipeline: (request) => retrain.dispatch(request),
+    openPullRequest: (request) => retrain.openMergeRequest(request),
     async summary(markdown) {
       write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
       appendReport(file('report', env.BRAMBLE_REPORT_FILE), markdown);

@@ -81,12 +81,29 @@ export function localPlatform(
     name: 'local',
     context: () => event,
 
-    async upsertComment(marker, body) {
-      if (!event.pullRequest) return null;
+    async upsertComment(marker, body, target) {
+      if (!event.pullRequest && !target) return null;
       const created = !markersSeen.has(marker);
       markersSeen.add(marker);
       io.out(body);
       return { url: null, created };
+    },
+
+    // A terminal has no issues, pipelines or pull requests: the caller says what it would have done.
+    async upsertIssue() {
+      return null;
+    },
+
+    async closeIssue() {
+      return null;
+    },
+
+    async dispatchPipeline() {
+      return null;
+    },
+
+    async openPullRequest() {
+      return null;
     },
 
     async summary(markdown) {

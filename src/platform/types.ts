@@ -61,14 +61,63 @@ export interface ApprovalQuery {
  */
 export type ApprovalVerdict = { approved: true; by: string } | { approved: false; findings: string[]; fix?: string };
 
+/** Where a comment goes when it is not the run's own pull request: a retrain run comments on the one it opened. */
+export interface CommentTarget {
+  pullRequest: number;
+}
+
+export interface IssueRequest {
+  /** A hidden HTML comment (`<!-- bramble-monitor:churn:prod -->`) that finds the issue again. */
+  marker: string;
+  title: string;
+  body: string;
+  labels: readonly string[];
+}
+
+export interface IssueResult {
+  url: string | null;
+  number: number;
+  created: boolean;
+}
+
+export interface PipelineDispatch {
+  /** The branch to run on. */
+  ref: string;
+  /** GitHub: the workflow's file name (ml.yml) or id; GitLab ignores it (the project's pipeline runs). */
+  workflow: string;
+  inputs: Readonly<Record<string, string>>;
+}
+
+export interface PullRequestRequest {
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+}
+
 export interface Platform {
   readonly name: 'github' | 'gitlab' | 'local';
   context(): EventContext;
   /**
    * The one report comment of a pull request, found by `marker` (a hidden HTML comment, searched through every
    * page of comments) and updated in place, or created when there is none. null when there is no pull request.
+   * `target` names the pull request when it is not the run's own (a dispatched run has none in its event).
    */
-  upsertComment(marker: string, body: string): Promise<{ url: string | null; created: boolean } | null>;
+  upsertComment(marker: string, body: string, target?: CommentTarget): Promise<{ url: string | null; created: boolean } | null>;
+  /**
+   * The one open issue carrying `marker` (a hidden HTML comment; searched through every page of open issues with
+   * the labels), updated in place, or created with `labels`; null where there are no issues (the terminal).
+   */
+  upsertIssue(issue: IssueRequest): Promise<IssueResult | null>;
+  /** Comments on and closes the open issue carrying `marker`; null when none is open (or no issues here). */
+  closeIssue(marker: string, comment: string, labels: readonly string[]): Promise<{ url: string | null; number: number } | null>;
+  /**
+   * Runs the model pipeline again: GitHub a workflow_dispatch of `workflow` (a file name such as ml.yml) on `ref`
+   * with `inputs`; GitLab a new pipeline on `ref` with the inputs as variables. Null in a terminal.
+   */
+  dispatchPipeline(request: PipelineDispatch): Promise<{ url: string | null } | null>;
+  /** Opens a pull (merge) request from head to base, or finds the open one from head. Null in a terminal. */
+  openPullRequest(request: PullRequestRequest): Promise<{ number: number; url: string | null; created: boolean } | null>;
   /** Appends Markdown to the run's summary (GitHub: $GITHUB_STEP_SUMMARY; terminal: standard output). */
   summary(markdown: string): Promise<void>;
   /** Problems shown on files and lines; at most 10 of each level per step, then one line saying how many more. */

@@ -1,6 +1,6 @@
 // A local double of GitHub's REST API for tests: a node:http server on 127.0.0.1 that implements the few endpoints
 // Bramble calls (issue comments, deployments and their statuses, GET /user, an environment and the repository's
-// rulesets) over in-memory state, and that checks
+// rulesets; issues, pull requests and workflow dispatches in github-double-issues.ts) over in-memory state, and that checks
 // every request it takes and every response it gives against GitHub's published OpenAPI description
 // (@octokit/openapi, api.github.com.json). A mismatch never throws inside the server: it is recorded in `problems`,
 // and tests assert that list stays empty — so a client that sends a field GitHub does not know, or a double that
@@ -44,7 +44,10 @@ import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { issueHandlers, type IssueState, type StoredDispatch, type StoredIssue, type StoredPull } from './github-double-issues.js';
 import { compilePathTemplates, type PathTemplate } from './openapi-paths.js';
+
+export type { StoredDispatch, StoredIssue, StoredPull } from './github-double-issues.js';
 
 /** The repository, tokens and users the double knows, unless a test passes others. */
 export const GITHUB_DOUBLE = {
@@ -133,6 +136,12 @@ export interface GitHubDouble {
   readonly calls: DoubleCall[];
   readonly comments: StoredComment[];
   readonly deployments: StoredDeployment[];
+  /** Issues opened through the API (the monitor's), oldest first; pull requests are in `pulls`. */
+  readonly issues: StoredIssue[];
+  /** Pull requests opened through the API (POST /repos/{owner}/{repo}/pulls). */
+  readonly pulls: StoredPull[];
+  /** Every workflow_dispatch asked for, in order. */
+  readonly dispatches: StoredDispatch[];
   /** Opens a pull request (an issue number comments may be listed and written on). */
   openPullRequest(number: number): void;
   /** Existing comments on an issue, oldest first, written by `author` (default github-actions[bot]). */
@@ -245,6 +254,14 @@ function isAbsoluteUrl(value: string): boolean {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The value of one of the description's `components.examples`, or undefined. */
+function exampleOf(name: string): unknown {
+  const components: unknown = (loadDescription().document as unknown as Record<string, unknown>).components;
+  const examples = isObject(components) ? components.examples : undefined;
+  const example = isObject(examples) ? examples[name] : undefined;
+  return isObject(example) ? example.value : undefined;
 }
 
 function isRef(value: unknown): value is RefObject {
@@ -450,6 +467,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const refs = new Map<string, string>();
   const environments = new Map<string, StoredEnvironment>();
   const rulesets: StoredRuleset[] = [];
+  const issueState: IssueState = { issues: [], pulls: [], dispatches: [] };
   const faults: Fault[] = [];
   let base = '';
   let nextId = 1_000;
@@ -580,6 +598,11 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     return sameOwner && sameRepo ? null : { status: 404, body: errorBody(404, 'Not Found', input.docs) };
   }
 
+  /** A number comments may be written on: a pull request, or an issue opened through the API. */
+  function hasIssue(n: number): boolean {
+    return pullRequests.has(n) || issueState.issues.some((i) => i.number === n) || issueState.pulls.some((p) => p.number === n);
+  }
+
   const handlers: Record<string, (input: HandlerInput) => Reply> = {
     'users/get-authenticated': ({ actor, docs }) => {
       if (actor.type === 'Bot') return { status: 403, body: errorBody(403, 'Resource not accessible by integration', docs) };
@@ -611,7 +634,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       const missing = findRepo(input);
       if (missing) return missing;
       const issue = Number(input.params.issue_number);
-      if (!pullRequests.has(issue)) return { status: 404, body: errorBody(404, 'Not Found', input.docs) };
+      if (!hasIssue(issue)) return { status: 404, body: errorBody(404, 'Not Found', input.docs) };
       const all = comments.filter((c) => c.issue === issue);
       const perPage = Math.min(Number(input.query.per_page ?? 30), 100);
       const page = Math.max(Number(input.query.page ?? 1), 1);
@@ -633,7 +656,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       const missing = findRepo(input);
       if (missing) return missing;
       const issue = Number(input.params.issue_number);
-      if (!pullRequests.has(issue)) return { status: 404, body: errorBody(404, 'Not Found', input.docs) };
+      if (!hasIssue(issue)) return { status: 404, body: errorBody(404, 'Not Found', input.docs) };
       const body = String(input.body.body);
       if ([...body].length > GITHUB_DOUBLE.commentLimit) {
         return validationFailed(input.docs, 'IssueComment', 'body', `body is too long (maximum is ${GITHUB_DOUBLE.commentLimit} characters)`);
@@ -779,6 +802,26 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       return { status: 201, body: object, headers: { location: object.url } };
     },
   };
+
+  Object.assign(
+    handlers,
+    issueHandlers(
+      {
+        owner,
+        repo,
+        serverUrl: GITHUB_DOUBLE.serverUrl,
+        now,
+        nextId: () => nextId++,
+        repoApi,
+        userObject,
+        findRepo,
+        errorBody,
+        bareNumbers: () => pullRequests,
+        example: (name) => exampleOf(name),
+      },
+      issueState,
+    ),
+  );
 
   function match(method: string, pathname: string): { matched?: Matched; problem?: string } {
     const lower = method.toLowerCase() as HttpMethod;
@@ -1003,6 +1046,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     calls,
     comments,
     deployments,
+    issues: issueState.issues,
+    pulls: issueState.pulls,
+    dispatches: issueState.dispatches,
     openPullRequest(number) {
       pullRequests.add(number);
     },

@@ -28,8 +28,21 @@ const PERMISSIONS = {
   // and which every GitHub App and fine-grained token with access to the repository has; it is no key of a job's
   // `permissions:` (GITHUB_TOKEN always has it).
   rulesets: { needs: 'read access to the repository\'s rulesets (the repository permission `metadata: read`)', add: 'metadata: read', subject: 'read the tag rulesets', job: false },
+  issues: { needs: '`issues: write`', add: 'issues: write', subject: "open, update or close the monitor's issue", job: true },
+  actions: { needs: '`actions: write`', add: 'actions: write', subject: 'dispatch the retraining workflow', job: true },
+  pulls: { needs: '`pull-requests: write`', add: 'pull-requests: write', subject: 'open the pull request of the retrained model', job: true },
 } as const;
 export type Scope = keyof typeof PERMISSIONS;
+
+/** What a 404 of each kind of call did not find. */
+const NOT_FOUND: Record<Exclude<Scope, 'comments'>, string> = {
+  deployments: 'the deployment',
+  environments: 'the environment',
+  rulesets: 'the ruleset',
+  issues: 'the issue',
+  actions: "the workflow (or the branch to run it on: the workflow file must be on that branch, with a `workflow_dispatch:` trigger)",
+  pulls: 'the branch or the pull request',
+};
 
 /** The token may not do this call: a permission missing from the job, or a fork pull request's read-only token. */
 export class GitHubPermissionError extends errorClass('E_GITHUB_PERMISSION') {}
@@ -205,7 +218,7 @@ export class GitHubClient {
     }
     if (err.status === 404) {
       const { owner, repo } = this.ownerRepo();
-      const what = scope === 'comments' ? `pull request #${this.context().pullRequest?.number ?? '?'}` : scope === 'deployments' ? 'the deployment' : scope === 'environments' ? 'the environment' : 'the ruleset';
+      const what = scope === 'comments' ? `pull request #${this.context().pullRequest?.number ?? '?'}` : NOT_FOUND[scope];
       return new GitHubApiError(
         `GitHub answered 404 to ${endpoint}: ${what} was not found in ${owner}/${repo}; check that it exists and that the token can see the repository`,
         data,

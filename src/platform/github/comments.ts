@@ -2,6 +2,7 @@
 // when someone quoted the marker), updated in place, or created — never posted twice when a create is retried.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorClass } from '../../errors.js';
+import type { CommentTarget } from '../types.js';
 import { GITHUB_LIMITS, isApiFailure, isRetryable, type GitHubClient, type Octokit } from './client.js';
 
 /** The report is longer than a GitHub comment may be; the caller trims before posting. */
@@ -14,7 +15,7 @@ export class CommentTooLongError extends errorClass('E_COMMENT_TOO_LONG') {
   }
 }
 
-function codePoints(text: string): number {
+export function codePoints(text: string): number {
   // GitHub counts characters, not UTF-16 units: an emoji is one.
   let n = 0;
   for (const _ of text) n += 1;
@@ -26,9 +27,10 @@ export class GitHubComments {
 
   constructor(private readonly client: GitHubClient) {}
 
-  async upsertComment(marker: string, text: string): Promise<{ url: string | null; created: boolean } | null> {
+  async upsertComment(marker: string, text: string, target?: CommentTarget): Promise<{ url: string | null; created: boolean } | null> {
     const client = this.client;
-    const pr = client.context().pullRequest;
+    // A dispatched retrain run has no pull request in its event: it names the one it opened.
+    const pr = target ? { number: target.pullRequest } : client.context().pullRequest;
     if (!pr) return null;
     const body = text.includes(marker) ? text : `${marker}\n${text}`;
     const length = codePoints(body);

@@ -34,6 +34,9 @@ export const GITLAB_NEEDS = {
   deployments: { scope: 'api', subject: 'record deployments', role: 'Developer' },
   environments: { scope: 'api', subject: "set the environment's URL", role: 'Developer' },
   trigger: { scope: 'CI_JOB_TOKEN', subject: 'start the pipeline of the pushed tag', role: 'Developer' },
+  issues: { scope: 'api', subject: "open, update or close the monitor's issue", role: 'Reporter' },
+  pipelines: { scope: 'api', subject: 'start the retraining pipeline', role: 'Developer' },
+  mergeRequests: { scope: 'api', subject: 'open the merge request of the retrained model', role: 'Developer' },
 } as const;
 export type Need = keyof typeof GITLAB_NEEDS;
 

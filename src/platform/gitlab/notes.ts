@@ -2,6 +2,7 @@
 // 1 commit" — skipped), updated in place, or created; never posted twice when a create is retried.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GITLAB_LIMITS, GitLabApiError, GitLabLimitError, type GitLabClient } from './client.js';
+import type { CommentTarget } from '../types.js';
 import type { GitLabEvent } from './event.js';
 
 interface Note {
@@ -21,9 +22,10 @@ export class GitLabNotes {
     private readonly info: (message: string) => void,
   ) {}
 
-  async upsert(marker: string, text: string): Promise<{ url: string | null; created: boolean } | null> {
+  async upsert(marker: string, text: string, target?: CommentTarget): Promise<{ url: string | null; created: boolean } | null> {
     const event = this.event();
-    const mr = event.pullRequest;
+    // A retrain pipeline has no merge request in its variables: it names the one it opened (never a fork's).
+    const mr = target ? { number: target.pullRequest, fork: false } : event.pullRequest;
     if (!mr) return null;
     if (mr.fork) {
       // No token goes near a fork's code: the report stays in the job log and the report artifact.
