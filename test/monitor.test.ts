@@ -1,6 +1,7 @@
 // bramble monitor over a prediction log written by the server's own writer (PredictionLog), in the record shape
 // the server's telemetry appends: a normal day, an empty day, a day whose MonthlyCharges is shifted, and a day
 // under the minimum count; corrupt lines in between.
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readTable } from '../src/data/load.js';
 import { cellValue, getColumn } from '../src/data/table.js';
 import { evaluateClassification } from '../src/model/evaluate.js';
-import type { MonitorResult } from '../src/monitor/windows.js';
+import type { MonitorProfile, MonitorResult } from '../src/monitor/windows.js';
+import { monitorRun } from '../src/usecases/monitor.js';
 import { PREDICTION_LOG, PredictionLog } from '../src/serve/prediction-log.js';
 import { bramble } from './helpers/cli.js';
 import { seeded } from './helpers/data.js';
@@ -134,6 +136,22 @@ describe('bramble monitor', () => {
     const expected = evaluateClassification({ labels: dayOne.labels, classes: ['No', 'Yes'], probabilities: Float64Array.from(dayOne.probabilities) });
     expect(performance.metrics.roc_auc).toBe(expected.roc_auc);
     expect(performance.watched).toEqual({ metric: 'roc_auc', value: expected.roc_auc, alert: false });
+    // Hanley & McNeil's interval around the same AUC, from the two class counts.
+    const auc = expected.roc_auc as number;
+    const nPos = dayOne.labels.filter((l) => l === 'Yes').length;
+    const nNeg = dayOne.labels.length - nPos;
+    const q1 = auc / (2 - auc);
+    const q2 = (2 * auc * auc) / (1 + auc);
+    const se = Math.sqrt((auc * (1 - auc) + (nPos - 1) * (q1 - auc * auc) + (nNeg - 1) * (q2 - auc * auc)) / (nPos * nNeg));
+    expect(performance.interval).toEqual({ metric: 'roc_auc', low: auc - 1.959963984540054 * se, high: auc + 1.959963984540054 * se, method: 'Hanley–McNeil' });
+  });
+
+  it('compares the predicted labels with the training target as prediction drift', () => {
+    const { result } = run('--json');
+    const first = result?.windows[0].versions[0].predictionDrift;
+    // 1,000+ training rows: the Jensen–Shannon distance, on the labels predicted that day against Churn's shares.
+    expect(first).toMatchObject({ column: 'Churn', kind: 'categorical', test: 'jensen_shannon', currentCount: 600 });
+    expect(result?.windows[3].versions[0].predictionDrift).toBeNull();
   });
 
   it('says "not enough data" for a window under the minimum count, and the window with no predictions is empty', () => {
@@ -235,5 +253,82 @@ describe('bramble monitor', () => {
     const r = run('--since', 'yesterday');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--since "yesterday" is not a date');
+  });
+
+  it('records a run on the registry branch — latest, the run as JSON and Markdown, a profile per window — and reads earlier runs back', async () => {
+    const first = run('--record', '--json');
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(1);
+    const show = (path: string): string => execFileSync('git', ['show', `bramble/registry:${path}`], { cwd: dir, encoding: 'utf8' });
+    const latest = JSON.parse(show('churn/monitoring/prod/latest.json')) as MonitorResult;
+    expect(latest).toEqual(first.result);
+    const runs = execFileSync('git', ['ls-tree', '--name-only', 'bramble/registry', 'churn/monitoring/prod/runs/'], { cwd: dir, encoding: 'utf8' }).trim().split('\n');
+    const stem = `churn/monitoring/prod/runs/${latest.ranAt.replaceAll(':', '-')}`;
+    expect(runs).toEqual([`${stem}.json`, `${stem}.md`]);
+    expect(show(`${stem}.md`)).toContain('| 2026-11-03T00:00:00.000Z | v1.0.0 | 600 | alert | 1 of 19: MonthlyCharges |');
+    const profiles = execFileSync('git', ['ls-tree', '-r', '--name-only', 'bramble/registry', 'churn/monitoring/prod/profiles/'], { cwd: dir, encoding: 'utf8' }).trim().split('\n');
+    // One per window with predictions, per version: not the empty day.
+    expect(profiles).toEqual(['2026-11-01', '2026-11-03', '2026-11-04'].map((d) => `churn/monitoring/prod/profiles/${d}T00-00-00.000Z/v1.0.0.json`));
+    const profile = JSON.parse(show(profiles[0])) as MonitorProfile;
+    expect(profile).toMatchObject({ format: 'bramble-monitor-profile', model: 'v1.0.0', rows: 600, inputs: { rows: 600 }, performance: { task: 'classification', rows: dayOne.labels.length } });
+    // The second run, through the use-case: the first is its history, and it adds a run of its own.
+    const second = await monitorRun({ dir, env: 'prod', logs, record: true }, { git: { env: {}, remote: null }, log: { info() {}, warn() {} }, now: () => new Date('2030-01-01T00:00:00Z') });
+    expect(second.history).toEqual([first.result]);
+    expect(second.recorded?.files).toContain('churn/monitoring/prod/runs/2030-01-01T00-00-00.000Z.json');
+    expect(second.recorded?.commit).toBe(execFileSync('git', ['rev-parse', 'bramble/registry'], { cwd: dir, encoding: 'utf8' }).trim());
+  });
+
+  it('cuts windows of monitor.window: 6h windows, each with its own verdict', () => {
+    const yaml = join(dir, 'ml.yaml');
+    const before = readFileSync(yaml, 'utf8');
+    expect(before).toMatch(/\n {2}window: 1d /);
+    writeFileSync(yaml, before.replace(/\n {2}window: 1d /, '\n  window: 6h '));
+    try {
+      const { result } = run('--json');
+      if (result === null) throw new Error('no result');
+      expect(result.window).toBe('6h');
+      expect(result.windowMs).toBe(6 * 3600 * 1000);
+      // 150 rows a window on the full days: enough for drift, and MonthlyCharges drifts on the shifted day only.
+      const day = (d: string): MonitorResult['windows'] => result.windows.filter((w) => w.start.startsWith(d));
+      // (At 150 rows a window the distance is noisier than at 600: the shifted windows stand well clear of the others.)
+      const monthly = (w: MonitorResult['windows'][number]): number => w.versions[0]?.drift?.columns.find((c) => c.column === 'MonthlyCharges')?.score ?? Number.NaN;
+      const calm = day('2026-11-01').map(monthly).reduce((a, b) => Math.max(a, b));
+      const shifted = day('2026-11-03').map(monthly).reduce((a, b) => Math.min(a, b));
+      expect(shifted).toBeGreaterThan(2 * calm);
+      expect(day('2026-11-02').map((w) => w.status)).toEqual(['empty', 'empty', 'empty', 'empty']);
+      expect(day('2026-11-03').map((w) => w.status)).toEqual(['alert', 'alert', 'alert', 'alert']);
+      expect(result.windows.map((w) => w.start.slice(11, 13))).toEqual(['00', '06', '12', '18', '00', '06', '12', '18', '00', '06', '12', '18', '00', '06', '12', '18']);
+      const rows = day('2026-11-01').map((w) => w.versions[0].rows);
+      expect(rows.reduce((a, b) => a + b)).toBe(600);
+      for (const n of rows) expect(Math.abs(n - 150)).toBeLessThanOrEqual(1);
+    } finally {
+      writeFileSync(yaml, before);
+    }
+  });
+
+  it('counts a request written after its window was summed up as late, and lists at most 100 corrupt lines of any number', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'bramble-monitor-late-'));
+    const log = new PredictionLog({ dir: other, maxBytes: 1 << 22, files: 2 });
+    const row = { tenure: 3, MonthlyCharges: 20 };
+    log.append(predictionRecord('a', START, 'prod', 'v1.0.0', 'f'.repeat(64), row, 0.3));
+    log.append(predictionRecord('b', START + 3 * DAY, 'prod', 'v1.0.0', 'f'.repeat(64), row, 0.3));
+    // Two windows back: day 0 was summed up when day 3 arrived (a grace of one window).
+    log.append(predictionRecord('c', START + 10, 'prod', 'v1.0.0', 'f'.repeat(64), row, 0.3));
+    // One window back: still open, so it counts.
+    log.append(predictionRecord('d', START + 2 * DAY, 'prod', 'v1.0.0', 'f'.repeat(64), row, 0.3));
+    await log.close();
+    appendFileSync(join(other, PREDICTION_LOG.file), 'not json\n'.repeat(150));
+    const r = bramble(['monitor', '.', '--env', 'prod', '--logs', other, '--json'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout) as MonitorResult;
+    expect(result.log).toMatchObject({ requests: 3, late: 1, corruptLines: 150 });
+    expect(result.log.corrupt.length).toBe(100);
+    expect(result.log.corrupt[99]).toEqual({ file: join(other, PREDICTION_LOG.file), line: 104, reason: 'not JSON' });
+    expect(result.windows.map((w) => [w.start.slice(0, 10), w.versions.map((v) => v.rows)])).toEqual([
+      ['2026-11-01', [1]],
+      ['2026-11-02', []],
+      ['2026-11-03', [1]],
+      ['2026-11-04', [1]],
+    ]);
   });
 });

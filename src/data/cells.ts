@@ -52,8 +52,8 @@ export interface CellColumn {
  * time, so that a large file is never held as one array of values per column.
  */
 export class CellBuilder {
-  private readonly numbers: Float64Array | null;
-  private readonly codes: Int32Array | null;
+  private numbers: Float64Array | null;
+  private codes: Int32Array | null;
   private readonly categories: string[] = [];
   private readonly index = new Map<string, number>();
   private readonly extra: ReadonlySet<string>;
@@ -71,6 +71,20 @@ export class CellBuilder {
     this.codes = coded ? new Int32Array(rows) : null;
     this.extra = markers.textFor(spec.name);
     this.missing = markers.bytesFor(spec.name);
+  }
+
+  /** Makes room for `rows` values, keeping those stored: a column whose length is not known ahead (a log read as a stream). */
+  grow(rows: number): void {
+    if (this.numbers !== null && this.numbers.length < rows) {
+      const more = new Float64Array(rows);
+      more.set(this.numbers);
+      this.numbers = more;
+    }
+    if (this.codes !== null && this.codes.length < rows) {
+      const more = new Int32Array(rows);
+      more.set(this.codes);
+      this.codes = more;
+    }
   }
 
   /** Stores `cells` at rows `offset`, `offset + 1`, …; null and undefined are missing. */
@@ -131,13 +145,15 @@ export class CellBuilder {
     }
   }
 
-  finish(): Column {
+  /** The column, of its first `rows` values when given (after `grow`, the arrays are longer than what was stored). */
+  finish(rows?: number): Column {
     const { name, type } = this.spec;
     if (this.numbers !== null) {
-      const values = this.numbers;
+      const values = rows === undefined ? this.numbers : this.numbers.subarray(0, rows);
       return type === 'boolean' ? { name, kind: 'boolean', values } : type === 'date' ? { name, kind: 'date', values } : { name, kind: 'number', values };
     }
-    return { name, kind: type === 'string' ? 'string' : 'category', values: { codes: this.codes as Int32Array, categories: this.categories } };
+    const codes = this.codes as Int32Array;
+    return { name, kind: type === 'string' ? 'string' : 'category', values: { codes: rows === undefined ? codes : codes.subarray(0, rows), categories: this.categories } };
   }
 
   private cellInstant(cell: unknown): number | undefined {

@@ -4,9 +4,7 @@
 // Decisions: a line that is not JSON, or not the shape the server writes, is skipped and counted with its file
 // and line rather than failing the run — a host that died mid-write leaves a half line, and one bad line must not
 // hide a day of drift. A missing or unreadable folder is a data error (exit 2), because then nothing can be said.
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorClass } from '../errors.js';
 import type { Label } from '../model/forest/input.js';
@@ -44,18 +42,65 @@ export interface CorruptLine {
   readonly reason: string;
 }
 
+/** At most this many corrupt lines are listed (all are counted): a log of garbage must not become a report of it. */
+export const CORRUPT_LISTED = 100;
+
+/** What reading the log found besides the records it handed on. */
 export interface PredictionLogRead {
   /** The files read, oldest first. */
   readonly files: readonly string[];
-  readonly predictions: readonly LoggedPrediction[];
-  readonly feedback: readonly LoggedFeedback[];
   /** Fault lines: gaps the server recorded while it could not write. */
   readonly faults: number;
+  /** The first CORRUPT_LISTED corrupt lines, with their file and line. */
   readonly corrupt: readonly CorruptLine[];
+  /** Every corrupt line, listed or not. */
+  readonly corruptLines: number;
 }
 
-/** Reads every file of the log in `dir`, oldest first (predictions.N.jsonl … predictions.jsonl). */
-export async function readPredictionLog(dir: string): Promise<PredictionLogRead> {
+/** Where the records go, one at a time, as the files are read; a promise returned is awaited before the next line. */
+export interface LogSink {
+  prediction(p: LoggedPrediction): void | Promise<void>;
+}
+
+/**
+ * Reads every file of the log in `dir`, oldest first (predictions.N.jsonl … predictions.jsonl), in two passes so
+ * that nothing but the feedback is held: the first keeps the feedback (the truth for a request id, which arrives
+ * after its prediction, often days later) and gives it to `start` for the sink; the second hands each prediction to
+ * the sink in the order it was written.
+ * The first pass parses only the lines that hold `"type":"feedback"`, found in the bytes.
+ */
+export async function readPredictionLog(dir: string, start: (feedback: readonly LoggedFeedback[]) => LogSink): Promise<PredictionLogRead> {
+  const files = await logFiles(dir);
+  const feedback: LoggedFeedback[] = [];
+  for (const file of files) {
+    await scanLines(file, FEEDBACK_MARK, (text) => {
+      const read = parseLine(text);
+      if (typeof read !== 'string' && read.kind === 'feedback') feedback.push(read.value);
+    });
+  }
+  const sink = start(feedback);
+  const corrupt: CorruptLine[] = [];
+  let corruptLines = 0;
+  let faults = 0;
+  for (const file of files) {
+    await scanLines(file, null, (text, line) => {
+      const read = parseLine(text);
+      if (typeof read === 'string') {
+        corruptLines++;
+        if (corrupt.length < CORRUPT_LISTED) corrupt.push({ file, line, reason: read });
+      } else if (read.kind === 'prediction') {
+        return sink.prediction(read.value);
+      } else if (read.kind === 'fault') {
+        faults++;
+      }
+      return undefined;
+    });
+  }
+  return { files, faults, corrupt, corruptLines };
+}
+
+/** The log's files in `dir`, oldest first. */
+async function logFiles(dir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -71,40 +116,70 @@ export async function readPredictionLog(dir: string): Promise<PredictionLogRead>
     throw new MonitorLogError(`--logs ${dir}: no ${PREDICTION_LOG.file} there; give the folder of serve.json's log.dir`, { dir });
   }
   numbered.sort((a, b) => b.n - a.n);
-  const predictions: LoggedPrediction[] = [];
-  const feedback: LoggedFeedback[] = [];
-  const corrupt: CorruptLine[] = [];
-  let faults = 0;
-  for (const { name } of numbered) {
-    const file = join(dir, name);
-    let line = 0;
-    for await (const text of logLines(file)) {
-      line++;
-      if (text.trim() === '') continue;
-      const read = parseLine(text);
-      if (typeof read === 'string') corrupt.push({ file, line, reason: read });
-      else if (read.kind === 'prediction') predictions.push(read.value);
-      else if (read.kind === 'feedback') feedback.push(read.value);
-      else faults++;
-    }
-  }
-  return { files: numbered.map((f) => join(dir, f.name)), predictions, feedback, faults, corrupt };
+  return numbered.map((f) => join(dir, f.name));
 }
 
+/** The bytes every feedback line holds: the server writes `{"type":"feedback",…}` with JSON.stringify. */
+const FEEDBACK_MARK = Buffer.from('"type":"feedback"');
+const LF = 10;
+const CHUNK = 1 << 20;
+
 /**
- * A file of the log, line by line: serve.json's log.maxBytes has no upper bound, and a file read whole as one string
- * fails past V8's string limit (~512 MB). One the host rotated away while we listed the folder is a reason to run
- * again, said so.
+ * Calls `visit` with each non-blank line of `file` (1-based line numbers), or with `only` just the lines that hold
+ * those bytes (line numbers then 0: the first pass reports nothing). Lines are cut from 1 MB reads by byte search:
+ * serve.json's log.maxBytes has no upper bound, and a file read whole as one string fails past V8's string limit
+ * (~512 MB). A file the host rotated away while we listed the folder is a reason to run again, said so.
  */
-async function* logLines(file: string): AsyncGenerator<string> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+async function scanLines(file: string, only: Buffer | null, visit: (text: string, line: number) => void | Promise<void>): Promise<void> {
+  let handle: FileHandle;
   try {
-    for await (const text of lines) yield text;
+    handle = await open(file, 'r');
   } catch (err) {
     const code = expectedCode(err);
     throw new MonitorLogError(`${file}: cannot read it (${code}); if the host rotated the log just now, run again`, { file, code });
+  }
+  try {
+    let carry: Buffer = Buffer.alloc(0);
+    let line = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      const bytesRead = await readChunk(handle, chunk, file);
+      const last = bytesRead === 0;
+      const bytes = carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      // Whole lines end at the last LF; at the end of the file, what follows it is a line too.
+      const whole = last ? bytes.length : bytes.lastIndexOf(LF) + 1;
+      let from = 0;
+      while (from < whole) {
+        if (only !== null) {
+          const at = bytes.indexOf(only, from);
+          if (at < 0 || at >= whole) break;
+          from = bytes.lastIndexOf(LF, at) + 1;
+        }
+        let end = bytes.indexOf(LF, from);
+        if (end < 0 || end > whole) end = whole;
+        if (only === null) line++;
+        const text = bytes.toString('utf8', from, end);
+        if (text.trim() !== '') {
+          const waiting = visit(text, line);
+          if (waiting !== undefined) await waiting;
+        }
+        from = end + 1;
+      }
+      if (last) break;
+      carry = Buffer.from(bytes.subarray(whole));
+    }
   } finally {
-    lines.close();
+    await handle.close();
+  }
+}
+
+/** One read of the file; an error a person can fix (it is a folder, or gone) names the file. */
+async function readChunk(handle: FileHandle, chunk: Buffer, file: string): Promise<number> {
+  try {
+    return (await handle.read(chunk, 0, CHUNK, null)).bytesRead;
+  } catch (err) {
+    const code = expectedCode(err);
+    throw new MonitorLogError(`${file}: cannot read it (${code}); if the host rotated the log just now, run again`, { file, code });
   }
 }
 
@@ -149,8 +224,10 @@ function parseLine(text: string): ParsedLine | string {
   }
   let probabilities: number[] | null = null;
   if (outputs.probabilities !== undefined) {
-    if (!Array.isArray(outputs.probabilities) || !outputs.probabilities.every((p) => typeof p === 'number')) return 'outputs.probabilities is not a list of numbers';
-    probabilities = outputs.probabilities.map(Number);
+    const list: unknown = outputs.probabilities;
+    if (!Array.isArray(list)) return 'outputs.probabilities is not a list of numbers';
+    for (const p of list) if (typeof p !== 'number') return 'outputs.probabilities is not a list of numbers';
+    probabilities = list as number[];
   }
   return {
     kind: 'prediction',
@@ -163,5 +240,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isRecord(value: unknown): value is Record<string, LoggedValue> {
-  return isObject(value) && Object.values(value).every((v) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
+  if (!isObject(value)) return false;
+  for (const key in value) {
+    const v = value[key];
+    if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return false;
+  }
+  return true;
 }

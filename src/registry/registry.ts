@@ -456,6 +456,27 @@ export class Registry {
     return { name, email, timestamp: Math.floor(ms / 1000), timezoneOffset: 0 };
   }
 
+  /**
+   * Writes files that record something about the registered models (the monitor's results and profiles) in one
+   * registry commit, pushed like any registry change; no tag. Returns the registry branch's commit after it.
+   */
+  async record(what: string, files: ReadonlyMap<string, string>): Promise<string> {
+    const bytes = new Map<string, Uint8Array>();
+    for (const [path, text] of files) bytes.set(path, new TextEncoder().encode(text));
+    await this.transact<null>(what, async () => ({ result: null, tags: [], files: bytes, message: what }));
+    return (await resolveOrNull(this.repo, REGISTRY.ref)) as string;
+  }
+
+  /** The files directly under `folder` on the registry branch at `head`, by name (folders left out). */
+  async folder(head: string | null, folder: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const name of await listRegistryFolder(this.repo, head, folder)) {
+      const bytes = head === null ? null : await readRegistryFile(this.repo, head, `${folder}/${name}`);
+      if (bytes !== null) out.set(name, new TextDecoder().decode(bytes));
+    }
+    return out;
+  }
+
   private async transact<T>(what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
     const context = { repo: this.repo, remote: this.remote, attempts: this.attempts, warn: this.warn, who: await this.identity() };
     return transact(context, what, plan);

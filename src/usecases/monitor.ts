@@ -8,7 +8,8 @@ import { cellValue, getColumn } from '../data/table.js';
 import { artifactView } from '../model/artifact-schema.js';
 import type { Label } from '../model/forest/input.js';
 import { readPredictionLog } from '../monitor/log.js';
-import { MONITOR, monitorPredictions, type MonitoredVersion, type MonitorResult } from '../monitor/windows.js';
+import { monitorMarkdown, monitorRecordFiles, MONITORING_FOLDER } from '../monitor/record.js';
+import { MONITOR, MonitorFold, type MonitoredVersion, type MonitorProfile, type MonitorResult } from '../monitor/windows.js';
 import { checkEnvironment, Registry } from '../registry/registry.js';
 import { UsageError } from './options.js';
 import type { Ports } from './ports.js';
@@ -22,45 +23,91 @@ export interface MonitorOptions {
   truth?: string;
   /** A date or ISO time: predictions before it are left out. */
   since?: string;
-  /** Default MONITOR.minRows. */
+  /** Default ml.yaml's monitor.min_rows, else MONITOR.minRows. */
   minRows?: number;
+  /** Write the result, its Markdown and the windows' profiles to the registry branch (one commit, pushed). */
+  record?: boolean;
 }
 
-/** The monitor use-case. */
-export async function monitor(options: MonitorOptions, ports: Pick<Ports, 'git' | 'log' | 'fs'>): Promise<MonitorResult> {
+export interface MonitorRun {
+  result: MonitorResult;
+  /** Earlier recorded runs of this model and environment, oldest first, read from the registry branch (at most HISTORY). */
+  history: readonly MonitorResult[];
+  /** Each window's mergeable profile per version. */
+  profiles: readonly MonitorProfile[];
+  /** Where this run was recorded on the registry branch; null unless options.record. */
+  recorded: { commit: string; files: readonly string[] } | null;
+}
+
+/** How many earlier runs a run reads back (for the alert's charts over time). */
+export const HISTORY = 30;
+
+/** The monitor use-case: the result only (what `bramble monitor` prints). */
+export async function monitor(options: MonitorOptions, ports: Pick<Ports, 'git' | 'log' | 'fs'> & { now?: () => Date }): Promise<MonitorResult> {
+  return (await monitorRun(options, ports)).result;
+}
+
+/** The monitor use-case, whole: the result, the runs recorded before it, and (with `record`) this one recorded. */
+export async function monitorRun(options: MonitorOptions, ports: Pick<Ports, 'git' | 'log' | 'fs'> & { now?: () => Date }): Promise<MonitorRun> {
   const config = await readMlYaml(join(options.dir, 'ml.yaml'));
   checkEnvironment(options.env, Object.keys(config.environments));
   const since = options.since === undefined ? null : Date.parse(options.since);
   if (Number.isNaN(since)) throw new UsageError(`--since ${JSON.stringify(options.since)} is not a date; give 2026-12-01 or 2026-12-01T06:00:00Z`, { since: options.since });
-  const minRows = options.minRows ?? MONITOR.minRows;
+  const minRows = options.minRows ?? config.monitor?.min_rows ?? MONITOR.minRows;
   const truth = options.truth === undefined ? null : await readTruth(options.truth, config.data.id, config.data.target);
-  const log = await readPredictionLog(options.logs);
-  const versions = new Map<string, MonitoredVersion>();
-  const wanted = new Set<string>();
-  for (const p of log.predictions) {
-    if (p.env === options.env && p.model.name === config.name && (since === null || p.time >= since)) wanted.add(p.model.version);
-  }
-  if (wanted.size > 0) {
-    const registry = await Registry.open({ dir: options.dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
-    const { snapshot, models } = await registry.read();
-    for (const version of wanted) {
-      const { artifact, path } = await registry.artifact(snapshot.head, Registry.version(models, config.name, version));
-      const view = artifactView(artifact, path);
-      versions.set(version, { task: view.task, profile: view.profile, inputs: view.signature.inputs.map((i) => i.name), classes: view.signature.classes });
+  const open = (): Promise<Registry> => Registry.open({ dir: options.dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
+  let registry: { registry: Registry; head: string | null; models: Awaited<ReturnType<Registry['read']>>['models'] } | null = null;
+  const reader = async (): Promise<NonNullable<typeof registry>> => {
+    if (registry === null) {
+      const opened = await open();
+      const { snapshot, models } = await opened.read();
+      registry = { registry: opened, head: snapshot.head, models };
     }
-  }
-  return monitorPredictions({
-    log,
-    name: config.name,
-    env: options.env,
-    versions,
-    windowMs: MONITOR.windowMs,
-    since,
-    minRows,
-    truth,
-    share: config.monitor?.drift.share ?? DRIFT_DEFAULTS.share,
-    performance: config.monitor?.performance ?? null,
+    return registry;
+  };
+  const resolve = async (version: string): Promise<MonitoredVersion> => {
+    const { registry: r, head, models } = await reader();
+    const { artifact, path } = await r.artifact(head, Registry.version(models, config.name, version));
+    const view = artifactView(artifact, path);
+    return { task: view.task, profile: view.profile, inputs: view.signature.inputs.map((i) => i.name), target: view.signature.target, classes: view.signature.classes };
+  };
+  const ranAt = (ports.now?.() ?? new Date()).toISOString();
+  const made: { fold?: MonitorFold } = {};
+  const log = await readPredictionLog(options.logs, (feedback) => {
+    made.fold = new MonitorFold(
+      {
+        name: config.name,
+        env: options.env,
+        resolve,
+        window: config.monitor?.window ?? MONITOR.window,
+        since,
+        ranAt,
+        minRows,
+        truth,
+        share: config.monitor?.drift.share ?? DRIFT_DEFAULTS.share,
+        performance: config.monitor?.performance ?? null,
+        headline: config.monitor?.performance?.metric ?? config.metrics[0],
+      },
+      feedback,
+    );
+    return made.fold;
   });
+  if (made.fold === undefined) throw new Error('monitor: the log was read without a sink');
+  const { result, profiles } = made.fold.finish(log);
+  if (options.record !== true) return { result, history: [], profiles, recorded: null };
+  const { registry: r, head } = await reader();
+  const folder = MONITORING_FOLDER(config.name, options.env);
+  const history: MonitorResult[] = [];
+  const runs = await r.folder(head, `${folder}/runs`);
+  const names = [...runs.keys()].filter((n) => n.endsWith('.json')).sort();
+  for (const name of names.slice(-HISTORY)) {
+    const earlier = parseResult(runs.get(name) as string);
+    if (earlier === null) ports.log.warn(`${r.path === '' ? '' : `${r.path}: `}${folder}/runs/${name} on the registry branch is not a monitor result; left out of the history`);
+    else history.push(earlier);
+  }
+  const files = monitorRecordFiles(result, profiles, monitorMarkdown(result));
+  const commit = await r.record(`monitor ${config.name} in ${options.env}`, files);
+  return { result, history, profiles, recorded: { commit, files: [...files.keys()] } };
 }
 
 /** The truth file as id → label; a later row with the same id wins (a corrected label). */
@@ -77,4 +124,17 @@ async function readTruth(file: string, idColumn: string | undefined, target: str
     byId.set(String(id), typeof label === 'number' ? label : String(label));
   }
   return { file, idColumn, byId };
+}
+
+/** A recorded result, or null when the file is not one (edited by hand, or of another format version). */
+function parseResult(text: string): MonitorResult | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+  const v = value as Partial<MonitorResult> | null;
+  return v !== null && typeof v === 'object' && v.format === MONITOR.format && v.version === MONITOR.version && Array.isArray(v.windows) ? (v as MonitorResult) : null;
 }
