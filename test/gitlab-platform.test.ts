@@ -278,11 +278,13 @@ describe('reports: Code Quality, dotenv, the Markdown report', () => {
 });
 
 describe('approvals', () => {
-  it('finds nothing that makes a person approve (planned), so approval: true environments are refused', async () => {
+  // The protected tags themselves: test/gitlab-approval.test.ts.
+  it('reads nothing without BRAMBLE_GITLAB_APPROVAL_TOKEN, so approval: true environments are refused', async () => {
     expect(await platform(jobEnv('web')).checkApproval({ environment: 'prod', tagPrefix: 'churn#prod#' })).toMatchObject({
       approved: false,
-      findings: [expect.stringContaining('planned')],
+      findings: [expect.stringContaining('BRAMBLE_GITLAB_APPROVAL_TOKEN is not set')],
       fix: expect.stringContaining('Protect the tags churn#prod#*'),
     });
+    expect(double.calls).toEqual([]);
   });
 });

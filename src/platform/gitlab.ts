@@ -9,14 +9,15 @@
 // connections are retried a bounded number of times with backoff, then named with the endpoint and the status.
 //
 // Decisions:
-// - checkApproval finds nothing yet: the protected-tag and protected-environment endpoints are not in the API
-//   description the adapter is checked against, so an environment with `approval: true` is refused on GitLab
-//   (promote it from a terminal by a maintainer, whose push a protected tag `NAME#ENV#*` allows). Planned.
+// - checkApproval reads the project's protected tags (gitlab/approval.ts): an environment with `approval: true` is
+//   promoted from a pipeline only when a protected tag `NAME#ENV#*` lets only Maintainers create its tags; otherwise
+//   it is refused (promote it from a terminal as a maintainer). Protected environments are Premium, and not read.
 // - A tag pushed with CI_JOB_TOKEN starts no pipeline, so a promotion asks for one with
 //   POST /projects/:id/ref/:tag/trigger/pipeline, authenticated by the job token in the body.
 import { join } from 'node:path';
 import { parseTag } from '../registry/tags.js';
 import type { Platform } from './types.js';
+import { GitLabApprovals } from './gitlab/approval.js';
 import { GitLabAuthError, GitLabClient, GitLabTagError, type Env, type GitLabPlatformOptions } from './gitlab/client.js';
 import { GitLabDeployments } from './gitlab/deployments.js';
 import { readGitLabEvent, type GitLabEvent } from './gitlab/event.js';
@@ -46,6 +47,7 @@ export function gitlabPlatform(env: Env, options: GitLabPlatformOptions = {}): G
   const deployments = new GitLabDeployments(client, context, env.CI_ENVIRONMENT_NAME, info);
   const issues = new GitLabIssues(client, context);
   const retrain = new GitLabRetrain(client, context);
+  const approvals = new GitLabApprovals(env, options, context);
   const dir = env.CI_PROJECT_DIR || '.';
   const file = (name: keyof typeof GITLAB_FILES, override: string | undefined) => override || join(dir, GITLAB_FILES[name]);
 
@@ -68,15 +70,7 @@ export function gitlabPlatform(env: Env, options: GitLabPlatformOptions = {}): G
     },
     startDeployment: (request) => deployments.start(request),
     continueDeployment: (request) => deployments.continue(request),
-    async checkApproval({ tagPrefix }) {
-      return {
-        approved: false,
-        findings: ["Bramble cannot yet read GitLab's protected tags or protected environments (planned)"],
-        fix:
-          `Protect the tags ${tagPrefix}* (Settings → Repository → Protected tags, allowed to create: Maintainers), ` +
-          `then promote from a terminal as a maintainer (bramble promote NAME@vX.Y.Z ENV); the tag's pipeline deploys it`,
-      };
-    },
+    checkApproval: (query) => approvals.checkApproval(query),
     setOutput: (name, value) => writeDotenv(file('dotenv', env.BRAMBLE_DOTENV_FILE), name, value),
     info,
     async triggerTagPipeline(tag) {

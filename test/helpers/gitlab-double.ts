@@ -64,6 +64,8 @@ export interface TokenGrant {
   user: GitLabUser;
   /** `api`, `read_api`, `write_repository`, …; `job` marks a CI job token. */
   scopes: string[];
+  /** The token's role in the project (30 Developer, 40 Maintainer); default 40. Reading protected tags needs 40. */
+  role?: number;
 }
 
 export interface GitLabCall {
@@ -104,6 +106,13 @@ export interface StoredEnvironment {
   tier: string;
 }
 
+/** A protected tag rule (Settings → Repository → Protected tags): a name or wildcard, and who may create such tags. */
+export interface StoredProtectedTag {
+  name: string;
+  /** `access_level` 0 (no one), 30 (Developer), 40 (Maintainer); or a user, group or deploy key. */
+  createAccessLevels: { access_level: number; user_id?: number; group_id?: number; deploy_key_id?: number }[];
+}
+
 export interface TriggeredPipeline {
   id: number;
   ref: string;
@@ -120,6 +129,8 @@ export interface GitLabDouble {
   readonly deployments: StoredDeployment[];
   readonly environments: StoredEnvironment[];
   readonly pipelines: TriggeredPipeline[];
+  /** The project's protected tag rules; a test pushes the ones it needs. */
+  readonly protectedTags: StoredProtectedTag[];
   openMergeRequest(iid: number): void;
   /** Notes already on a merge request, oldest first. */
   seedNotes(iid: number, bodies: readonly string[], options?: { system?: boolean; author?: GitLabUser }): StoredNote[];
@@ -266,6 +277,9 @@ const READS = new Set(['GET', 'HEAD']);
 const TRIGGERS = new Set(['postApiV4ProjectsIdTriggerPipeline', 'postApiV4ProjectsIdRefRefTriggerPipeline']);
 /** Operations a CI job token may call (GitLab's list of job-token endpoints, narrowed to this subset). */
 const JOB_TOKEN_OPERATIONS = new Set(['getApiV4ProjectsIdMergeRequestsNoteableIdNotes', 'getApiV4ProjectsIdMergeRequestsNoteableIdNotesNoteId']);
+/** Operations GitLab lets only a Maintainer (or above) call: the protected tags API authorizes admin_project. */
+const MAINTAINER_OPERATIONS = new Set(['getApiV4ProjectsIdProtectedTags', 'getApiV4ProjectsIdProtectedTagsName']);
+const ACCESS_LEVEL_NAMES: Record<number, string> = { 0: 'No one', 30: 'Developers + Maintainers', 40: 'Maintainers', 60: 'Instance admins' };
 
 export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Promise<GitLabDouble> {
   const desc = loadDescription();
@@ -281,6 +295,7 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
   const deployments: StoredDeployment[] = [];
   const environments: StoredEnvironment[] = [];
   const pipelines: TriggeredPipeline[] = [];
+  const protectedTags: StoredProtectedTag[] = [];
   const mergeRequests = new Set<number>();
   const faults: Fault[] = [];
   let base = '';
@@ -375,6 +390,15 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
 
   const notFound = (what: string): Reply => ({ status: 404, body: { message: `404 ${what} Not Found` } });
 
+  function protectedTagObject(rule: StoredProtectedTag) {
+    const levels = rule.createAccessLevels.map((level, i) => ({
+      id: 700 + i,
+      ...level,
+      access_level_description: level.user_id !== undefined ? `user ${level.user_id}` : level.group_id !== undefined ? `group ${level.group_id}` : level.deploy_key_id !== undefined ? `deploy key ${level.deploy_key_id}` : (ACCESS_LEVEL_NAMES[level.access_level] ?? String(level.access_level)),
+    }));
+    return { name: rule.name, create_access_levels: levels };
+  }
+
   function mergeRequestOf(req: Request): number | Reply {
     const iid = Number(req.params.noteable_id);
     return mergeRequests.has(iid) ? iid : notFound('Merge Request');
@@ -460,6 +484,12 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
         pipelines.push(pipeline);
         return { status: 201, body: { id: pipeline.id, iid: pipelines.length, project_id: projectId, ref: pipeline.ref, status: 'created', source: 'trigger', web_url: `${webUrl}/-/pipelines/${pipeline.id}` } };
       }
+      case 'getApiV4ProjectsIdProtectedTags':
+        return paginate(protectedTags.map(protectedTagObject), req.url);
+      case 'getApiV4ProjectsIdProtectedTagsName': {
+        const rule = protectedTags.find((t) => t.name === req.params.name);
+        return rule ? { status: 200, body: protectedTagObject(rule) } : notFound('Protected Tag');
+      }
       default:
         problems.push(`${req.method} ${req.url.pathname}: the double does not implement ${operationId}`);
         return { status: 501, body: { message: '501 Not Implemented' } };
@@ -478,7 +508,8 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     if (!grant) return { status: 401, body: { message: '401 Unauthorized' } };
     if (grant.scopes.includes('job')) return JOB_TOKEN_OPERATIONS.has(operationId) ? null : { status: 403, body: { message: '403 Forbidden' } };
     const enough = grant.scopes.includes('api') || (READS.has(method) && grant.scopes.includes('read_api'));
-    if (enough) return null;
+    // The scope first, then the role: a Developer's token with `api` may not read protected tags.
+    if (enough) return MAINTAINER_OPERATIONS.has(operationId) && (grant.role ?? 40) < 40 ? { status: 403, body: { message: '403 Forbidden' } } : null;
     return {
       status: 403,
       body: { error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token.', scope: 'api' },
@@ -616,6 +647,7 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     deployments,
     environments,
     pipelines,
+    protectedTags,
     openMergeRequest: (iid) => void mergeRequests.add(iid),
     seedNotes(iid, bodies, seed = {}) {
       mergeRequests.add(iid);

@@ -37,6 +37,7 @@ export const GITLAB_NEEDS = {
   issues: { scope: 'api', subject: "open, update or close the monitor's issue", role: 'Reporter' },
   pipelines: { scope: 'api', subject: 'start the retraining pipeline', role: 'Developer' },
   mergeRequests: { scope: 'api', subject: 'open the merge request of the retrained model', role: 'Developer' },
+  protectedTags: { scope: 'read_api', subject: 'read the protected tags (who may create the assignment tags of an environment with approval: true)', role: 'Maintainer' },
 } as const;
 export type Need = keyof typeof GITLAB_NEEDS;
 
