@@ -1,8 +1,9 @@
 // A local double of GitLab's REST API for tests: a node:http server on 127.0.0.1 (port 0) that implements the
 // endpoints Bramble calls — merge-request notes, deployments, environments, repository tags and the pipeline
-// trigger — over in-memory state, and that checks every request it takes and every response it gives against the
-// OpenAPI subset of GitLab's own description vendored in vendor/gitlab/ (SOURCE.md there). As in the GitHub double,
-// a mismatch never throws inside the server: it is recorded in `problems`, and tests assert that list stays empty.
+// trigger; project issues, merge requests and pipeline creation in gitlab-double-issues.ts — over in-memory state,
+// and that checks every request it takes and every response it gives against the OpenAPI subset of GitLab's own
+// description vendored in vendor/gitlab/ (SOURCE.md there). As in the GitHub double, a mismatch never throws
+// inside the server: it is recorded in `problems`, and tests assert that list stays empty.
 //
 // What the double does as GitLab does (from GitLab's REST API documentation):
 // - Authentication: `PRIVATE-TOKEN: <token>`, `Authorization: Bearer <token>` or `JOB-TOKEN: <CI_JOB_TOKEN>`. An
@@ -33,7 +34,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { issueHandlers, type CreatedPipeline, type IssueState, type StoredIssue, type StoredMergeRequest } from './gitlab-double-issues.js';
 import { compilePathTemplates, type PathTemplate } from './openapi-paths.js';
+
+export type { CreatedPipeline, StoredIssue, StoredMergeRequest } from './gitlab-double-issues.js';
 
 export const GITLAB_DOUBLE = {
   projectId: 42,
@@ -129,6 +133,10 @@ export interface GitLabDouble {
   readonly deployments: StoredDeployment[];
   readonly environments: StoredEnvironment[];
   readonly pipelines: TriggeredPipeline[];
+  /** Project issues (the monitor's), merge requests and pipelines created through the API (gitlab-double-issues.ts). */
+  readonly issues: StoredIssue[];
+  readonly createdMergeRequests: StoredMergeRequest[];
+  readonly createdPipelines: CreatedPipeline[];
   /** The project's protected tag rules; a test pushes the ones it needs. */
   readonly protectedTags: StoredProtectedTag[];
   openMergeRequest(iid: number): void;
@@ -238,6 +246,8 @@ function coerce(value: string, schema: Schema | undefined): unknown {
   const type = schema?.type;
   if (type === 'integer') return /^-?\d+$/.test(value) ? Number(value) : value;
   if (type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
+  // `style: form, explode: false`: a list is one comma-separated value (labels=a,b).
+  if (type === 'array') return value.split(',');
   return value;
 }
 
@@ -297,6 +307,7 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
   const pipelines: TriggeredPipeline[] = [];
   const protectedTags: StoredProtectedTag[] = [];
   const mergeRequests = new Set<number>();
+  const issueState: IssueState = { issues: [], mergeRequests: [], pipelines: [] };
   const faults: Fault[] = [];
   let base = '';
   let nextId = 500;
@@ -404,6 +415,8 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     return mergeRequests.has(iid) ? iid : notFound('Merge Request');
   }
 
+  const monitorHandlers = issueHandlers({ projectId, webUrl, now, nextId: () => nextId++, author: () => userObject(GITLAB_USERS.bot), paginate }, issueState);
+
   function handle(operationId: string, req: Request): Reply {
     switch (operationId) {
       case 'getApiV4ProjectsIdMergeRequestsNoteableIdNotes': {
@@ -490,9 +503,12 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
         const rule = protectedTags.find((t) => t.name === req.params.name);
         return rule ? { status: 200, body: protectedTagObject(rule) } : notFound('Protected Tag');
       }
-      default:
+      default: {
+        const monitor = monitorHandlers[operationId];
+        if (monitor) return monitor(req);
         problems.push(`${req.method} ${req.url.pathname}: the double does not implement ${operationId}`);
         return { status: 501, body: { message: '501 Not Implemented' } };
+      }
     }
   }
 
@@ -647,6 +663,9 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
     deployments,
     environments,
     pipelines,
+    issues: issueState.issues,
+    createdMergeRequests: issueState.mergeRequests,
+    createdPipelines: issueState.pipelines,
     protectedTags,
     openMergeRequest: (iid) => void mergeRequests.add(iid),
     seedNotes(iid, bodies, seed = {}) {

@@ -1,6 +1,7 @@
 // The monitor's one issue per model and environment on GitLab: found by its marker among the project's open issues
-// with its labels (every page), updated in place or created, and closed with a note when the model is healthy
-// again. A create that failed with a 5xx may have landed: the retry lists again before it posts again.
+// with its labels (every page), updated in place or created, and closed — the healthy note at the end of its
+// description — when the model is healthy again. A create that failed with a 5xx may have landed: the retry lists
+// again before it posts again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IssueRequest, IssueResult } from '../types.js';
 import { GITLAB_LIMITS, GitLabApiError, GitLabLimitError, type GitLabClient } from './client.js';
@@ -34,7 +35,7 @@ export class GitLabIssues {
         return { url: res.data.web_url ?? null, number: res.data.iid, created: false };
       }
       try {
-        const res = await this.client.call<Issue>('POST', this.path(), 'issues', { body: { title: issue.title, description, labels: issue.labels.join(',') } });
+        const res = await this.client.call<Issue>('POST', this.path(), 'issues', { body: { title: issue.title, description, labels: [...issue.labels] } });
         return { url: res.data.web_url ?? null, number: res.data.iid, created: true };
       } catch (err) {
         const again = err instanceof GitLabApiError && typeof err.data.status === 'number' && err.data.status >= 500;
@@ -44,11 +45,15 @@ export class GitLabIssues {
     }
   }
 
+  /**
+   * Closes the issue with the comment at the end of its description, in one edit: the issue-notes endpoint is not
+   * in the API description the adapter is checked against (vendor/gitlab/SOURCE.md), so no note is posted. Planned.
+   */
   async close(marker: string, comment: string, labels: readonly string[]): Promise<{ url: string | null; number: number } | null> {
     const existing = await this.find(marker, labels);
     if (!existing) return null;
-    await this.client.call('POST', `${this.path()}/${existing.iid}/notes`, 'issues', { body: { body: comment } });
-    const res = await this.client.call<Issue>('PUT', `${this.path()}/${existing.iid}`, 'issues', { body: { state_event: 'close' } });
+    const description = `${existing.description ?? ''}\n\n---\n\n${comment}`;
+    const res = await this.client.call<Issue>('PUT', `${this.path()}/${existing.iid}`, 'issues', { body: { state_event: 'close', description } });
     return { url: res.data.web_url ?? null, number: res.data.iid };
   }
 
