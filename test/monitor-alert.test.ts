@@ -278,3 +278,153 @@ describe('actOnMonitor without a platform', () => {
     expect(outcome).toEqual({ healthy: false, issue: null, retrain: null, planned: [] });
   });
 });
+
+describe('the GitHub adapter: issues, dispatches, pull requests', () => {
+  const REPO = `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`;
+  const ISSUE = { marker: MARKER, title: 'churn in prod: alert', body: 'the body', labels: [ALERT.label] };
+  let double: GitHubDouble;
+  const env = (extra: Record<string, string> = {}) => ({
+    GITHUB_EVENT_NAME: 'schedule',
+    GITHUB_REPOSITORY: REPO,
+    GITHUB_API_URL: double.url,
+    GITHUB_TOKEN: GITHUB_DOUBLE.botToken,
+    GITHUB_SERVER_URL: 'https://github.com',
+    ...extra,
+  });
+  const github = (extra: Record<string, string> = {}) => githubPlatform(env(extra), { backoff: () => 0 });
+  const calls = () => double.calls.map((c) => `${c.method} ${c.path} ${c.status}`);
+
+  beforeEach(async () => {
+    double = await startGitHubDouble();
+  });
+
+  afterEach(async () => {
+    expect(double.problems).toEqual([]);
+    await double.close();
+  });
+
+  it('finds its marker on page 2 of 150 open issues, past a pull request that quotes it', async () => {
+    const first = await github().upsertIssue(ISSUE);
+    for (let i = 0; i < 149; i++) await github().upsertIssue({ ...ISSUE, marker: `<!-- other ${i} -->`, body: `other ${i}` });
+    await github().openPullRequest({ head: 'quote', base: 'main', title: 'quotes the marker', body: MARKER });
+    double.calls.length = 0;
+    const again = await github().upsertIssue({ ...ISSUE, body: 'updated' });
+    expect(again).toEqual({ number: first?.number, url: `https://github.com/${REPO}/issues/${first?.number}`, created: false });
+    expect(double.issues.find((i) => i.number === first?.number)?.body).toBe(`${MARKER}\nupdated`);
+    expect(calls().slice(0, 2)).toEqual([
+      `GET /repos/${REPO}/issues?state=open&labels=bramble-monitor&per_page=100 200`,
+      `GET /repos/${REPO}/issues?state=open&labels=bramble-monitor&per_page=100&page=2 200`,
+    ]);
+  });
+
+  it('closes the open issue with a comment, and finds none to close afterwards', async () => {
+    const opened = await github().upsertIssue(ISSUE);
+    expect(await github().closeIssue(MARKER, 'healthy again', [ALERT.label])).toEqual({ number: opened?.number, url: opened?.url });
+    expect(double.issues[0]).toMatchObject({ state: 'closed', stateReason: 'completed' });
+    expect(double.comments.map((c) => [c.issue, c.body])).toEqual([[opened?.number, 'healthy again']]);
+    expect(await github().closeIssue(MARKER, 'healthy again', [ALERT.label])).toBeNull();
+  });
+
+  it('retries a 5xx on the create after listing again, so that a landed issue is not opened twice', async () => {
+    double.fail('POST', '/repos/{owner}/{repo}/issues', 502, 1);
+    expect(await github().upsertIssue(ISSUE)).toMatchObject({ created: true });
+    expect(double.issues).toHaveLength(1);
+    const list = `GET /repos/${REPO}/issues?state=open&labels=bramble-monitor&per_page=100 200`;
+    expect(calls()).toEqual([list, `POST /repos/${REPO}/issues 502`, list, `POST /repos/${REPO}/issues 201`]);
+  });
+
+  it('dispatches the workflow with its inputs and links the run it started; a 5xx is not retried', async () => {
+    const result = await github().dispatchPipeline({ ref: 'main', workflow: 'ml.yml', inputs: { retrain: 'prod' } });
+    expect(double.dispatches).toEqual([{ workflow: 'ml.yml', ref: 'main', inputs: { retrain: 'prod' }, runId: double.dispatches[0].runId }]);
+    expect(result).toEqual({ url: `https://github.com/${REPO}/actions/runs/${double.dispatches[0].runId}` });
+    double.fail('POST', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', 502, 1);
+    await expect(github().dispatchPipeline({ ref: 'main', workflow: 'ml.yml', inputs: {} })).rejects.toMatchObject({ code: 'E_GITHUB_API', data: { status: 502, attempts: 1 } });
+    expect(double.dispatches).toHaveLength(1);
+  });
+
+  it('opens the pull request once, finds it the next time, and comments on it by number from a dispatched run', async () => {
+    const request = { head: 'bramble/retrain/prod/2026-12-06-1', base: 'main', title: 'Retrain churn', body: 'why' };
+    const opened = await github().openPullRequest(request);
+    expect(opened).toMatchObject({ created: true, url: `https://github.com/${REPO}/pull/${opened?.number}` });
+    expect(await github({ GITHUB_EVENT_NAME: 'workflow_dispatch' }).openPullRequest(request)).toEqual({ ...opened, created: false });
+    expect(double.pulls).toHaveLength(1);
+    const target = { pullRequest: opened?.number ?? 0 };
+    expect(await github().upsertComment('<!-- bramble:report churn -->', 'report', target)).toMatchObject({ created: true });
+    expect(double.comments.map((c) => c.issue)).toEqual([opened?.number]);
+  });
+
+  it.each([
+    ['upsertIssue', 'POST', '/repos/{owner}/{repo}/issues', 'issues: write', (p: Platform) => p.upsertIssue(ISSUE)],
+    ['dispatchPipeline', 'POST', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', 'actions: write', (p: Platform) => p.dispatchPipeline({ ref: 'main', workflow: 'ml.yml', inputs: {} })],
+    ['openPullRequest', 'GET', '/repos/{owner}/{repo}/pulls', 'pull-requests: write', (p: Platform) => p.openPullRequest({ head: 'x', base: 'main', title: 't', body: 'b' })],
+  ])('%s: a 403 names the permission to add to the job', async (_, method, path, permission, call) => {
+    double.fail(method, path, 403);
+    await expect(call(github())).rejects.toMatchObject({
+      code: 'E_GITHUB_PERMISSION',
+      data: { status: 403, permission },
+      message: expect.stringContaining(`add \`permissions: { contents: read, ${permission} }\` to the job`),
+    });
+  });
+
+  it('a 401 says the token was rejected', async () => {
+    await expect(github({ GITHUB_TOKEN: 'ghs_unknown' }).upsertIssue(ISSUE)).rejects.toMatchObject({
+      code: 'E_GITHUB_AUTH',
+      message: `GitHub rejected the token for GET /repos/${REPO}/issues (401 Bad credentials); pass a valid token in the \`github-token\` input or GITHUB_TOKEN`,
+    });
+  });
+});
+
+describe('the GitLab adapter: issues, pipelines, merge requests', () => {
+  let double: GitLabDouble;
+  const ISSUE = { marker: MARKER, title: 'churn in prod: alert', body: 'the body', labels: [ALERT.label] };
+  const gitlab = (extra: Record<string, string> = {}) =>
+    gitlabPlatform({ ...gitlabJobVariables(double.apiUrl, '/tmp', 'a'.repeat(40)), CI_PIPELINE_SOURCE: 'schedule', ...extra }, { backoff: () => 0, write: () => undefined });
+  const posts = () => double.calls.filter((c) => c.method === 'POST').map((c) => `${c.path} ${c.status}`);
+
+  beforeEach(async () => {
+    double = await startGitLabDouble();
+  });
+
+  afterEach(async () => {
+    expect(double.problems).toEqual([]);
+    await double.close();
+  });
+
+  it('finds its marker on page 2 of 120 open issues and updates that issue', async () => {
+    const first = await gitlab().upsertIssue(ISSUE);
+    for (let i = 0; i < 119; i++) await gitlab().upsertIssue({ ...ISSUE, marker: `<!-- other ${i} -->`, body: `other ${i}` });
+    double.calls.length = 0;
+    expect(await gitlab().upsertIssue({ ...ISSUE, body: 'updated' })).toEqual({ number: first?.number, url: `${GITLAB_DOUBLE.serverUrl}/${GITLAB_DOUBLE.projectPath}/-/issues/${first?.number}`, created: false });
+    expect(double.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual([
+      '/api/v4/projects/42/issues?state=opened&labels=bramble-monitor&per_page=100&page=1',
+      '/api/v4/projects/42/issues?state=opened&labels=bramble-monitor&per_page=100&page=2',
+    ]);
+    expect(double.issues[0].description).toBe(`${MARKER}\nupdated`);
+  });
+
+  it('retries a 5xx on the create after listing again', async () => {
+    double.fail('POST', /\/issues$/, 502, 1);
+    expect(await gitlab().upsertIssue(ISSUE)).toMatchObject({ created: true, number: 1 });
+    expect(double.issues).toHaveLength(1);
+    expect(posts()).toEqual(['/api/v4/projects/42/issues 502', '/api/v4/projects/42/issues 201']);
+  });
+
+  it('starts a pipeline with the inputs as BRAMBLE_ variables, and opens the merge request once', async () => {
+    expect(await gitlab().dispatchPipeline({ ref: 'main', workflow: 'ml.yml', inputs: { retrain: 'prod' } })).toEqual({
+      url: `${GITLAB_DOUBLE.serverUrl}/${GITLAB_DOUBLE.projectPath}/-/pipelines/${double.createdPipelines[0].id}`,
+    });
+    expect(double.createdPipelines).toMatchObject([{ ref: 'main', variables: { BRAMBLE_RETRAIN: 'prod' } }]);
+    const request = { head: 'bramble/retrain/prod/2026-12-06-1', base: 'main', title: 'Retrain churn', body: 'why' };
+    const opened = await gitlab().openPullRequest(request);
+    expect(opened).toEqual({ number: 1, url: `${GITLAB_DOUBLE.serverUrl}/${GITLAB_DOUBLE.projectPath}/-/merge_requests/1`, created: true });
+    expect(await gitlab().openPullRequest(request)).toEqual({ ...opened, created: false });
+    expect(double.createdMergeRequests).toHaveLength(1);
+  });
+
+  it('a token without the api scope: the 403 names the scope and what it was for', async () => {
+    await expect(gitlab({ BRAMBLE_GITLAB_TOKEN: GITLAB_DOUBLE.readToken }).upsertIssue(ISSUE)).rejects.toMatchObject({
+      code: 'E_GITLAB_SCOPE',
+      message: "GitLab answered 403 to POST /api/v4/projects/42/issues: the token lacks the `api` scope, so this job cannot open, update or close the monitor's issue; create the project access token with the `api` scope (scopes cannot be added to an existing token)",
+    });
+  });
+});

@@ -203,6 +203,14 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
       updated_at: pull.createdAt,
       closed_at: null,
       merged_at: null,
+      // A pull request Bramble opens has no reviewers, teams, labels or assignees (the example's would not all
+      // validate: its requested team lacks `type`).
+      requested_reviewers: [],
+      requested_teams: [],
+      labels: [],
+      assignee: null,
+      assignees: [],
+      milestone: null,
     });
   }
 
