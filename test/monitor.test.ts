@@ -11,6 +11,7 @@ import { cellValue, getColumn } from '../src/data/table.js';
 import { evaluateClassification } from '../src/model/evaluate.js';
 import type { MonitorProfile, MonitorResult } from '../src/monitor/windows.js';
 import { monitorRun } from '../src/usecases/monitor.js';
+import type { MonitorSummary } from '../src/usecases/monitor-summary.js';
 import { PREDICTION_LOG, PredictionLog } from '../src/serve/prediction-log.js';
 import { bramble } from './helpers/cli.js';
 import { seeded } from './helpers/data.js';
@@ -44,6 +45,8 @@ describe('bramble monitor', () => {
   let logs: string;
   /** What was fed back on the first day: the rows the live metric is computed on. */
   const dayOne: Sent = { labels: [], probabilities: [] };
+  /** What was fed back on every day. */
+  const everyDay: Sent = { labels: [], probabilities: [] };
   /** Every row sent, by day: its customer id, its truth and whether feedback came back for it. */
   const sent: { id: string; truth: string; fedBack: boolean }[][] = [[], [], [], []];
 
@@ -88,6 +91,8 @@ describe('bramble monitor', () => {
             dayOne.labels.push(truth);
             dayOne.probabilities.push(1 - pYes, pYes);
           }
+          everyDay.labels.push(truth);
+          everyDay.probabilities.push(1 - pYes, pYes);
         }
       }
     };
@@ -276,6 +281,32 @@ describe('bramble monitor', () => {
     expect(second.history).toEqual([first.result]);
     expect(second.recorded?.files).toContain('churn/monitoring/prod/runs/2030-01-01T00-00-00.000Z.json');
     expect(second.recorded?.commit).toBe(execFileSync('git', ['rev-parse', 'bramble/registry'], { cwd: dir, encoding: 'utf8' }).trim());
+  });
+
+  it('sums up the recorded windows without the log (--summary): merged drift, and the metrics the merged counts give', () => {
+    const r = bramble(['monitor', '.', '--env', 'prod', '--summary', '--json'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const summary = JSON.parse(r.stdout) as MonitorSummary;
+    expect(summary.versions.map((v) => [v.version, v.windows, v.rows])).toEqual([['v1.0.0', 3, 1230]]);
+    const [v] = summary.versions;
+    // Half of the 1,200 full-day rows were shifted: the month drifts on MonthlyCharges, as its shifted day did.
+    expect(v.drift.columns.filter((c) => c.drifted).map((c) => c.column)).toEqual(['MonthlyCharges']);
+    expect(v.predictionDrift?.column).toBe('Churn');
+    // Every fed-back row of the three days, scored whole, against the sums of the three windows.
+    const whole = evaluateClassification({ labels: everyDay.labels, classes: ['No', 'Yes'], probabilities: Float64Array.from(everyDay.probabilities) });
+    expect(v.performance?.rows).toBe(everyDay.labels.length);
+    expect(v.performance?.metrics.accuracy).toBeCloseTo(whole.accuracy, 12);
+    expect(v.performance?.metrics.precision).toBeCloseTo(whole.precision, 12);
+    expect(v.performance?.metrics.recall).toBeCloseTo(whole.recall, 12);
+    expect(v.performance?.metrics.f1).toBeCloseTo(whole.f1, 12);
+    expect(v.performance?.metrics.log_loss).toBeCloseTo(whole.log_loss, 12);
+    expect(v.performance?.metrics.roc_auc).toBeNull();
+    const later = JSON.parse(bramble(['monitor', '.', '--env', 'prod', '--summary', '--since', '2026-11-03', '--json'], { cwd: dir }).stdout) as MonitorSummary;
+    expect(later.versions.map((x) => [x.windows, x.rows, x.first])).toEqual([[2, 630, '2026-11-03T00:00:00.000Z']]);
+    const misuse = bramble(['monitor', '.', '--env', 'prod', '--summary', '--logs', logs], { cwd: dir });
+    expect(misuse.status).toBe(2);
+    expect(misuse.stderr).toContain('--logs does not go with --summary');
   });
 
   it('cuts windows of monitor.window: 6h windows, each with its own verdict', () => {

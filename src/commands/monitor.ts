@@ -2,12 +2,14 @@
 import type { MetricInterval } from '../monitor/interval.js';
 import type { MonitorResult, MonitorWindow, VersionWindow } from '../monitor/windows.js';
 import { monitor } from '../usecases/monitor.js';
+import { monitorSummary, type MonitorSummary } from '../usecases/monitor-summary.js';
 import { UsageError } from '../usecases/options.js';
 import { cliPorts, defineCommand, numberOption, print } from './command.js';
 
 export const HELP = `bramble monitor — drift and live performance of what ENV served, from the host's prediction log
 
 Usage: bramble monitor [DIR] --env ENV --logs DIR [--truth FILE] [--since DATE] [--min-rows N] [--record] [--json]
+       bramble monitor [DIR] --env ENV --summary [--since DATE] [--until DATE] [--json]
 
 Reads the prediction log in --logs (serve.json's log.dir, feedback lines included) and, per window (ml.yaml's
 monitor.window, default one UTC day) and per model version, compares the served inputs and the predictions with
@@ -21,16 +23,29 @@ are skipped and counted with their file and line.
 NAME/monitoring/ENV/, one commit, pushed like any registry change; the host's /metrics reads latest.json there.
 Issues and retraining on an alert are the monitor action's and the GitLab job's (docs/monitoring.md).
 
+--summary sums up a longer period from those recorded window profiles alone, without the log: per version, the
+merged inputs' drift against the training profile, prediction drift, and the live metrics the merged counts give
+(not ROC AUC, which needs the scores' order). Exit 1 when a version's merged inputs drift.
+
 Exit codes: 0 healthy, 1 alert (drift, or monitor.performance out of bounds), 2 usage, configuration or data error.
 `;
 
 export const command = defineCommand({
   name: 'monitor',
   help: HELP,
-  options: { env: { type: 'string' }, logs: { type: 'string' }, truth: { type: 'string' }, since: { type: 'string' }, 'min-rows': { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' } },
+  options: { env: { type: 'string' }, logs: { type: 'string' }, truth: { type: 'string' }, since: { type: 'string' }, 'min-rows': { type: 'string' }, json: { type: 'boolean' }, record: { type: 'boolean' }, summary: { type: 'boolean' }, until: { type: 'string' } },
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
     if (!values.env) throw new UsageError('bramble monitor needs --env ENV; see bramble monitor --help');
+    if (values.summary === true) {
+      for (const flag of ['logs', 'truth', 'min-rows', 'record'] as const) {
+        if (values[flag] !== undefined) throw new UsageError(`--${flag} does not go with --summary, which reads the recorded window profiles, not the log; leave it out`);
+      }
+      const summary = await monitorSummary({ dir: positionals[0] ?? '.', env: values.env, since: values.since, until: values.until }, cliPorts(io, { warnings: 'labelled' }));
+      print(io, values.json, summary, summaryText(summary));
+      return summary.versions.every((v) => !v.drift.datasetDrift) ? 0 : 1;
+    }
+    if (values.until !== undefined) throw new UsageError('--until goes with --summary; to leave out later predictions, cut the log');
     if (!values.logs) throw new UsageError("bramble monitor needs --logs DIR (serve.json's log.dir); see bramble monitor --help");
     const minRows = numberOption('min-rows', values['min-rows']);
     if (minRows !== undefined && (!Number.isInteger(minRows) || minRows < 1)) throw new UsageError(`--min-rows is ${minRows}; give a whole number ≥ 1`);
@@ -90,4 +105,21 @@ function versionLine(v: VersionWindow, minRows: number): string {
 
 function intervalText(interval: (MetricInterval & { metric: string }) | null): string {
   return interval === null ? '' : ` (95% ${interval.metric} ${interval.low.toFixed(4)}–${interval.high.toFixed(4)}, ${interval.method})`;
+}
+
+/** A summary over recorded windows: one block a version. */
+function summaryText(summary: MonitorSummary): string {
+  const period = `${summary.since ?? 'the first window'} to ${summary.until ?? 'the last'}`;
+  const lines = [`${summary.name} in ${summary.env}, ${period}: ${summary.versions.length} version(s) from recorded window profiles`];
+  if (summary.versions.length === 0) lines.push('no recorded windows in that period; run bramble monitor --record first');
+  for (const v of summary.versions) {
+    const drifted = v.drift.columns.filter((c) => c.drifted).map((c) => c.column);
+    lines.push(`${v.version}: ${v.windows} window(s) from ${v.first} to ${v.last}, ${v.rows} row(s)`);
+    lines.push(`  drift ${(v.drift.driftedShare * 100).toFixed(0)}% of ${v.drift.columns.length} column(s)${drifted.length > 0 ? ` (${drifted.join(', ')})` : ''}${v.drift.datasetDrift ? ': DRIFT' : ''}`);
+    if (v.predictionDrift !== null) lines.push(`  prediction drift ${v.predictionDrift.test} ${v.predictionDrift.score.toFixed(3)}${v.predictionDrift.drifted ? ': DRIFT' : ''}`);
+    if (v.performance === null) lines.push('  no joined rows');
+    else lines.push(`  on ${v.performance.rows} joined row(s): ${Object.entries(v.performance.metrics).filter(([, x]) => x !== null && x !== undefined).map(([k, x]) => `${k} ${(x as number).toFixed(4)}`).join(', ')}`);
+  }
+  if (summary.skipped.length > 0) lines.push(`${summary.skipped.length} profile file(s) that are not monitor profiles left out: ${summary.skipped.slice(0, 3).join(', ')}`);
+  return lines.join('\n');
 }

@@ -11,7 +11,7 @@
 // run that sees the window (the last run over a day has seen all of it). File names are times with ':' as '-',
 // so that they sort as times and are valid on every file system.
 import { escapeMarkdown, markdownTable } from '../report/markdown.js';
-import type { MonitorProfile, MonitorResult, VersionWindow } from './windows.js';
+import { MONITOR, type MonitorProfile, type MonitorResult, type VersionWindow } from './windows.js';
 
 export const MONITORING_FOLDER = (name: string, env: string): string => `${name}/monitoring/${env}`;
 
@@ -77,4 +77,27 @@ export function metricCell(v: VersionWindow): string {
   const shown = value === null || value === undefined ? '–' : value.toFixed(4);
   const interval = p.interval !== null && p.interval.metric === metric ? ` [${p.interval.low.toFixed(4)}, ${p.interval.high.toFixed(4)}]` : '';
   return `${metric} ${shown}${interval} on ${p.rows}${p.watched?.alert === true ? ' (out of bounds)' : ''}`;
+}
+
+/** A recorded result read back, or null when the file is not one (edited by hand, or of another format version). */
+export function parseRecordedResult(text: string): MonitorResult | null {
+  const v = parseObject(text) as Partial<MonitorResult> | null;
+  return v !== null && v.format === MONITOR.format && v.version === MONITOR.version && Array.isArray(v.windows) ? (v as MonitorResult) : null;
+}
+
+/** A recorded window profile read back, or null when the file is not one. */
+export function parseRecordedProfile(text: string): MonitorProfile | null {
+  const v = parseObject(text) as Partial<MonitorProfile> | null;
+  return v !== null && v.format === 'bramble-monitor-profile' && v.version === 1 && typeof v.model === 'string' && v.inputs !== undefined ? (v as MonitorProfile) : null;
+}
+
+function parseObject(text: string): object | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : null;
 }

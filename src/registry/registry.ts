@@ -467,12 +467,17 @@ export class Registry {
     return (await resolveOrNull(this.repo, REGISTRY.ref)) as string;
   }
 
-  /** The files directly under `folder` on the registry branch at `head`, by name (folders left out). */
-  async folder(head: string | null, folder: string): Promise<Map<string, string>> {
+  /** The files directly under `folder` on the registry branch at `head`, by name, as text; with `folders`, the names of the folders there instead. */
+  async folder(head: string | null, folder: string): Promise<Map<string, string>>;
+  async folder(head: string | null, folder: string, folders: 'folders'): Promise<string[]>;
+  async folder(head: string | null, folder: string, folders?: 'folders'): Promise<Map<string, string> | string[]> {
+    const entries = await treeEntries(this.repo, head, folder);
+    if (folders === 'folders') return entries.filter((e) => e.type === 'tree').map((e) => e.path);
     const out = new Map<string, string>();
-    for (const name of await listRegistryFolder(this.repo, head, folder)) {
-      const bytes = head === null ? null : await readRegistryFile(this.repo, head, `${folder}/${name}`);
-      if (bytes !== null) out.set(name, new TextDecoder().decode(bytes));
+    for (const e of entries) {
+      if (e.type !== 'blob') continue;
+      const { blob } = await git.readBlob({ fs: this.repo.fs, dir: this.repo.dir, gitdir: this.repo.gitdir, cache: this.repo.cache, oid: e.oid });
+      out.set(e.path, new TextDecoder().decode(blob));
     }
     return out;
   }
@@ -480,6 +485,17 @@ export class Registry {
   private async transact<T>(what: string, plan: (snapshot: Snapshot, models: Map<string, ModelState>) => Promise<Plan<T>>): Promise<T> {
     const context = { repo: this.repo, remote: this.remote, attempts: this.attempts, warn: this.warn, who: await this.identity() };
     return transact(context, what, plan);
+  }
+}
+
+/** The entries directly under `path` at `head`; none when the branch or the folder is not there. */
+async function treeEntries(repo: GitRepo, head: string | null, path: string): Promise<{ path: string; type: string; oid: string }[]> {
+  if (head === null) return [];
+  try {
+    return (await git.readTree({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: head, filepath: path })).tree;
+  } catch (err) {
+    if (err instanceof git.Errors.NotFoundError) return [];
+    throw err;
   }
 }
 

@@ -8,7 +8,7 @@ import { cellValue, getColumn } from '../data/table.js';
 import { artifactView } from '../model/artifact-schema.js';
 import type { Label } from '../model/forest/input.js';
 import { readPredictionLog } from '../monitor/log.js';
-import { monitorMarkdown, monitorRecordFiles, MONITORING_FOLDER } from '../monitor/record.js';
+import { monitorMarkdown, monitorRecordFiles, MONITORING_FOLDER, parseRecordedResult } from '../monitor/record.js';
 import { MONITOR, MonitorFold, type MonitoredVersion, type MonitorProfile, type MonitorResult } from '../monitor/windows.js';
 import { checkEnvironment, Registry } from '../registry/registry.js';
 import { UsageError } from './options.js';
@@ -67,9 +67,7 @@ export async function monitorRun(options: MonitorOptions, ports: Pick<Ports, 'gi
   };
   const resolve = async (version: string): Promise<MonitoredVersion> => {
     const { registry: r, head, models } = await reader();
-    const { artifact, path } = await r.artifact(head, Registry.version(models, config.name, version));
-    const view = artifactView(artifact, path);
-    return { task: view.task, profile: view.profile, inputs: view.signature.inputs.map((i) => i.name), target: view.signature.target, classes: view.signature.classes };
+    return monitoredVersion(r, head, models, config.name, version);
   };
   const ranAt = (ports.now?.() ?? new Date()).toISOString();
   const made: { fold?: MonitorFold } = {};
@@ -101,7 +99,7 @@ export async function monitorRun(options: MonitorOptions, ports: Pick<Ports, 'gi
   const runs = await r.folder(head, `${folder}/runs`);
   const names = [...runs.keys()].filter((n) => n.endsWith('.json')).sort();
   for (const name of names.slice(-HISTORY)) {
-    const earlier = parseResult(runs.get(name) as string);
+    const earlier = parseRecordedResult(runs.get(name) as string);
     if (earlier === null) ports.log.warn(`${r.path === '' ? '' : `${r.path}: `}${folder}/runs/${name} on the registry branch is not a monitor result; left out of the history`);
     else history.push(earlier);
   }
@@ -126,15 +124,9 @@ async function readTruth(file: string, idColumn: string | undefined, target: str
   return { file, idColumn, byId };
 }
 
-/** A recorded result, or null when the file is not one (edited by hand, or of another format version). */
-function parseResult(text: string): MonitorResult | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    if (err instanceof SyntaxError) return null;
-    throw err;
-  }
-  const v = value as Partial<MonitorResult> | null;
-  return v !== null && typeof v === 'object' && v.format === MONITOR.format && v.version === MONITOR.version && Array.isArray(v.windows) ? (v as MonitorResult) : null;
+/** What the monitor compares a version with: its artifact's training profile, inputs, target and classes. */
+export async function monitoredVersion(registry: Registry, head: string | null, models: Awaited<ReturnType<Registry['read']>>['models'], name: string, version: string): Promise<MonitoredVersion> {
+  const { artifact, path } = await registry.artifact(head, Registry.version(models, name, version));
+  const view = artifactView(artifact, path);
+  return { task: view.task, profile: view.profile, inputs: view.signature.inputs.map((i) => i.name), target: view.signature.target, classes: view.signature.classes };
 }
