@@ -195,9 +195,10 @@ describe('the documents of a registered version', () => {
       const limits = section(card, 'Limits');
       expect(limits).toContain(`- Trained on ${7043 - heldOut} rows from one file (\`data/churn.csv\``);
       expect(limits).toContain(`one held-out split of ${heldOut} rows (seed 7); no confidence intervals`);
-      expect(limits).toContain('they count as drifted when at least 50.0% of the columns drift, and live roc\\_auc must stay ≥ 0.7800. On alert: issue, retrain.');
-      // Nothing runs the monitor yet: the card must not say that it does.
-      expect(limits).toContain('Monitoring (ml.yaml; planned — Bramble does not run this check yet)');
+      expect(limits).toContain('they count as drifted when at least 50.0% of the columns drift, and live roc\\_auc must stay ≥ 0.7800 (a window under 100 rows never alerts). On alert: issue, retrain.');
+      // What ml.yaml asks of the monitor, and what runs it.
+      expect(limits).toContain('Monitoring (ml.yaml, checked by `bramble monitor` and the scheduled monitor action or job): on schedule `0 6 * * *` (UTC), per window of `1d`');
+      expect(limits).toContain('Retrained on schedule `0 3 * * 1` (UTC) whatever the monitor finds.');
       expect(modelCard({ ...churnInput, config: undefined })).toContain('ml.yaml was not available');
     });
 

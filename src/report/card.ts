@@ -217,11 +217,13 @@ function limits(view: ArtifactView, input: CardInput): string[] {
       ? [performance.min !== undefined ? `≥ ${num(performance.min)}` : '', performance.max !== undefined ? `≤ ${num(performance.max)}` : ''].filter(Boolean).join(' and ')
       : '';
     out.push(
-      // The monitor is planned, not built: the card says what ml.yaml asks for, and that nothing runs it yet.
-      `Monitoring (ml.yaml; planned — Bramble does not run this check yet): on schedule ${codeSpan(monitor.schedule)} (UTC) the inputs are to be compared with the training profile; they count as drifted when ` +
+      // What ml.yaml asks of the monitor. It runs where the repository's workflow schedules the monitor action (or
+      // the GitLab job) on the host's runner, or where someone runs `bramble monitor`: the card cannot know which.
+      `Monitoring (ml.yaml, checked by \`bramble monitor\` and the scheduled monitor action or job): on schedule ${codeSpan(monitor.schedule)} (UTC), per window of ${codeSpan(monitor.window)}, the served inputs are compared with the training profile; they count as drifted when ` +
         `at least ${percent(monitor.drift.share)} of the columns drift` +
         (performance ? `, and live ${escapeMarkdown(performance.metric)} must stay ${bounds}` : '; live performance is not checked') +
-        `. On alert: ${monitor.on_alert.length > 0 ? monitor.on_alert.join(', ') : 'nothing'}.`,
+        ` (a window under ${monitor.min_rows} rows never alerts). On alert: ${monitor.on_alert.length > 0 ? monitor.on_alert.join(', ') : 'nothing'}.` +
+        (monitor.retrain ? ` Retrained on schedule ${codeSpan(monitor.retrain.schedule)} (UTC) whatever the monitor finds.` : ''),
     );
   } else if (input.config) {
     out.push('No monitoring is configured in ml.yaml: neither input drift nor live performance is checked.');
