@@ -6,8 +6,9 @@
 // Issue 14's targets: ≤ 10 s and ≤ 400 MB here. Decisions:
 // - Whole processes timed from outside, peak RSS by GNU time's %M; runs alternate (Bramble, pandas, …).
 // - The log is generated once into bench/.out/monitor/ from the template's own data (inputs of real rows, the later
-//   days with MonthlyCharges × 1.4), written as serve/telemetry.ts writes it: one single-row request a line, its
-//   feedback a few hours later in the same stream, files rotated at 100 MB as serve.json's defaults would.
+//   days with MonthlyCharges × 1.4, each with the model's own answer from `bramble predict`), written as
+//   serve/telemetry.ts writes it: one single-row request a line, its feedback (the row's true Churn) three hours
+//   later in the same stream, files rotated at 100 MB.
 // - Bramble reads the log twice (feedback first) and holds one or two windows; pandas holds all of it.
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -52,15 +53,37 @@ const artifact = JSON.parse(readFileSync(join(repo, '.bramble', 'model.json'), '
 const inputs = artifact.signature.inputs.map((i) => i.name);
 
 // The log, generated once per size.
-const logs = join(here, '.out', 'monitor', `${PREDICTIONS}x${FEEDBACK}-${artifact.sha256.slice(0, 12)}`);
+const logs = join(here, '.out', 'monitor', `${PREDICTIONS}x${FEEDBACK}-${artifact.sha256.slice(0, 12)}-answered`);
 if (!existsSync(join(logs, 'predictions.jsonl'))) {
   process.stderr.write(`generating ${PREDICTIONS.toLocaleString('en')} predictions and ${FEEDBACK.toLocaleString('en')} feedback lines …\n`);
   rmSync(logs, { recursive: true, force: true });
   const partial = `${logs}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  const rows = csvRows(readFileSync(join(repo, 'data', 'churn.csv'), 'utf8'));
-  writeLog(partial, rows);
+  const csv = readFileSync(join(repo, 'data', 'churn.csv'), 'utf8');
+  const rows = csvRows(csv);
+  // The model's own answers, for the rows as they are and with MonthlyCharges × 1.4 (the later days' traffic).
+  const header = csv.split('\n')[0].split(',');
+  const at = header.indexOf('MonthlyCharges');
+  const shifted = csv
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      if (i === 0) return line;
+      const cells = line.split(',');
+      cells[at] = String(Math.round(Number(cells[at]) * 1.4 * 100) / 100);
+      return cells.join(',');
+    })
+    .join('\n');
+  writeFileSync(join(repo, 'data', 'shifted.csv'), `${shifted}\n`);
+  const answers = (file) =>
+    run(process.execPath, [cli, 'predict', '--model', join(repo, '.bramble', 'model.json'), '--json', file], repo)
+      .stdout.trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).probabilities.Yes);
+  const pYes = answers(join(repo, 'data', 'churn.csv'));
+  const pShifted = answers(join(repo, 'data', 'shifted.csv'));
+  writeLog(partial, rows, pYes, pShifted);
   renameSync(partial, logs);
 }
 
@@ -82,7 +105,7 @@ function csvRows(text) {
   });
 }
 
-function writeLog(dir, rows) {
+function writeLog(dir, rows, pYes, pShifted) {
   const start = Date.parse('2026-11-01T00:00:00Z');
   const span = DAYS * 86_400_000;
   const every = Math.max(1, Math.floor(PREDICTIONS / FEEDBACK));
@@ -116,13 +139,15 @@ function writeLog(dir, rows) {
   let fed = 0;
   for (let i = 0; i < PREDICTIONS; i++) {
     const time = start + Math.floor((i / PREDICTIONS) * span);
-    const source = rows[(i * 7919) % rows.length];
+    const k = (i * 7919) % rows.length;
+    const source = rows[k];
     const row = {};
     for (const name of inputs) row[name] = source[name];
     row.customerID = source.customerID;
     const day = Math.floor((time - start) / 86_400_000);
-    if (day >= 4 && row.MonthlyCharges !== null) row.MonthlyCharges = Math.round(row.MonthlyCharges * 1.4 * 100) / 100;
-    const pYes = ((i * 2654435761) % 1000) / 1000;
+    const late = day >= 4;
+    if (late && row.MonthlyCharges !== null) row.MonthlyCharges = Math.round(row.MonthlyCharges * 1.4 * 100) / 100;
+    const p = (late ? pShifted : pYes)[k];
     const id = `req-${i.toString(36)}-${(i * 48271).toString(36)}`;
     while (pending.length > 0 && pending[0].due <= time) {
       const f = pending.shift();
@@ -134,7 +159,7 @@ function writeLog(dir, rows) {
       env: 'prod',
       model: { name: 'churn', version: 'v1.0.0', sha256: artifact.sha256 },
       inputs: [row],
-      outputs: { predictions: [pYes >= 0.5 ? 'Yes' : 'No'], probabilities: [Math.round((1 - pYes) * 1000) / 1000, pYes] },
+      outputs: { predictions: [p >= 0.5 ? 'Yes' : 'No'], probabilities: [1 - p, p] },
       latencyMs: 1.2,
     });
     if (i % every === 0 && fed < FEEDBACK) {
@@ -193,4 +218,5 @@ console.log(`| bramble monitor | ${b.seconds.toFixed(2)} | ${b.peakMB === null ?
 if (p) console.log(`| pandas read_json(lines=True) only | ${p.seconds.toFixed(2)} | ${p.peakMB === null ? '–' : `${p.peakMB.toFixed(0)} MB`} | – |`);
 if (p) console.log(`ratio bramble / pandas: ${(b.seconds / p.seconds).toFixed(2)}× time, ${b.peakMB && p.peakMB ? `${(b.peakMB / p.peakMB).toFixed(2)}× memory` : ''}`);
 console.log(`drifted columns by day: ${drifted.join('; ')}`);
-rmSync(repo, { recursive: true, force: true });
+if (!args.includes("--keep")) rmSync(repo, { recursive: true, force: true });
+else console.log(`kept ${repo}`);

@@ -19,6 +19,8 @@ function table(numbers: readonly number[], labels: readonly string[]): Table {
     { name: 'x', kind: 'number', values: Float64Array.from(numbers) },
     { name: 'c', kind: 'category', values: { codes, categories } },
     { name: 'b', kind: 'boolean', values: Float64Array.from(numbers, (v) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : 0)) },
+    // A number column of two values (SeniorCitizen's kind): its sketch is all atoms, which the merge must keep.
+    { name: 'k', kind: 'number', values: Float64Array.from(numbers, (v) => (v > 1.2 ? 1 : 0)) },
   ];
   return { rows: numbers.length, columns, lines: new Int32Array(0) };
 }
@@ -75,7 +77,13 @@ describe('mergeProfiles', () => {
       ['x', false],
       ['c', false],
       ['b', false],
+      ['k', false],
     ]);
+    // The two-valued column: the merged sketch steps from 0 to 1 where the whole's does, within a percentile.
+    const k = column(merged, 'k', 'number').sketch as number[];
+    const wk = column(whole, 'k', 'number').sketch as number[];
+    expect(Math.abs(k.indexOf(1) - wk.indexOf(1))).toBeLessThanOrEqual(1);
+    expect(drift.columns[3].score).toBeLessThan(0.02);
   });
 
   it('returns a single profile as it is, and refuses none', () => {

@@ -87,43 +87,52 @@ function mergeNumbers(columns: readonly NumberLike[]): Omit<NumberLike, 'name' |
   return { distinct: null, mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : null, min, max, quantiles, sketch };
 }
 
-/** The CDF a 101-quantile sketch stands for at x (right-continuous; linear between knots). */
-export function sketchCdf(knots: readonly number[], x: number): number {
+/**
+ * The CDF a 101-quantile sketch stands for at x (right-continuous), or with `left` its limit from the left. The
+ * sketch is a piecewise-linear quantile function: between two different knots the CDF rises linearly, and knots that
+ * repeat (a value that fills several percentiles, as 0 does in a 0/1 column) are a jump — an atom.
+ */
+export function sketchCdf(knots: readonly number[], x: number, left = false): number {
   const last = knots.length - 1;
-  if (x < knots[0]) return 0;
-  if (x >= knots[last]) return 1;
-  // The largest j with knots[j] ≤ x (binary search).
+  if (left ? x <= knots[0] : x < knots[0]) return 0;
+  if (left ? x > knots[last] : x >= knots[last]) return 1;
+  // The largest j with knots[j] ≤ x (or < x from the left), by binary search.
   let lo = 0;
   let hi = last;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (knots[mid] <= x) lo = mid;
+    if (left ? knots[mid] < x : knots[mid] <= x) lo = mid;
     else hi = mid;
   }
   const span = knots[lo + 1] - knots[lo];
-  return (lo + (span > 0 ? (x - knots[lo]) / span : 0)) / last;
+  return (lo + (span > 0 ? Math.min(1, (x - knots[lo]) / span) : 0)) / last;
 }
 
-/** The quantiles at PROFILE_SKETCH's levels of the mixture Σ weight·CDF(sketch). */
+/**
+ * The quantiles at PROFILE_SKETCH's levels of the mixture Σ weight·CDF(sketch). On the union of the knots, the
+ * mixture is linear between two neighbouring knots (from its value at the first to its left limit at the second)
+ * and jumps at a knot where some part has an atom; each level is found on the rise or at the jump it falls in.
+ */
 function mixtureSketch(parts: readonly { knots: readonly number[]; weight: number }[]): number[] {
   const xs: number[] = [];
   for (const p of parts) for (const x of p.knots) xs.push(x);
   xs.sort((a, b) => a - b);
   const grid: number[] = [];
   for (const x of xs) if (grid.length === 0 || grid[grid.length - 1] !== x) grid.push(x);
-  const cdf = grid.map((x) => {
+  const at = (x: number, left: boolean): number => {
     let f = 0;
-    for (const p of parts) f += p.weight * sketchCdf(p.knots, x);
+    for (const p of parts) f += p.weight * sketchCdf(p.knots, x, left);
     return Math.min(1, f);
-  });
-  // Between two grid points every part's CDF is linear, so the mixture is too: invert it there.
+  };
+  const cdf = grid.map((x) => at(x, false));
+  const before = grid.map((x) => at(x, true));
   return PROFILE_SKETCH.map((level) => {
     if (level <= 0) return grid[0];
     if (level >= 1) return grid[grid.length - 1];
     let k = 0;
     while (k < grid.length - 1 && cdf[k] < level) k++;
-    if (k === 0 || cdf[k] === cdf[k - 1]) return grid[k];
-    return grid[k - 1] + ((level - cdf[k - 1]) / (cdf[k] - cdf[k - 1])) * (grid[k] - grid[k - 1]);
+    if (k === 0 || before[k] < level || before[k] <= cdf[k - 1]) return grid[k];
+    return grid[k - 1] + ((level - cdf[k - 1]) / (before[k] - cdf[k - 1])) * (grid[k] - grid[k - 1]);
   });
 }
 
