@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Turns a Raspberry Pi with a 64-bit OS into a Bramble model host and a self-hosted GitHub Actions runner.
+# Turns a Raspberry Pi with a 64-bit OS into a Bramble model host and a self-hosted GitHub Actions runner (or, with
+# --gitlab URL, a GitLab runner with a shell executor).
 # Step by step, with the why: docs/runner-pi.md. `install.sh --help` lists the options.
 #
 # Idempotent: every step first looks at what is there and reports created / updated / fixed / unchanged / exists,
@@ -14,6 +15,27 @@ readonly RUNNER_VERSION=2.336.0
 readonly RUNNER_SHA256_ARM64=58b758e420b87093fbd4bfddd368074960053e2f1388f01848c82624b90f27d1
 readonly RUNNER_SHA256_X64=04cf0be1aff4c3ec3554466c39124ca250e3effd8873bb7e8d68535aa9505d5d
 
+# The GitLab runner (--gitlab). GitLab publishes no checksum to copy here: every release has release.sha256, the
+# sha256 of each of its files, and release.sha256.asc, that list signed with GitLab Runner's package signing key.
+# So the pin is the version and the key: the binary must be listed, with its sum, in a list the key signed.
+# - The version: the tag v19.3.0 of gitlab-org/gitlab-runner (commit 9cbf0074ddb0e2f79d79f44406cafebf09117b64,
+#   2026-08-19); its .gitlab/ci/postrelease.gitlab-ci.yml publishes the release under
+#   https://gitlab-runner-downloads.s3.amazonaws.com/v19.3.0/ with release.sha256 and release.sha256.asc, and its
+#   Makefile.build.mk builds gitlab-runner-linux-arm64 and -amd64.
+# - The key: gitlab-runner-signing-key.asc beside this script is docs/install/gpg-keys/49F16C5CC3A0F81F.pub.gpg of
+#   that tag, unchanged (sha256 ea7c55aa780e6eba63c79c00ba64906d4224b047e86a80d8b63faf9f5e93016a; primary key
+#   931D A69C FA3A FEBB C97D AA8C 6C57 C29C 6BA7 5A4E, expires 2027-02-26). The same fingerprint is in the "Current
+#   GPG public key" table of docs/install/linux-repository.md there, which says this key signs the release.sha256
+#   files, and in GitLab's issue tracker (gitlab-org/gitlab-runner#37405, dnf importing it from packages.gitlab.com).
+# The signature must come from that fingerprint (gitlab-runner-verify.sh reads gpgv's VALIDSIG), so a replaced key
+# file verifies nothing. A new version needs only a new GITLAB_RUNNER_VERSION; a new key, the file and fingerprint.
+readonly GITLAB_RUNNER_VERSION=19.3.0
+readonly GITLAB_RUNNER_KEY_FPR=931DA69CFA3AFEBBC97DAA8C6C57C29C6BA75A4E
+readonly GITLAB_RUNNER_URL=https://gitlab-runner-downloads.s3.amazonaws.com/v$GITLAB_RUNNER_VERSION
+readonly GITLAB_RUNNER_BIN=/usr/local/bin/gitlab-runner
+readonly GITLAB_RUNNER_CONFIG=/etc/gitlab-runner/config.toml
+readonly GITLAB_RUNNER_UNIT=/etc/systemd/system/gitlab-runner.service
+
 readonly SERVICE_USER=bramble
 readonly RUNNER_USER=bramble-runner
 readonly APP_DIR=/opt/bramble
@@ -25,6 +47,8 @@ readonly RUNNER_HOME=/home/bramble-runner
 readonly UNIT_NAME=bramble-serve.service
 readonly UNIT_PATH=/etc/systemd/system/bramble-serve.service
 readonly NGINX_SITE=/etc/nginx/sites-available/bramble
+readonly GITLAB_RUNNER_STAMP=/opt/bramble/.gitlab-runner-version
+readonly GITLAB_RUNNER_DOWNLOAD=/opt/bramble/.gitlab-runner-download
 # What a Bramble checkout needs to build dist/; dist/cli.js reads package.json beside it at run time.
 readonly SOURCE_PATHS=(package.json package-lock.json tsconfig.json src schemas scripts templates)
 readonly MIN_NODE_MAJOR=20 MIN_NODE_MINOR=19
@@ -37,14 +61,17 @@ usage() {
 Usage: sudo [RUNNER_TOKEN=...] runner-pi/install.sh [options]
 
 Turns a Raspberry Pi (64-bit Raspberry Pi OS) into a Bramble model host (bramble-serve.service) and a
-self-hosted GitHub Actions runner with the label `bramble`. Safe to run again: it only changes what differs.
+self-hosted GitHub Actions runner with the label `bramble`, or with --gitlab a GitLab runner with a shell
+executor. Safe to run again: it only changes what differs.
 
 Options:
   --repo OWNER/REPO    register the runner for this repository
   --org ORG            register the runner for this organisation instead
+  --gitlab URL         register a GitLab runner with this GitLab instance (https://gitlab.com) instead
   --runner-name NAME   the runner's name (default: this machine's hostname)
-  --labels A,B         extra runner labels; `bramble` is always one of them
-  --no-runner          model host only: no GitHub Actions runner
+  --labels A,B         extra runner labels; `bramble` is always one of them (GitHub only: a GitLab runner's
+                       tags are set where it is created)
+  --no-runner          model host only: no runner
   --from DIR           the Bramble checkout to build and install into /opt/bramble (default: the checkout
                        this script is in)
   --dry-run            change nothing on this system: write the files under --root DIR instead of /, and
@@ -56,7 +83,10 @@ Options:
 Environment:
   RUNNER_TOKEN         the runner's registration token (Settings -> Actions -> Runners -> New self-hosted
                        runner, or `gh api -X POST repos/OWNER/REPO/actions/runners/registration-token`).
-                       Needed only until the runner is registered; never put it in a file in a repository.
+                       With --gitlab: the runner authentication token glrt-... (Settings -> CI/CD -> Runners ->
+                       New project runner, tag `bramble`); it reaches gitlab-runner in its environment, never
+                       on a command line. Needed only until the runner is registered; never put it in a file
+                       in a repository.
   BRAMBLE_ARCH         test hook: stands in for `uname -m`
   BRAMBLE_NODE         test hook: the Node.js binary to check (default /usr/bin/node, which the unit runs)
 
@@ -75,18 +105,19 @@ die() { # die STATUS LINE [MORE LINES...]
 # ---------------------------------------------------------------------------------------------------------------
 # Options
 
-dry_run=0 root='' repo='' org='' runner_name='' extra_labels='' from='' no_runner=0 allow_non_pi=0
+dry_run=0 root='' repo='' org='' gitlab_url='' runner_name='' extra_labels='' from='' no_runner=0 allow_non_pi=0
 while (($#)); do
   case $1 in
     --dry-run) dry_run=1 ;;
     --no-runner) no_runner=1 ;;
     --allow-non-pi) allow_non_pi=1 ;;
-    --root | --repo | --org | --runner-name | --labels | --from)
+    --root | --repo | --org | --gitlab | --runner-name | --labels | --from)
       (($# >= 2)) || die 2 "$1 needs a value (see --help)"
       case $1 in
         --root) root=$2 ;;
         --repo) repo=$2 ;;
         --org) org=$2 ;;
+        --gitlab) gitlab_url=$2 ;;
         --runner-name) runner_name=$2 ;;
         --labels) extra_labels=$2 ;;
         --from) from=$2 ;;
@@ -110,6 +141,11 @@ fi
 readonly ROOT=$root DRY_RUN=$dry_run
 
 [[ -z $repo || -z $org ]] || die 2 "give --repo or --org, not both"
+[[ -z $gitlab_url || ( -z $repo && -z $org ) ]] || die 2 "--gitlab registers a GitLab runner: give it without --repo and --org"
+[[ -z $gitlab_url || $gitlab_url =~ ^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~-]+)*/?$ ]] ||
+  die 2 "--gitlab '$gitlab_url' is not the URL of a GitLab instance (like https://gitlab.com or https://gitlab.example.com)"
+[[ -z $gitlab_url || -z $extra_labels ]] ||
+  die 2 "--labels is for a GitHub runner; a GitLab runner's tags are set where it is created (Settings -> CI/CD -> Runners), and its glrt- token carries them"
 [[ -z $repo || $repo =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || die 2 "--repo '$repo' is not OWNER/REPO"
 [[ -z $org || $org =~ ^[A-Za-z0-9_.-]+$ ]] || die 2 "--org '$org' is not an organisation name"
 [[ -z $runner_name || $runner_name =~ ^[A-Za-z0-9_.-]+$ ]] || die 2 "--runner-name '$runner_name' may use letters, digits, '.', '_' and '-' only"
@@ -132,10 +168,10 @@ case $arch in
     ;;
 esac
 case $arch in
-  aarch64 | arm64) runner_arch=arm64 runner_sha256=$RUNNER_SHA256_ARM64 ;;
+  aarch64 | arm64) runner_arch=arm64 runner_sha256=$RUNNER_SHA256_ARM64 gitlab_arch=arm64 ;;
   x86_64 | amd64)
     ((allow_non_pi)) || die 1 "refusing to install on $arch: this is for a Raspberry Pi with a 64-bit OS (aarch64); pass --allow-non-pi to install on $arch anyway (for testing)"
-    runner_arch=x64 runner_sha256=$RUNNER_SHA256_X64
+    runner_arch=x64 runner_sha256=$RUNNER_SHA256_X64 gitlab_arch=amd64
     ;;
   armv6l | armv7l | armv8l | armhf | arm)
     die 1 "refusing to install on $arch (32-bit ARM): GitHub's runner has no Node 24 build for 32-bit ARM (armv7l/armv6l)." \
@@ -143,7 +179,7 @@ case $arch in
     ;;
   *) die 1 "refusing to install on $arch: only 64-bit ARM (aarch64) is supported" ;;
 esac
-readonly RUNNER_ARCH=$runner_arch RUNNER_SHA256=$runner_sha256
+readonly RUNNER_ARCH=$runner_arch RUNNER_SHA256=$runner_sha256 GITLAB_ARCH=$gitlab_arch
 
 if ((!DRY_RUN)) && ((EUID != 0)); then die 1 "run it as root: sudo $0 ..."; fi
 
@@ -194,6 +230,22 @@ run() {
   fi
   changed run "${dir:+cd $dir && }$(shown "$@")"
   if [[ -n $dir ]]; then (cd -- "$dir" && "$@"); else "$@"; fi
+}
+
+# run_with_token VAR CMD...: like run, with the token in the command's environment as VAR — never in its arguments,
+# which every user of the machine can read in ps — and only in that command's.
+run_with_token() {
+  local var=$1
+  shift
+  if ((DRY_RUN)); then
+    changed 'would run' "$(shown "$@") (the token in its environment as $var)"
+    return 0
+  fi
+  changed run "$(shown "$@") (the token in its environment as $var)"
+  (
+    export "$var=$token"
+    exec "$@"
+  )
 }
 
 octal() { printf '%o' "$((8#$1))"; }
@@ -317,8 +369,17 @@ ensure_member() { # USER GROUP
 # The runner: what it needs is checked before anything changes
 
 runner_registered=0
-if ((!no_runner)) && [[ -e $ROOT$RUNNER_DIR/.runner ]]; then runner_registered=1; fi
-if ((!no_runner && !runner_registered)); then
+if ((!no_runner)) && [[ -n $gitlab_url ]]; then
+  # gitlab-runner register appends a [[runners]] section to its configuration.
+  if grep -qs '^\[\[runners\]\]' "$ROOT$GITLAB_RUNNER_CONFIG"; then runner_registered=1; fi
+elif ((!no_runner)) && [[ -e $ROOT$RUNNER_DIR/.runner ]]; then runner_registered=1; fi
+if ((!no_runner && !runner_registered)) && [[ -n $gitlab_url ]]; then
+  [[ -n $token ]] || die 1 "RUNNER_TOKEN is not set. The GitLab runner's token comes from the environment, never from a file:" \
+    "create the runner in the project (Settings -> CI/CD -> Runners -> New project runner, tag bramble) and copy its glrt- token," \
+    "then run: read -rs RUNNER_TOKEN && export RUNNER_TOKEN && sudo --preserve-env=RUNNER_TOKEN $0 --gitlab $gitlab_url"
+  [[ $token == glrt-* ]] || die 2 "RUNNER_TOKEN is not a runner authentication token (glrt-...): registration tokens are off by default since GitLab 17.0;" \
+    "create the runner in the project (Settings -> CI/CD -> Runners -> New project runner) and use the glrt- token it shows"
+elif ((!no_runner && !runner_registered)); then
   [[ -n $token ]] || die 1 "RUNNER_TOKEN is not set. The runner's registration token comes from the environment, never from a file:" \
     "get one under the repository's Settings -> Actions -> Runners -> New self-hosted runner," \
     "or with: gh api -X POST repos/OWNER/REPO/actions/runners/registration-token --jq .token" \
@@ -472,9 +533,65 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------------------------
+# The GitLab runner (--gitlab)
+
+install_gitlab_runner() {
+  local name=gitlab-runner-linux-$GITLAB_ARCH dl=$GITLAB_RUNNER_DOWNLOAD
+  if [[ -e $ROOT$GITLAB_RUNNER_BIN && -f $ROOT$GITLAB_RUNNER_STAMP && $(<"$ROOT$GITLAB_RUNNER_STAMP") == "$GITLAB_RUNNER_VERSION" ]]; then
+    say unchanged "$GITLAB_RUNNER_BIN (gitlab-runner $GITLAB_RUNNER_VERSION)"
+    return 0
+  fi
+  ((DRY_RUN)) || { rm -rf -- "$dl" && mkdir -m 0700 -- "$dl"; }
+  run curl -fsSL --retry 3 -o "$dl/$name" "$GITLAB_RUNNER_URL/binaries/$name"
+  run curl -fsSL --retry 3 -o "$dl/release.sha256" "$GITLAB_RUNNER_URL/release.sha256"
+  run curl -fsSL --retry 3 -o "$dl/release.sha256.asc" "$GITLAB_RUNNER_URL/release.sha256.asc"
+  if ((DRY_RUN)); then
+    changed 'would check' "release.sha256.asc signs release.sha256 with the key $GITLAB_RUNNER_KEY_FPR, and release.sha256 lists the sha256 of binaries/$name"
+  else
+    if ! "$HERE/gitlab-runner-verify.sh" "$HERE/gitlab-runner-signing-key.asc" "$GITLAB_RUNNER_KEY_FPR" \
+      "$dl/release.sha256" "$dl/release.sha256.asc" "$dl/$name" "binaries/$name" 2>"$tmp/verify.err"; then
+      rm -rf -- "$dl"
+      die 1 "gitlab-runner $GITLAB_RUNNER_VERSION did not verify, so it was not installed (the download is removed):" "$(<"$tmp/verify.err")"
+    fi
+    say checked "$name: listed with its sha256 in release.sha256, signed by $GITLAB_RUNNER_KEY_FPR"
+  fi
+  run install -m 0755 -o root -g root "$dl/$name" "$GITLAB_RUNNER_BIN"
+  run rm -rf "$dl"
+  mkdir -p -- "$(dirname -- "$ROOT$GITLAB_RUNNER_STAMP")"
+  printf '%s\n' "$GITLAB_RUNNER_VERSION" >"$ROOT$GITLAB_RUNNER_STAMP"
+  changed created "$GITLAB_RUNNER_STAMP (gitlab-runner $GITLAB_RUNNER_VERSION)"
+  # A running service keeps the old binary until it restarts.
+  if [[ -e $ROOT$GITLAB_RUNNER_UNIT ]]; then run systemctl restart gitlab-runner.service; fi
+}
+
+if ((!no_runner)) && [[ -n $gitlab_url ]]; then
+  # The same user as a GitHub runner's, without sudo; jobs run as it (gitlab-runner runs them with su -s /bin/bash),
+  # in the group bramble to read the prediction log.
+  ensure_user "$RUNNER_USER" "$RUNNER_HOME" "GitLab runner"
+  ensure_member "$RUNNER_USER" "$SERVICE_USER"
+  ensure_dir "$RUNNER_HOME" 0750 "$RUNNER_USER:$RUNNER_USER"
+  install_gitlab_runner
+
+  if [[ -e $ROOT$GITLAB_RUNNER_UNIT ]]; then
+    say exists "$GITLAB_RUNNER_UNIT"
+  else
+    run "$GITLAB_RUNNER_BIN" install --user "$RUNNER_USER" --working-directory "$RUNNER_HOME" --config "$GITLAB_RUNNER_CONFIG" --service gitlab-runner
+    run systemctl enable --now gitlab-runner.service
+  fi
+
+  if ((runner_registered)); then
+    say exists "$GITLAB_RUNNER_CONFIG (registered; to register again: sudo gitlab-runner unregister --all-runners, then run this with a new RUNNER_TOKEN)"
+  else
+    # Tags, protection and the like come with the glrt- token (set where the runner was created); --tag-list would be refused.
+    run_with_token CI_SERVER_TOKEN "$GITLAB_RUNNER_BIN" register --non-interactive --url "$gitlab_url" --executor shell \
+      --name "${runner_name:-$(uname -n)}" --config "$GITLAB_RUNNER_CONFIG"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
 # The GitHub Actions runner
 
-if ((!no_runner)); then
+if ((!no_runner)) && [[ -z $gitlab_url ]]; then
   # Its own user, without sudo: jobs run as this user. It joins the group `bramble` to deploy models and read the
   # prediction log.
   ensure_user "$RUNNER_USER" "$RUNNER_HOME" "GitHub Actions runner"

@@ -2,103 +2,21 @@
 // only printed), the unit checked by systemd-analyze, the script by shellcheck, and the nginx site served by a real
 // nginx in front of two model-server stand-ins on 127.0.0.1. The tools come from Debian's packages (.ci/run).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { filesHolding, has, here, install, makeCheckout, mode, read, repo, Scratch, script, tree } from './helpers/runner-pi.js';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
-const here = join(repo, 'runner-pi');
-const script = join(here, 'install.sh');
 const TOKEN = 'AAT3ST-registration-token-4f9c2e';
 
-let scratch: string;
-let counter = 0;
-beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'bramble-runner-pi-test-'));
-});
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-});
-
-function fresh(label: string): string {
-  const dir = join(scratch, `${label}-${counter++}`);
-  mkdirSync(dir);
-  return dir;
-}
-
-function has(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-}
-
-/** install.sh with the test's variables only: none of RUNNER_TOKEN, BRAMBLE_ARCH, BRAMBLE_NODE leak in. */
-function install(args: string[], env: Record<string, string> = {}): Run {
-  const base = { ...process.env };
-  for (const name of ['RUNNER_TOKEN', 'BRAMBLE_ARCH', 'BRAMBLE_NODE']) delete base[name];
-  const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', env: { ...base, LANG: 'C', ...env } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.split('\n').filter(Boolean) };
-}
+const scratch = new Scratch('bramble-runner-pi-test-');
+afterAll(() => scratch.remove());
+const fresh = (label: string) => scratch.fresh(label);
 
 const hostOnly = (root: string, from = repo) => ['--dry-run', '--root', root, '--allow-non-pi', '--no-runner', '--from', from];
-
-/** A small stand-in for a Bramble checkout: fast to copy, and nobody else edits it while the tests run. */
-function makeCheckout(): string {
-  const dir = fresh('checkout');
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bramble', version: '0.0.0-test' }, null, 2) + '\n');
-  writeFileSync(join(dir, 'package-lock.json'), '{}\n');
-  mkdirSync(join(dir, 'src'));
-  writeFileSync(join(dir, 'src', 'cli.ts'), "console.log('bramble');\n");
-  writeFileSync(join(dir, 'src', 'old.ts'), 'export {};\n');
-  mkdirSync(join(dir, 'node_modules', 'left-pad'), { recursive: true });
-  writeFileSync(join(dir, 'node_modules', 'left-pad', 'index.js'), '');
-  return dir;
-}
-
-/** Every path under root with its kind, mode and content hash (or link target). */
-function tree(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string): void => {
-    for (const name of readdirSync(join(root, rel))) {
-      const path = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(root, path));
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isSymbolicLink()) out[path] = `link ${readlinkSync(join(root, path))}`;
-      else if (st.isDirectory()) {
-        out[path] = `dir ${mode}`;
-        walk(path);
-      } else out[path] = `file ${mode} ${createHash('sha256').update(readFileSync(join(root, path))).digest('hex')}`;
-    }
-  };
-  walk('');
-  return out;
-}
-
-const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
-const read = (path: string) => readFileSync(path, 'utf8');
 
 describe('install.sh --dry-run: a model host', () => {
   it('puts every file in place under --root with its mode, and prints the commands instead of running them', () => {
@@ -177,7 +95,7 @@ describe('install.sh --dry-run: a model host', () => {
 
   it('a second run changes nothing, and keeps the configuration people edited', () => {
     const root = fresh('again');
-    const from = makeCheckout();
+    const from = makeCheckout(scratch);
     expect(install(hostOnly(root, from)).status).toBe(0);
     writeFileSync(join(root, 'etc/bramble/serve.json'), read(join(here, 'serve.json')).replace('"port": 8080', '"port": 9090'));
     writeFileSync(join(root, 'etc/bramble/serve.env'), 'BRAMBLE_PROD_TOKEN=mine\n');
@@ -205,7 +123,7 @@ describe('install.sh --dry-run: a model host', () => {
 
   it('copies a changed checkout again, rebuilds and restarts the server', () => {
     const root = fresh('upgrade');
-    const from = makeCheckout();
+    const from = makeCheckout(scratch);
     expect(install(hostOnly(root, from)).status).toBe(0);
     writeFileSync(join(from, 'src', 'cli.ts'), "console.log('bramble 2');\n");
     rmSync(join(from, 'src', 'old.ts'));
@@ -225,7 +143,7 @@ describe('install.sh --dry-run: a model host', () => {
 
   it('replaces a unit that differs from the shipped one and puts back the mode of serve.env', () => {
     const root = fresh('repair');
-    const from = makeCheckout();
+    const from = makeCheckout(scratch);
     expect(install(hostOnly(root, from)).status).toBe(0);
     writeFileSync(join(root, 'etc/systemd/system/bramble-serve.service'), '[Service]\nExecStart=/bin/true\n');
     chmodSync(join(root, 'etc/bramble/serve.env'), 0o644);
@@ -246,7 +164,7 @@ describe('install.sh --dry-run: a model host', () => {
 
   it('creates the folder of an environment added to serve.json', () => {
     const root = fresh('env');
-    const from = makeCheckout();
+    const from = makeCheckout(scratch);
     expect(install(hostOnly(root, from)).status).toBe(0);
     const config = JSON.parse(read(join(root, 'etc/bramble/serve.json'))) as { environments: Record<string, object> };
     config.environments.canary = { path: '/canary', model: 'churn', tokenEnv: 'BRAMBLE_CANARY_TOKEN' };
@@ -301,7 +219,7 @@ describe('install.sh refuses', () => {
 
   it('a Node.js older than 20.19, and says how to install a newer one', () => {
     const root = fresh('old-node');
-    const node = join(root, '..', `node18-${counter}`);
+    const node = join(root, '..', `node18-${scratch.count}`);
     writeFileSync(node, '#!/bin/sh\necho v18.19.0\n', { mode: 0o755 });
     const r = install(hostOnly(root), { BRAMBLE_NODE: node });
     expect(r.status).toBe(1);
@@ -342,7 +260,7 @@ describe('install.sh --dry-run: the GitHub Actions runner', () => {
 
   it('downloads the pinned arm64 runner, checks its sum and registers it with the label bramble, never showing the token', () => {
     const root = fresh('runner');
-    const r = install([...runnerArgs(root, makeCheckout()), '--labels', 'gpu,bramble,pi1', '--runner-name', 'pi-one'], {
+    const r = install([...runnerArgs(root, makeCheckout(scratch)), '--labels', 'gpu,bramble,pi1', '--runner-name', 'pi-one'], {
       RUNNER_TOKEN: TOKEN,
       BRAMBLE_ARCH: 'aarch64',
     });
@@ -368,16 +286,12 @@ describe('install.sh --dry-run: the GitHub Actions runner', () => {
     expect(read(join(root, 'etc/group'))).not.toMatch(/^(sudo|adm|wheel):/m);
 
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
-    const leaks = Object.keys(tree(root)).filter((path) => {
-      const full = join(root, path);
-      return lstatSync(full).isFile() && readFileSync(full).includes(TOKEN);
-    });
-    expect(leaks).toEqual([]);
+    expect(filesHolding(root, TOKEN)).toEqual([]);
   });
 
   it('an organisation runner on x86_64 (with --allow-non-pi) takes the x64 build', () => {
     const root = fresh('org');
-    const r = install(['--dry-run', '--root', root, '--allow-non-pi', '--org', 'acme', '--from', makeCheckout()], {
+    const r = install(['--dry-run', '--root', root, '--allow-non-pi', '--org', 'acme', '--from', makeCheckout(scratch)], {
       RUNNER_TOKEN: TOKEN,
       BRAMBLE_ARCH: 'x86_64',
     });
@@ -388,7 +302,7 @@ describe('install.sh --dry-run: the GitHub Actions runner', () => {
 
   it('leaves a registered runner alone, and needs no token for it', () => {
     const root = fresh('registered');
-    const from = makeCheckout();
+    const from = makeCheckout(scratch);
     expect(install(runnerArgs(root, from), { RUNNER_TOKEN: TOKEN, BRAMBLE_ARCH: 'aarch64' }).status).toBe(0);
     // What the runner's own tools leave behind once downloaded (config.sh), registered (.runner) and a service (.service).
     writeFileSync(join(root, 'opt/actions-runner/config.sh'), '#!/bin/bash\n');
