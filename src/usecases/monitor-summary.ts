@@ -55,7 +55,7 @@ export async function monitorSummary(options: MonitorSummaryOptions, ports: Pick
   const since = dateOption('--since', options.since);
   const until = dateOption('--until', options.until);
   const registry = await Registry.open({ dir: options.dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
-  const { snapshot, models } = await registry.read();
+  const { snapshot, models } = await registry.read({ fetch: registry.remote !== null });
   const folder = `${MONITORING_FOLDER(config.name, options.env)}/profiles`;
   const byVersion = new Map<string, MonitorProfile[]>();
   const skipped: string[] = [];

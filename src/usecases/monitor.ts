@@ -60,7 +60,7 @@ export async function monitorRun(options: MonitorOptions, ports: Pick<Ports, 'gi
   const reader = async (): Promise<NonNullable<typeof registry>> => {
     if (registry === null) {
       const opened = await open();
-      const { snapshot, models } = await opened.read();
+      const { snapshot, models } = await opened.read({ fetch: opened.remote !== null });
       registry = { registry: opened, head: snapshot.head, models };
     }
     return registry;
