@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftResult } from '../src/data/drift.js';
+import { DRIFT_FORMAT, DRIFT_VERSION, type ColumnDrift, type DriftResult } from '../src/data/drift.js';
 import type { MonitorResult, VersionWindow } from '../src/monitor/windows.js';
 import { Registry } from '../src/registry/registry.js';
 import { checkServeConfig } from '../src/serve/config.js';
@@ -426,18 +426,23 @@ const HOUR = 3_600_000;
 const DAY_ONE = Date.parse('2026-11-01T00:00:00Z');
 
 function drift(driftedShare: number): DriftResult {
-  return { format: 'bramble-drift', version: 1, share: 0.5, driftedShare, datasetDrift: driftedShare >= 0.5, columns: [], skipped: [] } as unknown as DriftResult;
+  return { format: DRIFT_FORMAT, version: DRIFT_VERSION, share: 0.5, driftedShare, datasetDrift: driftedShare >= 0.5, columns: [], skipped: [] };
 }
 
-/** One version's window: `rows` rows, drift with that share (null: too few rows), the watched accuracy over `joined` rows. */
-function versionWindow(version: string, share: number | null, accuracy: { value: number | null; rows: number } | null): VersionWindow {
+/** The predicted labels against the training target: chi-square, drifted when its p-value is under 0.05. */
+function predictionDrift(pValue: number): ColumnDrift {
+  return { column: 'Churn', kind: 'categorical', test: 'chi2', statistic: 9.1, pValue, score: pValue, threshold: 0.05, drifted: pValue < 0.05, referenceCount: 5000, currentCount: 400 };
+}
+
+/** One version's window: drift with that share (null: too few rows), the predictions' p-value, the watched accuracy. */
+function versionWindow(version: string, share: number | null, accuracy: { value: number | null; rows: number } | null, predictionsP: number | null = null): VersionWindow {
   const performance: VersionWindow['performance'] =
     accuracy === null
       ? { status: 'not-enough-data', rows: 3 }
       : { status: 'ok', rows: accuracy.rows, metrics: { accuracy: accuracy.value ?? 0 }, watched: { metric: 'accuracy', value: accuracy.value, alert: (accuracy.value ?? 1) < 0.8 }, interval: null };
   const status = share === null ? 'not-enough-data' : share >= 0.5 ? 'alert' : 'healthy';
   const drifted = share === null ? null : drift(share);
-  return { version, rows: share === null ? 5 : 400, status, drift: drifted, predictionDrift: null, performance, joined: { feedback: 0, truthFile: 0 }, unjoinedFeedback: 0, unknownTruth: 0 };
+  return { version, rows: share === null ? 5 : 400, status, drift: drifted, predictionDrift: predictionsP === null ? null : predictionDrift(predictionsP), performance, joined: { feedback: 0, truthFile: 0 }, unjoinedFeedback: 0, unknownTruth: 0 };
 }
 
 /** A bramble-monitor result of churn in `env`, one window a day from DAY_ONE. */
@@ -487,9 +492,9 @@ describe('the last monitor result in /metrics', () => {
     const prod = monitorResult(
       'prod',
       [
-        [versionWindow('v1.0.0', 0.1, { value: 0.9, rows: 150 })],
-        [versionWindow('v1.0.0', 0.6, null), versionWindow('v1.0.1', 0.2, { value: null, rows: 120 })],
-        [versionWindow('v1.0.0', null, null), versionWindow('v1.0.1', 0.3, { value: 0.75, rows: 130 })],
+        [versionWindow('v1.0.0', 0.1, { value: 0.9, rows: 150 }, 0.4)],
+        [versionWindow('v1.0.0', 0.6, null, 0.001), versionWindow('v1.0.1', 0.2, { value: null, rows: 120 })],
+        [versionWindow('v1.0.0', null, null), versionWindow('v1.0.1', 0.3, { value: 0.75, rows: 130 }, 0.2)],
       ],
       false,
     );
@@ -526,6 +531,8 @@ describe('the last monitor result in /metrics', () => {
       'bramble_monitor_drifted_share{env="prod",model="churn",version="v1.0.1"} 0.3',
       'bramble_monitor_dataset_drift{env="prod",model="churn",version="v1.0.0"} 1',
       'bramble_monitor_dataset_drift{env="prod",model="churn",version="v1.0.1"} 0',
+      'bramble_monitor_prediction_drift{env="prod",model="churn",version="v1.0.0"} 1',
+      'bramble_monitor_prediction_drift{env="prod",model="churn",version="v1.0.1"} 0',
       `bramble_monitor_window_end_timestamp_seconds{env="prod",model="churn",version="v1.0.0"} ${end(2)}`,
       `bramble_monitor_window_end_timestamp_seconds{env="prod",model="churn",version="v1.0.1"} ${end(3)}`,
       // v1.0.0's accuracy is the first day's (the later ones had no joined rows); v1.0.1's day 2 had no value.

@@ -25,6 +25,8 @@ export interface MonitorVersionSummary {
   readonly version: string;
   /** The newest window with drift (enough rows); null when none had. */
   readonly drift: { readonly driftedShare: number; readonly datasetDrift: boolean; readonly windowEnd: number } | null;
+  /** Whether the predictions drifted from the training target's distribution, in the newest window that compared them. */
+  readonly predictionDrift: { readonly drifted: boolean; readonly windowEnd: number } | null;
   /** The watched metric of the newest window with enough joined rows and a value; null when none had. */
   readonly watched: { readonly metric: string; readonly value: number; readonly rows: number; readonly windowEnd: number } | null;
 }
@@ -66,6 +68,7 @@ function need(ok: boolean, what: string): void {
 
 interface Found {
   drift: MonitorVersionSummary['drift'];
+  predictionDrift: MonitorVersionSummary['predictionDrift'];
   watched: MonitorVersionSummary['watched'];
 }
 
@@ -77,7 +80,7 @@ function readVersionWindow(v: unknown, at: string, windowEnd: number, found: Map
   const version = vw.version as string;
   let entry = found.get(version);
   if (entry === undefined) {
-    entry = { drift: null, watched: null };
+    entry = { drift: null, predictionDrift: null, watched: null };
     found.set(version, entry);
   }
   if (vw.drift !== null && vw.drift !== undefined) {
@@ -85,6 +88,12 @@ function readVersionWindow(v: unknown, at: string, windowEnd: number, found: Map
     need(isObject(d) && isFiniteNumber(d.driftedShare) && typeof d.datasetDrift === 'boolean', `${at}.drift has no driftedShare (number) and datasetDrift (boolean)`);
     const drift = d as { driftedShare: number; datasetDrift: boolean };
     if (entry.drift === null || windowEnd >= entry.drift.windowEnd) entry.drift = { driftedShare: drift.driftedShare, datasetDrift: drift.datasetDrift, windowEnd };
+  }
+  // Results written before the monitor compared predictions have no predictionDrift: no series, not an error.
+  if (vw.predictionDrift !== null && vw.predictionDrift !== undefined) {
+    const pd = vw.predictionDrift;
+    need(isObject(pd) && typeof pd.drifted === 'boolean', `${at}.predictionDrift has no drifted (boolean)`);
+    if (entry.predictionDrift === null || windowEnd >= entry.predictionDrift.windowEnd) entry.predictionDrift = { drifted: (pd as Json).drifted as boolean, windowEnd };
   }
   const p = vw.performance;
   need(isObject(p) && typeof p.status === 'string', `${at}.performance has no status`);
@@ -125,7 +134,7 @@ function summarize(value: unknown, model: string, env: string): MonitorSummary {
     for (let j = 0; j < list.length; j++) readVersionWindow(list[j], `windows[${i}].versions[${j}]`, windowEnd, found);
   }
   const versions: MonitorVersionSummary[] = [];
-  for (const [version, f] of found) versions.push({ version, drift: f.drift, watched: f.watched });
+  for (const [version, f] of found) versions.push({ version, drift: f.drift, predictionDrift: f.predictionDrift, watched: f.watched });
   return { model, env, healthy: r.healthy as boolean, ranAt: r.ranAt === undefined ? newestEnd : seconds(r.ranAt), versions };
 }
 
@@ -161,6 +170,7 @@ export const MONITOR_GAUGES = {
   ranAt: ['bramble_monitor_run_timestamp_seconds', 'When the last monitor run ran (seconds since 1970; the end of its newest window when the result does not say).', RUN],
   driftedShare: ['bramble_monitor_drifted_share', 'Share of the compared input columns that drifted, in the newest window with enough rows for the version.', VERSION],
   datasetDrift: ['bramble_monitor_dataset_drift', '1 when that window drifted as a whole (drifted share at or above ml.yaml monitor.drift.share), else 0.', VERSION],
+  predictionDrift: ['bramble_monitor_prediction_drift', "1 when the version's predictions drifted from its training target's distribution, in the newest window that compared them, else 0.", VERSION],
   windowEnd: ['bramble_monitor_window_end_timestamp_seconds', 'End of the newest window with enough rows for the version (seconds since 1970): how old its drift figures are.', VERSION],
   metric: ['bramble_monitor_metric', 'The watched live metric (ml.yaml monitor.performance) of the newest window with enough rows with ground truth.', METRIC],
   metricRows: ['bramble_monitor_metric_rows', 'Rows with ground truth the watched live metric was computed on.', METRIC],
@@ -191,6 +201,7 @@ export class MonitorMetrics {
           g.datasetDrift.set(labels, v.drift.datasetDrift ? 1 : 0);
           g.windowEnd.set(labels, v.drift.windowEnd);
         }
+        if (v.predictionDrift !== null) g.predictionDrift.set(labels, v.predictionDrift.drifted ? 1 : 0);
         if (v.watched !== null) {
           const metric = { env: s.env, model: s.model, version: v.version, metric: v.watched.metric };
           g.metric.set(metric, v.watched.value);
