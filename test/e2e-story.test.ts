@@ -34,6 +34,7 @@ import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { runStep, type StepRun } from './helpers/actions.js';
 import { GITHUB_DOUBLE, GITHUB_ACTORS, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
+import { expressionValue, holds, interpolate, type Context } from './helpers/workflow-expressions.js';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
@@ -59,43 +60,14 @@ interface WorkflowJob {
   if?: string;
   needs?: string | string[];
   outputs?: Record<string, string>;
+  /** One matrix variable at most (the monitor's `env`), whose value is an expression giving a list. */
+  strategy?: { matrix?: Record<string, string> };
   steps: WorkflowStep[];
 }
 const workflow = parse(readFileSync(join(root, '.github/workflows/model-pipeline.yml'), 'utf8')) as {
   on: { workflow_call: { inputs: Record<string, { default?: string | boolean }> } };
   jobs: Record<string, WorkflowJob>;
 };
-
-type Context = Record<string, unknown>;
-
-/** A property path (`needs.plan.outputs.champion-env`) or a quoted literal; missing properties are null, as on GitHub. */
-function operand(text: string, context: Context): unknown {
-  const t = text.trim();
-  if (/^'[^']*'$/.test(t)) return t.slice(1, -1);
-  if (!/^[a-zA-Z_][\w-]*(\.[\w-]+)*$/.test(t)) throw new Error(`the story cannot evaluate ${JSON.stringify(t)} (model-pipeline.yml uses an expression it does not know)`);
-  let value: unknown = context;
-  for (const key of t.split('.')) value = typeof value === 'object' && value !== null ? (value as Context)[key] : null;
-  return value ?? null;
-}
-
-/** The forms the played jobs use: `a && b`, `a == b`, `a != b`, paths and literals. Anything else throws. */
-function evaluate(expression: string, context: Context): unknown {
-  const terms = expression.split('&&');
-  if (terms.length > 1) return terms.every((term) => evaluate(term, context) === true);
-  const comparison = /^(.*?)(==|!=)(.*)$/.exec(expression);
-  if (!comparison) return operand(expression, context);
-  const [a, b] = [operand(comparison[1], context), operand(comparison[3], context)];
-  // GitHub compares null with '' as equal (both coerce to 0); the workflow only compares strings.
-  const equal = String(a ?? '') === String(b ?? '');
-  return comparison[2] === '==' ? equal : !equal;
-}
-
-function interpolate(value: string | number | boolean, context: Context): string {
-  return String(value).replace(/\$\{\{(.*?)\}\}/g, (_, expression: string) => {
-    const result = evaluate(expression, context);
-    return result === null ? '' : String(result);
-  });
-}
 
 /** What the runner passes an action: action.yml's inputs, `with:` over their defaults; an unknown input is an error. */
 function actionInputs(step: string, given: Record<string, string>, context: Context): Record<string, string> {
@@ -115,7 +87,7 @@ function actionInputs(step: string, given: Record<string, string>, context: Cont
 // Events, jobs and steps.
 
 interface PlayedEvent {
-  name: 'pull_request' | 'push';
+  name: 'pull_request' | 'push' | 'schedule' | 'workflow_dispatch';
   payload: Record<string, unknown>;
   /** GITHUB_REF: refs/pull/N/merge, refs/heads/develop, refs/tags/churn#prod#2 */
   ref: string;
@@ -257,10 +229,17 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
 
 
   /** One job of model-pipeline.yml: its checkout, then its Bramble steps with `with:` evaluated, until one fails. */
-  async function playJob(id: string, event: PlayedEvent, needs: Record<string, { outputs: Record<string, string> }>, eventPath: string): Promise<JobRun> {
+  async function playJob(
+    id: string,
+    event: PlayedEvent,
+    needs: Record<string, { outputs: Record<string, string> }>,
+    eventPath: string,
+    inputs: Record<string, string | boolean>,
+    matrix: Context,
+  ): Promise<JobRun> {
     const job = workflow.jobs[id];
     const steps: Context = {};
-    const context: Context = { github: githubContext(event), inputs: callerInputs, needs, steps };
+    const context: Context = { github: githubContext(event), inputs, needs, steps, matrix };
     const github = context.github as Record<string, string>;
     const pr = event.payload.pull_request as { head: { ref: string }; base: { ref: string } } | undefined;
     const env: Record<string, string> = {
@@ -284,11 +263,13 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
       GITHUB_ACTOR: ACTOR,
       GITHUB_TRIGGERING_ACTOR: ACTOR,
       GITHUB_WORKFLOW: 'ml',
+      // The caller's workflow, which a reusable workflow's steps see too (the monitor dispatches a retrain to it).
+      GITHUB_WORKFLOW_REF: `${REPOSITORY}/.github/workflows/ml.yml@${event.ref}`,
       GITHUB_JOB: id,
     };
     const run: JobRun = { conclusion: 'success', steps: {}, outputs: {}, workspace: '' };
     for (const step of job.steps) {
-      if (step.if !== undefined && evaluate(step.if, context) !== true) continue;
+      if (step.if !== undefined && !holds(step.if, context)) continue;
       if (step.uses === 'actions/checkout@v4') {
         expect(step.with).toMatchObject({ 'persist-credentials': false });
         run.workspace = await checkout(event, Number(step.with?.['fetch-depth'] ?? 1));
@@ -312,8 +293,11 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     return run;
   }
 
-  /** Every job of the workflow whose `needs` succeeded and whose `if:` holds for this event, in the file's order. */
-  async function playEvent(event: PlayedEvent): Promise<Record<string, JobRun>> {
+  /**
+   * Every job of the workflow whose `needs` succeeded and whose `if:` holds for this event, in the file's order;
+   * a job with a matrix once per value (named `job (value)` when there are several). `inputs` is the caller's `with:`.
+   */
+  async function playEvent(event: PlayedEvent, inputs: Record<string, string | boolean> = callerInputs): Promise<Record<string, JobRun>> {
     runId += 1;
     const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
     writeFileSync(eventPath, JSON.stringify(event.payload));
@@ -321,9 +305,15 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     for (const [id, job] of Object.entries(workflow.jobs)) {
       const needs = [job.needs ?? []].flat();
       if (needs.some((n) => runs[n]?.conclusion !== 'success')) continue;
-      const context = { github: githubContext(event), inputs: callerInputs, needs: Object.fromEntries(needs.map((n) => [n, runs[n]])) };
-      if (job.if !== undefined && evaluate(job.if, context) !== true) continue;
-      runs[id] = await playJob(id, event, context.needs, eventPath);
+      const context = { github: githubContext(event), inputs, needs: Object.fromEntries(needs.map((n) => [n, runs[n]])) };
+      if (job.if !== undefined && !holds(job.if, context)) continue;
+      const [variable, values] = Object.entries(job.strategy?.matrix ?? {})[0] ?? [];
+      const list = variable === undefined ? [null] : expressionValue(values ?? '', context);
+      if (!Array.isArray(list)) throw new Error(`job ${id}: the matrix ${variable} is not a list`);
+      for (const value of list) {
+        const name = list.length > 1 ? `${id} (${String(value)})` : id;
+        runs[name] = await playJob(id, event, context.needs, eventPath, inputs, variable === undefined ? {} : { [variable]: value });
+      }
     }
     return runs;
   }
@@ -598,4 +588,5 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     expect(double.deployments).toHaveLength(2);
     expect(double.problems).toEqual([]);
   });
+
 });
