@@ -13,11 +13,12 @@
 //   few rows has no drift and never alerts, so the gauges keep the last figure that meant something, and
 //   bramble_monitor_window_end_timestamp_seconds says how old it is.
 import { createHash } from 'node:crypto';
+import { MONITORING_FOLDER } from '../monitor/record.js';
 import type { Gauge, Metrics } from './metrics.js';
 
-/** Where the monitor records its last result on the registry branch. */
+/** Where the monitor records its last result on the registry branch (src/monitor/record.ts writes it). */
 export function monitorLatestPath(name: string, env: string): string {
-  return `${name}/monitoring/${env}/latest.json`;
+  return `${MONITORING_FOLDER(name, env)}/latest.json`;
 }
 
 /** What /metrics shows of one version in the last result. */
