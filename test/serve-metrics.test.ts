@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRIFT_FORMAT, DRIFT_VERSION, type ColumnDrift, type DriftResult } from '../src/data/drift.js';
+import { monitorRecordFiles } from '../src/monitor/record.js';
 import type { MonitorResult, VersionWindow } from '../src/monitor/windows.js';
 import { Registry } from '../src/registry/registry.js';
 import { checkServeConfig } from '../src/serve/config.js';
 import { LATENCY_BUCKETS, Metrics, type Labels } from '../src/serve/metrics.js';
+import { monitorLatestPath } from '../src/serve/monitor-metrics.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { git, makeModelRepo, train } from './helpers/model-repo.js';
 
@@ -517,6 +519,11 @@ describe('the last monitor result in /metrics', () => {
   afterAll(async () => {
     await server?.close();
     rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('reads latest.json where the monitor writes it', () => {
+    const files = monitorRecordFiles(monitorResult('prod', [], true), [], '');
+    expect([...files.keys()]).toContain(monitorLatestPath('churn', 'prod'));
   });
 
   it('shows per environment: healthy, the run time, drift and the live metric of the newest window with enough rows', async () => {

@@ -13,12 +13,15 @@
 //   few rows has no drift and never alerts, so the gauges keep the last figure that meant something, and
 //   bramble_monitor_window_end_timestamp_seconds says how old it is.
 import { createHash } from 'node:crypto';
-import { MONITORING_FOLDER } from '../monitor/record.js';
 import type { Gauge, Metrics } from './metrics.js';
 
-/** Where the monitor records its last result on the registry branch (src/monitor/record.ts writes it). */
+/**
+ * Where the monitor records its last result on the registry branch (src/monitor/record.ts, MONITORING_FOLDER, writes
+ * it). Written out here rather than imported: monitor/ reads the server's prediction log, so serve/ importing
+ * monitor/ would make the two folders import each other; test/serve-metrics.test.ts checks both agree.
+ */
 export function monitorLatestPath(name: string, env: string): string {
-  return `${MONITORING_FOLDER(name, env)}/latest.json`;
+  return `${name}/monitoring/${env}/latest.json`;
 }
 
 /** What /metrics shows of one version in the last result. */
