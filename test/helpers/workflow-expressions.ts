@@ -86,19 +86,19 @@ class Parser {
   }
 
   private or(): unknown {
-    let value = this.and();
-    while (this.take('||')) {
-      const right = this.and();
-      value = truthy(value) ? value : right;
-    }
-    return value;
+    return this.chain('||', () => this.and());
   }
 
   private and(): unknown {
-    let value = this.comparison();
-    while (this.take('&&')) {
-      const right = this.comparison();
-      value = truthy(value) ? right : value;
+    return this.chain('&&', () => this.comparison());
+  }
+
+  /** `a || b` is a when a is truthy, else b; `a && b` is a when a is falsy, else b. */
+  private chain(op: '||' | '&&', next: () => unknown): unknown {
+    let value = next();
+    while (this.take(op)) {
+      const right = next();
+      if ((op === '||') !== truthy(value)) value = right;
     }
     return value;
   }
