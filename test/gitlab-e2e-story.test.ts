@@ -256,7 +256,7 @@ describe('the end-to-end story of a model repository on GitLab (issue 13)', () =
     expect(double.problems).toEqual([]);
   });
 
-  it('promotion to prod: refused from a pipeline (approval: true, not enforceable on GitLab yet); a maintainer\'s tag deploys it', { timeout: 90_000 }, async () => {
+  it('promotion to prod: refused from a pipeline that has no BRAMBLE_GITLAB_APPROVAL_TOKEN to read the protected tags with; a maintainer\'s tag deploys it', { timeout: 90_000 }, async () => {
     const refused = await playPipeline({ ref: 'origin/develop', vars: { CI_PIPELINE_SOURCE: 'web', CI_COMMIT_BRANCH: 'develop', BRAMBLE_PROMOTE_TO: 'prod', BRAMBLE_PROMOTE_VERSION: 'churn@v1.0.0' } });
     expect(Object.keys(refused)).toEqual(['bramble-promote']);
     expect(refused['bramble-promote'].code).toBe(2);
