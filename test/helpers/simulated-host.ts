@@ -11,7 +11,7 @@
 // - Requests go out a few at a time, each batch at one instant: the windows care about the day, not the second.
 // - Everything sent is kept (id, inputs, truth, whether it was fed back, the probabilities answered), so a test
 //   can compute what the monitor should find from what was sent rather than from what the monitor read.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,11 +88,17 @@ export class SimulatedHost {
 
   /**
    * The template with `trees` trees and ml.yaml's monitor.drift.share set to `share`, trained and registered as
-   * churn@v1.0.0, served in prod by the real server.
+   * churn@v1.0.0, served in prod by the real server. With `rows`, the data is cut to its first `rows` rows (and
+   * the schema's minimum with it): a reference of up to 1,000 rows is compared with the small-sample tests.
    */
-  static async start(options: { trees: number; share: number }): Promise<SimulatedHost> {
+  static async start(options: { trees: number; share: number; rows?: number }): Promise<SimulatedHost> {
     const dir = makeModelRepo({ trees: options.trees });
     editMlYaml(dir, (text) => text.replace('drift: { share: 0.5 }', `drift: { share: ${options.share} }`));
+    if (options.rows !== undefined) {
+      const data = join(dir, 'data/churn.csv');
+      writeFileSync(data, `${readFileSync(data, 'utf8').split('\n').slice(0, options.rows + 1).join('\n')}\n`);
+      editMlYaml(dir, (text) => text.replace('rows: { min: 1000 }', `rows: { min: ${options.rows} }`));
+    }
     commitAll(dir, `monitor: drift share ${options.share}`);
     const text = await train(dir);
     const artifact = JSON.parse(text) as { sha256: string; signature: { inputs: { name: string; kind: string }[]; classes: string[] } };

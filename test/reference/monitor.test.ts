@@ -2,122 +2,187 @@
  * Live: the monitor's statistics on the simulated host's windows (the traffic of test/monitor-story.test.ts,
  * replayed from the same seeds) against scipy and scikit-learn given the raw data. Drift: each compared column's
  * window sketch, and its Wasserstein or Jensen–Shannon distance against the training data, equal scipy's to 1e-9
- * (what "equal" means for sketch statistics: test/helpers/reference-monitor.ts); prediction drift likewise.
- * Performance: accuracy, precision, recall, F1, ROC AUC and log loss of each window equal scikit-learn's on
- * exactly the rows fed back, to reference-expect.ts's tolerance. `npm run test:reference` runs this; it needs
- * python3-sklearn and fails rather than skips without it.
+ * (what "equal" means for sketch statistics: test/helpers/reference-monitor.ts); prediction drift likewise; with a
+ * reference of 800 rows, chi-square's statistic and p-value equal scipy's to 1e-9 and KS's D equals the same
+ * definition computed by numpy, its p-value within 0.01 of scipy's exact one (Stephens' approximation, as
+ * test/data-drift.test.ts bounds it). Performance: accuracy, precision, recall, F1, ROC AUC and log loss of each
+ * window equal scikit-learn's on exactly the rows fed back, to reference-expect.ts's tolerance.
+ * `npm run test:reference` runs this; it needs python3-sklearn and fails rather than skips without it.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MonitorProfile, MonitorResult } from '../../src/monitor/windows.js';
+import type { MonitorProfile, MonitorResult, MonitorWindow } from '../../src/monitor/windows.js';
 import { monitorRun } from '../../src/usecases/monitor.js';
 import { METRIC_TOLERANCE } from '../helpers/reference-expect.js';
-import { runScipyJobs } from '../helpers/reference-drift.js';
+import { runScipyJobs, type ScipyJob } from '../helpers/reference-drift.js';
 import { runSklearnMetrics, type MetricsRun } from '../helpers/reference-metrics.js';
 import { joinedCase, parseWindowDrift, predictedValues, referenceValues, windowDriftJob, windowValues, type WindowDriftAnswer } from '../helpers/reference-monitor.js';
 import { DAY_MS, SimulatedHost, STORY } from '../helpers/simulated-host.js';
 
 const DRIFT_TOLERANCE = 1e-9;
 
-function close(ours: number | null | undefined, theirs: number, what: string): void {
+function close(ours: number | null | undefined, theirs: number, what: string, tolerance = DRIFT_TOLERANCE): void {
   expect(typeof ours, what).toBe('number');
-  expect(Math.abs((ours as number) - theirs), `${what}: ours ${ours}, the reference ${theirs}`).toBeLessThanOrEqual(DRIFT_TOLERANCE * Math.max(1, Math.abs(theirs)));
+  expect(Math.abs((ours as number) - theirs), `${what}: ours ${ours}, the reference ${theirs}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(theirs)));
 }
 
-/** The days of the story whose windows had enough rows to judge. */
-const JUDGED = STORY.days.filter(([, n]) => n >= 100).map(([d]) => d);
 const start = (d: number): string => new Date(STORY.start + d * DAY_MS).toISOString();
 
-let host: SimulatedHost;
-let result: MonitorResult;
-let profiles: readonly MonitorProfile[];
-const scipy = new Map<number, { inputs: WindowDriftAnswer; predictions: WindowDriftAnswer }>();
-let sklearn: MetricsRun;
+/** A host, its traffic, the monitor's run over its log, and scipy's and scikit-learn's answers for each judged day. */
+interface Monitored {
+  host: SimulatedHost;
+  result: MonitorResult;
+  profiles: readonly MonitorProfile[];
+  scipy: Map<number, { inputs: WindowDriftAnswer; predictions: WindowDriftAnswer }>;
+  sklearn: MetricsRun;
+}
 
-beforeAll(async () => {
-  host = await SimulatedHost.start({ trees: 10, share: 0.05 });
+async function monitored(host: SimulatedHost, days: readonly (readonly [number, number, boolean])[]): Promise<Monitored> {
   vi.useFakeTimers({ toFake: ['Date'] });
   try {
-    await host.story((ms) => vi.setSystemTime(ms));
+    for (const [d, n, shifted] of days) await host.traffic(d, n, shifted, (ms) => vi.setSystemTime(ms));
   } finally {
     vi.useRealTimers();
   }
   await host.close();
-  const run = await monitorRun({ dir: host.dir, env: 'prod', logs: host.logs }, { git: { env: {}, remote: null }, log: { info: () => undefined, warn: () => undefined } });
-  result = run.result;
-  profiles = run.profiles;
-
-  const jobs = [];
-  for (const d of JUDGED) {
-    const window = result.windows.find((w) => w.start === start(d));
-    const columns = window?.versions[0]?.drift?.columns ?? [];
-    const unexpected = columns.filter((c) => c.test !== 'wasserstein' && c.test !== 'jensen_shannon');
-    if (unexpected.length > 0) throw new Error(`the reference covers the large-reference tests only; ${unexpected.map((c) => `${c.column}: ${c.test}`).join(', ')}`);
-    const numeric = columns.filter((c) => c.test === 'wasserstein').map((c) => c.column);
-    const categorical = columns.filter((c) => c.test === 'jensen_shannon').map((c) => c.column);
-    const names = [...numeric, ...categorical];
-    jobs.push(windowDriftJob(`inputs ${d}`, { numeric, categorical, reference: referenceValues(host.table, names), current: windowValues(host.sent, d, names) }));
-    jobs.push(windowDriftJob(`predictions ${d}`, { numeric: [], categorical: ['Churn'], reference: referenceValues(host.table, ['Churn']), current: { Churn: predictedValues(host.sent, d) } }));
+  const { result, profiles } = await monitorRun({ dir: host.dir, env: 'prod', logs: host.logs }, { git: { env: {}, remote: null }, log: { info: () => undefined, warn: () => undefined } });
+  const judged = days.filter(([, n]) => n >= 100).map(([d]) => d);
+  const jobs: ScipyJob[] = [];
+  for (const d of judged) {
+    const columns = windowOf(result, d).versions[0]?.drift?.columns ?? [];
+    const by = (test: string): string[] => columns.filter((c) => c.test === test).map((c) => c.column);
+    const names = columns.map((c) => c.column);
+    const input = { numeric: by('wasserstein'), categorical: by('jensen_shannon'), ks: by('ks'), chi2: by('chi2') };
+    jobs.push(windowDriftJob(`inputs ${d}`, { ...input, reference: referenceValues(host.table, names), current: windowValues(host.sent, d, names) }));
+    const test = windowOf(result, d).versions[0]?.predictionDrift?.test === 'chi2' ? 'chi2' : 'categorical';
+    const predictions = { numeric: [], categorical: test === 'categorical' ? ['Churn'] : [], chi2: test === 'chi2' ? ['Churn'] : [] };
+    jobs.push(windowDriftJob(`predictions ${d}`, { ...predictions, reference: referenceValues(host.table, ['Churn']), current: { Churn: predictedValues(host.sent, d) } }));
   }
   const answers = await runScipyJobs(jobs);
-  for (const d of JUDGED) {
+  const scipy = new Map<number, { inputs: WindowDriftAnswer; predictions: WindowDriftAnswer }>();
+  for (const d of judged) {
     scipy.set(d, { inputs: parseWindowDrift(answers.results[`inputs ${d}`], `inputs ${d}`), predictions: parseWindowDrift(answers.results[`predictions ${d}`], `predictions ${d}`) });
   }
-  sklearn = await runSklearnMetrics(JUDGED.map((d) => joinedCase(`window ${d}`, host.sent, d, host.artifact.classes)));
-}, 900_000);
+  const sklearn = await runSklearnMetrics(judged.map((d) => joinedCase(`window ${d}`, host.sent, d, host.artifact.classes)));
+  return { host, result, profiles, scipy, sklearn };
+}
 
-afterAll(async () => {
-  await host?.close();
-});
+function windowOf(result: MonitorResult, d: number): MonitorWindow {
+  const window = result.windows.find((w) => w.start === start(d));
+  if (window === undefined) throw new Error(`no window starts at ${start(d)}`);
+  return window;
+}
 
-describe("the monitor's drift statistics equal scipy's on the raw values, to 1e-9", () => {
+/** Every compared column of day `d`: its window sketch, and its statistic (and p-value) by the test drift.ts chose. */
+function expectDriftAgrees(m: Monitored, d: number): void {
+  const window = windowOf(m.result, d);
+  const profile = m.profiles.find((p) => p.start === start(d) && p.model === 'v1.0.0');
+  const answer = m.scipy.get(d);
+  if (profile === undefined || answer === undefined) throw new Error(`day ${d}: no profile or answer`);
+  const sketchOf = (column: string): readonly number[] => {
+    const found = profile.inputs.columns.find((c) => c.name === column);
+    return found !== undefined && (found.kind === 'number' || found.kind === 'date') ? (found.sketch ?? []) : [];
+  };
+  const columns = window.versions[0].drift?.columns ?? [];
+  expect(columns, `day ${d}`).toHaveLength(19);
+  for (const c of columns) {
+    if (c.test === 'wasserstein' || c.test === 'ks') {
+      const expected = c.test === 'ks' ? answer.inputs.ks[c.column] : answer.inputs.numeric[c.column];
+      expect(sketchOf(c.column), c.column).toHaveLength(101);
+      sketchOf(c.column).forEach((q, i) => close(q, expected.sketch[i], `${c.column} percentile ${i}`));
+    }
+    if (c.test === 'wasserstein') close(c.statistic, answer.inputs.numeric[c.column].wasserstein, `${c.column} Wasserstein`);
+    else if (c.test === 'jensen_shannon') close(c.statistic, answer.inputs.categorical[c.column].js, `${c.column} Jensen–Shannon`);
+    else if (c.test === 'ks') {
+      close(c.statistic, answer.inputs.ks[c.column].d, `${c.column} KS D`);
+      close(c.pValue, answer.inputs.ks[c.column].p, `${c.column} KS p-value (Stephens against scipy's exact)`, 0.01);
+    } else {
+      const expected = answer.inputs.chi2[c.column];
+      if (expected.statistic === null) expect(c).toMatchObject({ statistic: null, pValue: 0 });
+      else {
+        close(c.statistic, expected.statistic, `${c.column} chi-square`);
+        expect(Math.abs((c.pValue ?? Number.NaN) - expected.p), `${c.column} chi-square p: ours ${c.pValue}, scipy ${expected.p}`).toBeLessThanOrEqual(1e-9 + 1e-9 * expected.p);
+      }
+    }
+  }
+  const predicted = window.versions[0].predictionDrift;
+  if (predicted?.test === 'jensen_shannon') close(predicted.statistic, answer.predictions.categorical.Churn.js, 'predicted Churn Jensen–Shannon');
+  else if (predicted?.test === 'chi2') close(predicted.statistic, answer.predictions.chi2.Churn.statistic ?? Number.NaN, 'predicted Churn chi-square');
+  else throw new Error(`day ${d}: prediction drift ${JSON.stringify(predicted)}`);
+}
+
+/** The window's live metrics against scikit-learn's on the rows fed back that day. */
+function expectMetricsAgree(m: Monitored, d: number): void {
+  const performance = windowOf(m.result, d).versions[0]?.performance;
+  if (performance?.status !== 'ok') throw new Error(`day ${d}: ${performance?.status}`);
+  const sk = m.sklearn.reference.classification.get(`window ${d}`);
+  if (sk === undefined) throw new Error(`scikit-learn has no result for day ${d}`);
+  expect(performance.rows).toBe(joinedCase('', m.host.sent, d, m.host.artifact.classes).labels.length);
+  const theirs = { accuracy: sk.accuracy, precision: sk.precision, recall: sk.recall, f1: sk.f1, roc_auc: sk.roc_auc, log_loss: sk.log_loss };
+  expect(Object.keys(performance.metrics).sort()).toEqual(Object.keys(theirs).sort());
+  for (const [metric, value] of Object.entries(theirs)) {
+    const ours = performance.metrics[metric as keyof typeof theirs];
+    if (value === null || ours === undefined || ours === null) throw new Error(`${metric} of day ${d}: ours ${ours}, scikit-learn ${value}`);
+    expect(Math.abs(ours - value), `${metric} of day ${d}: ours ${ours}, scikit-learn ${value}`).toBeLessThanOrEqual(METRIC_TOLERANCE * Math.max(1, Math.abs(value)));
+  }
+}
+
+/** The days of the story whose windows had enough rows to judge. */
+const JUDGED = STORY.days.filter(([, n]) => n >= 100).map(([d]) => d);
+
+describe("the story's traffic, a reference of 7,043 rows: Wasserstein and Jensen–Shannon", () => {
+  let m: Monitored;
+  beforeAll(async () => {
+    m = await monitored(await SimulatedHost.start({ trees: 10, share: 0.05 }), STORY.days);
+  }, 900_000);
+  afterAll(async () => {
+    await m?.host.close();
+  });
+
   it('compares every input column in every judged window, and flags MonthlyCharges in the shifted ones only', () => {
     for (const d of JUDGED) {
-      const drift = result.windows.find((w) => w.start === start(d))?.versions[0]?.drift;
-      expect(drift?.columns.length, `day ${d}`).toBe(19);
+      const drift = windowOf(m.result, d).versions[0]?.drift;
+      expect(drift?.columns.map((c) => c.test).sort()[0], `day ${d}`).toBe('jensen_shannon');
       expect(drift?.columns.filter((c) => c.drifted).map((c) => c.column), `day ${d}`).toEqual(d >= 3 ? ['MonthlyCharges'] : []);
     }
   });
 
-  it.each(JUDGED)('day %i: each window sketch is numpy’s percentiles of the values sent, and each distance scipy’s', (d) => {
-    const window = result.windows.find((w) => w.start === start(d));
-    const profile = profiles.find((p) => p.start === start(d) && p.model === 'v1.0.0');
-    const answer = scipy.get(d);
-    if (window === undefined || profile === undefined || answer === undefined) throw new Error(`day ${d}: no window, profile or answer`);
-    for (const column of window.versions[0].drift?.columns ?? []) {
-      if (column.test === 'wasserstein') {
-        const expected = answer.inputs.numeric[column.column];
-        const sketched = profile.inputs.columns.find((c) => c.name === column.column);
-        const sketch = sketched !== undefined && (sketched.kind === 'number' || sketched.kind === 'date') ? (sketched.sketch ?? []) : [];
-        expect(sketch, column.column).toHaveLength(101);
-        sketch.forEach((q, i) => close(q, expected.sketch[i], `${column.column} percentile ${i}`));
-        close(column.statistic, expected.wasserstein, `${column.column} Wasserstein`);
-      } else {
-        close(column.statistic, answer.inputs.categorical[column.column].js, `${column.column} Jensen–Shannon`);
-      }
-    }
-    const predictionDrift = window.versions[0].predictionDrift;
-    expect(predictionDrift).toMatchObject({ column: 'Churn', test: 'jensen_shannon' });
-    close(predictionDrift?.statistic, answer.predictions.categorical.Churn.js, 'predicted Churn Jensen–Shannon');
+  it.each(JUDGED)('day %i: each window sketch is numpy’s percentiles of the values sent, and each distance scipy’s, to 1e-9', (d) => {
+    expectDriftAgrees(m, d);
+  });
+
+  it('runs the scikit-learn release the tolerances were set against', () => {
+    expect(m.sklearn.sklearn).toBe('1.2.1');
+  });
+
+  it.each(JUDGED)("day %i: accuracy, precision, recall, F1, ROC AUC and log loss equal scikit-learn's on the joined rows", (d) => {
+    expectMetricsAgree(m, d);
   });
 });
 
-describe("the monitor's live metrics equal scikit-learn's on the joined rows", () => {
-  it('runs the scikit-learn release the tolerances were set against', () => {
-    expect(sklearn.sklearn).toBe('1.2.1');
+describe('a reference of 800 rows: Kolmogorov–Smirnov and chi-square', () => {
+  let m: Monitored;
+  const days = [
+    [0, 300, false],
+    [1, 300, true],
+  ] as const;
+  beforeAll(async () => {
+    m = await monitored(await SimulatedHost.start({ trees: 10, share: 0.05, rows: 800 }), days);
+  }, 900_000);
+  afterAll(async () => {
+    await m?.host.close();
   });
 
-  it.each(JUDGED)('day %i: accuracy, precision, recall, F1, ROC AUC and log loss', (d) => {
-    const performance = result.windows.find((w) => w.start === start(d))?.versions[0]?.performance;
-    if (performance?.status !== 'ok') throw new Error(`day ${d}: ${performance?.status}`);
-    const sk = sklearn.reference.classification.get(`window ${d}`);
-    if (sk === undefined) throw new Error(`scikit-learn has no result for day ${d}`);
-    expect(performance.rows).toBe(joinedCase('', host.sent, d, host.artifact.classes).labels.length);
-    const theirs = { accuracy: sk.accuracy, precision: sk.precision, recall: sk.recall, f1: sk.f1, roc_auc: sk.roc_auc, log_loss: sk.log_loss };
-    expect(Object.keys(performance.metrics).sort()).toEqual(Object.keys(theirs).sort());
-    for (const [metric, value] of Object.entries(theirs)) {
-      const ours = performance.metrics[metric as keyof typeof theirs];
-      if (value === null || ours === undefined || ours === null) throw new Error(`${metric} of day ${d}: ours ${ours}, scikit-learn ${value}`);
-      expect(Math.abs(ours - value), `${metric} of day ${d}: ours ${ours}, scikit-learn ${value}`).toBeLessThanOrEqual(METRIC_TOLERANCE * Math.max(1, Math.abs(value)));
-    }
+  it('compares with the small-sample tests, and flags the shifted MonthlyCharges', () => {
+    const tests = new Set(windowOf(m.result, 0).versions[0].drift?.columns.map((c) => c.test));
+    expect([...tests].sort()).toEqual(['chi2', 'ks']);
+    expect(windowOf(m.result, 1).versions[0].drift?.columns.find((c) => c.column === 'MonthlyCharges')).toMatchObject({ test: 'ks', drifted: true });
+  });
+
+  it.each([0, 1])("day %i: sketches, KS's D and chi-square equal the reference's to 1e-9, KS's p-value within 0.01", (d) => {
+    expectDriftAgrees(m, d);
+  });
+
+  it.each([0, 1])("day %i: the live metrics equal scikit-learn's on the joined rows", (d) => {
+    expectMetricsAgree(m, d);
   });
 });
