@@ -66,6 +66,11 @@ export const ERRORS = {
   E_REGISTRY_NAME: { class: 'RegistryNameError', exit: 2, http: 500, fix: "Rename the model, environment or event as the message suggests; tag names follow GTO's rule." },
   E_REGISTRY_VERSION: { class: 'RegistryVersionError', exit: 2, http: 500, fix: 'Give a version as vX.Y.Z.' },
   E_REGISTRY_COUNTER: { class: 'RegistryCounterError', exit: 2, http: 500, fix: "Use a whole number ≥ 0 as the tag counter: the model's highest counter + 1." },
+  // Run records (the bramble/runs branch).
+  E_RUNS: { class: 'RunsError', exit: 2, http: 500, fix: "Run it inside the model's git repository, with the remote and token the message names." },
+  E_RUNS_ID: { class: 'RunIdError', exit: 2, http: 500, fix: 'Give a run id that bramble runs ls lists: the whole id, a unique prefix, or its hash.' },
+  E_RUNS_METRIC: { class: 'RunMetricError', exit: 2, http: 500, fix: 'Name a metric the runs recorded (bramble runs ls shows them as columns).' },
+  E_RUNS_REWRITTEN: { class: 'RunsRewrittenError', exit: 2, http: 500, fix: "Restore the remote's bramble/runs branch, or accept its new history with the command the message gives." },
   // GitHub.
   E_GITHUB_AUTH: { class: 'GitHubAuthError', exit: 2, http: 500, fix: "Pass a token GitHub accepts (the workflow's GITHUB_TOKEN)." },
   E_GITHUB_PERMISSION: { class: 'GitHubPermissionError', exit: 2, http: 500, fix: "Grant the workflow job the permission named in the message (permissions: in the workflow)." },

@@ -8,10 +8,11 @@ import modelSchema from '../schemas/model.schema.json' with { type: 'json' };
 import validationSchema from '../schemas/validation.schema.json' with { type: 'json' };
 import registryIndexSchema from '../schemas/registry-index.schema.json' with { type: 'json' };
 import serveSchema from '../schemas/serve.schema.json' with { type: 'json' };
+import runRecordSchema from '../schemas/run-record.schema.json' with { type: 'json' };
 
 /** Every schema Bramble writes or reads, by `$id`. */
 export const SCHEMAS: Readonly<Record<string, AnySchema>> = Object.fromEntries(
-  [mlSchema, modelSchema, validationSchema, registryIndexSchema, serveSchema].map((schema) => [schema.$id, schema as AnySchema]),
+  [mlSchema, modelSchema, validationSchema, registryIndexSchema, serveSchema, runRecordSchema].map((schema) => [schema.$id, schema as AnySchema]),
 );
 
 let ajv: Ajv2020 | undefined;

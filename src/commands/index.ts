@@ -35,6 +35,7 @@ export const COMMANDS: readonly CommandRow[] = [
   row('rollback', ['rollback ENV [--to vX.Y.Z | --to DATE]               assign an earlier version again'], () => import('./registry/rollback.js')),
   row('which', ['which ENV [--at DATE]                                the version an environment serves (or served then)'], () => import('./registry/which.js')),
   row('registry', ['registry ls | show NAME[@V] | history [NAME]         list the registry'], () => import('./registry/list.js')),
+  row('runs', ['runs ls | show ID | diff A B | best METRIC | push    the runs recorded by run and train (bramble/runs)'], () => import('./runs/runs.js')),
   row('lineage', ['lineage NAME@vX.Y.Z                                  what made a version, and where it served'], () => import('./registry/lineage.js')),
   row('reproduce', ['reproduce NAME@vX.Y.Z                                train a version again from its commit; identical or not'], () => import('./registry/reproduce.js')),
   row('monitor', ["monitor [DIR] --env ENV --logs DIR [--json]          drift and live performance from the host's prediction log"], () => import('./monitor.js')),

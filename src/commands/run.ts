@@ -15,7 +15,8 @@ Options:
   --workers N       threads to train on (default: every core); the model does not depend on it
   --json            print the result as JSON
 
-Writes DIR/.bramble/model.json. Exit codes: 0 ok, 1 validation or a gate failed, 2 configuration or data error.
+Writes DIR/.bramble/model.json and records the run on the repository's bramble/runs branch (bramble runs ls).
+Exit codes: 0 ok, 1 validation or a gate failed, 2 configuration or data error.
 `;
 
 export const command = defineCommand({
@@ -25,7 +26,7 @@ export const command = defineCommand({
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
     const workers = workersOption(values.workers, '--workers');
-    const request = { dir: positionals[0] ?? '.', champion: values.champion, findChampion: true, workers, onProgress: progressBar(io, values.json) };
+    const request = { dir: positionals[0] ?? '.', champion: values.champion, findChampion: true, workers, onProgress: progressBar(io, values.json), record: { command: 'run' } } as const;
     const result = await train(request, cliPorts(io));
     print(io, values.json, result, runReport(result));
     return result.validation.success && (result.gates?.passed ?? false) ? 0 : 1;

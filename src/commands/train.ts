@@ -8,7 +8,8 @@ export const HELP = `bramble train — validate and train the model described by
 
 Usage: bramble train [DIR] [--workers N] [--json]
 
-Writes DIR/.bramble/model.json. The gates are shown but do not fail it (bramble run and compare do).
+Writes DIR/.bramble/model.json and records the run on the repository's bramble/runs branch (bramble runs ls).
+The gates are shown but do not fail it (bramble run and compare do).
 Exit codes: 0 ok, 1 validation failed, 2 configuration or data error.
 `;
 
@@ -21,7 +22,8 @@ export const command = defineCommand({
   async run({ values, positionals }, io) {
     if (values.champion) throw new UsageError('bramble train takes no --champion; use bramble run or compare');
     const workers = workersOption(values.workers, '--workers');
-    const result = await train({ dir: positionals[0] ?? '.', workers, onProgress: progressBar(io, values.json) }, cliPorts(io));
+    const request = { dir: positionals[0] ?? '.', workers, onProgress: progressBar(io, values.json), record: { command: 'train' } } as const;
+    const result = await train(request, cliPorts(io));
     print(io, values.json, result, runReport(result));
     return result.validation.success ? 0 : 1;
   },

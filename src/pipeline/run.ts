@@ -25,6 +25,7 @@ import { RandomForest, type ForestJSON, type Label } from '../model/forest/fores
 import type { StreamedArray } from '../model/forest/serialize.js';
 import type { Matrix } from '../util/matrix.js';
 import type { Progress } from '../model/forest/pool.js';
+import { addTime, lapTimer, lineage, runLineage, type RunLineage, type StepSeconds } from './steps.js';
 
 export class PipelineError extends errorClass('E_PIPELINE') {}
 
@@ -76,6 +77,10 @@ export interface RunResult {
   gates?: GateResult;
   artifact?: { path: string; sha256: string; bytes: number };
   seconds: number;
+  /** Seconds each step took (a run record keeps them); null for a step that did not run. */
+  steps: StepSeconds;
+  /** What the artifact's lineage records of the source, data and parameters (absent when nothing was trained). */
+  lineage?: RunLineage;
 }
 
 /** Validate → split → fit features → train → evaluate → compare → write the artifact: `bramble run`. */
@@ -294,8 +299,10 @@ export async function compareArtifacts(dir: string, candidate: string, champion:
 export async function runPipeline(dir: string, options: RunOptions): Promise<RunResult> {
   const started = options.now();
   const seconds = (): number => (options.now() - started) / 1000;
-  const stage = await beforeTraining(dir, options);
-  if (!('features' in stage)) return { config: stage.config, validation: stage.validation, seconds: seconds() };
+  const steps: StepSeconds = { validate: null, features: null, train: null, evaluate: null, compare: null, write: null };
+  const lap = lapTimer(options.now);
+  const stage = await beforeTraining(dir, options, (step) => addTime(steps, step, lap()));
+  if (!('features' in stage)) return { config: stage.config, validation: stage.validation, seconds: seconds(), steps };
   const { config, features, champion: championStage, splitRecord } = stage;
   const forest = new RandomForest(forestOptionsOf(config));
   // The training matrix is handed over and let go here: the forest bins it before its first await, and the
@@ -304,9 +311,11 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   // let go once binned. The champion's subset is read from the same scores.
   const [train, heldOut] = takeMatrices(stage);
   await forest.train(train, stage.trainLabels, { workers: options.workers, onProgress: options.onProgress, heldOut });
+  addTime(steps, 'train', lap());
   const scores = forest.heldOutScores ?? new Float64Array(0);
   const evaluation = evaluateScores(config, forest, scores, stage.testLabels, null);
   const metrics = metricsOf(evaluation);
+  addTime(steps, 'evaluate', lap());
   let champion: RunResult['champion'];
   let gateMetrics = metrics;
   if (championStage !== null) {
@@ -324,8 +333,10 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     };
   }
   const gates = applyGates(config.compare?.gates ?? {}, gateMetrics, champion?.metrics ?? null);
+  addTime(steps, 'compare', lap());
 
   const sample = stage.sampleMatrix;
+  const source = options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs }));
   const body = {
     format: ARTIFACT.format,
     version: ARTIFACT.version,
@@ -337,7 +348,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     metrics: evaluation,
     profile: stage.profile,
     samples: { rows: stage.samples, scores: Array.from(forest.scores({ rows: sample.rows, columns: sample.names.length, values: sample.matrix })) },
-    lineage: lineage(config, options.source ?? (await sourceLineage(dir, { fs: options.fs ?? nodeFs })), stage.dataIdentity, stage.mlSha256, forest, options.versions, splitRecord),
+    lineage: lineage(config, source, stage.dataIdentity, stage.mlSha256, forest, options.versions, splitRecord),
   };
   // Nothing that breaks the published format is ever written. The forest's arrays are checked as the base64 text
   // Buffer makes (what the schema's pattern asks), so the schema sees them with that text left out.
@@ -353,6 +364,7 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
   } catch (err) {
     throw modelWriteError(err) ?? err;
   }
+  addTime(steps, 'write', lap());
   return {
     config,
     validation: stage.validation,
@@ -363,6 +375,8 @@ export async function runPipeline(dir: string, options: RunOptions): Promise<Run
     ...(stage.noChampion !== undefined ? { noChampion: stage.noChampion } : {}),
     artifact: { path, sha256: artifact.sha256, bytes },
     seconds: seconds(),
+    steps,
+    lineage: runLineage(config, source, stage.dataIdentity, forest),
   };
 }
 
@@ -395,8 +409,9 @@ type FoundChampion = Exclude<Awaited<ReturnType<typeof resolveChampion>>, { none
  * champion scored on the held-out rows it never saw, the profile, the samples and the training-row filter. Its
  * frame (and with it the table, ~180 MB at a million rows) is gone before the first tree grows.
  */
-async function beforeTraining(dir: string, options: RunOptions): Promise<TrainingStage | Pick<TrainingStage, 'config' | 'validation'>> {
+async function beforeTraining(dir: string, options: RunOptions, done: (step: 'validate' | 'features' | 'compare') => void): Promise<TrainingStage | Pick<TrainingStage, 'config' | 'validation'>> {
   const prepared = await prepare(dir);
+  done('validate');
   if (!('split' in prepared)) return prepared;
   const { config, loaded, labels, split, skipped } = prepared;
   const { table } = loaded;
@@ -405,6 +420,7 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
   const resolved = championSpec === null ? null : await resolveChampion(dir, championSpec, config, { fs: options.fs, env: options.env, warn: options.warn });
   const found = resolved === null || 'none' in resolved ? null : resolved;
   const championModel = found === null ? null : openModel(found.text, found.label);
+  if (championSpec !== null) done('compare');
 
   const columnMarkers = Object.fromEntries(Object.entries(config.schema?.columns ?? {}).map(([name, spec]) => [name, spec.missing]));
   const features = fitFeatures(config.features, table, {
@@ -415,6 +431,7 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
   });
   const labelsOf = (rows: readonly number[]): Label[] => rows.map((r) => labels[r] as Label);
   const asMatrix = (m: FeatureMatrix): Matrix => ({ rows: m.rows, columns: m.names.length, values: m.matrix });
+  done('features');
 
   // The champion and the candidate are scored on the very same held-out rows: those the champion never saw.
   let champion: TrainingStage['champion'] = null;
@@ -422,6 +439,7 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
     const { rows, positions, compared } = unseenRows(prepared, [championModel]);
     const { label, via, version, env } = found;
     champion = { found: { label, via, version, env }, sha256: championModel.artifact.sha256, compared, positions, metrics: metricsOf(scoreModel(championModel, prepared, rows)) };
+    done('compare');
   }
   // A few held-out rows and their predictions: the server's self-test before it serves this model.
   const firstHeldOut = split.test.slice(0, 5);
@@ -430,21 +448,27 @@ async function beforeTraining(dir: string, options: RunOptions): Promise<Trainin
     for (const column of table.columns) record[column.name] = cellValue(column, r);
     return record;
   });
+  // Made after the champion is scored and let go, as before; the profile and samples are timed with the features.
+  const trainMatrix = asMatrix(features.transform(table, split.train));
+  const testMatrix = asMatrix(features.transform(table, split.test));
+  const profile = profileTable(table, { distributions: true });
+  const sampleMatrix = features.transform(table, firstHeldOut);
+  done('features');
   return {
     config,
     validation: prepared.validation,
     mlSha256: prepared.mlSha256,
     dataIdentity: loaded.identity,
     features,
-    train: asMatrix(features.transform(table, split.train)),
+    train: trainMatrix,
     trainLabels: labelsOf(split.train),
-    test: asMatrix(features.transform(table, split.test)),
+    test: testMatrix,
     testLabels: labelsOf(split.test),
     champion,
     ...(resolved !== null && 'none' in resolved ? { noChampion: resolved.none } : {}),
-    profile: profileTable(table, { distributions: true }),
+    profile,
     samples,
-    sampleMatrix: features.transform(table, firstHeldOut),
+    sampleMatrix,
     split: {
       train: split.train.length,
       test: split.test.length,
@@ -557,26 +581,4 @@ function targetLabels(table: Table, config: MlConfig): { labels: (Label | null)[
 
 function score(config: MlConfig, forest: RandomForest, matrix: Float64Array, rows: number, columns: number, actual: Label[]): Evaluation {
   return evaluateScores(config, forest, forest.scores({ rows, columns, values: matrix }), actual, null);
-}
-
-/** What made this model; no wall-clock time, so the same inputs give the same bytes. */
-function lineage(
-  config: MlConfig,
-  source: SourceLineage,
-  data: DataIdentity,
-  mlSha256: string,
-  forest: RandomForest,
-  versions: RunOptions['versions'],
-  split: Record<string, unknown>,
-) {
-  return {
-    // The commit and its time, or the mark of uncommitted changes with a hash of the working tree.
-    source,
-    mlYaml: { sha256: mlSha256 },
-    data: { path: config.data.train, sha256: data.sha256, rows: data.rows, columns: data.columns, bytes: data.bytes },
-    split,
-    params: forest.params,
-    seed: config.model.seed,
-    versions: { bramble: versions.bramble, node: versions.node },
-  };
 }

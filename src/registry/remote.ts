@@ -127,6 +127,16 @@ export async function fetchRegistry(repo: GitRepo, remote: Remote, seen?: Map<st
   return head;
 }
 
+/** Fetches one branch of the remote into refs/remotes/<remote>/<branch> (no tags): the run records' branch. */
+export async function fetchBranch(repo: GitRepo, remote: Remote, branch: string): Promise<void> {
+  const { onAuth, onAuthFailure } = authCallbacks(remote);
+  try {
+    await git.fetch({ fs: repo.fs, http, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, url: remote.url, remote: remote.name, ref: branch, remoteRef: branch, singleBranch: true, tags: false, onAuth, onAuthFailure });
+  } catch (err) {
+    throw remoteFailure(remote, 'fetching from', err);
+  }
+}
+
 /**
  * Pushes `ref` — a local ref, or a commit id for the registry branch — to `remoteRef`. A refusal because the ref
  * moved raises PushRaceError (fetch and retry); any other refusal — a hook that says no, a dropped connection, a

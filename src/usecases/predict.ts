@@ -180,6 +180,6 @@ export function defuse(text: string): string {
 }
 
 /** RFC 4180: quoted only when it holds a comma, a quote or a line break. */
-function csvField(text: string): string {
+export function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

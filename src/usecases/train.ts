@@ -3,6 +3,7 @@
 import type { Progress } from '../model/forest/pool.js';
 import { runPipeline, type RunResult } from '../pipeline/run.js';
 import type { Ports } from './ports.js';
+import { recordRun, type RecordedRun, type RecordOptions } from './runs.js';
 
 export interface TrainOptions {
   dir: string;
@@ -13,11 +14,21 @@ export interface TrainOptions {
   /** Threads (workersOption checks what a person gave); the model does not depend on it. */
   workers?: number;
   onProgress?: Progress;
+  /**
+   * Record the run on the repository's bramble/runs branch (`bramble run` and `train` do; docs/runs.md), and with
+   * `push: true` push that branch (CI's pull-request runs). The model file is the same either way.
+   */
+  record?: RecordOptions;
+}
+
+export interface TrainResult extends RunResult {
+  /** The run's record, when one was asked for and written (not for a run that wrote no model, nor outside git). */
+  run?: RecordedRun;
 }
 
 /** The train use-case (and run's, with a champion). */
-export function train(options: TrainOptions, ports: Pick<Ports, 'git' | 'log' | 'clock' | 'versions' | 'fs'>): Promise<RunResult> {
-  return runPipeline(options.dir, {
+export async function train(options: TrainOptions, ports: Pick<Ports, 'git' | 'log' | 'clock' | 'versions' | 'fs'>): Promise<TrainResult> {
+  const result = await runPipeline(options.dir, {
     champion: options.champion,
     findChampion: options.findChampion,
     env: ports.git.env,
@@ -28,4 +39,7 @@ export function train(options: TrainOptions, ports: Pick<Ports, 'git' | 'log' | 
     versions: ports.versions,
     fs: ports.fs,
   });
+  if (options.record === undefined) return result;
+  const run = await recordRun(options.dir, result, options.record, ports);
+  return run === null ? result : { ...result, run };
 }
