@@ -2,6 +2,7 @@
 // shared code goes into chunks, so nothing is bundled twice.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { buildUi } from '../ui/build.mjs';
 
 /** The actions under actions/<step>/, each with its entry src/actions/<step>.ts. */
 export const ACTION_STEPS = ['validate', 'train', 'compare', 'register', 'promote', 'deploy'];
@@ -30,3 +31,5 @@ await build({
   banner: { js: "import { createRequire as __bramble_createRequire } from 'node:module'; const require = __bramble_createRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+// The dashboard's page (bramble ui build copies it into each site): a browser bundle of its own.
+await buildUi();

@@ -10,7 +10,7 @@ import { ModelHost } from './host.js';
 import { reply, SERVE, type Reply, type ServeRequest } from './http.js';
 import type { Metrics } from './metrics.js';
 import { PredictionLog } from './prediction-log.js';
-import { adminRoute, envRoute, hostRoute, type RouteContext } from './routes.js';
+import { adminRoute, envRoute, hostRoute, uiRoute, type RouteContext } from './routes.js';
 import { GitSync } from './sync.js';
 import { ServeTelemetry } from './telemetry.js';
 
@@ -89,6 +89,7 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
     }
     if (env === null) {
       if (path.startsWith('/admin/')) return adminRoute(ctx, path, req, id);
+      if (path === '/ui' || path.startsWith('/ui/')) return uiRoute(ctx, path, req, id);
       const own = hostRoute(ctx, path);
       if (own) return own;
       if (!config.default) return reply(404, { error: `no route ${path}; environments are served under ${prefixes.map(([, p]) => p).join(', ')}` });

@@ -7,7 +7,7 @@ import { schemaValidator } from '../schemas.js';
 export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
 
 /** The paths the server answers at its root, whatever the environments: none may be an environment's prefix. */
-export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/status', '/admin', '/v2'] as const;
+export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/status', '/admin', '/v2', '/ui'] as const;
 
 export interface ServeConfig {
   listen: { host: string; port: number };
@@ -19,6 +19,8 @@ export interface ServeConfig {
   environments: Record<string, { path?: string; port?: number; tokenEnv?: string; model?: string }>;
   /** The model repository the host pulls from: with it, what serves is what the tags say (src/serve/sync.ts). */
   git?: { url: string; tokenEnv?: string; intervalSeconds: number };
+  /** A site written by `bramble ui build`, served read-only at /ui/. */
+  ui?: string;
 }
 
 export class ServeConfigError extends errorClass('E_SERVE_CONFIG') {}
@@ -68,6 +70,7 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
     if (!/^https?:\/\//.test(copy.git.url)) copy.git.url = resolve(base, copy.git.url);
   }
   copy.models = resolve(base, copy.models);
+  if (copy.ui !== undefined) copy.ui = resolve(base, copy.ui);
   copy.log.dir = resolve(base, copy.log.dir);
   return copy;
 }

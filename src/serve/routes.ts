@@ -1,7 +1,11 @@
 // The server's routes, each a function from a request to a Reply: an environment's probes, predictions (MLflow's
 // /invocations and Open Inference Protocol v2) and feedback; the host's own /metrics, health, /status and
-// /version; and the admin calls (deploy, sync). They throw what goes wrong and errorReply answers it.
+// /version; the dashboard at /ui/; and the admin calls (deploy, sync). They throw what goes wrong and errorReply
+// answers it.
+import { readFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { describeError, httpStatusOf } from '../errors.js';
+import { isMissing } from '../fs/codes.js';
 import { requireAdmin, requireToken, type ServeTokens } from './auth.js';
 import { mlflowRecords, readBody, v2Records } from './body.js';
 import type { ServeConfig } from './config.js';
@@ -202,5 +206,49 @@ async function deployRoute(ctx: RouteContext, env: string): Promise<Reply> {
   } catch (err) {
     ctx.telemetry.deployed(ctx.host.envs.includes(env) ? env : 'unknown', 'refused');
     return reply(httpStatusOf(err), { error: describeError(err) });
+  }
+}
+
+/** What /ui/ serves: the text files `bramble ui build` writes, by extension. */
+const UI_TYPES: Readonly<Record<string, string>> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  json: 'application/json',
+};
+
+/**
+ * GET /ui/…: the site serve.json's "ui" names, read-only, at the root like /metrics and with its access (no token).
+ * Only files under that folder with a known extension; the page may load scripts and styles from this host only.
+ */
+export async function uiRoute(ctx: RouteContext, path: string, req: ServeRequest, id: string): Promise<Reply> {
+  try {
+    const root = ctx.config.ui;
+    if (root === undefined) throw new HttpError('E_HTTP_NOT_FOUND', 'this host serves no dashboard; build one with bramble ui build --out FOLDER and name FOLDER in serve.json "ui"');
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError('E_HTTP_METHOD', 'the dashboard is read-only: use GET', { Allow: 'GET, HEAD' });
+    // The page's links are relative: /ui must be /ui/ for data/site.js to resolve under it.
+    if (path === '/ui') return reply(308, 'the dashboard is at /ui/', { Location: '/ui/' });
+    const parts = path.slice('/ui/'.length).split('/').map(decodeSegment);
+    if (parts[parts.length - 1] === '') parts[parts.length - 1] = 'index.html';
+    if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0') || p.includes(sep))) {
+      throw new HttpError('E_HTTP_BAD_PATH', `${path} is not a path under /ui/; the dashboard's files are named plainly`);
+    }
+    const type = UI_TYPES[(/\.([a-z]+)$/.exec(parts[parts.length - 1]) ?? [])[1] ?? ''];
+    if (type === undefined) throw new HttpError('E_HTTP_NOT_FOUND', `no file ${path} in the dashboard`);
+    let body: string;
+    try {
+      body = await readFile(join(root, parts.join('/')), 'utf8');
+    } catch (err) {
+      if (isMissing(err) || (err instanceof Error && 'code' in err && err.code === 'EISDIR')) throw new HttpError('E_HTTP_NOT_FOUND', `no file ${path} in the dashboard`);
+      throw err;
+    }
+    return reply(200, body, {
+      'Content-Type': type,
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    });
+  } catch (err) {
+    return errorReply(err, id, ctx.warn, 'plain');
   }
 }
