@@ -107,112 +107,112 @@ function page<T>(all: readonly T[], query: Record<string, unknown>, url: string)
   return { items: all.slice((current - 1) * perPage, current * perPage), headers: links.length > 0 ? { link: links.join(', ') } : {} };
 }
 
+function nextNumber(kit: DoubleKit, state: IssueState): number {
+  let max = 0;
+  for (const n of kit.bareNumbers()) max = Math.max(max, n);
+  for (const i of state.issues) max = Math.max(max, i.number);
+  for (const p of state.pulls) max = Math.max(max, p.number);
+  return max + 1;
+}
+
+function labelObject(kit: DoubleKit, name: string) {
+  const id = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7);
+  return {
+    id,
+    node_id: `LA_kwDO${Buffer.from(name).toString('base64url')}`,
+    url: `${kit.repoApi()}/labels/${encodeURIComponent(name)}`,
+    name,
+    description: null,
+    color: 'ededed',
+    default: false,
+  };
+}
+
+function issueObject(kit: DoubleKit, issue: StoredIssue, pull?: StoredPull) {
+  const url = `${kit.repoApi()}/issues/${issue.number}`;
+  return {
+    id: issue.id,
+    node_id: `I_kwDO${Buffer.from(String(issue.id)).toString('base64url')}`,
+    url,
+    repository_url: kit.repoApi(),
+    labels_url: `${url}/labels{/name}`,
+    comments_url: `${url}/comments`,
+    events_url: `${url}/events`,
+    html_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/${pull ? 'pull' : 'issues'}/${issue.number}`,
+    number: issue.number,
+    state: issue.state,
+    state_reason: issue.stateReason,
+    title: issue.title,
+    body: issue.body,
+    user: kit.userObject(issue.author),
+    labels: issue.labels.map((l) => labelObject(kit, l)),
+    assignee: null,
+    assignees: [],
+    milestone: null,
+    locked: false,
+    comments: 0,
+    closed_at: issue.closedAt,
+    created_at: issue.createdAt,
+    updated_at: issue.updatedAt,
+    author_association: issue.author.type === 'Bot' ? 'NONE' : 'OWNER',
+    ...(pull
+      ? {
+          pull_request: {
+            url: `${kit.repoApi()}/pulls/${pull.number}`,
+            html_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}`,
+            diff_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}.diff`,
+            patch_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}.patch`,
+          },
+        }
+      : {}),
+  };
+}
+
+/** A pull request as GitHub's example of `name` shows one, with this double's values in. */
+function pullObject(kit: DoubleKit, pull: StoredPull, name: 'pull-request' | 'pull-request-simple-items') {
+  const raw = kit.example(name);
+  const base = clone(Array.isArray(raw) ? raw[0] : raw);
+  if (!isRecord(base)) throw new Error(`the description has no example ${name}`);
+  const url = `${kit.repoApi()}/pulls/${pull.number}`;
+  const html = `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}`;
+  const side = (key: 'head' | 'base', ref: string) => {
+    const value = base[key];
+    if (isRecord(value)) Object.assign(value, { ref, label: `${kit.owner}:${ref}` });
+  };
+  side('head', pull.head);
+  side('base', pull.base);
+  return Object.assign(base, {
+    id: pull.id,
+    number: pull.number,
+    url,
+    html_url: html,
+    diff_url: `${html}.diff`,
+    patch_url: `${html}.patch`,
+    issue_url: `${kit.repoApi()}/issues/${pull.number}`,
+    commits_url: `${url}/commits`,
+    review_comments_url: `${url}/comments`,
+    comments_url: `${kit.repoApi()}/issues/${pull.number}/comments`,
+    title: pull.title,
+    body: pull.body,
+    state: pull.state,
+    user: kit.userObject(pull.author),
+    created_at: pull.createdAt,
+    updated_at: pull.createdAt,
+    closed_at: null,
+    merged_at: null,
+    // A pull request Bramble opens has no reviewers, teams, labels or assignees (the example's would not all
+    // validate: its requested team lacks `type`).
+    requested_reviewers: [],
+    requested_teams: [],
+    labels: [],
+    assignee: null,
+    assignees: [],
+    milestone: null,
+  });
+}
+
 export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string, (input: DoubleInput) => DoubleReply> {
   const notFound = (docs: string): DoubleReply => ({ status: 404, body: kit.errorBody(404, 'Not Found', docs) });
-
-  function nextNumber(): number {
-    let max = 0;
-    for (const n of kit.bareNumbers()) max = Math.max(max, n);
-    for (const i of state.issues) max = Math.max(max, i.number);
-    for (const p of state.pulls) max = Math.max(max, p.number);
-    return max + 1;
-  }
-
-  function labelObject(name: string) {
-    const id = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 1_000_000, 7);
-    return {
-      id,
-      node_id: `LA_kwDO${Buffer.from(name).toString('base64url')}`,
-      url: `${kit.repoApi()}/labels/${encodeURIComponent(name)}`,
-      name,
-      description: null,
-      color: 'ededed',
-      default: false,
-    };
-  }
-
-  function issueObject(issue: StoredIssue, pull?: StoredPull) {
-    const url = `${kit.repoApi()}/issues/${issue.number}`;
-    return {
-      id: issue.id,
-      node_id: `I_kwDO${Buffer.from(String(issue.id)).toString('base64url')}`,
-      url,
-      repository_url: kit.repoApi(),
-      labels_url: `${url}/labels{/name}`,
-      comments_url: `${url}/comments`,
-      events_url: `${url}/events`,
-      html_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/${pull ? 'pull' : 'issues'}/${issue.number}`,
-      number: issue.number,
-      state: issue.state,
-      state_reason: issue.stateReason,
-      title: issue.title,
-      body: issue.body,
-      user: kit.userObject(issue.author),
-      labels: issue.labels.map(labelObject),
-      assignee: null,
-      assignees: [],
-      milestone: null,
-      locked: false,
-      comments: 0,
-      closed_at: issue.closedAt,
-      created_at: issue.createdAt,
-      updated_at: issue.updatedAt,
-      author_association: issue.author.type === 'Bot' ? 'NONE' : 'OWNER',
-      ...(pull
-        ? {
-            pull_request: {
-              url: `${kit.repoApi()}/pulls/${pull.number}`,
-              html_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}`,
-              diff_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}.diff`,
-              patch_url: `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}.patch`,
-            },
-          }
-        : {}),
-    };
-  }
-
-  /** A pull request as GitHub's example of `name` shows one, with this double's values in. */
-  function pullObject(pull: StoredPull, name: 'pull-request' | 'pull-request-simple-items') {
-    const raw = kit.example(name);
-    const base = clone(Array.isArray(raw) ? raw[0] : raw);
-    if (!isRecord(base)) throw new Error(`the description has no example ${name}`);
-    const url = `${kit.repoApi()}/pulls/${pull.number}`;
-    const html = `${kit.serverUrl}/${kit.owner}/${kit.repo}/pull/${pull.number}`;
-    const side = (key: 'head' | 'base', ref: string) => {
-      const value = base[key];
-      if (isRecord(value)) Object.assign(value, { ref, label: `${kit.owner}:${ref}` });
-    };
-    side('head', pull.head);
-    side('base', pull.base);
-    return Object.assign(base, {
-      id: pull.id,
-      number: pull.number,
-      url,
-      html_url: html,
-      diff_url: `${html}.diff`,
-      patch_url: `${html}.patch`,
-      issue_url: `${kit.repoApi()}/issues/${pull.number}`,
-      commits_url: `${url}/commits`,
-      review_comments_url: `${url}/comments`,
-      comments_url: `${kit.repoApi()}/issues/${pull.number}/comments`,
-      title: pull.title,
-      body: pull.body,
-      state: pull.state,
-      user: kit.userObject(pull.author),
-      created_at: pull.createdAt,
-      updated_at: pull.createdAt,
-      closed_at: null,
-      merged_at: null,
-      // A pull request Bramble opens has no reviewers, teams, labels or assignees (the example's would not all
-      // validate: its requested team lacks `type`).
-      requested_reviewers: [],
-      requested_teams: [],
-      labels: [],
-      assignee: null,
-      assignees: [],
-      milestone: null,
-    });
-  }
 
   return {
     'issues/list-for-repo': (input) => {
@@ -224,12 +224,12 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
       for (const issue of state.issues) {
         if (wanted !== 'all' && issue.state !== wanted) continue;
         if (!labels.every((l) => issue.labels.includes(l))) continue;
-        rows.push({ createdAt: issue.createdAt, number: issue.number, object: issueObject(issue) });
+        rows.push({ createdAt: issue.createdAt, number: issue.number, object: issueObject(kit, issue) });
       }
       for (const pull of state.pulls) {
         if ((wanted !== 'all' && pull.state !== wanted) || labels.length > 0) continue;
         const asIssue: StoredIssue = { ...pull, id: pull.id, labels: [], stateReason: null, updatedAt: pull.createdAt, closedAt: null };
-        rows.push({ createdAt: pull.createdAt, number: pull.number, object: issueObject(asIssue, pull) });
+        rows.push({ createdAt: pull.createdAt, number: pull.number, object: issueObject(kit, asIssue, pull) });
       }
       rows.sort((a, b) => b.number - a.number);
       const { items, headers } = page(rows, input.query, `${kit.repoApi()}/issues?state=${wanted}${labels.length > 0 ? `&labels=${encodeURIComponent(labels.join(','))}` : ''}`);
@@ -242,7 +242,7 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
       const stamp = kit.now();
       const labels = Array.isArray(input.body.labels) ? input.body.labels.map((l) => (isRecord(l) ? String(l.name) : String(l))) : [];
       const issue: StoredIssue = {
-        number: nextNumber(),
+        number: nextNumber(kit, state),
         id: kit.nextId(),
         title: String(input.body.title),
         body: typeof input.body.body === 'string' ? input.body.body : '',
@@ -255,7 +255,7 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
         closedAt: null,
       };
       state.issues.push(issue);
-      const object = issueObject(issue);
+      const object = issueObject(kit, issue);
       return { status: 201, body: object, headers: { location: object.url } };
     },
 
@@ -277,7 +277,7 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
         issue.stateReason = 'reopened';
       }
       issue.updatedAt = stamp;
-      return { status: 200, body: issueObject(issue) };
+      return { status: 200, body: issueObject(kit, issue) };
     },
 
     'actions/create-workflow-dispatch': (input) => {
@@ -311,7 +311,7 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
         .filter((p) => (wanted === 'all' || p.state === wanted) && (head === null || `${kit.owner}:${p.head}` === head) && (base === null || p.base === base))
         .sort((a, b) => b.number - a.number);
       const { items, headers } = page(matching, input.query, `${kit.repoApi()}/pulls?state=${wanted}`);
-      return { status: 200, body: items.map((p) => pullObject(p, 'pull-request-simple-items')), headers };
+      return { status: 200, body: items.map((p) => pullObject(kit, p, 'pull-request-simple-items')), headers };
     },
 
     'pulls/create': (input) => {
@@ -331,7 +331,7 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
         };
       }
       const pull: StoredPull = {
-        number: nextNumber(),
+        number: nextNumber(kit, state),
         id: kit.nextId(),
         head,
         base,
@@ -342,7 +342,7 @@ export function issueHandlers(kit: DoubleKit, state: IssueState): Record<string,
         createdAt: kit.now(),
       };
       state.pulls.push(pull);
-      const object = pullObject(pull, 'pull-request');
+      const object = pullObject(kit, pull, 'pull-request');
       return { status: 201, body: object, headers: { location: String(object.url) } };
     },
   };
