@@ -37,7 +37,7 @@ export function chart(spec: ChartSpec): HTMLElement {
     width,
     height: spec.height ?? 220,
     scales: { x: { time: spec.time === true } },
-    axes: [labels ? { values: (_u, splits) => splits.map((v) => labels[Math.round(v)] ?? '') } : {}, {}],
+    axes: [labels ? { splits: () => spec.x, values: (_u, splits) => splits.map((v) => labels[v] ?? '') } : {}, {}],
     series: [
       {},
       ...spec.series.map((s, i) => ({

@@ -1,7 +1,7 @@
 // A model repository with everything the dashboard shows, made for real: two versions registered by the register
 // use-case (with their cards), assignments to dev, staging and prod at known times, a monitor run recorded on the
 // registry branch, and run records on bramble/runs — some with HTML in their names, one line that is not a record.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DRIFT_FORMAT, DRIFT_VERSION, type ColumnDrift } from '../../src/data/drift.js';
 import { MONITORING_FOLDER, timeName } from '../../src/monitor/record.js';
@@ -11,6 +11,9 @@ import { monthFile, RUNS, sealRun, type RunBody, type RunRecord } from '../../sr
 import { appendRuns } from '../../src/registry/runs-store.js';
 import { REGISTRY, resolveOrNull, setRef, writeRegistryCommit, type GitIdentity, type GitRepo } from '../../src/registry/store.js';
 import { register } from '../../src/usecases/register.js';
+import { runsPages } from '../../src/ui/runs-pages.js';
+import { dataFile } from '../../src/ui/site.js';
+import { SITE, type SiteIndex } from '../../src/ui/site-types.js';
 import { commitAll, editMlYaml, makeModelRepo } from './model-repo.js';
 
 export const HOSTILE = {
@@ -155,7 +158,6 @@ export async function makeSiteRepo(options: { runs?: number } = {}): Promise<Sit
   const first = await registerAt(dir, '2026-11-01T09:00:00Z');
   editMlYaml(dir, (text) => text.replace(/trees: \d+/, 'trees: 7'));
   commitAll(dir, 'more trees');
-  const { rmSync } = await import('node:fs');
   rmSync(join(dir, '.bramble'), { recursive: true, force: true });
   const second = await registerAt(dir, '2026-11-05T09:00:00Z');
   const assign = async (version: string, env: string, at: string) => {
@@ -176,4 +178,29 @@ export async function makeSiteRepo(options: { runs?: number } = {}): Promise<Sit
 /** A file of the built site as text. */
 export function siteFile(out: string, path: string): string {
   return readFileSync(join(out, path), 'utf8');
+}
+
+/** The value a data file hands to the page's loader, read back as the page would; null when it is not one call. */
+export function readData<T>(out: string, name: string): T | null {
+  const text = siteFile(out, `${SITE.data}/${name}.js`);
+  const prefix = `${SITE.loader}(${JSON.stringify(name)},`;
+  if (!text.startsWith(prefix) || !text.endsWith(');\n')) return null;
+  return JSON.parse(text.slice(prefix.length, -3)) as T;
+}
+
+/**
+ * Replaces a built site's runs with `count` generated ones, paged as the builder pages them: for the page's own
+ * limits (100,000 runs), where what is measured is the browser, not reading git.
+ */
+export function fillRuns(out: string, count: number): void {
+  const records: RunRecord[] = [];
+  for (let i = count - 1; i >= 0; i--) records.push({ ...runBody(i), id: `run-${String(i).padStart(6, '0')}` });
+  const { columns, pages } = runsPages(records);
+  for (const file of readdirSync(join(out, SITE.data))) if (file.startsWith('runs-')) rmSync(join(out, SITE.data, file));
+  const names = pages.map((_, i) => `runs-${i}`);
+  pages.forEach((page, i) => writeFileSync(join(out, SITE.data, `${names[i]}.js`), dataFile(names[i], page)));
+  const site = readData<SiteIndex>(out, 'site');
+  if (site === null) throw new Error(`${out}/data/site.js is not a data file`);
+  site.runs = { total: count, pages: names, metrics: columns.metrics, params: columns.params, skipped: [] };
+  writeFileSync(join(out, SITE.data, 'site.js'), dataFile('site', site));
 }
