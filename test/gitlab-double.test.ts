@@ -34,6 +34,12 @@ describe('checking against the OpenAPI subset', () => {
     ['a value outside an enum', 'GET', `${NOTES}?sort=newest`, undefined, 'query parameter sort=newest: (root) must be equal to one of the allowed values'],
     ['a path GitLab does not have', 'GET', '/projects/42/merge_requests/7/comments', undefined, 'no operation in GitLab\'s description'],
     ['a deployment without its sha', 'POST', '/projects/42/deployments', { environment: 'dev', ref: 'main', tag: false, status: 'running' }, "must have required property 'sha'"],
+    ['an issue without its title', 'POST', '/projects/42/issues', { description: 'x' }, "body (root) must have required property 'title'"],
+    ['a misspelt issue field', 'POST', '/projects/42/issues', { title: 'x', label: 'bramble-monitor' }, 'body field label is not declared'],
+    ['a state_event GitLab does not know', 'PUT', '/projects/42/issues/1', { state_event: 'shut' }, 'body /state_event must be equal to one of the allowed values'],
+    ['an issue state GitLab does not list', 'GET', '/projects/42/issues?state=open', undefined, 'query parameter state=open: (root) must be equal to one of the allowed values'],
+    ['pipeline variables as a map (the trigger API\'s form, not this one\'s)', 'POST', '/projects/42/pipeline', { ref: 'main', variables: { BRAMBLE_RETRAIN: 'prod' } }, 'body /variables must be array'],
+    ['a merge request without its target branch', 'POST', '/projects/42/merge_requests', { source_branch: 'a', title: 't' }, "must have required property 'target_branch'"],
   ])('records %s as a problem', async (_, method, path, body, problem) => {
     await send(method, `${double.apiUrl}${path}`, body);
     expect(double.problems.join('\n')).toContain(problem);
@@ -42,7 +48,13 @@ describe('checking against the OpenAPI subset', () => {
   it('records nothing for well-formed calls', async () => {
     await send('POST', notes(), { body: 'hello' });
     await send('GET', `${notes()}?sort=asc&per_page=100&page=1`);
+    await send('POST', `${double.apiUrl}/projects/42/issues`, { title: 't', description: 'd', labels: ['bramble-monitor'] });
+    await send('GET', `${double.apiUrl}/projects/42/issues?state=opened&labels=bramble-monitor,other&per_page=100&page=1`);
+    await send('PUT', `${double.apiUrl}/projects/42/issues/1`, { state_event: 'close', description: 'd' });
+    await send('POST', `${double.apiUrl}/projects/42/pipeline`, { ref: 'main', variables: [{ key: 'BRAMBLE_RETRAIN', value: 'prod' }] });
     expect(double.problems).toEqual([]);
+    expect(double.issues).toMatchObject([{ iid: 1, state: 'closed', labels: ['bramble-monitor'] }]);
+    expect(double.createdPipelines).toMatchObject([{ ref: 'main', variables: { BRAMBLE_RETRAIN: 'prod' } }]);
   });
 });
 

@@ -366,6 +366,15 @@ describe('the GitHub adapter: issues, dispatches, pull requests', () => {
     });
   });
 
+  it('the double answers a dispatch without return_run_details with 204, records it, and reports a misspelt issue field', async () => {
+    const headers = { authorization: `token ${GITHUB_DOUBLE.botToken}`, 'content-type': 'application/json' };
+    const dispatch = await fetch(`${double.url}/repos/${REPO}/actions/workflows/ml.yml/dispatches`, { method: 'POST', headers, body: JSON.stringify({ ref: 'main', inputs: { retrain: 'prod' } }) });
+    expect(dispatch.status).toBe(204);
+    expect(double.dispatches).toMatchObject([{ workflow: 'ml.yml', ref: 'main', inputs: { retrain: 'prod' } }]);
+    await fetch(`${double.url}/repos/${REPO}/issues`, { method: 'POST', headers, body: JSON.stringify({ title: 't', label: ['x'] }) });
+    expect(double.problems.splice(0)).toEqual([`POST /repos/${REPO}/issues (issues/create): request body field 'label' is not in the description (GitHub would ignore it)`]);
+  });
+
   it('a 401 says the token was rejected', async () => {
     await expect(github({ GITHUB_TOKEN: 'ghs_unknown' }).upsertIssue(ISSUE)).rejects.toMatchObject({
       code: 'E_GITHUB_AUTH',
