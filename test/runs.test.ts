@@ -2,7 +2,7 @@
 // file, and `bramble runs ls|show|diff|best|push` read the records back — on real git repositories (git's own CLI
 // reads what isomorphic-git wrote) and a real smart-HTTP git server for the pushes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -270,6 +270,10 @@ describe('bad input on bramble/runs', () => {
 
     const r = bramble(['runs', 'ls', '--dir', dir, '--json']);
     expect(r.status).toBe(0);
+    // The month checked once is kept under .git/bramble/runs/ by its blob id; a second read gives the same.
+    const month = git(dir, 'rev-parse', `${RUNS.branch}:runs/2026-01.jsonl`).trim();
+    expect(readdirSync(join(dir, '.git/bramble/runs'))).toEqual([`2026-01-${month}.json`]);
+    expect(bramble(['runs', 'ls', '--dir', dir, '--json'])).toEqual(r);
     const page = JSON.parse(r.stdout) as { runs: RunRecord[]; skipped: { where: string; reason: string }[] };
     expect(page.runs.map((x) => x.id)).toEqual([good[1].id, good[0].id]);
     expect(page.skipped).toEqual([
@@ -306,6 +310,11 @@ describe('bad input on bramble/runs', () => {
     const later = JSON.parse(bramble(['runs', 'ls', '--dir', dir, '--json', '--limit', '20', '--offset', '2990']).stdout) as { runs: RunRecord[]; total: number | null; next: number | null };
     expect(later.runs.map((r) => r.id)).toEqual(many.slice(0, 10).reverse().map((r) => r.id));
     expect(later.total).toBe(3000);
+    // One checked month kept per month file; a new run of the newest month replaces that month's.
+    expect(readdirSync(join(dir, '.git/bramble/runs'))).toHaveLength(25);
+    await addRuns(dir, [fakeRun(3000, { at: many[2999].at.replace(/:00\.000Z$/, ':30.000Z') })]);
+    expect(JSON.parse(bramble(['runs', 'ls', '--dir', dir, '--json', '--limit', '1']).stdout).runs[0].id).toBe(fakeRun(3000, { at: many[2999].at.replace(/:00\.000Z$/, ':30.000Z') }).id);
+    expect(readdirSync(join(dir, '.git/bramble/runs'))).toHaveLength(25);
     expect(later.next).toBeNull();
     const text = bramble(['runs', 'ls', '--dir', dir, '--limit', '20']).stdout;
     expect(text.trimEnd().split('\n').at(-1)).toBe('runs 1–20, newest first; next page: bramble runs ls --offset 20 --limit 20');

@@ -6,12 +6,13 @@
 // inflated with node's zlib, not isomorphic-git's pure-JS one, which is most of the time otherwise; a packed one
 // (after a fetch or a clone) goes through isomorphic-git.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as git from 'isomorphic-git';
-import { isMissing } from '../fs/codes.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { errnoCode, isMissing } from '../fs/codes.js';
 import { resolveOrNull, setRef, writeRegistryCommit, type GitIdentity, type GitRepo } from './store.js';
-import { byTime, monthFile, MONTH_FILE, parseRunLine, prepareRunChecks, RUNS, RunsError, type RunRecord } from './runs.js';
+import { byTime, monthFile, MONTH_FILE, parseRunLine, prepareRunChecks, runLine, RUNS, RunsError, type RunRecord } from './runs.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -91,39 +92,112 @@ async function monthEntries(repo: GitRepo, head: string, skipped: Skipped[]): Pr
   return months.sort((a, b) => (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
 }
 
+/** One month file read and checked: its records (in file order) and the lines skipped. */
+interface MonthRead {
+  records: RunRecord[];
+  skipped: Skipped[];
+}
+
+/** Reads and checks a month file's lines (the schema check is loaded on the first call). */
+async function checkMonth(repo: GitRepo, path: string, oid: string): Promise<MonthRead> {
+  await prepareRunChecks();
+  const records: RunRecord[] = [];
+  const skipped: Skipped[] = [];
+  const lines = (await blobText(repo, oid)).split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') continue;
+    const parsed = parseRunLine(line);
+    if ('problem' in parsed) {
+      skipped.push({ where: `${RUNS.branch}:${path}:${i + 1}${parsed.id ? ` (${parsed.id})` : ''}`, reason: parsed.problem });
+      continue;
+    }
+    const { record } = parsed;
+    if (monthFile(record) !== path) {
+      skipped.push({ where: `${RUNS.branch}:${path}:${i + 1} (${record.id})`, reason: `filed in the wrong month (its time ${record.at} belongs in ${monthFile(record)})` });
+      continue;
+    }
+    records.push(record);
+  }
+  return { records, skipped };
+}
+
+/**
+ * The local cache of checked month files: .git/bramble/runs/YYYY-MM-<blob id>.json, the records a month file
+ * held once checked. Keyed by the blob's id, so it is never stale, and local, so no push can change it — the
+ * registry's index cache (store.ts) is kept the same way. It saves inflating, schema-checking and hashing every
+ * record again on each `runs ls` (most of its time at 10,000 records); one file is kept per month.
+ */
+const MONTH_CACHE = { folder: 'runs', format: 'bramble-runs-month', version: 1 } as const;
+
+function monthCachePath(repo: GitRepo, path: string, oid: string): string {
+  return join(repo.gitdir, 'bramble', MONTH_CACHE.folder, `${path.slice(RUNS.folder.length + 1, -'.jsonl'.length)}-${oid}.json`);
+}
+
+async function cachedMonth(repo: GitRepo, path: string, oid: string): Promise<MonthRead | null> {
+  let text: string;
+  try {
+    text = await repo.fs.promises.readFile(monthCachePath(repo, path, oid), 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+  try {
+    const value = JSON.parse(text) as { format?: string; version?: number; path?: string; records?: RunRecord[]; skipped?: Skipped[] };
+    if (value.format !== MONTH_CACHE.format || value.version !== MONTH_CACHE.version || value.path !== path || !Array.isArray(value.records) || !Array.isArray(value.skipped)) return null;
+    return { records: value.records, skipped: value.skipped };
+  } catch (err) {
+    // A damaged cache file costs a read from git, nothing else.
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+}
+
+/** Keeps a checked month in the cache, in place of that month's earlier file; a cache that cannot be written is said and read past. */
+async function keepMonth(repo: GitRepo, path: string, oid: string, read: MonthRead, warn: (message: string) => void): Promise<void> {
+  const file = monthCachePath(repo, path, oid);
+  const folder = dirname(file);
+  const month = `${path.slice(RUNS.folder.length + 1, -'.jsonl'.length)}-`;
+  try {
+    await repo.fs.promises.mkdir(folder, { recursive: true });
+    for (const name of await repo.fs.promises.readdir(folder)) if (name.startsWith(month)) await repo.fs.promises.rm(join(folder, name), { force: true });
+    await writeFileAtomic(file, JSON.stringify({ format: MONTH_CACHE.format, version: MONTH_CACHE.version, path, records: read.records, skipped: read.skipped }));
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS' && code !== 'ENOSPC') throw err;
+    warn(`the run records' cache ${folder} cannot be written (${code}); each command reads the records from git instead`);
+  }
+}
+
 /**
  * The records at `head`, newest first. A line that is not a record Bramble wrote (not JSON, foreign, edited) is
  * skipped and named in `skipped`; a record seen twice counts once. With `enough`, months stop being read once
  * that many records are in hand (the newest months first), so a page of the newest runs does not read them all.
  */
-export async function readRuns(repo: GitRepo, head: string | null, options: { enough?: number } = {}): Promise<RunsRead> {
+export async function readRuns(repo: GitRepo, head: string | null, options: { enough?: number; warn?: (message: string) => void } = {}): Promise<RunsRead> {
   const skipped: Skipped[] = [];
   if (head === null) return { head, records: [], skipped, complete: true };
-  await prepareRunChecks();
   const months = await monthEntries(repo, head, skipped);
   const records: RunRecord[] = [];
   const seen = new Set<string>();
   let complete = true;
-  for (let m = 0; m < months.length; m++) {
+  let warned = false;
+  const warn = (message: string): void => {
+    if (!warned) options.warn?.(message);
+    warned = true;
+  };
+  for (const { path, oid } of months) {
     if (options.enough !== undefined && records.length >= options.enough) {
       complete = false;
       break;
     }
-    const { path, oid } = months[m];
-    const lines = (await blobText(repo, oid)).split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i];
-      if (line.trim() === '') continue;
-      const parsed = parseRunLine(line);
-      if ('problem' in parsed) {
-        skipped.push({ where: `${RUNS.branch}:${path}:${i + 1}${parsed.id ? ` (${parsed.id})` : ''}`, reason: parsed.problem });
-        continue;
-      }
-      const { record } = parsed;
-      if (monthFile(record) !== path) {
-        skipped.push({ where: `${RUNS.branch}:${path}:${i + 1} (${record.id})`, reason: `filed in the wrong month (its time ${record.at} belongs in ${monthFile(record)})` });
-        continue;
-      }
+    let month = await cachedMonth(repo, path, oid);
+    if (month === null) {
+      month = await checkMonth(repo, path, oid);
+      await keepMonth(repo, path, oid, month, warn);
+    }
+    for (const s of month.skipped) skipped.push(s);
+    for (const record of month.records) {
       if (seen.has(record.id)) continue;
       seen.add(record.id);
       records.push(record);
@@ -178,7 +252,7 @@ export async function writeRunsCommit(repo: GitRepo, parent: string | null, reco
       const id = lineId(line);
       if (id !== null) present.add(id);
     }
-    for (const record of added) if (!present.has(record.id)) lines.push(JSON.stringify(record));
+    for (const record of added) if (!present.has(record.id)) lines.push(runLine(record));
     files.set(path, new TextEncoder().encode(lines.join('\n') + '\n'));
   }
   return writeRegistryCommit(repo, parent, files, message, who);

@@ -185,7 +185,7 @@ export async function readRunRecords(options: ReadRunsOptions, ports: Pick<Ports
     await syncRuns(repo, remote, await runsIdentity(repo, ports.git.env, runTime(ports.git.env, Date.now())), { push: false });
   }
   const head = (await resolveOrNull(repo, RUNS.ref)) ?? (await resolveOrNull(repo, `refs/remotes/${name}/${RUNS.branch}`));
-  const read = await readRuns(repo, head, { enough: options.enough });
+  const read = await readRuns(repo, head, { enough: options.enough, warn: (m) => ports.log.warn(m) });
   warnSkipped(read.skipped, ports.log);
   return read;
 }
