@@ -143,7 +143,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     const changed = await page.$$eval('#compare-table tr.changed th', (ths) => ths.map((th) => th.firstChild?.textContent));
     expect(changed).toEqual(['when', 'commit', 'param maxDepth', 'param trees', 'accuracy', 'f1', 'roc_auc']);
     expect(await page.locator('#compare .uplot canvas').count()).toBe(1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'experiments.png') });
+    await page.screenshot({ path: join(SCREENSHOTS, 'experiments.png'), fullPage: true });
     expect(await axeViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
