@@ -135,6 +135,14 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     expect(await first.locator('td').nth(3).textContent()).toBe(HOSTILE.branch);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('#runs-scroll img, #runs-scroll svg, #runs-scroll script').count()).toBe(0);
+    await page.fill('#runs-filter', 'onload');
+    await page.waitForFunction(() => document.getElementById('runs-count')?.textContent === '1 of 61 run(s)');
+    expect(await page.locator('#runs-scroll tr.run').count()).toBe(1);
+    await page.fill('#runs-filter', '');
+    await page.selectOption('#runs-model', 'churn');
+    await page.waitForFunction(() => document.getElementById('runs-count')?.textContent === '60 of 61 run(s)');
+    await page.selectOption('#runs-model', '');
+    await page.waitForFunction(() => document.getElementById('runs-count')?.textContent === '61 of 61 run(s)');
     await page.locator('#runs-scroll tr.run').nth(1).click();
     await page.locator('#runs-scroll tr.run').nth(2).click();
     await page.waitForSelector('#compare-table');

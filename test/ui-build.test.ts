@@ -16,6 +16,7 @@ import { buildUi } from '../ui/build.mjs';
 import { bramble } from './helpers/cli.js';
 import { HOSTILE, makeSiteRepo, readData as readData0, runBody, siteFile, type SiteRepo } from './helpers/ui-site.js';
 import { sealRun } from '../src/registry/runs.js';
+import { readRegistryFile, REGISTRY, resolveOrNull, setRef, writeRegistryCommit } from '../src/registry/store.js';
 
 /** A data file's value; the test fails when the file is not one loader call. */
 function readData<T>(out: string, name: string): T {
@@ -191,6 +192,28 @@ describe('bramble ui build', () => {
     const noVerb = bramble(['ui', fixture.dir, '--out', out]);
     expect(noVerb.status).toBe(2);
     expect(noVerb.stderr).toContain(`bramble ui takes the subcommand build (got ${JSON.stringify(fixture.dir)})`);
+  });
+});
+
+describe('a registry that cannot be trusted', () => {
+  it('lists a version whose model.json was replaced after registration, with the problem said', async () => {
+    const [first, second] = fixture.versions;
+    const head = await resolveOrNull(fixture.repo, REGISTRY.ref);
+    const other = await readRegistryFile(fixture.repo, head as string, `churn/${second}/model.json`);
+    const commit = await writeRegistryCommit(fixture.repo, head, new Map([[`churn/${first}/model.json`, other as Uint8Array]]), 'replace', {
+      name: 'Mallory',
+      email: 'm@example.com',
+      timestamp: 1_800_000_000,
+      timezoneOffset: 0,
+    });
+    await setRef(fixture.repo, REGISTRY.ref, commit);
+    const out = join(mkdtempSync(join(tmpdir(), 'bramble-site-')), 'site');
+    await buildSite({ dir: fixture.dir, out, assets });
+    const [model] = readData<SiteIndex>(out, 'site').models;
+    expect(model.versions.map((v) => v.version)).toEqual([first, second]);
+    expect(model.versions[0].lineage).toBeNull();
+    expect(model.versions[0].problems).toEqual([expect.stringMatching(new RegExp(`^bramble/registry:churn/${first.replaceAll('.', '\\.')}/model\\.json has sha256 [0-9a-f]{64}, but the tag churn@${first.replaceAll('.', '\\.')} records [0-9a-f]{64}; the file was replaced after registration`))]);
+    expect(model.versions[1].problems).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@
 // - Monitoring: every recorded run repeats the windows its log covered, so each (window, version) is taken from
 //   the newest run that saw it — the last run over a day has seen all of it.
 import { basename } from 'node:path';
-import { describeError } from '../errors.js';
+import { BrambleError, describeError } from '../errors.js';
 import { artifactView } from '../model/artifact-schema.js';
 import { MONITORING_FOLDER, parseRecordedResult } from '../monitor/record.js';
 import type { MonitorResult } from '../monitor/windows.js';
@@ -125,6 +125,8 @@ async function versionOf(registry: Registry, head: string | null, v: VersionStat
       node: l.versions.node,
     };
   } catch (err) {
+    // A replaced or missing artifact, or one that is not Bramble's: said on the page. Anything else is a bug.
+    if (!(err instanceof BrambleError)) throw err;
     problems.push(describeError(err));
   }
   const version: SiteVersion = {
