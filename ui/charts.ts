@@ -37,6 +37,8 @@ export function chart(spec: ChartSpec): HTMLElement {
     width,
     height: spec.height ?? 220,
     scales: { x: { time: spec.time === true } },
+    // Times in UTC, as git records them and the tables show them.
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     axes: [labels ? { splits: () => spec.x, values: (_u, splits) => splits.map((v) => labels[v] ?? '') } : {}, {}],
     series: [
       {},
