@@ -26,10 +26,16 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { readTable } from '../src/data/load.js';
+import { cellValue, getColumn } from '../src/data/table.js';
+import { githubPlatform } from '../src/platform/github.js';
+import { actOnMonitor } from '../src/usecases/alert.js';
+import { monitorRun } from '../src/usecases/monitor.js';
 import { startServe } from './helpers/cli.js';
+import { seeded } from './helpers/data.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { runStep, type StepRun } from './helpers/actions.js';
 import { GITHUB_DOUBLE, GITHUB_ACTORS, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
@@ -589,4 +595,70 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     expect(double.problems).toEqual([]);
   });
 
+  // Issue 14's chapter. The host keeps serving prod; customers' MonthlyCharges rise by 40 %. The scheduled run of
+  // the workflow monitors prod on the runner where the log is, records the result, opens the monitor issue and
+  // dispatches a retrain to the caller's workflow; the dispatched run cuts a branch from develop, opens a pull
+  // request and posts the report on it. The team has tightened ml.yaml's drift share on main (which a scheduled run
+  // checks out) so that one drifted column of 19 alerts: with the template's 0.5 it would take ten.
+  it('drift → issue → retrain: shifted traffic to prod, the scheduled monitor opens the issue and dispatches a retrain', { timeout: 240_000 }, async () => {
+    await gitAsync(author, ...AUTH, 'fetch', '-q', 'origin');
+    git(author, 'checkout', '-q', '-B', 'main', 'origin/main');
+    editMlYaml(author, (t) => t.replace('drift: { share: 0.5 }', 'drift: { share: 0.05 }'));
+    const main = commitAll(author, 'monitor: one drifted column of 19 is an alert');
+    await gitAsync(author, ...AUTH, 'push', '-q', 'origin', 'main');
+
+    // 300 customers drawn from the data, MonthlyCharges × 1.4, each with its truth fed back.
+    const { table } = await readTable(join(author, 'data/churn.csv'), { columns: { TotalCharges: { type: 'number', nullable: true } } });
+    const random = seeded(6);
+    for (let i = 0; i < 300; i++) {
+      const k = Math.floor(random() * table.rows);
+      const record: Record<string, unknown> = {};
+      for (const column of table.columns) if (column.name !== 'Churn') record[column.name] = cellValue(column, k);
+      record.MonthlyCharges = (record.MonthlyCharges as number) * 1.4;
+      const headers = { 'content-type': 'application/json', 'x-request-id': `drift-${i}` };
+      const answer = await fetch(`${host.url}/prod/invocations`, { method: 'POST', headers, body: JSON.stringify({ dataframe_records: [record] }) });
+      expect(answer.status).toBe(200);
+      const truth = String(cellValue(getColumn(table, 'Churn'), k));
+      expect((await fetch(`${host.url}/prod/feedback`, { method: 'POST', headers, body: JSON.stringify({ id: `drift-${i}`, truth }) })).status).toBe(202);
+    }
+    const logs = join(dirname(serveConfig), 'logs');
+    // The host writes its log in batches off the request path: wait for the last line.
+    for (let waited = 0; !readFileSync(join(logs, 'predictions.jsonl'), 'utf8').includes('"id":"drift-299","time"'); waited += 50) {
+      if (waited > 10_000) throw new Error('the host did not write the last prediction to its log');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // The scheduled monitor job's work, through the use-cases its step calls (the monitor action itself is not in
+    // this checkout yet): a job's checkout of main, the run recorded on the registry branch, the alert acted on.
+    const job = mkdtempSync(join(tmpdir(), 'bramble-workspace-'));
+    await gitAsync(job, ...AUTH, 'clone', '-q', '--branch', 'main', remoteUrl, '.');
+    const gitEnv = { BRAMBLE_GIT_TOKEN: TOKEN, GIT_AUTHOR_NAME: ACTOR, GIT_AUTHOR_EMAIL: `${ACTOR}@users.noreply.github.com`, GIT_COMMITTER_NAME: ACTOR, GIT_COMMITTER_EMAIL: `${ACTOR}@users.noreply.github.com` };
+    const quiet = { info: () => undefined, warn: () => undefined };
+    const run = await monitorRun({ dir: job, env: 'prod', logs, record: true }, { git: { env: gitEnv }, log: quiet });
+    expect(run.result.healthy).toBe(false);
+    const platform = githubPlatform({ GITHUB_EVENT_NAME: 'schedule', GITHUB_REPOSITORY: REPOSITORY, GITHUB_API_URL: double.url, GITHUB_TOKEN: TOKEN, GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl }, { backoff: () => 0 });
+    const outcome = await actOnMonitor(
+      { name: 'churn', env: 'prod', onAlert: ['issue', 'retrain'], result: run.result, history: run.history, retrain: { ref: 'main', workflow: 'ml.yml' }, performance: { metric: 'roc_auc', min: 0.78 } },
+      { platform, log: quiet },
+    );
+    expect(outcome.retrain).toMatchObject({ dispatched: true });
+
+    // The issue: one, open, labelled, with MonthlyCharges drifted in its table.
+    expect(double.issues).toHaveLength(1);
+    const [issue] = double.issues;
+    expect(issue).toMatchObject({ state: 'open', labels: ['bramble-monitor'] });
+    expect(issue.title).toMatch(/^churn in prod: input drift \(\d+ of 19 columns\)/);
+    expect(issue.body).toMatch(/\n\| MonthlyCharges \| wasserstein \| \d+\.\d{4} \| 0\.1000 \| \*\*yes\*\* \|\n/);
+    expect(outcome.issue).toMatchObject({ number: issue.number, created: true, url: `${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/issues/${issue.number}` });
+    // The retrain, dispatched once to the caller's workflow on main.
+    expect(double.dispatches.map((d) => ({ workflow: d.workflow, ref: d.ref, inputs: d.inputs }))).toEqual([{ workflow: 'ml.yml', ref: 'main', inputs: { retrain: 'prod' } }]);
+    // The run is recorded on the remote's registry branch, where the next run reads it back.
+    const laptop = mkdtempSync(join(tmpdir(), 'bramble-laptop-'));
+    await gitAsync(laptop, ...AUTH, 'clone', '-q', '--branch', 'bramble/registry', remoteUrl, '.');
+    const latest = JSON.parse(readFileSync(join(laptop, 'churn/monitoring/prod/latest.json'), 'utf8')) as { healthy: boolean; log: { requests: number } };
+    expect(latest).toMatchObject({ healthy: false, log: { requests: 301 } });
+    // The dispatched run (retrain → PR) is not played: the retrain step is not in this checkout yet.
+    expect((await remoteRefs('refs/tags/*')).sort()).toEqual(['refs/tags/churn#dev#1', 'refs/tags/churn#prod#2', 'refs/tags/churn@v1.0.0']);
+    expect(double.problems).toEqual([]);
+  });
 });
