@@ -14,6 +14,7 @@ import { runsPages } from '../src/ui/runs-pages.js';
 import { SITE, type RunsPage, type SiteCards, type SiteIndex } from '../src/ui/site-types.js';
 import { buildUi } from '../ui/build.mjs';
 import { bramble } from './helpers/cli.js';
+import { makeModelRepo } from './helpers/model-repo.js';
 import { HOSTILE, makeSiteRepo, readData as readData0, runBody, siteFile, type SiteRepo } from './helpers/ui-site.js';
 import { sealRun } from '../src/registry/runs.js';
 import { readRegistryFile, REGISTRY, resolveOrNull, setRef, writeRegistryCommit } from '../src/registry/store.js';
@@ -192,6 +193,21 @@ describe('bramble ui build', () => {
     const noVerb = bramble(['ui', fixture.dir, '--out', out]);
     expect(noVerb.status).toBe(2);
     expect(noVerb.stderr).toContain(`bramble ui takes the subcommand build (got ${JSON.stringify(fixture.dir)})`);
+  });
+});
+
+describe('a repository with nothing to show yet', () => {
+  it('builds a site that says so, and outside a repository the CLI says where to start (exit 2)', async () => {
+    const dir = makeModelRepo({ trees: 5 });
+    const out = join(mkdtempSync(join(tmpdir(), 'bramble-site-')), 'site');
+    const built = await buildSite({ dir, out, assets });
+    expect(built).toMatchObject({ models: 0, versions: 0, runs: 0, pages: 0, monitoring: 0, skipped: [], problems: [] });
+    expect(readData<SiteIndex>(out, 'site')).toMatchObject({ registryHead: null, runsHead: null, models: [], monitoring: [], runs: { total: 0, pages: [] } });
+    expect(readdirSync(join(out, SITE.data)).sort()).toEqual(['cards.js', 'site.js']);
+    const nowhere = mkdtempSync(join(tmpdir(), 'bramble-nogit-'));
+    const refused = bramble(['ui', 'build', nowhere, '--out', join(nowhere, 'site')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`${nowhere} is not inside a git repository`);
   });
 });
 
