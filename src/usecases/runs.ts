@@ -6,7 +6,8 @@
 //   artifact (its sha256 is the link to it); a failed run's output already says why, and nothing can be compared.
 // - Recording never touches the model file or the work tree: the record is written to refs/heads/bramble/runs
 //   through git objects alone, after the artifact is sealed and written.
-// - Outside a git repository nothing is recorded (said once, not an error): the runs live in the repository.
+// - Outside a git repository nothing is recorded, silently: the runs live in the repository (`bramble runs ls`
+//   there says it is not one).
 // - A push that fails does not fail the run: the model is trained and the record is kept locally; the problem is
 //   said and returned (RecordedRun.problem) for the face to show, and `bramble runs push` tries again.
 import * as nodeFs from 'node:fs';
@@ -109,10 +110,8 @@ export async function recordRun(dir: string, result: RunResult, options: RecordO
   if (result.artifact === undefined || result.lineage === undefined) return null;
   const fs = ports.fs ?? nodeFs;
   const repo = await findRepo(dir, fs);
-  if (repo === null) {
-    ports.log.info(`the run was not recorded: ${dir} is not inside a git repository (runs are kept on its ${RUNS.branch} branch)`);
-    return null;
-  }
+  // Outside git there is nowhere to keep a record; the run's output stays as it always was (no line about it).
+  if (repo === null) return null;
   const env = ports.git.env;
   const at = runTime(env, Date.now());
   const record = sealRun(runBody(result, options.command, { at, branch: await branchOf(repo, env), machine: machineOf(env, ports.versions) }));
