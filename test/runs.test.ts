@@ -390,6 +390,20 @@ describe('bramble runs push', () => {
     await expect(pushRuns({ dir: a }, ports())).rejects.toMatchObject({ code: 'E_RUNS_REWRITTEN' });
   });
 
+  it('refuses a push when the remote branch was deleted by hand, and pushes again once that is accepted', async () => {
+    const { a, b } = await remoteAndClones('runs-deleted');
+    await addRuns(a, [fakeRun(1)]);
+    const pushed = await pushRuns({ dir: a }, ports());
+    await gitAsync(b, 'push', '-q', 'origin', '--delete', RUNS.ref);
+    await expect(pushRuns({ dir: a }, ports())).rejects.toMatchObject({
+      code: 'E_RUNS_REWRITTEN',
+      message: expect.stringContaining(`it is gone (${pushed.head?.slice(0, 7)} was there, what this repository last fetched from or pushed there); nothing was pushed. `),
+    });
+    // Accepted as the message says: the local runs are pushed again, onto an empty remote.
+    git(a, 'update-ref', '-d', `refs/remotes/origin/${RUNS.branch}`);
+    expect(await pushRuns({ dir: a }, ports())).toMatchObject({ pushed: true, before: null, added: 1 });
+  });
+
   it('pushes a CI run through the train use-case (record.push), and says a push it could not make without failing the run', async () => {
     const { url } = await remoteAndClones('runs-ci');
     const dir = makeModelRepo({ trees: 5 });

@@ -48,13 +48,13 @@ async function hasCommit(repo: GitRepo, oid: string): Promise<boolean> {
 
 function rewritten(remote: Remote, seen: string, theirs: string | null): RunsRewrittenError {
   const tracking = `refs/remotes/${remote.name}/${RUNS.branch}`;
-  const now = theirs === null ? 'is gone' : `is at ${short(theirs)}, which does not contain ${short(seen)}`;
+  const now = theirs === null ? `is gone (${short(seen)} was there` : `is at ${short(theirs)}, which does not contain ${short(seen)}`;
   const accept =
     theirs === null
       ? `git update-ref -d ${tracking}`
       : `git update-ref ${RUNS.ref} ${theirs} && git update-ref ${tracking} ${theirs} (your local runs it lacks are dropped)`;
   return new RunsRewrittenError(
-    `the remote ${remote.name}'s ${RUNS.branch} was rewritten by hand: it ${now}, what this repository last fetched from or pushed there; nothing was pushed. ` +
+    `the remote ${remote.name}'s ${RUNS.branch} was rewritten by hand: it ${now}, what this repository last fetched from or pushed there${theirs === null ? ')' : ''}; nothing was pushed. ` +
       `If that was a mistake, put it back: git push ${remote.name} ${seen}:${RUNS.ref} --force. If it was meant, accept it: ${accept}, then run bramble runs push again`,
     { remote: remote.name, seen, theirs },
   );
