@@ -14,7 +14,7 @@ import { runsPages } from '../src/ui/runs-pages.js';
 import { SITE, type RunsPage, type SiteCards, type SiteIndex } from '../src/ui/site-types.js';
 import { buildUi } from '../ui/build.mjs';
 import { bramble } from './helpers/cli.js';
-import { makeModelRepo } from './helpers/model-repo.js';
+import { git, makeModelRepo } from './helpers/model-repo.js';
 import { HOSTILE, makeSiteRepo, readData as readData0, runBody, siteFile, type SiteRepo } from './helpers/ui-site.js';
 import { sealRun } from '../src/registry/runs.js';
 import { readRegistryFile, REGISTRY, resolveOrNull, setRef, writeRegistryCommit } from '../src/registry/store.js';
@@ -147,6 +147,19 @@ describe('bramble ui build', () => {
     expect(page.at).toEqual(newestFirst);
     const i = page.id.indexOf(fixture.records[4].id);
     expect([page.metrics.accuracy[i], page.params.trees[i], page.gate[i], page.failed[i]]).toEqual([fixture.records[4].metrics.accuracy, 50, 'failed', ['roc_auc']]);
+  });
+
+  it('builds the same from a fresh clone, which has the branches only as origin/…', async () => {
+    const clone = join(mkdtempSync(join(tmpdir(), 'bramble-clone-')), 'repo');
+    git(tmpdir(), 'clone', '-q', fixture.dir, clone);
+    // As a CI checkout's origin is: https (never contacted: ui build fetches nothing).
+    git(clone, 'remote', 'set-url', 'origin', 'https://git.example.invalid/acme/churn.git');
+    expect(git(clone, 'branch', '--list', 'bramble/*')).toBe('');
+    const again = join(mkdtempSync(join(tmpdir(), 'bramble-site-')), 'site');
+    await buildSite({ dir: clone, out: again, assets, now: () => Date.parse('2026-12-06T08:00:00Z') });
+    const cloned = readData<SiteIndex>(again, 'site');
+    expect({ ...cloned, repository: site.repository }).toEqual(site);
+    expect(siteFile(again, 'data/runs-0.js')).toBe(siteFile(out, 'data/runs-0.js'));
   });
 
   it('is served read-only at /ui/ by the model host, at its root like /metrics', async () => {
