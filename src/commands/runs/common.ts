@@ -112,7 +112,7 @@ export function number(value: number | null, exact: boolean): string {
 
 export function signed(value: number | null, exact: boolean): string {
   if (value === null) return '';
-  const text = exact ? String(value) : value.toFixed(4);
+  const text = exact || Number.isInteger(value) ? String(value) : value.toFixed(4);
   return value >= 0 ? `+${text}` : text;
 }
 
@@ -144,7 +144,7 @@ export function runsSheet(records: readonly RunRecord[], columns: RunColumns, fo
   header.push('champion', 'gate');
   const rows = records.map((r) => {
     const cells = [r.id, exact ? r.at : minute(r.at), r.command];
-    if (format !== 'text') cells.push(r.source.branch ?? '', r.source.commit ?? '');
+    if (format !== 'text') cells.push(r.source.branch ?? '', exact ? (r.source.commit ?? '') : shortSha(r.source.commit));
     for (const m of columns.metrics) {
       const delta = championDelta(r, m);
       if (exact) cells.push(number(metricOf(r, m), true), signed(delta, true));

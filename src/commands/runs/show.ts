@@ -31,10 +31,11 @@ export function recordFields(r: RunRecord): string[][] {
     ['work tree', `sha256:${r.source.workTree}`],
     ['data', `${r.data.path} sha256:${r.data.sha256} (${r.data.rows} rows)`],
   ];
-  for (const key of runColumns([r], false).params) rows.push([`params.${key}`, cellText(paramOf(r, key))]);
-  for (const [metric, value] of Object.entries(r.metrics)) {
+  const columns = runColumns([r], false);
+  for (const key of columns.params) rows.push([`params.${key}`, cellText(paramOf(r, key))]);
+  for (const metric of columns.metrics) {
     const delta = championDelta(r, metric);
-    rows.push([`metrics.${metric}`, `${number(value, false)}${delta === null ? '' : ` (${signed(delta, false)} vs the champion)`}`]);
+    rows.push([`metrics.${metric}`, `${number(r.metrics[metric] ?? null, false)}${delta === null ? '' : ` (${signed(delta, false)} vs the champion)`}`]);
   }
   const c = r.champion;
   rows.push(['champion', c === null ? '–' : `${c.label} (${c.via}; sha256:${c.sha256.slice(0, 12)}…; ${c.rows} rows compared)`]);
