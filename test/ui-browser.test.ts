@@ -149,7 +149,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     const header = await page.$$eval('#compare-table thead th', (ths) => ths.map((th) => th.textContent));
     expect(header.slice(1)).toEqual([fixture.records[59].id, fixture.records[58].id]);
     const changed = await page.$$eval('#compare-table tr.changed th', (ths) => ths.map((th) => th.firstChild?.textContent));
-    expect(changed).toEqual(['when', 'commit', 'param maxDepth', 'param trees', 'accuracy', 'f1', 'roc_auc']);
+    expect(changed).toEqual(['when', 'commit', 'seconds', 'param maxDepth', 'param trees', 'accuracy', 'f1', 'roc_auc']);
     expect(await page.locator('#compare .uplot canvas').count()).toBe(1);
     await page.screenshot({ path: join(SCREENSHOTS, 'experiments.png'), fullPage: true });
     expect(await axeViolations(page)).toEqual([]);

@@ -99,7 +99,10 @@ function compareRuns(holder: HTMLElement, site: SiteIndex, data: RunsData, rows:
     { label: 'commit', cells: rows.map((i) => `${short(p.commit[i])}${p.dirty[i] ? ' (dirty)' : ''} ${p.branch[i] ?? ''}`.trim()) },
     { label: 'data', cells: rows.map((i) => `${p.dataPath[i]} ${short(p.dataSha[i], 12)} (${p.rows[i]} rows)`) },
     { label: 'seed', cells: rows.map((i) => String(p.seed[i] ?? '–')) },
+    { label: 'champion', cells: rows.map((i) => p.champion[i] ?? '–') },
     { label: 'gates', cells: rows.map((i) => (p.gate[i] === null ? '–' : `${p.gate[i]}${p.failed[i].length > 0 ? `: ${p.failed[i].join(', ')}` : ''}`)) },
+    { label: 'seconds', cells: rows.map((i) => fmt(p.seconds[i])), numeric: true },
+    { label: 'runner', cells: rows.map((i) => p.runner[i]) },
   ];
   for (const k of site.runs.params) lines.push({ label: `param ${k}`, cells: rows.map((i) => String(p.params[k]?.[i] ?? '–')) });
   for (const k of site.runs.metrics) lines.push({ label: k, cells: rows.map((i) => fmt(p.metrics[k]?.[i])), numeric: true });
