@@ -94,19 +94,19 @@ export function versionView(site: SiteIndex, name: string, version: string, card
 function lineageFlow(m: SiteModel, v: SiteVersion): HTMLElement {
   const l = v.lineage;
   const served = m.history.filter((a) => a.version === v.version);
-  const box = (title: string, ...lines: (string | Node)[]) => h('div', {}, h('strong', {}, title), lines.flatMap((x) => [h('br', {}), x]));
+  const box = (title: string, lines: (string | Node)[]) => h('div', {}, h('strong', {}, title), lines.flatMap((x) => [h('br', {}), x]));
   const arrow = () => h('span', { 'aria-hidden': 'true' }, '→');
   if (l === null) return h('p', { class: 'muted' }, 'The artifact could not be read, so its lineage is unknown.');
   return h(
     'div',
     { class: 'flow' },
-    box('source', `commit ${short(l.commit, 12)}${l.dirty ? ' (uncommitted changes)' : ''}`, `at ${when(l.committedAt)}`, `folder ${l.path || '/'}`, `ml.yaml ${short(l.mlYaml, 12)}`),
-    box('data', l.data.path, `${l.data.rows} rows × ${l.data.columns} columns`, `sha256 ${short(l.data.sha256, 12)}`, l.split),
-    box('params', ...Object.entries(l.params).map(([k, x]) => `${k} = ${x === null ? '–' : String(x)}`), `seed ${l.seed}`),
+    box('source', [`commit ${short(l.commit, 12)}${l.dirty ? ' (uncommitted changes)' : ''}`, `at ${when(l.committedAt)}`, `folder ${l.path || '/'}`, `ml.yaml ${short(l.mlYaml, 12)}`]),
+    box('data', [l.data.path, `${l.data.rows} rows × ${l.data.columns} columns`, `sha256 ${short(l.data.sha256, 12)}`, l.split]),
+    box('params', [...Object.entries(l.params).map(([k, x]) => `${k} = ${x === null ? '–' : String(x)}`), `seed ${l.seed}`]),
     arrow(),
-    box('artifact', `sha256 ${short(v.artifact, 12)}`, `registered ${when(v.registered.at)} by ${v.registered.by.name}`, `tag ${v.registered.tag}`, `bramble ${l.bramble}, node ${l.node}`),
+    box('artifact', [`sha256 ${short(v.artifact, 12)}`, `registered ${when(v.registered.at)} by ${v.registered.by.name}`, `tag ${v.registered.tag}`, `bramble ${l.bramble}, node ${l.node}`]),
     arrow(),
-    box('assignments', ...(served.length > 0 ? served.map((a) => `${a.env} from ${when(a.at)} by ${a.by.name}`) : ['never assigned'])),
+    box('assignments', served.length > 0 ? served.map((a) => `${a.env} from ${when(a.at)} by ${a.by.name}`) : ['never assigned']),
   );
 }
 
