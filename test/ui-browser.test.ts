@@ -133,6 +133,9 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     const first = page.locator('#runs-scroll tr.run').first();
     expect(await first.locator('td').nth(2).textContent()).toBe(HOSTILE.name);
     expect(await first.locator('td').nth(3).textContent()).toBe(HOSTILE.branch);
+    // Markdown in a value is not rendered either: the parameter shows its asterisks and its tag as typed.
+    expect(await page.evaluate((t) => Array.from(document.querySelectorAll('#runs-scroll td')).some((td) => td.textContent === t), HOSTILE.param)).toBe(true);
+    expect(await page.locator('#runs-scroll strong, #runs-scroll b').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('#runs-scroll img, #runs-scroll svg, #runs-scroll script').count()).toBe(0);
     await page.fill('#runs-filter', 'onload');
