@@ -364,6 +364,9 @@ describe('bramble runs push', () => {
     expect(await pushRuns({ dir: b }, ports())).toMatchObject({ pushed: false, added: 0 });
     const ids = (await gitAsync(b, 'ls-remote', 'origin', RUNS.ref)).split('\t')[0];
     expect(ids).toBe(second.head);
+    const again = await brambleAsync(['runs', 'push', '--dir', a]);
+    expect(again).toEqual({ status: 0, stdout: '', stderr: 'bramble: origin already has every run here\n' });
+    expect((await gitAsync(a, 'rev-parse', RUNS.ref)).trim()).toBe(second.head);
     const ls = await brambleAsync(['runs', 'ls', '--dir', a, '--fetch', '--json']);
     expect(ls.stderr).toBe('');
     expect((JSON.parse(ls.stdout) as { runs: RunRecord[] }).runs.map((r) => r.id)).toEqual([fakeRun(3).id, fakeRun(2).id, fakeRun(1).id]);

@@ -211,8 +211,8 @@ export async function readRuns(repo: GitRepo, head: string | null, options: { en
 async function monthLines(repo: GitRepo, head: string | null, path: string): Promise<string[]> {
   if (head === null) return [];
   try {
-    const { oid } = await git.readBlob({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: head, filepath: path });
-    return (await blobText(repo, oid)).split('\n').filter((line) => line.trim() !== '');
+    const { blob } = await git.readBlob({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, cache: repo.cache, oid: head, filepath: path });
+    return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('utf8').split('\n').filter((line) => line.trim() !== '');
   } catch (err) {
     if (err instanceof git.Errors.NotFoundError) return [];
     throw err;
