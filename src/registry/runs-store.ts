@@ -4,8 +4,8 @@
 //
 // Reading 10,000 records costs one tree and ~one blob per month. A loose blob (what a local run writes) is
 // inflated with node's zlib, not isomorphic-git's pure-JS one, which is most of the time otherwise; a packed one
-// (after a fetch or a clone) goes through isomorphic-git.
-import { readFileSync } from 'node:fs';
+// (after a fetch or a clone) goes through isomorphic-git. Each month file, once checked, is kept under
+// .git/bramble/runs/ by its blob id, so that later reads only parse JSON.
 import { dirname, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as git from 'isomorphic-git';
@@ -54,7 +54,7 @@ export async function requireRepo(dir: string, fs: typeof import('node:fs')): Pr
 function looseBlob(repo: GitRepo, oid: string): Uint8Array | null {
   let raw: Buffer;
   try {
-    raw = readFileSync(join(repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+    raw = repo.fs.readFileSync(join(repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
   } catch (err) {
     if (isMissing(err)) return null;
     throw err;
