@@ -225,7 +225,7 @@ const ROWS: Array<[string, () => Row]> = [
     () => ({
       files: { 'serve.json': serveJson({ port: 0 }, { prod: { path: '/metrics' } }) },
       args: ['serve', '--config', 'serve.json'],
-      message: 'bramble: serve.json environments.prod.path: /metrics is the server\'s own (/metrics, /ping, /health, /version, /status, /admin, /v2); choose another, such as "/prod"',
+      message: 'bramble: serve.json environments.prod.path: /metrics is the server\'s own (/metrics, /ping, /health, /version, /status, /admin, /v2, /ui); choose another, such as "/prod"',
     }),
   ],
   ['serve.json that is not JSON', () => ({ files: { 'serve.json': '{' }, args: ['serve', '--config', 'serve.json'], message: { startsWith: 'bramble: serve.json is not JSON: ', includes: 'JSON' } })],
