@@ -1,11 +1,11 @@
-// Bundles the CLI, the library entry, the training worker and the six GitHub actions into dist/ with esbuild;
+// Bundles the CLI, the library entry, the training worker and the GitHub actions into dist/ with esbuild;
 // shared code goes into chunks, so nothing is bundled twice.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { buildUi } from '../ui/build.mjs';
 
 /** The actions under actions/<step>/, each with its entry src/actions/<step>.ts. */
-export const ACTION_STEPS = ['validate', 'train', 'compare', 'register', 'promote', 'deploy'];
+export const ACTION_STEPS = ['validate', 'train', 'compare', 'register', 'promote', 'deploy', 'monitor', 'retrain'];
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({

@@ -26,6 +26,7 @@ export const ERRORS = {
   E_OUTPUT: { class: 'OutputError', exit: 2, http: 500, fix: 'Free space where the output goes, or send the output elsewhere.' },
   E_ACTION_INPUT: { class: 'ActionInputError', exit: 2, http: 500, fix: "Correct the step's `with:` input named in the message." },
   E_STEP_FAILED: { class: 'StepFailure', exit: 1, http: 500, fix: 'Read the annotations and the job summary; fix the data or the model the gate refused.' },
+  E_RETRAIN_BRANCH: { class: 'RetrainBranchError', exit: 2, http: 500, fix: "Give the checkout an https remote named origin that has the first environment's branch, and a token that may push branches." },
   E_APPROVAL_NOT_ENFORCED: { class: 'ApprovalNotEnforcedError', exit: 2, http: 500, fix: 'Add required reviewers to the GitHub environment or a tag ruleset over its assignment tags, or set approval: false.' },
   // ml.yaml.
   E_CONFIG: { class: 'ConfigError', exit: 2, http: 500, fix: 'Fix ml.yaml at the line and column given; docs/ml-yaml.md lists every key.' },

@@ -87,7 +87,7 @@ describe('docs/actions.md and README.md', () => {
 });
 
 describe('action.yml and the entries', () => {
-  it('are the same six actions, in the folders and in src/actions/common.ts', () => {
+  it('are the same actions, in the folders and in src/actions/common.ts', () => {
     expect(readdirSync(join(ROOT, 'actions')).sort()).toEqual([...STEPS].sort());
   });
 

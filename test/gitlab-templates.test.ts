@@ -34,7 +34,7 @@ type Jobs = Record<string, CiJob>;
 
 describe('the components in templates/', () => {
   it('are the whole pipeline and each step of the GitHub actions, within GitLab\'s 30', () => {
-    expect(COMPONENTS.map((c) => c.name).sort()).toEqual(['compare', 'deploy', 'pipeline', 'promote', 'register', 'train', 'validate']);
+    expect(COMPONENTS.map((c) => c.name).sort()).toEqual(['compare', 'deploy', 'monitor', 'pipeline', 'promote', 'register', 'train', 'validate']);
     expect(COMPONENTS.length).toBeLessThanOrEqual(30);
   });
 
@@ -76,7 +76,13 @@ describe('the components in templates/', () => {
 
 describe('templates/model-repo/.gitlab-ci.yml', () => {
   const file = join(TEMPLATES, 'model-repo/.gitlab-ci.yml');
-  const config = parse(readFileSync(file, 'utf8')) as { include: { component: string; inputs: Record<string, unknown> }[] };
+  const config = parse(readFileSync(file, 'utf8')) as { include: { component: string; inputs: Record<string, unknown> }[]; workflow: { rules: { if: string }[] } };
+
+  it('lets scheduled pipelines (the monitor) and api pipelines (a retrain) through its workflow rules', () => {
+    const rules = config.workflow.rules.map((r) => r.if);
+    expect(rules).toContain('$CI_PIPELINE_SOURCE == "schedule"');
+    expect(rules.some((rule) => rule.includes('$CI_PIPELINE_SOURCE == "api"'))).toBe(true);
+  });
 
   it('is valid against ci.json', () => {
     expect(validateCi(config), errors()).toBe(true);
@@ -108,7 +114,7 @@ describe('which jobs run for which pipeline', () => {
   function running(vars: Record<string, string>): string[] {
     return Object.entries(jobs).flatMap(([name, job]) => {
       const rule = matchingRule(job, vars);
-      return rule === null ? [] : [`${name}${rule.when === 'manual' ? ' (manual)' : ''}`];
+      return rule === null || rule.when === 'never' ? [] : [`${name}${rule.when === 'manual' ? ' (manual)' : ''}`];
     });
   }
 
@@ -121,7 +127,12 @@ describe('which jobs run for which pipeline', () => {
     ['an unassignment tag', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'churn#prod!#4' }, []],
     ['a manual promotion', { CI_PIPELINE_SOURCE: 'web', BRAMBLE_PROMOTE_TO: 'prod' }, ['bramble-promote']],
     ['a manual pipeline without a promotion', { CI_PIPELINE_SOURCE: 'web' }, []],
-    ['a schedule', { CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main' }, []],
+    ['a schedule (the monitor)', { CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main' }, ['bramble-monitor']],
+    ['a schedule that names an environment', { CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main', BRAMBLE_MONITOR: 'staging' }, ['bramble-monitor']],
+    ['the retrain schedule', { CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main', BRAMBLE_RETRAIN: 'schedule' }, ['bramble-retrain']],
+    ["a monitor alert's retrain pipeline", { CI_PIPELINE_SOURCE: 'api', CI_COMMIT_BRANCH: 'main', BRAMBLE_RETRAIN: 'prod' }, ['bramble-retrain']],
+    ['a retrain started by hand', { CI_PIPELINE_SOURCE: 'web', CI_COMMIT_BRANCH: 'main', BRAMBLE_RETRAIN: 'prod' }, ['bramble-retrain']],
+    ['a push that carries BRAMBLE_RETRAIN (not a retrain)', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'feature', BRAMBLE_RETRAIN: 'prod' }, ['bramble-plan', 'bramble-release']],
   ])('%s', (_, vars, expected) => {
     expect(running(vars)).toEqual(expected);
   });

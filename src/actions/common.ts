@@ -1,4 +1,4 @@
-// What the six GitHub actions share: their inputs and outputs (the names action.yml declares, kept in step by a
+// What the GitHub actions share: their inputs and outputs (the names action.yml declares, kept in step by a
 // test), the platform adapter built from the runner's environment, and one top-level handler that turns any thrown
 // value into a failed step with a one-line message.
 //
@@ -53,6 +53,14 @@ export const ACTIONS = {
   deploy: {
     inputs: { dir: '.', tag: '', version: '', environment: '', config: '/etc/bramble/serve.json', server: '', url: '', token: '' },
     outputs: ['version', 'url', 'previous', 'via'],
+  },
+  monitor: {
+    inputs: { dir: '.', env: '', logs: '/var/log/bramble/predictions', truth: '', since: '', 'min-rows': '', record: 'true', 'fail-on-alert': 'false', token: '' },
+    outputs: ['healthy', 'drifted-share', 'metric', 'issue-url', 'retrain', 'result'],
+  },
+  retrain: {
+    inputs: { dir: '.', environment: '', workers: '', token: '' },
+    outputs: ['branch', 'pull-request', 'pull-request-url', 'passed', 'verdict', 'comment-url'],
   },
 } as const satisfies Record<string, { inputs: Record<string, string>; outputs: readonly string[] }>;
 

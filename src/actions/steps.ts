@@ -1,14 +1,26 @@
-// The validate, train and compare steps as both faces show them: the GitHub actions (src/actions/*.ts) and the
+// The validate, train, compare, monitor and retrain steps as both faces show them: the GitHub actions (src/actions/*.ts) and the
 // GitLab jobs (bramble ci, src/commands/ci.ts). Each calls its use-case and lays the result out the same way —
 // annotations, the report, the outputs, and a failure when the data or a gate says so; what differs by platform
 // (where a comment goes, how a path is shown) comes in as an argument.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
+import { monitorMarkdown } from '../monitor/record.js';
+import type { MonitorResult } from '../monitor/windows.js';
 import type { Platform } from '../platform/types.js';
+import { checkEnvironment, Registry } from '../registry/registry.js';
+import { readRegistryFile, REGISTRY } from '../registry/store.js';
+import { appendLines } from '../report/markdown.js';
 import { renderReport } from '../report/render.js';
 import { REPORT } from '../report/view.js';
+import { actOnMonitor, type AlertOutcome } from '../usecases/alert.js';
 import { compare } from '../usecases/compare.js';
+import { monitorRun, type MonitorRun } from '../usecases/monitor.js';
+import { UsageError } from '../usecases/options.js';
 import type { Ports } from '../usecases/ports.js';
 import { train } from '../usecases/train.js';
 import { validate } from '../usecases/validate.js';
+import { cutBranch } from './branch.js';
 import { StepFailure, validationAnnotations, validationSummary, type Inputs, type Outputs, type Step } from './common.js';
 import { invalidData, metricsOutput, trainSummary, validationText, verdictLine } from './summaries.js';
 
@@ -60,6 +72,8 @@ export interface ReportPlaces {
   always: string;
   /** Where the comment is: "the pull request". */
   commented: string;
+  /** The pull request to comment on when it is not the run's own (the one a retrain opened). */
+  pullRequest?: number;
 }
 
 /** The candidate against the champion on the same held-out rows, the gates, the report; a failed gate fails the step. */
@@ -72,9 +86,156 @@ export async function compareStep({ platform, inputs, ports, output }: StepIo<'c
   if (!result.gates || !result.report) throw invalidData(result.validation, 'compared');
   await platform.summary(renderReport(result.report, REPORT.summaryLimit).markdown);
   const comment = places.comment ? renderReport(result.report, REPORT.commentLimit).markdown : null;
-  const posted = comment === null ? null : await platform.upsertComment(REPORT.marker(result.config.name), comment);
+  const target = places.pullRequest === undefined ? undefined : { pullRequest: places.pullRequest };
+  const posted = comment === null ? null : await platform.upsertComment(REPORT.marker(result.config.name), comment, target);
   const verdict = verdictLine(result.gates);
   output({ passed: String(result.gates.passed), verdict, 'champion-version': result.champion?.version ?? '', 'comment-url': posted?.url ?? '' });
   const where = `${places.always}${posted ? ` and on ${places.commented}` : ''}`;
   if (!result.gates.passed) throw new StepFailure(`${result.config.name}: ${verdict} See the report in ${where}.`);
+}
+
+/** What the face reads from its own inputs for the monitor: the flags, and where a retrain is dispatched. */
+export interface MonitorFlags {
+  record: boolean;
+  failOnAlert: boolean;
+  /** The workflow (GitHub: its file name) and the branch a retrain runs on. */
+  retrain: { ref: string; workflow: string };
+}
+
+/**
+ * The monitor on the runner that holds the prediction log: the result recorded on the registry branch, the alert
+ * answered as ml.yaml's monitor.on_alert says, the result as the summary and as DIR/.bramble/monitor-ENV.json. An
+ * alert fails the step only with fail-on-alert: the issue and the retrain are the answer.
+ */
+export async function monitorStep({ platform, inputs, ports, output }: StepIo<'monitor'>, flags: MonitorFlags): Promise<void> {
+  const { dir, env } = inputs;
+  const minRows = minRowsOption(inputs['min-rows']);
+  const config = await readMlYaml(join(dir, 'ml.yaml'));
+  const request = { dir, env, logs: inputs.logs, truth: inputs.truth || undefined, since: inputs.since || undefined, minRows, record: flags.record };
+  const run = await monitorRun(request, ports);
+  const { result } = run;
+  const file = join(dir, '.bramble', `monitor-${env}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const alert = { name: config.name, env, onAlert: config.monitor?.on_alert ?? [], result, history: run.history, retrain: flags.retrain, performance: config.monitor?.performance ?? null };
+  const outcome = await actOnMonitor(alert, ports);
+  await platform.summary(monitorSummary(result, outcome, run.recorded));
+  const latest = newestMeasured(result);
+  output({
+    healthy: String(result.healthy),
+    'drifted-share': latest.drift === null ? '' : latest.drift.toFixed(4),
+    metric: latest.metric === null ? '' : latest.metric.toFixed(4),
+    'issue-url': outcome.issue?.url ?? '',
+    retrain: String(outcome.retrain?.dispatched === true),
+    result: ports.showPath?.(file) ?? file,
+  });
+  if (!result.healthy && flags.failOnAlert) throw new StepFailure(`${result.name} in ${env}: the monitor alerted (fail-on-alert is true); see the job summary`);
+}
+
+/** The min-rows input: empty for ml.yaml's monitor.min_rows, else a whole number ≥ 1. */
+function minRowsOption(text: string): number | undefined {
+  if (text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`the input min-rows is ${JSON.stringify(text)}; give a whole number ≥ 1, or leave it empty for ml.yaml's monitor.min_rows`, { minRows: text });
+  return n;
+}
+
+/** The drifted share and the watched metric of the newest window (and its first version) that measured them. */
+function newestMeasured(result: MonitorResult): { drift: number | null; metric: number | null } {
+  let drift: number | null = null;
+  let metric: number | null = null;
+  for (let w = result.windows.length - 1; w >= 0 && (drift === null || metric === null); w--) {
+    for (const v of result.windows[w].versions) {
+      if (drift === null && v.drift !== null) drift = v.drift.driftedShare;
+      if (metric === null && v.performance.status === 'ok' && v.performance.watched?.value != null) metric = v.performance.watched.value;
+    }
+  }
+  return { drift, metric };
+}
+
+/** The job summary: the run's Markdown (as recorded on the registry branch), then what was done about it. */
+export function monitorSummary(result: MonitorResult, outcome: AlertOutcome, recorded: MonitorRun['recorded']): string {
+  const done: string[] = [];
+  if (outcome.issue !== null) done.push(`issue ${outcome.issue.closed ? 'closed' : outcome.issue.created ? 'opened' : 'updated'}: ${outcome.issue.url ?? `#${outcome.issue.number}`}`);
+  if (outcome.retrain !== null) done.push(outcome.retrain.dispatched ? `retrain dispatched${outcome.retrain.url ? `: ${outcome.retrain.url}` : ''} (${outcome.retrain.why})` : `no retrain dispatched: ${outcome.retrain.why}`);
+  if (recorded !== null) done.push(`recorded on the registry branch at \`${recorded.commit.slice(0, 7)}\` (${recorded.files.length} files)`);
+  const tail = done.length === 0 ? '' : `\n${done.map((line) => `- ${line}`).join('\n')}\n`;
+  return `${monitorMarkdown(result)}${tail}`;
+}
+
+/** What the face knows of its run: its id (for the branch's name) and the threads to train on. */
+export interface RetrainRun {
+  id: string;
+  workers: number | undefined;
+  /** The time the branch is named after (its date). */
+  now: Date;
+}
+
+/**
+ * A retrain: a branch cut from the first environment's branch (where a new model enters; merging the pull request
+ * releases it there, and promotion carries it on), a commit saying why, the pull request, then train and compare on
+ * the branch with the report posted on that pull request. A failed gate fails the step after the outputs.
+ */
+export async function retrainStep({ platform, inputs, ports, output }: StepIo<'retrain'>, places: ReportPlaces, run: RetrainRun): Promise<void> {
+  const { dir, environment } = inputs;
+  const config = await readMlYaml(join(dir, 'ml.yaml'));
+  const environments = Object.keys(config.environments);
+  if (environment) checkEnvironment(environment, environments);
+  const first = environments[0];
+  const base = config.environments[first].branch;
+  const branch = `bramble/retrain/${environment || first}/${run.now.toISOString().slice(0, 10)}-${run.id}`;
+  const why = await retrainReason(config, dir, environment, ports);
+  const record = retrainRecord({ name: config.name, environment, first, base, branch, why, runUrl: platform.context().runUrl });
+  const title = environment ? `Retrain ${config.name}: the monitor alerted in ${environment}` : `Retrain ${config.name}: ml.yaml's monitor.retrain.schedule`;
+  const commit = await cutBranch({ dir, base, branch, record, message: title, env: ports.git.env });
+  platform.info(`pushed ${branch} (${commit.slice(0, 7)}) from ${base}`);
+  const pr = await platform.openPullRequest({ head: branch, base, title, body: record });
+  if (pr === null) throw new StepFailure(`${branch} is pushed, but this platform opens no pull request; open one from it to ${base}`);
+  const opened = { branch, 'pull-request': String(pr.number), 'pull-request-url': pr.url ?? '' };
+  const trained: Record<string, string> = {};
+  const compared: Record<string, string> = { passed: 'false', verdict: '', 'comment-url': '' };
+  try {
+    await trainStep({ platform, inputs: { dir, workers: '' }, ports, output: (values) => Object.assign(trained, values) }, run.workers);
+    const championEnv = config.compare?.against ?? first;
+    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': championEnv, comment: 'true', token: inputs.token };
+    await compareStep({ platform, inputs: compareInputs, ports, output: (values) => Object.assign(compared, values) }, { ...places, comment: true, pullRequest: pr.number });
+  } finally {
+    output({ ...opened, passed: compared.passed, verdict: compared.verdict, 'comment-url': compared['comment-url'] });
+  }
+}
+
+/** Why this retrain: the environment's last recorded monitor result (an alert's), or the schedule. */
+async function retrainReason(config: MlConfig, dir: string, environment: string, ports: Ports): Promise<string[]> {
+  if (!environment) return [`ml.yaml's monitor.retrain.schedule (\`${config.monitor?.retrain?.schedule ?? 'none'}\`): retraining on a schedule, alert or not.`];
+  const path = `${config.name}/monitoring/${environment}/latest.json`;
+  const registry = await Registry.open({ dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
+  const { snapshot } = await registry.read({ fetch: true });
+  const bytes = snapshot.head === null ? null : await readRegistryFile(registry.repo, snapshot.head, path);
+  const lines = [`The monitor alerted in ${environment} (ml.yaml's monitor.on_alert has \`retrain\`).`];
+  if (bytes === null || snapshot.head === null) return [...lines, `No recorded monitor result at ${path} on ${REGISTRY.branch}.`];
+  const result = JSON.parse(new TextDecoder().decode(bytes)) as MonitorResult;
+  lines.push(`The monitor result: \`${path}\` on \`${REGISTRY.branch}\` at \`${snapshot.head.slice(0, 7)}\`${result.ranAt ? `, run at ${result.ranAt}` : ''}.`, '');
+  for (const w of result.windows) {
+    for (const v of w.versions) {
+      if (v.status !== 'alert') continue;
+      const drifted = v.drift?.columns.filter((c) => c.drifted).map((c) => c.column) ?? [];
+      const watched = v.performance.status === 'ok' ? v.performance.watched : null;
+      const parts = [drifted.length > 0 ? `drift in ${drifted.length} of ${v.drift?.columns.length ?? 0} columns (${drifted.join(', ')})` : ''];
+      if (watched?.alert && watched.value !== null) parts.push(`${watched.metric} ${watched.value.toFixed(4)}`);
+      lines.push(`- ${w.start} ${v.version}: ${parts.filter((p) => p !== '').join('; ')}`);
+    }
+  }
+  return lines;
+}
+
+function retrainRecord(r: { name: string; environment: string; first: string; base: string; branch: string; why: string[]; runUrl: string | null }): string {
+  const lines = [
+    `# Retrain of ${r.name}`,
+    '',
+    `Branch \`${r.branch}\`, cut from \`${r.base}\` (${r.first}'s branch, where a new model enters) by Bramble's retrain step${r.runUrl ? ` in ${r.runUrl}` : ''}.`,
+    '',
+  ];
+  appendLines(lines, r.why);
+  lines.push('', 'The candidate is trained and compared on this branch; the report is the pull request comment, and the gates decide as always. Each retrain overwrites this file.');
+  return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-// bramble ci STEP: what a GitLab CI job of Bramble's components runs. The same six steps as the GitHub actions, with
+// bramble ci STEP: what a GitLab CI job of Bramble's components runs. The same steps as the GitHub actions, with
 // the same inputs (ACTIONS in actions/common.ts) given as options, each calling the same use-case; the GitLab
 // adapter turns the results into a merge-request note, a Code Quality report, a dotenv report and a Markdown report.
 //
@@ -11,12 +11,13 @@
 //   pipeline: then the promote step asks GitLab for the tag's pipeline itself.
 // - A step that finds a problem writes its outputs first, then fails with exit 1; ml.yaml problems also go to the
 //   Code Quality report. Everything else is as the CLI has it: 2 for a person's mistake, 3 for a bug.
-// - The validate, train and compare steps are the GitHub actions' own (src/actions/steps.ts); only where the report
-//   goes differs.
+// - The validate, train, compare, monitor and retrain steps are the GitHub actions' own (src/actions/steps.ts);
+//   only where the report goes differs. A monitor's retrain is a new pipeline on the default branch with the
+//   variable BRAMBLE_RETRAIN=ENV, which the pipeline component's retrain job runs on.
 import { tmpdir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { ACTIONS, configAnnotations, splitVersion, type Inputs as StepInputs, type Step } from '../actions/common.js';
-import { compareStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
+import { compareStep, monitorStep, retrainStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
 import { deploySummary, promoteSummary, registerSummary } from '../actions/summaries.js';
 import { ConfigError } from '../config/ml-yaml.js';
 import { gitlabPlatform, type GitLabPlatform } from '../platform/gitlab.js';
@@ -124,6 +125,26 @@ const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
       comment: flag('comment', step.inputs.comment) && step.platform.context().pullRequest !== undefined,
       always: 'the job log and .bramble/bramble-report.md',
       commented: 'the merge request',
+    }),
+
+  monitor(step) {
+    if (!step.inputs.env) throw new UsageError('--env is empty; name the environment to monitor, one of the environments in ml.yaml');
+    const { CI_DEFAULT_BRANCH, CI_COMMIT_REF_NAME } = step.ports.git.env;
+    return monitorStep(as<'monitor'>(step), {
+      record: flag('record', step.inputs.record),
+      failOnAlert: flag('fail-on-alert', step.inputs['fail-on-alert']),
+      // GitLab runs the project's pipeline: the workflow's name is GitHub's notion, kept for the record.
+      retrain: { ref: CI_DEFAULT_BRANCH || CI_COMMIT_REF_NAME || 'main', workflow: '.gitlab-ci.yml' },
+    });
+  },
+
+  // The merge request opened with the project token starts a pipeline of its own, but the report is written here
+  // too, as on GitHub, so that the run that retrained says how it went.
+  retrain: (step) =>
+    retrainStep(as<'retrain'>(step), { comment: true, always: 'the job log and .bramble/bramble-report.md', commented: 'the merge request' }, {
+      id: step.ports.git.env.CI_PIPELINE_ID || String(Date.now()),
+      workers: workersOption(step.inputs.workers, 'the input workers'),
+      now: new Date(),
     }),
 
   async register({ platform, inputs, ports, output }) {
