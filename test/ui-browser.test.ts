@@ -55,6 +55,14 @@ async function axeViolations(page: Page): Promise<string[]> {
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.targets.slice(0, 3).join(', ')}`);
 }
 
+/** The view as it is now: a full-page screenshot kept, then no serious axe violation and no console error; closed. */
+async function checked(page: Page, errors: string[], name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  expect(await axeViolations(page)).toEqual([]);
+  expect(errors).toEqual([]);
+  await page.close();
+}
+
 describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM === undefined ? ` (skipped: ${MISSING})` : ''}`, () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -75,10 +83,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     expect(rows).toEqual(fixture.versions.slice().reverse());
     expect(await page.locator('main .uplot canvas').count()).toBe(2);
     expect(await page.textContent('#repository')).toBe(fixture.dir.split('/').pop());
-    await page.screenshot({ path: join(SCREENSHOTS, 'models.png'), fullPage: true });
-    expect(await axeViolations(page)).toEqual([]);
-    expect(errors).toEqual([]);
-    await page.close();
+    await checked(page, errors, 'models');
   });
 
   it('a version: its lineage from commit and data to assignments, and its card', async () => {
@@ -90,10 +95,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     expect(flow).toContain('trees = 7');
     expect(flow).toMatch(/prod from 2026-11-08 10:00 by Ada Lovelace/);
     expect(await page.locator('.card table').count()).toBeGreaterThan(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'version.png'), fullPage: true });
-    expect(await axeViolations(page)).toEqual([]);
-    expect(errors).toEqual([]);
-    await page.close();
+    await checked(page, errors, 'version');
   });
 
   it('environments: a timeline per environment and every assignment with who and when', async () => {
@@ -106,10 +108,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
       `staging: ${fixture.versions[1]} from 2026-11-06 10:00`,
     ]);
     expect(await page.locator('main table:not(.u-legend) tbody tr').count()).toBe(5);
-    expect(await axeViolations(page)).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, 'environments.png'), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
+    await checked(page, errors, 'environments');
   });
 
   it('monitoring: drift and the live metric over time, the alert said', async () => {
@@ -119,10 +118,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     expect(await page.textContent('main .bad')).toBe('alert at the last run, 2026-11-20 06:00');
     expect(await page.locator('main .uplot canvas').count()).toBe(2);
     expect(await page.locator('main table:not(.u-legend) tbody tr').count()).toBe(3);
-    expect(await axeViolations(page)).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, 'monitoring.png'), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
+    await checked(page, errors, 'monitoring');
   });
 
   it('experiments: the table, two runs selected show their differences, hostile names stay text', async () => {
@@ -154,10 +150,7 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     const changed = await page.$$eval('#compare-table tr.changed th', (ths) => ths.map((th) => th.firstChild?.textContent));
     expect(changed).toEqual(['when', 'commit', 'seconds', 'param maxDepth', 'param trees', 'accuracy', 'f1', 'roc_auc']);
     expect(await page.locator('#compare .uplot canvas').count()).toBe(1);
-    await page.screenshot({ path: join(SCREENSHOTS, 'experiments.png'), fullPage: true });
-    expect(await axeViolations(page)).toEqual([]);
-    expect(errors).toEqual([]);
-    await page.close();
+    await checked(page, errors, 'experiments');
   });
 
   it('keyboard: Tab reaches the sort buttons, Enter sorts, arrows move through the rows, Space selects', async () => {
