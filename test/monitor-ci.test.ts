@@ -22,7 +22,7 @@ import { runStep } from './helpers/actions.js';
 import { bramble, brambleAsync } from './helpers/cli.js';
 import { seeded } from './helpers/data.js';
 import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
-import { gitlabJobVariables, startGitLabDouble } from './helpers/gitlab-double.js';
+import { GITLAB_DOUBLE, gitlabJobVariables, startGitLabDouble } from './helpers/gitlab-double.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
 
@@ -333,6 +333,61 @@ describe('bramble ci monitor in a scheduled GitLab pipeline', () => {
       expect(double.calls.filter((c) => c.method !== 'GET')).toEqual([]);
       expect(double.problems).toEqual([]);
     } finally {
+      await double.close();
+    }
+  });
+});
+
+describe('bramble ci monitor and retrain: an alert in GitLab', () => {
+  const TOKEN = GITLAB_DOUBLE.apiToken;
+  const AUTH = ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`oauth2:${TOKEN}`).toString('base64')}`];
+
+  it('the alert opens a GitLab issue and one retrain pipeline; the retrain pushes its branch, opens the merge request and notes the report there', { timeout: 150_000 }, async () => {
+    const double = await startGitLabDouble();
+    const server = await startGitServer({ token: TOKEN });
+    try {
+      await server.createBare('churn');
+      const remoteUrl = server.repoUrl('churn');
+      const repo = makeModelRepo({ trees: 5 });
+      editMlYaml(repo, (t) => t.replace('drift: { share: 0.5 }', 'drift: { share: 0.05 }'));
+      commitAll(repo, 'monitor: one drifted column is an alert');
+      git(repo, 'branch', 'develop');
+      git(repo, 'remote', 'add', 'origin', remoteUrl);
+      await gitAsync(repo, ...AUTH, 'push', '-q', 'origin', 'main', 'develop');
+      expect((await brambleAsync(['train'], { cwd: repo })).status).toBe(0);
+      const artifact = JSON.parse(readFileSync(join(repo, '.bramble/model.json'), 'utf8')) as { sha256: string; signature: { inputs: { name: string }[] } };
+      // Registered here only: the monitor reads the version's profile from the local registry branch.
+      expect((await brambleAsync(['register', '--no-remote'], { cwd: repo })).status).toBe(0);
+      const logs = await writeLog(repo, artifact.sha256, artifact.signature.inputs.map((i) => i.name), 2, 1);
+      const sha = git(repo, 'rev-parse', 'HEAD').trim();
+      const schedule = { ...gitlabJobVariables(double.apiUrl, repo, sha, 8001), CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main', CI_COMMIT_REF_NAME: 'main' };
+      const monitored = await brambleAsync(['ci', 'monitor', '--dir', '.', '--env', 'prod', '--logs', logs, '--record', 'false'], { cwd: repo, env: schedule });
+      expect(monitored.status, monitored.stderr).toBe(0);
+      expect(double.issues).toHaveLength(1);
+      expect(double.issues[0].description).toContain('<!-- bramble-monitor:churn:prod -->');
+      expect(double.createdPipelines).toEqual([expect.objectContaining({ ref: 'main', variables: { BRAMBLE_RETRAIN: 'prod' } })]);
+      const dotenv = readFileSync(join(repo, '.bramble/bramble.env'), 'utf8');
+      expect(dotenv).toContain('BRAMBLE_HEALTHY=false\n');
+      expect(dotenv).toContain('BRAMBLE_RETRAIN=true\n');
+
+      // The pipeline that alert started: the retrain job in a fresh clone.
+      const workspace = mkdtempSync(join(tmpdir(), 'bramble-gl-retrain-'));
+      await gitAsync(workspace, ...AUTH, 'clone', '-q', remoteUrl, '.');
+      const api = { ...gitlabJobVariables(double.apiUrl, workspace, sha, 8002), CI_PIPELINE_SOURCE: 'api', CI_COMMIT_BRANCH: 'main', CI_COMMIT_REF_NAME: 'main', BRAMBLE_RETRAIN: 'prod' };
+      const retrained = await brambleAsync(['ci', 'retrain', '--dir', '.', '--environment', 'prod'], { cwd: workspace, env: api });
+      expect(retrained.status, `${retrained.stdout}${retrained.stderr}`).toBe(0);
+      const branch = /^BRAMBLE_BRANCH=(.+)$/m.exec(readFileSync(join(workspace, '.bramble/bramble.env'), 'utf8'))?.[1] ?? '';
+      expect(branch).toMatch(/^bramble\/retrain\/prod\/\d{4}-\d{2}-\d{2}-8002$/);
+      const pushed = (await gitAsync(repo, ...AUTH, 'ls-remote', remoteUrl, `refs/heads/${branch}`)).split('\t')[0];
+      await gitAsync(repo, ...AUTH, 'fetch', '-q', 'origin', branch);
+      expect(git(repo, 'show', `${pushed}:RETRAIN.md`)).toContain('No recorded monitor result at churn/monitoring/prod/latest.json on bramble/registry.');
+      expect(double.createdMergeRequests).toEqual([expect.objectContaining({ sourceBranch: branch, targetBranch: 'develop' })]);
+      const notes = double.notes.filter((n) => n.iid === double.createdMergeRequests[0].iid && !n.system);
+      expect(notes).toHaveLength(1);
+      expect(notes[0].body.startsWith(REPORT.marker('churn'))).toBe(true);
+      expect(double.problems).toEqual([]);
+    } finally {
+      await server.close();
       await double.close();
     }
   });

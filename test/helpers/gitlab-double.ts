@@ -412,7 +412,8 @@ export async function startGitLabDouble(options: GitLabDoubleOptions = {}): Prom
 
   function mergeRequestOf(req: Request): number | Reply {
     const iid = Number(req.params.noteable_id);
-    return mergeRequests.has(iid) ? iid : notFound('Merge Request');
+    // Opened by the test (openMergeRequest) or through the API (a retrain's merge request).
+    return mergeRequests.has(iid) || issueState.mergeRequests.some((m) => m.iid === iid) ? iid : notFound('Merge Request');
   }
 
   const monitorHandlers = issueHandlers({ projectId, webUrl, now, nextId: () => nextId++, author: () => userObject(GITLAB_USERS.bot), paginate }, issueState);
