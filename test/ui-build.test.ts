@@ -225,11 +225,15 @@ describe('a repository with nothing to show yet', () => {
 });
 
 describe('a registry that cannot be trusted', () => {
-  it('lists a version whose model.json was replaced after registration, with the problem said', async () => {
+  it('lists a version whose model.json was replaced after registration, and skips a monitor file that is not a result, each problem said', async () => {
     const [first, second] = fixture.versions;
     const head = await resolveOrNull(fixture.repo, REGISTRY.ref);
     const other = await readRegistryFile(fixture.repo, head as string, `churn/${second}/model.json`);
-    const commit = await writeRegistryCommit(fixture.repo, head, new Map([[`churn/${first}/model.json`, other as Uint8Array]]), 'replace', {
+    const files = new Map([
+      [`churn/${first}/model.json`, other as Uint8Array],
+      ['churn/monitoring/prod/runs/2026-11-21T06-00-00.000Z.json', new TextEncoder().encode('{"format":"evidently-report"}\n')],
+    ]);
+    const commit = await writeRegistryCommit(fixture.repo, head, files, 'replace', {
       name: 'Mallory',
       email: 'm@example.com',
       timestamp: 1_800_000_000,
@@ -238,7 +242,10 @@ describe('a registry that cannot be trusted', () => {
     await setRef(fixture.repo, REGISTRY.ref, commit);
     const out = join(mkdtempSync(join(tmpdir(), 'bramble-site-')), 'site');
     await buildSite({ dir: fixture.dir, out, assets });
-    const [model] = readData<SiteIndex>(out, 'site').models;
+    const site = readData<SiteIndex>(out, 'site');
+    expect(site.problems).toEqual(['bramble/registry:churn/monitoring/prod/runs/2026-11-21T06-00-00.000Z.json is not a bramble-monitor result; skipped']);
+    expect(site.monitoring[0].runs).toHaveLength(1);
+    const [model] = site.models;
     expect(model.versions.map((v) => v.version)).toEqual([first, second]);
     expect(model.versions[0].lineage).toBeNull();
     expect(model.versions[0].problems).toEqual([expect.stringMatching(new RegExp(`^bramble/registry:churn/${first.replaceAll('.', '\\.')}/model\\.json has sha256 [0-9a-f]{64}, but the tag churn@${first.replaceAll('.', '\\.')} records [0-9a-f]{64}; the file was replaced after registration`))]);
@@ -255,6 +262,17 @@ describe('runs in pages', () => {
     for (const page of pages) expect(Object.keys(page.metrics)).toEqual(columns.metrics);
     expect(pages[0].metrics.brier).toEqual([null, null, null, 0.2, null, null, null, null, null, null]);
     expect(pages[0].params.maxDepth.slice(0, 2)).toEqual([null, 8]);
+  });
+
+  it('rebuilt with fewer pages, leaves none of the old ones', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'bramble-site-')), 'site');
+    await buildSite({ dir: fixture.dir, out, assets, pageRows: 10 });
+    expect(readdirSync(join(out, SITE.data)).sort()).toEqual(['cards.js', 'runs-0.js', 'runs-1.js', 'runs-2.js', 'site.js']);
+    expect(readData<RunsPage>(out, 'runs-2').id).toHaveLength(6);
+    await buildSite({ dir: fixture.dir, out, assets, pageRows: 20 });
+    expect(readdirSync(out).sort()).toEqual(['app.css', 'app.js', SITE.data, 'index.html']);
+    expect(readdirSync(join(out, SITE.data)).sort()).toEqual(['cards.js', 'runs-0.js', 'runs-1.js', 'site.js']);
+    expect(readData<SiteIndex>(out, 'site').runs.pages).toEqual(['runs-0', 'runs-1']);
   });
 
   it('writes a data file whose argument is exactly the JSON', () => {

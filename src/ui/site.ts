@@ -1,7 +1,7 @@
 // `bramble ui build`'s engine: the dashboard as a folder of static files — the page (index.html, app.js, app.css,
 // built once by ui/build.mjs into dist/ui/) and the data beside it (data/*.js, written here from git). It opens
 // from file://, from GitHub or GitLab Pages, and from the model host's /ui, with no server code.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, isMissing } from '../fs/codes.js';
 import { collectSite, type CollectOptions } from './collect.js';
@@ -83,21 +83,30 @@ export async function buildSite(options: BuildSiteOptions): Promise<BuiltSite> {
   };
 
   const files: { path: string; bytes: number }[] = [];
-  const write = (path: string, content: string): void => {
-    writeFileSync(join(options.out, path), content);
-    files.push({ path, bytes: Buffer.byteLength(content) });
-  };
+  // The data is written into a folder beside the old one and swapped in with two renames, so that a host serving
+  // the site (/ui/) never answers from half a build, and a site built before loses its stale pages.
+  const fresh = join(options.out, `${SITE.data}.new`);
+  const old = join(options.out, `${SITE.data}.old`);
   mkdirSync(options.out, { recursive: true });
-  // A site built before may have had more pages: its data goes, so that no stale page is served.
-  rmSync(join(options.out, SITE.data), { recursive: true, force: true });
-  mkdirSync(join(options.out, SITE.data));
+  rmSync(fresh, { recursive: true, force: true });
+  rmSync(old, { recursive: true, force: true });
+  mkdirSync(fresh);
+  const write = (name: string, content: string): void => {
+    writeFileSync(join(fresh, name), content);
+    files.push({ path: `${SITE.data}/${name}`, bytes: Buffer.byteLength(content) });
+  };
+  write('site.js', dataFile('site', index));
+  write('cards.js', dataFile('cards', collected.cards));
+  pages.forEach((page, i) => write(`${pageNames[i]}.js`, dataFile(pageNames[i], page)));
   for (const asset of SITE.assets) {
     copyFileSync(join(options.assets, asset), join(options.out, asset));
     files.push({ path: asset, bytes: statSync(join(options.out, asset)).size });
   }
-  write(`${SITE.data}/site.js`, dataFile('site', index));
-  write(`${SITE.data}/cards.js`, dataFile('cards', collected.cards));
-  pages.forEach((page, i) => write(`${SITE.data}/${pageNames[i]}.js`, dataFile(pageNames[i], page)));
+  const current = join(options.out, SITE.data);
+  if (outFolderState(options.out) === 'site') renameSync(current, old);
+  else rmSync(current, { recursive: true, force: true });
+  renameSync(fresh, current);
+  rmSync(old, { recursive: true, force: true });
 
   return {
     out: options.out,
