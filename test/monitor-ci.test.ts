@@ -291,6 +291,19 @@ describe('the monitor and retrain actions, on the scheduled run and the run an a
     expect(double.problems).toEqual([]);
   });
 
+  it('a re-run of the same retrain run is refused by the branch name; its next attempt gets a branch of its own', { timeout: 120_000 }, async () => {
+    const env = { ...base, ...event('workflow_dispatch', { inputs: { retrain: 'prod' } }), GITHUB_RUN_ID: '502' };
+    const again = await runStep('retrain', { dir: '.', environment: 'prod', token: TOKEN }, env, await clone());
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/^::error::the remote origin has a branch bramble\/retrain\/prod\/\d{4}-\d{2}-\d{2}-502 already \(this run retrained before\?\); delete it, or start a new run rather than re-running this one$/m);
+    expect(double.pulls).toHaveLength(1);
+    const attempt = await runStep('retrain', { dir: '.', environment: 'prod', token: TOKEN }, { ...env, GITHUB_RUN_ATTEMPT: '2' }, await clone());
+    expect(attempt.code, attempt.stdout).toBe(0);
+    expect(attempt.outputs.branch).toMatch(/-502\.2$/);
+    expect(double.pulls.map((p) => p.head)).toEqual([expect.stringMatching(/-502$/), attempt.outputs.branch]);
+    expect(double.problems).toEqual([]);
+  });
+
   it('fails the step on an alert with fail-on-alert, and refuses a min-rows that is not a count', { timeout: 60_000 }, async () => {
     const workspace = await clone();
     const env = { ...base, ...event('schedule', { schedule: '0 6 * * *' }), GITHUB_RUN_ID: '503' };

@@ -12,7 +12,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import * as git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { describeError, errorClass } from '../errors.js';
-import { pushRef, remoteNamed } from '../registry/remote.js';
+import { PushRaceError, pushRef, remoteNamed } from '../registry/remote.js';
 import type { GitRepo } from '../registry/store.js';
 import type { Env } from '../usecases/ports.js';
 
@@ -59,6 +59,16 @@ export async function cutBranch(request: BranchRequest): Promise<string> {
   await git.add({ fs, dir: root, gitdir: repo.gitdir, cache: repo.cache, filepath: file });
   const author = { name: request.env.GIT_COMMITTER_NAME || 'Bramble', email: request.env.GIT_COMMITTER_EMAIL || 'bramble@users.noreply.github.com' };
   const commit = await git.commit({ fs, dir: root, gitdir: repo.gitdir, cache: repo.cache, message: `${request.message}\n`, author, committer: author });
-  await pushRef(repo, remote, `refs/heads/${request.branch}`, `refs/heads/${request.branch}`);
+  try {
+    await pushRef(repo, remote, `refs/heads/${request.branch}`, `refs/heads/${request.branch}`);
+  } catch (err) {
+    // The name carries the run's id: a branch of that name is there already when the same run is run again.
+    if (err instanceof PushRaceError) {
+      throw new RetrainBranchError(`the remote origin has a branch ${request.branch} already (this run retrained before?); delete it, or start a new run rather than re-running this one`, {
+        branch: request.branch,
+      });
+    }
+    throw err;
+  }
   return commit;
 }

@@ -8,8 +8,13 @@ import { retrainStep } from './steps.js';
 
 await runAction('retrain', (step) =>
   retrainStep(step, { comment: true, always: 'the job summary', commented: 'the pull request' }, {
-    id: process.env.GITHUB_RUN_ID || String(Date.now()),
+    // A re-run keeps the run's id and counts attempts: the second attempt's branch is DATE-ID.2.
+    id: attemptId(process.env.GITHUB_RUN_ID || String(Date.now()), process.env.GITHUB_RUN_ATTEMPT),
     workers: workersOption(step.inputs.workers, 'the input workers'),
     now: new Date(),
   }),
 );
+
+function attemptId(run: string, attempt: string | undefined): string {
+  return attempt === undefined || attempt === '' || attempt === '1' ? run : `${run}.${attempt}`;
+}
