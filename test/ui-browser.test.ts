@@ -8,7 +8,7 @@
 //
 // Without chromium the tests are skipped with the reason, except in CI (CI=true), where that is a failure:
 // .ci/run installs chromium first.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -201,6 +201,22 @@ describe.skipIf(CHROMIUM === undefined)(`the dashboard in chromium${CHROMIUM ===
     } finally {
       await server.close();
     }
+  });
+
+  it('a data file missing or not one: the page says which and what to do, instead of waiting forever', async () => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'bramble-site-broken-')), 'site');
+    await buildSite({ dir: fixture.dir, out: broken, assets });
+    rmSync(join(broken, 'data', 'runs-0.js'));
+    writeFileSync(join(broken, 'data', 'cards.js'), 'window.somethingElse = 1;\n');
+    const missing = await open(`${pathToFileURL(join(broken, 'index.html')).href}#experiments`);
+    await missing.page.waitForSelector('[role=alert]');
+    expect(await missing.page.textContent('[role=alert]')).toBe('data/runs-0.js could not be loaded; build the site again with bramble ui build');
+    await missing.page.close();
+    const foreign = await open(`${pathToFileURL(join(broken, 'index.html')).href}#model/churn/${fixture.versions[0]}`);
+    await foreign.page.waitForSelector('[role=alert]');
+    expect(await foreign.page.textContent('[role=alert]')).toBe('data/cards.js is not a data file of this page; build the site again with bramble ui build');
+    expect(foreign.errors).toEqual([]);
+    await foreign.page.close();
   });
 
   it('100,000 runs: loaded page by page, the table drawn from the first page, only the rows in view, sortable', async () => {

@@ -11,22 +11,27 @@ import { environmentsView, modelsView, monitoringView, versionView } from './vie
 type Loader = (name: string, value: unknown) => void;
 
 const loaded = new Map<string, unknown>();
-const waiting = new Map<string, (value: unknown) => void>();
+const loading = new Map<string, Promise<unknown>>();
 (window as unknown as Record<string, Loader>)[SITE.loader] = (name, value) => {
   loaded.set(name, value);
-  waiting.get(name)?.(value);
 };
 
-/** A data file by name: its script added once, resolved when it has called the loader. */
+/** A data file by name: its script added once (every caller gets the same promise), resolved when it has run. */
 function load<T>(name: string): Promise<T> {
-  if (loaded.has(name)) return Promise.resolve(loaded.get(name) as T);
-  return new Promise<T>((resolve, reject) => {
-    waiting.set(name, (value) => resolve(value as T));
-    const script = document.createElement('script');
-    script.src = `${SITE.data}/${name}.js`;
-    script.onerror = () => reject(new Error(`${SITE.data}/${name}.js could not be loaded; build the site again with bramble ui build`));
-    document.head.appendChild(script);
-  });
+  let promise = loading.get(name);
+  if (promise === undefined) {
+    const file = `${SITE.data}/${name}.js`;
+    promise = new Promise<unknown>((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = file;
+      // A script runs before its load event: by then the file has called the loader, or it is not a data file.
+      script.onload = () => (loaded.has(name) ? resolve(loaded.get(name)) : reject(new Error(`${file} is not a data file of this page; build the site again with bramble ui build`)));
+      script.onerror = () => reject(new Error(`${file} could not be loaded; build the site again with bramble ui build`));
+      document.head.appendChild(script);
+    });
+    loading.set(name, promise);
+  }
+  return promise as Promise<T>;
 }
 
 const main = document.getElementById('main') as HTMLElement;
