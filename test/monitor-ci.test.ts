@@ -315,7 +315,7 @@ describe('the monitor and retrain actions, on the scheduled run and the run an a
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain(`::error::the input min-rows is "many"; give a whole number ≥ 1, or leave it empty for ml.yaml's monitor.min_rows`);
     const noEnv = await runStep('monitor', { dir: '.', logs, token: TOKEN }, env, workspace);
-    expect(noEnv.stdout).toContain('::error::the input env is empty; name the environment to monitor, one of the environments in ml.yaml');
+    expect(noEnv.stdout).toContain("::error::the input env is empty; name one of ml.yaml's environments to monitor");
     expect(existsSync(join(workspace, '.bramble/monitor-prod.json'))).toBe(true);
   });
 });
@@ -367,10 +367,12 @@ describe('bramble ci monitor and retrain: an alert in GitLab', () => {
       git(repo, 'branch', 'develop');
       git(repo, 'remote', 'add', 'origin', remoteUrl);
       await gitAsync(repo, ...AUTH, 'push', '-q', 'origin', 'main', 'develop');
-      expect((await brambleAsync(['train'], { cwd: repo })).status).toBe(0);
+      const trained = await brambleAsync(['train'], { cwd: repo });
+      expect(trained.status, trained.stderr).toBe(0);
       const artifact = JSON.parse(readFileSync(join(repo, '.bramble/model.json'), 'utf8')) as { sha256: string; signature: { inputs: { name: string }[] } };
       // Registered here only: the monitor reads the version's profile from the local registry branch.
-      expect((await brambleAsync(['register', '--no-remote'], { cwd: repo })).status).toBe(0);
+      const registered = await brambleAsync(['register', '--no-remote'], { cwd: repo });
+      expect(registered.status, registered.stderr).toBe(0);
       const logs = await writeLog(repo, artifact.sha256, artifact.signature.inputs.map((i) => i.name), 2, 1);
       const sha = git(repo, 'rev-parse', 'HEAD').trim();
       const schedule = { ...gitlabJobVariables(double.apiUrl, repo, sha, 8001), CI_PIPELINE_SOURCE: 'schedule', CI_COMMIT_BRANCH: 'main', CI_COMMIT_REF_NAME: 'main' };

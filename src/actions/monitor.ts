@@ -5,8 +5,11 @@ import { ActionInputError, runAction } from './common.js';
 import { monitorStep } from './steps.js';
 
 await runAction('monitor', async (step) => {
-  if (!step.inputs.env) throw new ActionInputError('the input env is empty; name the environment to monitor, one of the environments in ml.yaml');
-  await monitorStep(step, { record: step.flag('record'), failOnAlert: step.flag('fail-on-alert'), retrain: dispatchTarget(process.env) });
+  if (!step.inputs.env) {
+    throw new ActionInputError("the input env is empty; name one of ml.yaml's environments to monitor");
+  }
+  const retrain = dispatchTarget(process.env);
+  await monitorStep(step, { record: step.flag('record'), failOnAlert: step.flag('fail-on-alert'), retrain });
 });
 
 /**
@@ -14,7 +17,8 @@ await runAction('monitor', async (step) => {
  * even inside a reusable workflow (owner/repo/.github/workflows/ml.yml@refs/heads/main).
  */
 function dispatchTarget(env: NodeJS.ProcessEnv): { ref: string; workflow: string } {
-  const match = /^[^/]+\/[^/]+\/\.github\/workflows\/([^@]+)@(?:refs\/heads\/)?(.+)$/.exec(env.GITHUB_WORKFLOW_REF ?? '');
+  const ref = env.GITHUB_WORKFLOW_REF ?? '';
+  const match = /^[^/]+\/[^/]+\/\.github\/workflows\/([^@]+)@(?:refs\/heads\/)?(.+)$/.exec(ref);
   if (match) return { workflow: match[1], ref: match[2] };
   return { workflow: 'ml.yml', ref: env.GITHUB_REF_NAME || 'main' };
 }

@@ -4,23 +4,20 @@
 // (where a comment goes, how a path is shown) comes in as an argument.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { monitorMarkdown } from '../monitor/record.js';
 import type { MonitorResult } from '../monitor/windows.js';
 import type { Platform } from '../platform/types.js';
-import { checkEnvironment, Registry } from '../registry/registry.js';
-import { readRegistryFile, REGISTRY } from '../registry/store.js';
-import { appendLines } from '../report/markdown.js';
 import { renderReport } from '../report/render.js';
 import { REPORT } from '../report/view.js';
-import { actOnMonitor, type AlertOutcome } from '../usecases/alert.js';
+import type { AlertOutcome } from '../usecases/alert.js';
 import { compare } from '../usecases/compare.js';
-import { monitorRun, type MonitorRun } from '../usecases/monitor.js';
+import type { MonitorRun } from '../usecases/monitor.js';
+import { retrain } from '../usecases/retrain.js';
 import { UsageError } from '../usecases/options.js';
 import type { Ports } from '../usecases/ports.js';
 import { train } from '../usecases/train.js';
 import { validate } from '../usecases/validate.js';
-import { cutBranch } from './branch.js';
+import { watch } from '../usecases/watch.js';
 import { StepFailure, validationAnnotations, validationSummary, type Inputs, type Outputs, type Step } from './common.js';
 import { invalidData, metricsOutput, trainSummary, validationText, verdictLine } from './summaries.js';
 
@@ -110,15 +107,12 @@ export interface MonitorFlags {
 export async function monitorStep({ platform, inputs, ports, output }: StepIo<'monitor'>, flags: MonitorFlags): Promise<void> {
   const { dir, env } = inputs;
   const minRows = minRowsOption(inputs['min-rows']);
-  const config = await readMlYaml(join(dir, 'ml.yaml'));
-  const request = { dir, env, logs: inputs.logs, truth: inputs.truth || undefined, since: inputs.since || undefined, minRows, record: flags.record };
-  const run = await monitorRun(request, ports);
+  const request = { dir, env, logs: inputs.logs, truth: inputs.truth || undefined, since: inputs.since || undefined, minRows, record: flags.record, retrain: flags.retrain };
+  const { name, run, outcome } = await watch(request, ports);
   const { result } = run;
   const file = join(dir, '.bramble', `monitor-${env}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  const alert = { name: config.name, env, onAlert: config.monitor?.on_alert ?? [], result, history: run.history, retrain: flags.retrain, performance: config.monitor?.performance ?? null };
-  const outcome = await actOnMonitor(alert, ports);
   await platform.summary(monitorSummary(result, outcome, run.recorded));
   const latest = newestMeasured(result);
   output({
@@ -129,7 +123,7 @@ export async function monitorStep({ platform, inputs, ports, output }: StepIo<'m
     retrain: String(outcome.retrain?.dispatched === true),
     result: ports.showPath?.(file) ?? file,
   });
-  if (!result.healthy && flags.failOnAlert) throw new StepFailure(`${result.name} in ${env}: the monitor alerted (fail-on-alert is true); see the job summary`);
+  if (!result.healthy && flags.failOnAlert) throw new StepFailure(`${name} in ${env}: the monitor alerted (fail-on-alert is true); see the job summary`);
 }
 
 /** The min-rows input: empty for ml.yaml's monitor.min_rows, else a whole number ≥ 1. */
@@ -177,65 +171,16 @@ export interface RetrainRun {
  * the branch with the report posted on that pull request. A failed gate fails the step after the outputs.
  */
 export async function retrainStep({ platform, inputs, ports, output }: StepIo<'retrain'>, places: ReportPlaces, run: RetrainRun): Promise<void> {
-  const { dir, environment } = inputs;
-  const config = await readMlYaml(join(dir, 'ml.yaml'));
-  const environments = Object.keys(config.environments);
-  if (environment) checkEnvironment(environment, environments);
-  const first = environments[0];
-  const base = config.environments[first].branch;
-  const branch = `bramble/retrain/${environment || first}/${run.now.toISOString().slice(0, 10)}-${run.id}`;
-  const why = await retrainReason(config, dir, environment, ports);
-  const record = retrainRecord({ name: config.name, environment, first, base, branch, why, runUrl: platform.context().runUrl });
-  const title = environment ? `Retrain ${config.name}: the monitor alerted in ${environment}` : `Retrain ${config.name}: ml.yaml's monitor.retrain.schedule`;
-  const commit = await cutBranch({ dir, base, branch, record, message: title, env: ports.git.env });
-  platform.info(`pushed ${branch} (${commit.slice(0, 7)}) from ${base}`);
-  const pr = await platform.openPullRequest({ head: branch, base, title, body: record });
-  if (pr === null) throw new StepFailure(`${branch} is pushed, but this platform opens no pull request; open one from it to ${base}`);
-  const opened = { branch, 'pull-request': String(pr.number), 'pull-request-url': pr.url ?? '' };
+  const { dir } = inputs;
+  const opened = await retrain({ dir, environment: inputs.environment, runId: run.id, now: run.now }, ports);
+  const { number, url } = opened.pullRequest;
   const trained: Record<string, string> = {};
   const compared: Record<string, string> = { passed: 'false', verdict: '', 'comment-url': '' };
   try {
     await trainStep({ platform, inputs: { dir, workers: '' }, ports, output: (values) => Object.assign(trained, values) }, run.workers);
-    const championEnv = config.compare?.against ?? first;
-    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': championEnv, comment: 'true', token: inputs.token };
-    await compareStep({ platform, inputs: compareInputs, ports, output: (values) => Object.assign(compared, values) }, { ...places, comment: true, pullRequest: pr.number });
+    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': opened.championEnv, comment: 'true', token: inputs.token };
+    await compareStep({ platform, inputs: compareInputs, ports, output: (values) => Object.assign(compared, values) }, { ...places, comment: true, pullRequest: number });
   } finally {
-    output({ ...opened, passed: compared.passed, verdict: compared.verdict, 'comment-url': compared['comment-url'] });
+    output({ branch: opened.branch, 'pull-request': String(number), 'pull-request-url': url ?? '', passed: compared.passed, verdict: compared.verdict, 'comment-url': compared['comment-url'] });
   }
-}
-
-/** Why this retrain: the environment's last recorded monitor result (an alert's), or the schedule. */
-async function retrainReason(config: MlConfig, dir: string, environment: string, ports: Ports): Promise<string[]> {
-  if (!environment) return [`ml.yaml's monitor.retrain.schedule (\`${config.monitor?.retrain?.schedule ?? 'none'}\`): retraining on a schedule, alert or not.`];
-  const path = `${config.name}/monitoring/${environment}/latest.json`;
-  const registry = await Registry.open({ dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
-  const { snapshot } = await registry.read({ fetch: true });
-  const bytes = snapshot.head === null ? null : await readRegistryFile(registry.repo, snapshot.head, path);
-  const lines = [`The monitor alerted in ${environment} (ml.yaml's monitor.on_alert has \`retrain\`).`];
-  if (bytes === null || snapshot.head === null) return [...lines, `No recorded monitor result at ${path} on ${REGISTRY.branch}.`];
-  const result = JSON.parse(new TextDecoder().decode(bytes)) as MonitorResult;
-  lines.push(`The monitor result: \`${path}\` on \`${REGISTRY.branch}\` at \`${snapshot.head.slice(0, 7)}\`${result.ranAt ? `, run at ${result.ranAt}` : ''}.`, '');
-  for (const w of result.windows) {
-    for (const v of w.versions) {
-      if (v.status !== 'alert') continue;
-      const drifted = v.drift?.columns.filter((c) => c.drifted).map((c) => c.column) ?? [];
-      const watched = v.performance.status === 'ok' ? v.performance.watched : null;
-      const parts = [drifted.length > 0 ? `drift in ${drifted.length} of ${v.drift?.columns.length ?? 0} columns (${drifted.join(', ')})` : ''];
-      if (watched?.alert && watched.value !== null) parts.push(`${watched.metric} ${watched.value.toFixed(4)}`);
-      lines.push(`- ${w.start} ${v.version}: ${parts.filter((p) => p !== '').join('; ')}`);
-    }
-  }
-  return lines;
-}
-
-function retrainRecord(r: { name: string; environment: string; first: string; base: string; branch: string; why: string[]; runUrl: string | null }): string {
-  const lines = [
-    `# Retrain of ${r.name}`,
-    '',
-    `Branch \`${r.branch}\`, cut from \`${r.base}\` (${r.first}'s branch, where a new model enters) by Bramble's retrain step${r.runUrl ? ` in ${r.runUrl}` : ''}.`,
-    '',
-  ];
-  appendLines(lines, r.why);
-  lines.push('', 'The candidate is trained and compared on this branch; the report is the pull request comment, and the gates decide as always. Each retrain overwrites this file.');
-  return `${lines.join('\n')}\n`;
 }
