@@ -31,9 +31,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readTable } from '../src/data/load.js';
 import { cellValue, getColumn } from '../src/data/table.js';
-import { githubPlatform } from '../src/platform/github.js';
-import { actOnMonitor } from '../src/usecases/alert.js';
-import { monitorRun } from '../src/usecases/monitor.js';
 import { startServe } from './helpers/cli.js';
 import { seeded } from './helpers/data.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
@@ -600,7 +597,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
   // dispatches a retrain to the caller's workflow; the dispatched run cuts a branch from develop, opens a pull
   // request and posts the report on it. The team has tightened ml.yaml's drift share on main (which a scheduled run
   // checks out) so that one drifted column of 19 alerts: with the template's 0.5 it would take ten.
-  it('drift → issue → retrain: shifted traffic to prod, the scheduled monitor opens the issue and dispatches a retrain', { timeout: 240_000 }, async () => {
+  it('drift → issue → retrain → PR: shifted traffic to prod, the scheduled monitor opens the issue and dispatches a retrain, whose run pushes a branch and opens a PR with the report', { timeout: 240_000 }, async () => {
     await gitAsync(author, ...AUTH, 'fetch', '-q', 'origin');
     git(author, 'checkout', '-q', '-B', 'main', 'origin/main');
     editMlYaml(author, (t) => t.replace('drift: { share: 0.5 }', 'drift: { share: 0.05 }'));
@@ -628,20 +625,15 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
 
-    // The scheduled monitor job's work, through the use-cases its step calls (the monitor action itself is not in
-    // this checkout yet): a job's checkout of main, the run recorded on the registry branch, the alert acted on.
-    const job = mkdtempSync(join(tmpdir(), 'bramble-workspace-'));
-    await gitAsync(job, ...AUTH, 'clone', '-q', '--branch', 'main', remoteUrl, '.');
-    const gitEnv = { BRAMBLE_GIT_TOKEN: TOKEN, GIT_AUTHOR_NAME: ACTOR, GIT_AUTHOR_EMAIL: `${ACTOR}@users.noreply.github.com`, GIT_COMMITTER_NAME: ACTOR, GIT_COMMITTER_EMAIL: `${ACTOR}@users.noreply.github.com` };
-    const quiet = { info: () => undefined, warn: () => undefined };
-    const run = await monitorRun({ dir: job, env: 'prod', logs, record: true }, { git: { env: gitEnv }, log: quiet });
-    expect(run.result.healthy).toBe(false);
-    const platform = githubPlatform({ GITHUB_EVENT_NAME: 'schedule', GITHUB_REPOSITORY: REPOSITORY, GITHUB_API_URL: double.url, GITHUB_TOKEN: TOKEN, GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl }, { backoff: () => 0 });
-    const outcome = await actOnMonitor(
-      { name: 'churn', env: 'prod', onAlert: ['issue', 'retrain'], result: run.result, history: run.history, retrain: { ref: 'main', workflow: 'ml.yml' }, performance: { metric: 'roc_auc', min: 0.78 } },
-      { platform, log: quiet },
-    );
-    expect(outcome.retrain).toMatchObject({ dispatched: true });
+    // The schedule: ml.yaml's monitor.schedule, with the caller's retrain cron beside it.
+    const repository = examples('push')[0].repository;
+    const schedule: PlayedEvent = { name: 'schedule', payload: { schedule: '0 6 * * *', workflow: '.github/workflows/ml.yml', repository }, ref: 'refs/heads/main', sha: main };
+    const scheduled = { ...callerInputs, 'prediction-logs': logs, 'retrain-schedule': '0 3 * * 1' };
+    const runs = await playEvent(schedule, scheduled);
+    expect(Object.keys(runs)).toEqual(['monitor']);
+    const monitor = runs.monitor.steps.monitor;
+    expect(runs.monitor.conclusion, monitor?.stdout).toBe('success');
+    expect(monitor.outputs).toMatchObject({ healthy: 'false', retrain: 'true', 'drifted-share': expect.stringMatching(/^0\.\d{4}$/) });
 
     // The issue: one, open, labelled, with MonthlyCharges drifted in its table.
     expect(double.issues).toHaveLength(1);
@@ -649,15 +641,52 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     expect(issue).toMatchObject({ state: 'open', labels: ['bramble-monitor'] });
     expect(issue.title).toMatch(/^churn in prod: input drift \(\d+ of 19 columns\)/);
     expect(issue.body).toMatch(/\n\| MonthlyCharges \| wasserstein \| \d+\.\d{4} \| 0\.1000 \| \*\*yes\*\* \|\n/);
-    expect(outcome.issue).toMatchObject({ number: issue.number, created: true, url: `${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/issues/${issue.number}` });
-    // The retrain, dispatched once to the caller's workflow on main.
+    expect(monitor.outputs['issue-url']).toBe(`${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/issues/${issue.number}`);
+    // The retrain, dispatched once to the caller's workflow on the branch the schedule ran on.
     expect(double.dispatches.map((d) => ({ workflow: d.workflow, ref: d.ref, inputs: d.inputs }))).toEqual([{ workflow: 'ml.yml', ref: 'main', inputs: { retrain: 'prod' } }]);
-    // The run is recorded on the remote's registry branch, where the next run reads it back.
+    // The run is recorded on the registry branch, where the next run reads it back.
     const laptop = mkdtempSync(join(tmpdir(), 'bramble-laptop-'));
     await gitAsync(laptop, ...AUTH, 'clone', '-q', '--branch', 'bramble/registry', remoteUrl, '.');
     const latest = JSON.parse(readFileSync(join(laptop, 'churn/monitoring/prod/latest.json'), 'utf8')) as { healthy: boolean; log: { requests: number } };
     expect(latest).toMatchObject({ healthy: false, log: { requests: 301 } });
-    // The dispatched run (retrain → PR) is not played: the retrain step is not in this checkout yet.
+
+    // The dispatched run: workflow_dispatch with the alert's inputs, passed on by the caller's workflow.
+    const [dispatch] = double.dispatches;
+    const dispatched: PlayedEvent = {
+      name: 'workflow_dispatch',
+      payload: { ...examples('workflow_dispatch')[0], inputs: dispatch.inputs, ref: `refs/heads/${dispatch.ref}`, repository, workflow: '.github/workflows/ml.yml' },
+      ref: `refs/heads/${dispatch.ref}`,
+      sha: main,
+    };
+    const developBefore = git(author, 'rev-parse', 'origin/develop').trim();
+    const retrainRuns = await playEvent(dispatched, { ...callerInputs, retrain: String(dispatch.inputs.retrain) });
+    expect(Object.keys(retrainRuns)).toEqual(['retrain']);
+    const retrain = retrainRuns.retrain.steps.retrain;
+    expect(retrainRuns.retrain.conclusion, retrain?.stdout).toBe('success');
+    const { branch } = retrain.outputs;
+    expect(branch).toMatch(new RegExp(`^bramble/retrain/prod/\\d{4}-\\d{2}-\\d{2}-${runId}$`));
+    expect(retrain.outputs).toMatchObject({ passed: 'true', verdict: expect.stringMatching(/^Passed: /) });
+
+    // The branch: pushed, one commit on develop saying why.
+    expect(await remoteRefs('refs/heads/bramble/retrain/*')).toEqual([`refs/heads/${branch}`]);
+    await gitAsync(author, ...AUTH, 'fetch', '-q', 'origin');
+    expect(git(author, 'rev-parse', `origin/${branch}^`).trim()).toBe(developBefore);
+    expect(git(author, 'log', '-1', '--format=%s', `origin/${branch}`).trim()).toBe('Retrain churn: the monitor alerted in prod');
+    expect(git(author, 'diff', '--name-only', developBefore, `origin/${branch}`).trim()).toBe('RETRAIN.md');
+    const why = git(author, 'show', `origin/${branch}:RETRAIN.md`);
+    expect(why).toContain('The monitor alerted in prod');
+    expect(why).toMatch(/drift in \d+ of 19 columns \([^)]*MonthlyCharges/);
+
+    // The pull request, from the branch to develop, and the report on it.
+    const pull = double.pulls.find((p) => p.head === branch);
+    expect(pull).toMatchObject({ base: 'develop', state: 'open', title: 'Retrain churn: the monitor alerted in prod' });
+    expect(retrain.outputs['pull-request']).toBe(String(pull?.number));
+    const report = double.comments.filter((c) => c.issue === pull?.number);
+    expect(report).toHaveLength(1);
+    expect(report[0].body).toMatch(/^<!-- bramble-report:churn -->\n### ✅ churn: /);
+    expect(report[0].body).toContain('against the champion v1.0.0 in prod');
+    expect(retrain.outputs['comment-url']).toBe(`${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/pull/${pull?.number}#issuecomment-${report[0].id}`);
+    // A retrain registers nothing: the merge of its pull request does, as for any other.
     expect((await remoteRefs('refs/tags/*')).sort()).toEqual(['refs/tags/churn#dev#1', 'refs/tags/churn#prod#2', 'refs/tags/churn@v1.0.0']);
     expect(double.problems).toEqual([]);
   });
