@@ -23,7 +23,6 @@
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,11 +36,11 @@ import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { runStep, type StepRun } from './helpers/actions.js';
 import { GITHUB_DOUBLE, GITHUB_ACTORS, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, gitAsync, makeModelRepo } from './helpers/model-repo.js';
+import { dispatchEvent, githubContext, pullRequestEvent, pushEvent, scheduleEvent, type PlayedEvent } from './helpers/workflow-events.js';
 import { expressionValue, holds, interpolate, type Context } from './helpers/workflow-expressions.js';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
-const require = createRequire(import.meta.url);
 const TOKEN = GITHUB_DOUBLE.botToken;
 const REPOSITORY = `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`;
 const ACTOR = GITHUB_ACTORS.codertocat.login;
@@ -87,17 +86,7 @@ function actionInputs(step: string, given: Record<string, string>, context: Cont
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Events, jobs and steps.
-
-interface PlayedEvent {
-  name: 'pull_request' | 'push' | 'schedule' | 'workflow_dispatch';
-  payload: Record<string, unknown>;
-  /** GITHUB_REF: refs/pull/N/merge, refs/heads/develop, refs/tags/churn#prod#2 */
-  ref: string;
-  /** GITHUB_SHA: the commit checked out. */
-  sha: string;
-}
-
+// Jobs and steps (the events, as GitHub delivers them: helpers/workflow-events.ts).
 
 interface JobRun {
   conclusion: 'success' | 'failure';
@@ -109,86 +98,6 @@ interface JobRun {
 }
 
 let runId = 4000;
-
-function examples(name: string): Record<string, unknown>[] {
-  const all = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: Record<string, unknown>[] }[];
-  const found = all.find((e) => e.name === name)?.examples;
-  if (!found) throw new Error(`no ${name} examples`);
-  return found;
-}
-
-/** The fields of GitHub's pull_request payload the story rewrites; the rest stays as in GitHub's example. */
-interface PullRequestPayload {
-  number: number;
-  before?: string;
-  after?: string;
-  pull_request: Record<string, unknown> & {
-    number: number;
-    merge_commit_sha: string | null;
-    base: Record<string, unknown> & { ref: string; sha: string };
-    head: Record<string, unknown> & { ref: string; sha: string };
-  };
-}
-
-/** GitHub's example of a pull_request event (opened or synchronize), renumbered and pointed at our branches. */
-function pullRequestEvent(action: 'opened' | 'synchronize', pr: { number: number; base: string; head: string; before?: string }, repo: string): PlayedEvent {
-  const found = examples('pull_request').find((e) => e.action === action);
-  if (!found) throw new Error(`no pull_request.${action} example`);
-  const payload = structuredClone(found) as Record<string, unknown> & PullRequestPayload;
-  const [baseSha, headSha, merge] = [pr.base, pr.head, `refs/pull/${pr.number}/merge`].map((ref) => git(repo, 'rev-parse', ref).trim());
-  payload.number = pr.number;
-  const p = payload.pull_request;
-  p.number = pr.number;
-  Object.assign(p.base, { ref: pr.base, sha: baseSha });
-  Object.assign(p.head, { ref: pr.head, sha: headSha });
-  p.merge_commit_sha = merge;
-  for (const key of ['url', 'html_url', 'issue_url', 'diff_url', 'patch_url', 'commits_url', 'comments_url', 'statuses_url']) {
-    p[key] = String(p[key]).replace(/\/(pulls?|issues)\/\d+/, `/$1/${pr.number}`);
-  }
-  if (action === 'synchronize') Object.assign(payload, { before: pr.before, after: headSha });
-  return { name: 'pull_request', payload, ref: `refs/pull/${pr.number}/merge`, sha: merge };
-}
-
-/**
- * GitHub's example of a push event (a created branch or tag), pointed at our ref: `after` is what the ref now names
- * (an annotated tag's object, for a tag), GITHUB_SHA the commit it leads to; `repo` holds both.
- */
-function pushEvent(repo: string, ref: string, before: string, after: string): PlayedEvent {
-  const [sha, tree] = [`${after}^{commit}`, `${after}^{tree}`].map((rev) => git(repo, 'rev-parse', rev).trim());
-  const tag = ref.startsWith('refs/tags/');
-  const found = examples('push').find((e) => String(e.ref).startsWith(tag ? 'refs/tags/' : 'refs/heads/') && e.created === true);
-  if (!found) throw new Error('no push example');
-  const payload = structuredClone(found);
-  Object.assign(payload, {
-    ref,
-    before,
-    after,
-    created: before === ZERO,
-    deleted: false,
-    forced: false,
-    base_ref: null,
-    commits: [],
-    compare: `${GITHUB_DOUBLE.serverUrl}/${REPOSITORY}/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`,
-    head_commit: { ...(payload.head_commit as Record<string, unknown>), id: sha, tree_id: tree },
-  });
-  return { name: 'push', payload, ref, sha };
-}
-
-/** The GitHub context of an event, as the runner has it for `${{ github.* }}` and the GITHUB_* variables. */
-function githubContext(event: PlayedEvent): Context {
-  const refType = event.ref.startsWith('refs/tags/') ? 'tag' : 'branch';
-  return {
-    event_name: event.name,
-    event: event.payload,
-    repository: REPOSITORY,
-    ref: event.ref,
-    ref_name: event.ref.replace(/^refs\/(heads|tags|pull)\//, ''),
-    ref_type: refType,
-    sha: event.sha,
-    actor: ACTOR,
-    token: TOKEN,
-  };
-}
 
 describe('the end-to-end story of a model repository (issue 6)', () => {
   let double: GitHubDouble;
@@ -626,8 +535,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     }
 
     // The schedule: ml.yaml's monitor.schedule, with the caller's retrain cron beside it.
-    const repository = examples('push')[0].repository;
-    const schedule: PlayedEvent = { name: 'schedule', payload: { schedule: '0 6 * * *', workflow: '.github/workflows/ml.yml', repository }, ref: 'refs/heads/main', sha: main };
+    const schedule = scheduleEvent('0 6 * * *', 'main', main);
     const scheduled = { ...callerInputs, 'prediction-logs': logs, 'retrain-schedule': '0 3 * * 1' };
     const runs = await playEvent(schedule, scheduled);
     expect(Object.keys(runs)).toEqual(['monitor']);
@@ -652,12 +560,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
 
     // The dispatched run: workflow_dispatch with the alert's inputs, passed on by the caller's workflow.
     const [dispatch] = double.dispatches;
-    const dispatched: PlayedEvent = {
-      name: 'workflow_dispatch',
-      payload: { ...examples('workflow_dispatch')[0], inputs: dispatch.inputs, ref: `refs/heads/${dispatch.ref}`, repository, workflow: '.github/workflows/ml.yml' },
-      ref: `refs/heads/${dispatch.ref}`,
-      sha: main,
-    };
+    const dispatched = dispatchEvent(dispatch.inputs, dispatch.ref, main);
     const developBefore = git(author, 'rev-parse', 'origin/develop').trim();
     const retrainRuns = await playEvent(dispatched, { ...callerInputs, retrain: String(dispatch.inputs.retrain) });
     expect(Object.keys(retrainRuns)).toEqual(['retrain']);
