@@ -91,6 +91,22 @@ describe('the compare action on a pull request', () => {
     expect(double.problems).toEqual([]);
   });
 
+  it('records a pull request\'s training run, and warns — without failing — when the record cannot be pushed', async () => {
+    const runs = (): string => git(repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/bramble/runs').trim();
+    expect(runs()).toBe('');
+    // A branch push trains without recording: the registry records what a branch releases.
+    const pushed = await runStep('train', { dir: '.', token: GITHUB_DOUBLE.botToken }, { ...env, GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main' }, repo);
+    expect(pushed.code, pushed.stdout).toBe(0);
+    expect(runs()).toBe('');
+    const trained = await runStep('train', { dir: '.', token: GITHUB_DOUBLE.botToken }, env, repo);
+    expect(trained.code, trained.stdout).toBe(0);
+    expect(runs()).toBe('refs/heads/bramble/runs');
+    const recorded = git(repo, 'show', 'bramble/runs:' + git(repo, 'ls-tree', '-r', '--name-only', 'bramble/runs').trim().split('\n')[0]);
+    expect(JSON.parse(recorded.trim().split('\n').at(-1) as string)).toMatchObject({ format: 'bramble-run', artifact: { sha256: trained.outputs.sha256 } });
+    // This repository has no remote to push to: a warning names the run, and the step passes.
+    expect(trained.stdout).toMatch(/^::warning title=run record not pushed::run \S+ is recorded on this runner only: /m);
+  });
+
   it('says which permission to add when the API answers 403', async () => {
     double.fail('GET', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 403, 1, { message: 'Resource not accessible by integration' });
     git(repo, 'checkout', '-q', 'HEAD~1');

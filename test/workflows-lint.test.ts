@@ -180,7 +180,7 @@ describe('the linters can fail', () => {
   it('the languageservice reports an action.yml with an unknown runs key and runtime', async () => {
     const action = read('actions/train/action.yml').replace('using: node24', 'using: node99\n  mian: x.js');
     const found = await languageservice('actions/train/action.yml', action);
-    expect(found).toEqual(["actions/train/action.yml:26:10: Unexpected value 'node99'", "actions/train/action.yml:27:3: Unexpected value 'mian'"]);
+    expect(found).toEqual(["actions/train/action.yml:30:10: Unexpected value 'node99'", "actions/train/action.yml:31:3: Unexpected value 'mian'"]);
   });
 
   it("the languageservice reports an input a Bramble action does not declare, and a required one left out", async () => {

@@ -35,7 +35,7 @@ export const ACTIONS = {
     outputs: ['valid', 'rows', 'failed', 'name', 'environment', 'champion-env'],
   },
   train: {
-    inputs: { dir: '.', workers: '' },
+    inputs: { dir: '.', workers: '', token: '' },
     outputs: ['model-path', 'sha256', 'metrics', 'valid'],
   },
   compare: {

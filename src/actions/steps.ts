@@ -50,7 +50,12 @@ export async function validateStep({ platform, inputs, output }: StepIo<'validat
 
 /** `bramble train` on the runner: the hash-sealed artifact for the compare and register steps. */
 export async function trainStep({ platform, inputs, ports, output }: StepIo<'train'>, workers: number | undefined): Promise<void> {
-  const run = await train({ dir: inputs.dir, workers }, ports);
+  // A pull request's run is recorded and pushed (docs/runs.md): the experiments a team compares are its PRs. A fork's
+  // has no token that may push, and a branch or tag run is the registry's to record.
+  const event = platform.context();
+  const record = event.kind === 'pull_request' && event.pullRequest !== null && !event.pullRequest.fork ? ({ command: 'train', push: true } as const) : undefined;
+  const run = await train({ dir: inputs.dir, workers, record }, ports);
+  if (run.run?.problem !== undefined) platform.annotate([{ level: 'warning', title: 'run record not pushed', message: `run ${run.run.id} is recorded on this runner only: ${run.run.problem}` }]);
   platform.annotate(validationAnnotations(inputs.dir, run.validation));
   if (!run.artifact || !run.evaluation) {
     await platform.summary(validationSummary(inputs.dir, run.validation, validationText(run)));
@@ -177,7 +182,7 @@ export async function retrainStep({ platform, inputs, ports, output }: StepIo<'r
   const trained: Record<string, string> = {};
   const compared: Record<string, string> = { passed: 'false', verdict: '', 'comment-url': '' };
   try {
-    await trainStep({ platform, inputs: { dir, workers: '' }, ports, output: (values) => Object.assign(trained, values) }, run.workers);
+    await trainStep({ platform, inputs: { dir, workers: '', token: inputs.token }, ports, output: (values) => Object.assign(trained, values) }, run.workers);
     const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': opened.championEnv, comment: 'true', token: inputs.token };
     await compareStep({ platform, inputs: compareInputs, ports, output: (values) => Object.assign(compared, values) }, { ...places, comment: true, pullRequest: number });
   } finally {
