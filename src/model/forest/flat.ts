@@ -50,6 +50,15 @@ export class FlatForest {
   }
 
   /**
+   * One row by the walk that tests every node for a leaf and a missing value: what predictRow does for a row with
+   * a missing value, and what it did for every row before the walk without tests (kept to compare, in bench/ and
+   * the tests). The same numbers as predictRow, to the bit.
+   */
+  predictRowTested(x: ArrayLike<number | null>, out: Float64Array, outAt = 0): void {
+    this.predictor().exact(x, out, outAt);
+  }
+
+  /**
    * Many rows (row-major, NaN for missing): tree by tree over all rows, which keeps one tree's nodes in cache
    * (2.3× faster than row by row in BASELINES.md). out holds rows × width values.
    */
@@ -143,6 +152,7 @@ function widened<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: 
 }
 
 interface Predictor {
+  exact(x: ArrayLike<number | null>, out: Float64Array, outAt: number): void;
   row(x: ArrayLike<number | null>, out: Float64Array, outAt: number): void;
   batch(x: Float64Array, rows: number, features: number, out: Float64Array): void;
 }
@@ -159,7 +169,21 @@ function compilePredictor(forest: FlatForest): Predictor {
   return (new Function('forest', source) as (f: FlatForest) => Predictor)(forest);
 }
 
-/** Self-contained: compiled from its own source text, so it refers to nothing outside itself but `forest`. */
+/**
+ * Self-contained: compiled from its own source text, so it refers to nothing outside itself but `forest`.
+ *
+ * The one-row path walks its own copy of the nodes, built here on first use (16 bytes a node): a node's threshold
+ * (float64) and its feature and left child (int32) side by side in one buffer, so one cache line holds all of a
+ * node; and every leaf made a node that leads to itself (threshold +Infinity, left child itself). Then a tree
+ * is walked a fixed number of steps — its depth — with no test for a leaf, and the child is chosen without a
+ * branch: `left + ((v > threshold) | 0)`, which V8 compiles to a compare and a flag, where a branch is
+ * mispredicted on half the nodes. Eight trees are walked in the same loop, so their loads overlap; the group's
+ * steps are its deepest tree's. The leaves reached are then added in tree order, as the batch path adds them, so
+ * the sums are the same to the bit.
+ *
+ * `v > t` is `!(v <= t)` for every number but NaN, which goes the node's missing way: a row with a NaN (or a
+ * null) takes the walk that tests each node (`exact`). Thresholds stay float64: no split can move.
+ */
 function predictorFactory(forest: FlatForest): Predictor {
   const WIDTH = forest.width;
   const ROOTS = forest.roots;
@@ -170,25 +194,110 @@ function predictorFactory(forest: FlatForest): Predictor {
   const MISSING_LEFT = forest.missingLeft;
   const VALUE = forest.value;
   const SCALE = 1 / TREES;
+  const NODES = FEATURE.length;
+
+  const PACKED = new ArrayBuffer(16 * NODES);
+  const NODE_THRESHOLD = new Float64Array(PACKED);
+  const NODE_INT = new Int32Array(PACKED);
+  for (let i = 0; i < NODES; i++) {
+    const split = FEATURE[i] >= 0;
+    NODE_THRESHOLD[2 * i] = split ? THRESHOLD[i] : Infinity;
+    NODE_INT[4 * i + 2] = split ? FEATURE[i] : 0;
+    NODE_INT[4 * i + 3] = split ? LEFT[i] : i;
+  }
+  // Each group of eight trees is walked as many steps as its deepest tree is deep (found by walking each tree).
+  const LANES = 8;
+  const GROUPS = Math.ceil(TREES / LANES);
+  const GROUP_DEPTH = new Int32Array(GROUPS);
+  // Depth first: the stack holds one pending sibling a level, so it stays as short as the tree is deep.
+  const stack: number[] = [];
+  let maxFeature = -1;
+  for (let t = 0; t < TREES; t++) {
+    stack.push(ROOTS[t], 0);
+    let deepest = 0;
+    while (stack.length > 0) {
+      const d = stack.pop() as number;
+      const i = stack.pop() as number;
+      if (FEATURE[i] < 0) {
+        if (d > deepest) deepest = d;
+        continue;
+      }
+      if (FEATURE[i] > maxFeature) maxFeature = FEATURE[i];
+      stack.push(LEFT[i], d + 1, LEFT[i] + 1, d + 1);
+    }
+    const g = (t / LANES) | 0;
+    if (deepest > GROUP_DEPTH[g]) GROUP_DEPTH[g] = deepest;
+  }
+  const LEAVES = new Int32Array(GROUPS * LANES);
+  /** A row must reach this far for the walk without tests (a value past its end would read as undefined). */
+  const MIN_LENGTH = maxFeature + 1;
+
+  function exact(x: ArrayLike<number | null>, out: Float64Array, outAt: number): void {
+    for (let c = 0; c < WIDTH; c++) out[outAt + c] = 0;
+    for (let t = 0; t < TREES; t++) {
+      let node = ROOTS[t];
+      let f = FEATURE[node];
+      while (f >= 0) {
+        const v = x[f];
+        const th = THRESHOLD[node];
+        const l = LEFT[node];
+        // NaN compares false both ways, and so does null here: the missing branch.
+        node = v === null ? l + 1 - MISSING_LEFT[node] : v <= th ? l : v > th ? l + 1 : l + 1 - MISSING_LEFT[node];
+        f = FEATURE[node];
+      }
+      const at = node * WIDTH;
+      for (let c = 0; c < WIDTH; c++) out[outAt + c] += VALUE[at + c];
+    }
+    for (let c = 0; c < WIDTH; c++) out[outAt + c] *= SCALE;
+  }
+
+  /** The leaves of trees first … first + 7 (a tree past the last stays on node 0, never read). */
+  function walkGroup(x: ArrayLike<number>, first: number, steps: number): void {
+    const last = TREES - 1;
+    let a = ROOTS[first];
+    let b = first + 1 <= last ? ROOTS[first + 1] : 0;
+    let c = first + 2 <= last ? ROOTS[first + 2] : 0;
+    let d = first + 3 <= last ? ROOTS[first + 3] : 0;
+    let e = first + 4 <= last ? ROOTS[first + 4] : 0;
+    let f = first + 5 <= last ? ROOTS[first + 5] : 0;
+    let g = first + 6 <= last ? ROOTS[first + 6] : 0;
+    let h = first + 7 <= last ? ROOTS[first + 7] : 0;
+    for (let s = steps; s > 0; s--) {
+      a = NODE_INT[(a << 2) + 3] + (((x[NODE_INT[(a << 2) + 2]] > NODE_THRESHOLD[a << 1]) as unknown as number) | 0);
+      b = NODE_INT[(b << 2) + 3] + (((x[NODE_INT[(b << 2) + 2]] > NODE_THRESHOLD[b << 1]) as unknown as number) | 0);
+      c = NODE_INT[(c << 2) + 3] + (((x[NODE_INT[(c << 2) + 2]] > NODE_THRESHOLD[c << 1]) as unknown as number) | 0);
+      d = NODE_INT[(d << 2) + 3] + (((x[NODE_INT[(d << 2) + 2]] > NODE_THRESHOLD[d << 1]) as unknown as number) | 0);
+      e = NODE_INT[(e << 2) + 3] + (((x[NODE_INT[(e << 2) + 2]] > NODE_THRESHOLD[e << 1]) as unknown as number) | 0);
+      f = NODE_INT[(f << 2) + 3] + (((x[NODE_INT[(f << 2) + 2]] > NODE_THRESHOLD[f << 1]) as unknown as number) | 0);
+      g = NODE_INT[(g << 2) + 3] + (((x[NODE_INT[(g << 2) + 2]] > NODE_THRESHOLD[g << 1]) as unknown as number) | 0);
+      h = NODE_INT[(h << 2) + 3] + (((x[NODE_INT[(h << 2) + 2]] > NODE_THRESHOLD[h << 1]) as unknown as number) | 0);
+    }
+    LEAVES[first] = a;
+    LEAVES[first + 1] = b;
+    LEAVES[first + 2] = c;
+    LEAVES[first + 3] = d;
+    LEAVES[first + 4] = e;
+    LEAVES[first + 5] = f;
+    LEAVES[first + 6] = g;
+    LEAVES[first + 7] = h;
+  }
 
   return {
+    exact,
+
     row(x: ArrayLike<number | null>, out: Float64Array, outAt: number): void {
-      for (let c = 0; c < WIDTH; c++) out[outAt + c] = 0;
-      for (let t = 0; t < TREES; t++) {
-        let node = ROOTS[t];
-        let f = FEATURE[node];
-        while (f >= 0) {
-          const v = x[f];
-          const th = THRESHOLD[node];
-          const l = LEFT[node];
-          // NaN compares false both ways, and so does null here: the missing branch.
-          node = v === null ? l + 1 - MISSING_LEFT[node] : v <= th ? l : v > th ? l + 1 : l + 1 - MISSING_LEFT[node];
-          f = FEATURE[node];
-        }
-        const at = node * WIDTH;
-        for (let c = 0; c < WIDTH; c++) out[outAt + c] += VALUE[at + c];
+      if (x.length < MIN_LENGTH) return exact(x, out, outAt);
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        if (v === null || v !== v) return exact(x, out, outAt);
       }
-      for (let c = 0; c < WIDTH; c++) out[outAt + c] *= SCALE;
+      const values = x as ArrayLike<number>;
+      for (let g = 0; g < GROUPS; g++) walkGroup(values, g * LANES, GROUP_DEPTH[g]);
+      for (let c = 0; c < WIDTH; c++) {
+        let sum = 0;
+        for (let t = 0; t < TREES; t++) sum += VALUE[LEAVES[t] * WIDTH + c];
+        out[outAt + c] = sum * SCALE;
+      }
     },
 
     batch(x: Float64Array, rows: number, features: number, out: Float64Array): void {
