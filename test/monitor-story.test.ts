@@ -32,6 +32,8 @@ import { monitorRun, type MonitorRun } from '../src/usecases/monitor.js';
 import { bramble } from './helpers/cli.js';
 import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { gitlabJobVariables, startGitLabDouble, type GitLabDouble } from './helpers/gitlab-double.js';
+import { makeModelRepo, train } from './helpers/model-repo.js';
+import { CHURN_CLASSES, expectWindowDriftAgrees, expectWindowMetricsAgree, RECORDED_DAYS, recordedCase, recordedMetrics, recordedWindowDrift, type RecordedCase } from './helpers/reference-monitor.js';
 import { DAY_MS, joinedOn, SimulatedHost, STORY } from './helpers/simulated-host.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -269,5 +271,46 @@ describe('a simulated host: 5,000 requests, the second half shifted, monitored o
       expect(joined.windows[0].versions[0].joined.truthFile).toBe(byTruthFile(0));
       expect(joined.windows[4].versions[0].joined.truthFile).toBe(byTruthFile(4));
     });
+  });
+});
+
+// `npm test` runs no Python: the monitor's statistics are held to scipy's and scikit-learn's answers recorded by
+// `npm run reference:record` on a case that does not depend on the trained model (test/helpers/reference-monitor.ts),
+// and test/reference/monitor.test.ts checks live that they still answer so.
+describe("the monitor against scipy's and scikit-learn's recorded answers", () => {
+  let result: MonitorResult;
+  let run: MonitorRun;
+  let recorded: RecordedCase;
+
+  beforeAll(async () => {
+    recorded = await recordedCase();
+    const dir = makeModelRepo({ trees: 3 });
+    const artifact = JSON.parse(await train(dir)) as { signature: { inputs: { name: string }[]; classes: string[] } };
+    expect(artifact.signature.classes).toEqual(CHURN_CLASSES);
+    expect(artifact.signature.inputs.map((i) => i.name)).toEqual(recorded.inputs);
+    expect(bramble(['register'], { cwd: dir }).status).toBe(0);
+    const logs = mkdtempSync(join(tmpdir(), 'bramble-recorded-logs-'));
+    const log = new PredictionLog({ dir: logs, maxBytes: 64 * 1024 * 1024, files: 2 });
+    for (const line of recorded.lines) expect(log.append(line)).toBe(true);
+    await log.close();
+    run = await monitorRun({ dir, env: 'prod', logs }, { git: { env: {}, remote: null }, log: quiet });
+    result = run.result;
+  }, 120_000);
+
+  it.each(RECORDED_DAYS)("day %i: every input's test is the large-reference one, and its sketch and distance equal scipy's to 1e-9", (d) => {
+    const version = result.windows.find((w) => w.start === day(d))?.versions[0];
+    const profile = run.profiles.find((p) => p.start === day(d) && p.model === 'v1.0.0');
+    if (version === undefined || profile === undefined) throw new Error(`day ${d}: no window or profile`);
+    expect(version.drift?.columns.map((c) => [c.column, c.test])).toEqual(recorded.inputs.map((n) => [n, recorded.numeric.includes(n) ? 'wasserstein' : 'jensen_shannon']));
+    const [inputs, predictions] = recorded.jobs.filter((j) => j.name.endsWith(` ${d}`)).map(recordedWindowDrift);
+    expectWindowDriftAgrees(version, profile, inputs, predictions);
+    expect(version.drift?.columns.filter((c) => c.drifted).map((c) => c.column)).toEqual(d === 1 ? ['MonthlyCharges'] : []);
+  });
+
+  it.each(RECORDED_DAYS)("day %i: accuracy, precision, recall, F1, ROC AUC and log loss equal scikit-learn's on the joined rows", (d) => {
+    const version = result.windows.find((w) => w.start === day(d))?.versions[0];
+    if (version === undefined) throw new Error(`day ${d}: no window`);
+    const sk = recordedMetrics(recorded.cases).classification.get(`monitor: window ${d}`);
+    expectWindowMetricsAgree(version.performance, sk, recorded.cases[d].labels.length);
   });
 });

@@ -6,24 +6,31 @@
  * reference of 800 rows, chi-square's statistic and p-value equal scipy's to 1e-9 and KS's D equals the same
  * definition computed by numpy, its p-value within 0.01 of scipy's exact one (Stephens' approximation, as
  * test/data-drift.test.ts bounds it). Performance: accuracy, precision, recall, F1, ROC AUC and log loss of each
- * window equal scikit-learn's on exactly the rows fed back, to reference-expect.ts's tolerance.
+ * window equal scikit-learn's on exactly the rows fed back, to reference-expect.ts's tolerance. And the figures
+ * recorded for `npm test` (test/reference-figures/monitor.json) are what scipy and scikit-learn answer now.
  * `npm run test:reference` runs this; it needs python3-sklearn and fails rather than skips without it.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MonitorProfile, MonitorResult, MonitorWindow } from '../../src/monitor/windows.js';
 import { monitorRun } from '../../src/usecases/monitor.js';
-import { METRIC_TOLERANCE } from '../helpers/reference-expect.js';
 import { runScipyJobs, type ScipyJob } from '../helpers/reference-drift.js';
 import { runSklearnMetrics, type MetricsRun } from '../helpers/reference-metrics.js';
-import { joinedCase, parseWindowDrift, predictedValues, referenceValues, windowDriftJob, windowValues, type WindowDriftAnswer } from '../helpers/reference-monitor.js';
+import { RECORD_HINT } from '../helpers/reference.js';
+import {
+  expectWindowDriftAgrees,
+  expectWindowMetricsAgree,
+  joinedCase,
+  monitorFigures,
+  parseWindowDrift,
+  predictedValues,
+  readMonitorFigures,
+  recordedCase,
+  referenceValues,
+  windowDriftJob,
+  windowValues,
+  type WindowDriftAnswer,
+} from '../helpers/reference-monitor.js';
 import { DAY_MS, SimulatedHost, STORY } from '../helpers/simulated-host.js';
-
-const DRIFT_TOLERANCE = 1e-9;
-
-function close(ours: number | null | undefined, theirs: number, what: string, tolerance = DRIFT_TOLERANCE): void {
-  expect(typeof ours, what).toBe('number');
-  expect(Math.abs((ours as number) - theirs), `${what}: ours ${ours}, the reference ${theirs}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(theirs)));
-}
 
 const start = (d: number): string => new Date(STORY.start + d * DAY_MS).toISOString();
 
@@ -74,56 +81,18 @@ function windowOf(result: MonitorResult, d: number): MonitorWindow {
 
 /** Every compared column of day `d`: its window sketch, and its statistic (and p-value) by the test drift.ts chose. */
 function expectDriftAgrees(m: Monitored, d: number): void {
-  const window = windowOf(m.result, d);
+  const version = windowOf(m.result, d).versions[0];
   const profile = m.profiles.find((p) => p.start === start(d) && p.model === 'v1.0.0');
   const answer = m.scipy.get(d);
   if (profile === undefined || answer === undefined) throw new Error(`day ${d}: no profile or answer`);
-  const sketchOf = (column: string): readonly number[] => {
-    const found = profile.inputs.columns.find((c) => c.name === column);
-    return found !== undefined && (found.kind === 'number' || found.kind === 'date') ? (found.sketch ?? []) : [];
-  };
-  const columns = window.versions[0].drift?.columns ?? [];
-  expect(columns, `day ${d}`).toHaveLength(19);
-  for (const c of columns) {
-    if (c.test === 'wasserstein' || c.test === 'ks') {
-      const expected = c.test === 'ks' ? answer.inputs.ks[c.column] : answer.inputs.numeric[c.column];
-      expect(sketchOf(c.column), c.column).toHaveLength(101);
-      sketchOf(c.column).forEach((q, i) => close(q, expected.sketch[i], `${c.column} percentile ${i}`));
-    }
-    if (c.test === 'wasserstein') close(c.statistic, answer.inputs.numeric[c.column].wasserstein, `${c.column} Wasserstein`);
-    else if (c.test === 'jensen_shannon') close(c.statistic, answer.inputs.categorical[c.column].js, `${c.column} Jensen–Shannon`);
-    else if (c.test === 'ks') {
-      close(c.statistic, answer.inputs.ks[c.column].d, `${c.column} KS D`);
-      close(c.pValue, answer.inputs.ks[c.column].p, `${c.column} KS p-value (Stephens against scipy's exact)`, 0.01);
-    } else {
-      const expected = answer.inputs.chi2[c.column];
-      if (expected.statistic === null) expect(c).toMatchObject({ statistic: null, pValue: 0 });
-      else {
-        close(c.statistic, expected.statistic, `${c.column} chi-square`);
-        expect(Math.abs((c.pValue ?? Number.NaN) - expected.p), `${c.column} chi-square p: ours ${c.pValue}, scipy ${expected.p}`).toBeLessThanOrEqual(1e-9 + 1e-9 * expected.p);
-      }
-    }
-  }
-  const predicted = window.versions[0].predictionDrift;
-  if (predicted?.test === 'jensen_shannon') close(predicted.statistic, answer.predictions.categorical.Churn.js, 'predicted Churn Jensen–Shannon');
-  else if (predicted?.test === 'chi2') close(predicted.statistic, answer.predictions.chi2.Churn.statistic ?? Number.NaN, 'predicted Churn chi-square');
-  else throw new Error(`day ${d}: prediction drift ${JSON.stringify(predicted)}`);
+  expect(version.drift?.columns, `day ${d}`).toHaveLength(19);
+  expectWindowDriftAgrees(version, profile, answer.inputs, answer.predictions);
 }
 
 /** The window's live metrics against scikit-learn's on the rows fed back that day. */
 function expectMetricsAgree(m: Monitored, d: number): void {
-  const performance = windowOf(m.result, d).versions[0]?.performance;
-  if (performance?.status !== 'ok') throw new Error(`day ${d}: ${performance?.status}`);
-  const sk = m.sklearn.reference.classification.get(`window ${d}`);
-  if (sk === undefined) throw new Error(`scikit-learn has no result for day ${d}`);
-  expect(performance.rows).toBe(joinedCase('', m.host.sent, d, m.host.artifact.classes).labels.length);
-  const theirs = { accuracy: sk.accuracy, precision: sk.precision, recall: sk.recall, f1: sk.f1, roc_auc: sk.roc_auc, log_loss: sk.log_loss };
-  expect(Object.keys(performance.metrics).sort()).toEqual(Object.keys(theirs).sort());
-  for (const [metric, value] of Object.entries(theirs)) {
-    const ours = performance.metrics[metric as keyof typeof theirs];
-    if (value === null || ours === undefined || ours === null) throw new Error(`${metric} of day ${d}: ours ${ours}, scikit-learn ${value}`);
-    expect(Math.abs(ours - value), `${metric} of day ${d}: ours ${ours}, scikit-learn ${value}`).toBeLessThanOrEqual(METRIC_TOLERANCE * Math.max(1, Math.abs(value)));
-  }
+  const performance = windowOf(m.result, d).versions[0].performance;
+  expectWindowMetricsAgree(performance, m.sklearn.reference.classification.get(`window ${d}`), joinedCase('', m.host.sent, d, m.host.artifact.classes).labels.length);
 }
 
 /** The days of the story whose windows had enough rows to judge. */
@@ -184,5 +153,14 @@ describe('a reference of 800 rows: Kolmogorov–Smirnov and chi-square', () => {
 
   it.each([0, 1])("day %i: the live metrics equal scikit-learn's on the joined rows", (d) => {
     expectMetricsAgree(m, d);
+  });
+});
+
+describe("the monitor's recorded figures (test/reference-figures/monitor.json, which npm test compares with)", () => {
+  it('are what scipy and scikit-learn answer now, to the last bit, with the releases recorded', async () => {
+    const live = await monitorFigures(await recordedCase());
+    const recorded = readMonitorFigures();
+    expect(recorded.versions, RECORD_HINT).toEqual(live.versions);
+    expect(recorded.figures, `scipy or scikit-learn now answer the monitor's case differently; ${RECORD_HINT}`).toEqual(live.figures);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../helpers/reference.js';
 import { driftJobs, jobFingerprint, runScipyJobs, type DriftFigure } from '../helpers/reference-drift.js';
 import { metricsFigures, runSklearnMetrics } from '../helpers/reference-metrics.js';
+import { recordMonitorFigures } from '../helpers/reference-monitor.js';
 
 export interface RecordDeps {
   python: string;
@@ -42,7 +43,7 @@ function write(file: string, provenance: Provenance, figures: unknown): string {
   return path;
 }
 
-/** Records the forest's, the metrics' and the drift statistics' reference figures; returns the files written. */
+/** Records the forest's, the metrics', the drift statistics' and the monitor's reference figures; returns the files written. */
 export async function recordFigures({ python, now, log }: RecordDeps): Promise<string[]> {
   const base = { recorded: now.toISOString(), command: COMMAND, python: pythonVersion(python) };
   mkdirSync(FIGURES_DIR, { recursive: true });
@@ -81,5 +82,8 @@ export async function recordFigures({ python, now, log }: RecordDeps): Promise<s
     drift[job.name] = { data: jobFingerprint(job), out: scipy.results[job.name] };
   }
   written.push(write(FIGURE_FILES.drift, { ...base, versions: { scipy: scipy.scipy, numpy: scipy.numpy } }, drift));
+
+  log("scipy's and scikit-learn's answers on the monitor's recorded case…");
+  written.push(await recordMonitorFigures(base, { python }));
   return written;
 }
