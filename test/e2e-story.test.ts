@@ -331,7 +331,8 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     firstComment = { id: comment.id, body: comment.body };
 
     expect(await remoteRefs('refs/tags/*')).toEqual([]);
-    expect(await remoteRefs('refs/heads/bramble/*')).toEqual([]);
+    // Nothing registered; the pull request's training run is recorded and pushed (docs/runs.md).
+    expect(await remoteRefs('refs/heads/bramble/*')).toEqual(['refs/heads/bramble/runs']);
     expect(double.deployments).toEqual([]);
     expect(double.problems).toEqual([]);
   });
@@ -384,7 +385,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     expect(double.comments).toEqual(commentsBefore);
 
     expect((await remoteRefs('refs/tags/*')).sort()).toEqual(['refs/tags/churn#dev#1', 'refs/tags/churn@v1.0.0']);
-    expect(await remoteRefs('refs/heads/bramble/*')).toEqual(['refs/heads/bramble/registry']);
+    expect((await remoteRefs('refs/heads/bramble/*')).sort()).toEqual(['refs/heads/bramble/registry', 'refs/heads/bramble/runs']);
     // The version tags the merge commit and records the artifact the train step wrote; the runner has no git
     // identity of its own, so the tagger is the actor who merged.
     const laptop = mkdtempSync(join(tmpdir(), 'bramble-laptop-'));
