@@ -33,8 +33,8 @@ function errors(): string {
 type Jobs = Record<string, CiJob>;
 
 describe('the components in templates/', () => {
-  it('are the whole pipeline and each step of the GitHub actions, within GitLab\'s 30', () => {
-    expect(COMPONENTS.map((c) => c.name).sort()).toEqual(['compare', 'deploy', 'monitor', 'pipeline', 'promote', 'register', 'train', 'validate']);
+  it('are the whole pipeline, each step of the GitHub actions and the dashboard\'s Pages job, within GitLab\'s 30', () => {
+    expect(COMPONENTS.map((c) => c.name).sort()).toEqual(['compare', 'deploy', 'monitor', 'pages', 'pipeline', 'promote', 'register', 'train', 'validate']);
     expect(COMPONENTS.length).toBeLessThanOrEqual(30);
   });
 
@@ -49,7 +49,17 @@ describe('the components in templates/', () => {
     expect(validateCi(jobs), errors()).toBe(true);
   });
 
-  it.each(COMPONENTS)('$name: every `bramble ci STEP --option` is one the step takes', ({ file }) => {
+  it('pages: a job named pages that builds the dashboard into public/ on the branch it publishes, with every branch fetched', () => {
+    const { header, body } = readComponent(join(TEMPLATES, 'pages.yml'));
+    const jobs = interpolate(body, inputValues(header.spec.inputs)) as Record<string, { script: string[]; artifacts: { paths: string[] }; rules: { if: string }[]; variables: Record<string, unknown> }>;
+    expect(Object.keys(jobs)).toEqual(['pages']);
+    expect(jobs.pages.script.at(-1)).toBe('bramble ui build "." --out public');
+    expect(jobs.pages.artifacts.paths).toEqual(['public']);
+    expect(jobs.pages.rules).toEqual([{ if: '$CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push"' }]);
+    expect(jobs.pages.variables.GIT_DEPTH).toBe(0);
+  });
+
+  it.each(COMPONENTS.filter((c) => c.name !== 'pages'))('$name: every `bramble ci STEP --option` is one the step takes', ({ file }) => {
     const { header, body } = readComponent(file);
     const jobs = interpolate(body, inputValues(header.spec.inputs)) as Jobs;
     const commands = Object.values(jobs).flatMap((job) => (job.script ?? []).filter((line) => line.includes(' ci ')));

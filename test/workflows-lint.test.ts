@@ -125,10 +125,11 @@ async function actionlint(file: string, text: string): Promise<string[]> {
 }
 
 describe('the files checked', () => {
-  it('are the eight actions and the four workflows', () => {
+  it('are the eight actions and the five workflows', () => {
     expect(STEPS.sort()).toEqual(['compare', 'deploy', 'monitor', 'promote', 'register', 'retrain', 'train', 'validate']);
     expect(WORKFLOWS.sort()).toEqual([
       '.github/workflows/ci.yml',
+      '.github/workflows/dashboard.yml',
       '.github/workflows/model-pipeline.yml',
       '.github/workflows/release.yml',
       'templates/model-repo/.github/workflows/ml.yml',
