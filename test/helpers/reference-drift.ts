@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/util/rng.js';
+import { KS_2SAMP_P_PY, ksJobs } from './reference-ks.js';
 import { FIGURE_FILES, fingerprint, parseJsonObject, RECORD_HINT, readFigures, runPython, SCIPY_JOBS_SCRIPT, type FigureFile, type PythonRun } from './reference.js';
 
 export interface ScipyJob {
@@ -86,11 +87,11 @@ export function numbersJob(name: string, a: readonly number[], b: readonly numbe
   };
 }
 
-/** [D, n, m]: scipy's "asymp" p-value for a given D. */
+/** [D, n, m]: ks_2samp's p-value for a given D (test/helpers/reference-ks.ts has many more). */
 export const KS_P_CASES = [[0.05, 600, 500], [0.08, 600, 500], [0.12, 300, 200], [0.03, 5000, 4000], [0.2, 50, 40]] as const;
 
 export function ksPJob(): ScipyJob {
-  return { name: 'ks p-values', body: 'out = [float(stats.kstwo.sf(D, round(n * m / (n + m)))) for D, n, m in d]', input: KS_P_CASES };
+  return { name: 'ks p-values', body: `${KS_2SAMP_P_PY}\nout = [ks_2samp_p(D, n, m) for D, n, m in d]`, input: KS_P_CASES };
 }
 
 // Categories: chi-square and Jensen–Shannon on counts
@@ -140,6 +141,7 @@ export function driftJobs(): ScipyJob[] {
       return numbersJob(name, a, b);
     }),
     ksPJob(),
+    ...ksJobs(),
     ...CATEGORY_CASES.map(([name, n, weights]) => {
       const { a, b } = categorySamples(n, weights);
       return categoriesJob(name, countLabels(a), countLabels(b));

@@ -12,9 +12,8 @@
  * Jensen–Shannon distance is scipy.spatial.distance.jensenshannon of the raw category counts; with a reference of
  * up to 1,000 rows, chi-square is scipy.stats.chisquare of the raw counts against the reference's scaled to them,
  * and KS's D is the largest gap between the two percentile functions' CDFs at any knot from either side, computed
- * by numpy (scipy has no sketch KS) — each equal to the monitor's to 1e-9. KS's p-value is Stephens' asymptotic
- * approximation (src/data/drift.ts), compared with scipy's exact kstwo.sf for that D within 0.01, the bound
- * test/data-drift.test.ts sets. (Against scipy's own ks_2samp or wasserstein_distance on raw samples the sketch
+ * by numpy (scipy has no sketch KS) — each equal to the monitor's to 1e-9. KS's p-value for that D is the one
+ * scipy's ks_2samp gives for it (src/data/ks.ts), also to 1e-9. (Against scipy's own ks_2samp or wasserstein_distance on raw samples the sketch
  * statistics differ by up to a percentile by design; test/data-drift.test.ts bounds that too.)
  *
  * Two cases. The simulated host's windows are compared live only (test/reference/monitor.test.ts): their rows
@@ -36,6 +35,7 @@ import type { MonitorProfile } from '../../src/monitor/windows.js';
 import { seeded } from './data.js';
 import { FIGURES_DIR, fingerprint, readFigures, RECORD_HINT, type FigureFile, type Provenance, type PythonRun } from './reference.js';
 import { jobFingerprint, parseDriftFigures, runScipyJobs, type ScipyJob } from './reference-drift.js';
+import { KS_2SAMP_P_PY } from './reference-ks.js';
 import { METRIC_TOLERANCE } from './reference-expect.js';
 import { metricCasesJson, parseMetricResults, runSklearnMetrics, type ClassificationCase, type MetricsReference, type SkClassification } from './reference-metrics.js';
 import { DAY_MS, STORY, type Cell, type Row, type Sent } from './simulated-host.js';
@@ -62,6 +62,7 @@ export interface WindowDriftAnswer {
 }
 
 const BODY = [
+  KS_2SAMP_P_PY,
   'from scipy import integrate',
   'g = np.arange(101) / 100',
   'out = {"numeric": {}, "categorical": {}}',
@@ -78,7 +79,7 @@ const BODY = [
   '    keys = sorted(set(a) | set(b))',
   '    out["categorical"][c] = {"js": float(distance.jensenshannon([a.count(k) for k in keys], [b.count(k) for k in keys]))}',
   // KS's D between the piecewise-linear CDFs of the two percentile sketches, from both sides of every knot (a tie
-  // of percentiles is a jump), then scipy's p-value for that D at the effective size, as the KS p-value job asks.
+  // of percentiles is a jump), then ks_2samp's p-value for that D and those sizes (reference-ks.ts's KS_2SAMP_P_PY).
   'def cdf(q, x, left):',
   '    last = len(q) - 1',
   '    if (x <= q[0]) if left else (x < q[0]): return 0.0',
@@ -95,7 +96,7 @@ const BODY = [
   '    qx = np.percentile(x, np.arange(101))',
   '    D = max(max(abs(cdf(qr, v, s) - cdf(qx, v, s)) for s in (False, True)) for v in np.concatenate([qr, qx]))',
   '    n, m = len(r), len(x)',
-  '    out["ks"][c] = {"sketch": qx.tolist(), "d": float(D), "p": float(stats.kstwo.sf(D, round(n * m / (n + m))))}',
+  '    out["ks"][c] = {"sketch": qx.tolist(), "d": float(D), "p": ks_2samp_p(float(D), n, m)}',
   'out["chi2"] = {}',
   'for c in d.get("chi2", []):',
   '    a, b = d["reference"][c], d["current"][c]',
@@ -326,7 +327,7 @@ export function expectWindowDriftAgrees(version: VersionWindow, profile: Monitor
     else if (c.test === 'jensen_shannon') close(c.statistic, inputs.categorical[c.column].js, `${c.column} Jensen–Shannon`);
     else if (c.test === 'ks') {
       close(c.statistic, inputs.ks[c.column].d, `${c.column} KS D`);
-      close(c.pValue, inputs.ks[c.column].p, `${c.column} KS p-value (Stephens against scipy's exact)`, 0.01);
+      close(c.pValue, inputs.ks[c.column].p, `${c.column} KS p-value`);
     } else {
       const expected = inputs.chi2[c.column];
       if (expected.statistic === null) expect(c).toMatchObject({ statistic: null, pValue: 0 });
