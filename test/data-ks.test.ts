@@ -102,7 +102,7 @@ describe('the pieces', () => {
       const p = ks2SampPValue(0.5, n, m);
       const ms = performance.now() - start;
       expect(p).toBeGreaterThanOrEqual(0);
-      // About 0.4 s for 10,000 × 9,999 (a 10⁸-step count) on this 2-core machine under load; the bound leaves room.
+      // 0.4–0.5 s for 10,000 × 9,999 (a 10⁸-step count) on the 2-core development machine; the bound leaves room for load.
       expect(ms, `${n} × ${m}`).toBeLessThan(3000);
     }
   });

@@ -16,7 +16,9 @@
  *   computed in log space in double precision, which keeps the relative error near 1e-13 for n up to 10⁶.
  *
  * The same operations in the same order as scipy wherever scipy works in double precision, so the exact branch
- * gives scipy's answer to the last bit or two.
+ * gives scipy's answer to the bit (all 116 exact cases of test/data-ks.test.ts do). Elsewhere the differences are
+ * scipy's long-double rescaling in `_kolmogn_DMTW`, numpy's summation order in matmul and convolve, and the
+ * Smirnov sum above: at most 4.5e-12 relative on the recorded grid.
  */
 
 /** ks_2samp's MAX_AUTO_N: up to this many values on each side 'auto' counts lattice paths exactly. */
