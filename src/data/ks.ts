@@ -2,9 +2,10 @@
  * The two-sample Kolmogorov–Smirnov p-value exactly as scipy's `ks_2samp(a, b)` computes it (two-sided, the
  * default method 'auto'), given the statistic D and the two sample sizes.
  *
- * Ported from scipy 1.10.1 (Debian's python3-scipy 1.10.1-2), which is BSD-3-Clause licensed
- * (Copyright (c) 2001-2002 Enthought, Inc. 2003-2023, SciPy Developers; the licence text is in scipy's
- * LICENSE.txt):
+ * Ported from scipy 1.10.1 (Debian's python3-scipy 1.10.1-2), copyright the SciPy Developers, BSD-3-Clause
+ * licensed (the licence text: scipy's LICENSE.txt, or /usr/share/doc/python3-scipy/copyright). The Python parts
+ * were read from the installed package; the two it ships compiled (_stats_pythran and cephes) from scipy's
+ * repository sources, and the recorded answers of test/data-ks.test.ts check them against the installed 1.10.1:
  * - scipy/stats/_stats_py.py: `ks_2samp` (the choice of method and the fallback), `_attempt_exact_2kssamp`,
  *   `_compute_prob_outside_square`;
  * - scipy/stats/_stats_pythran.py: `_compute_outer_prob_inside_method` (Hodges' inside method with Viehmann's
