@@ -22,6 +22,7 @@ const row = (name: string, synopsis: readonly string[], module: () => Promise<{ 
 export const COMMANDS: readonly CommandRow[] = [
   row('run', ['run [DIR] [--champion MODEL] [--json]                validate → train → evaluate → compare; writes DIR/.bramble/model.json'], () => import('./run.js')),
   row('train', ['train [DIR] [--json]                                 validate → train → evaluate; writes DIR/.bramble/model.json (gates do not fail it)'], () => import('./train.js')),
+  row('sweep', ['sweep [DIR] [--shard K/N | --gather] [--json]        search model.params by k-fold cross-validation (ml.yaml sweep:)'], () => import('./sweep.js')),
   row('evaluate', ["evaluate [DIR] --model FILE [--json]                 score a saved model on the held-out rows of DIR's data"], () => import('./evaluate.js')),
   row('compare', ['compare [DIR] --candidate FILE --champion MODEL      score two models on the same held-out rows; apply the gates'], () => import('./compare.js')),
   row('validate', ["validate [DIR] [--reference FILE] [--json]           check DIR/ml.yaml's data against its schema (and for drift)"], () => import('./validate.js')),

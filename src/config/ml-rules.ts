@@ -4,6 +4,7 @@ import { nearest } from '../errors.js';
 import { CLASSIFICATION_METRICS, REGRESSION_METRICS, type Gate, type Metric } from '../model/metric-names.js';
 import { parseInstant } from '../data/table.js';
 import { forestParamsFinding } from './forest-options.js';
+import { checkSweep } from './sweep-rules.js';
 import type { MlConfig, Task } from './ml-yaml.js';
 import type { Finding, Segment } from './positions.js';
 import { orList, shown } from './schema-messages.js';
@@ -37,6 +38,7 @@ export function checkSemantics(config: MlConfig): Finding[] {
   if (forest) out.push(forest);
   checkDataSchema(config, out);
   checkEnvironments(config, out);
+  checkSweep(config, out, checkMetric);
 
   if (config.monitor?.performance) {
     const perf = config.monitor.performance;

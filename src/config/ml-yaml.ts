@@ -59,6 +59,19 @@ export interface ForestParamsConfig {
   maxBins: number;
 }
 
+/** A swept parameter: the values to try, or a numeric range (random search draws from it). */
+export type SweepValues = (string | number | boolean | null)[] | { min: number; max: number; log?: boolean };
+
+/** ml.yaml's `sweep:` (docs/sweep.md): the search `bramble sweep` runs with k-fold cross-validation. */
+export interface SweepConfig {
+  strategy: 'grid' | 'random' | 'halving';
+  params: Partial<Record<keyof ForestParamsConfig, SweepValues>> & Record<string, SweepValues>;
+  trials?: number;
+  folds: number;
+  metric?: Metric;
+  seed?: number;
+}
+
 export interface Environment {
   branch: string;
   approval: boolean;
@@ -89,6 +102,7 @@ export interface MlConfig {
     performance?: { metric: Metric; min?: number; max?: number };
     on_alert: ('issue' | 'retrain')[];
   };
+  sweep?: SweepConfig;
 }
 
 /** One thing wrong with an ml.yaml; `line`/`col` are 1-based and absent when the file itself could not be read. */

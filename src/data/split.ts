@@ -205,3 +205,20 @@ function splitByLatest(table: Table, rows: ArrayLike<number>, rule: SplitRule, f
   return { from: text === null ? cut : text[cut] };
 }
 
+
+/** Mixed into the seed of fold positions, so that a row's fold is independent of its side of the test split. */
+const FOLD_SEED = 0xf01d5eed;
+
+/**
+ * k-fold cross-validation's fold of each of `rows` (out[i] for rows[i]): the same identity hashing as the split,
+ * so a row keeps its fold when rows are appended, deleted or reordered, and rows that repeat data.id (or repeat
+ * their values) share a fold. A fold is floor(k · position) under the seed: every class is spread over the folds
+ * by its rows' hashes, so each fold keeps each class's share up to sampling noise. (Exact per-class counts, as
+ * scikit-learn's StratifiedKFold gives, rank rows within a class, and an appended row would then move others.)
+ */
+export function assignFolds(identities: RowIdentities, rows: ArrayLike<number>, folds: number, seed: number): Int32Array {
+  const out = new Int32Array(rows.length);
+  const foldSeed = (seed ^ FOLD_SEED) >>> 0;
+  for (let i = 0; i < rows.length; i++) out[i] = Math.min(folds - 1, Math.floor(identityPosition(identities, rows[i], foldSeed) * folds));
+  return out;
+}

@@ -85,7 +85,7 @@ export interface RunResult {
 
 /** Validate → split → fit features → train → evaluate → compare → write the artifact: `bramble run`. */
 /** What every step starts from: ml.yaml, the data read and validated, and (when valid) the seeded split. */
-interface Prepared {
+export interface Prepared {
   config: MlConfig;
   mlSha256: string;
   loaded: Awaited<ReturnType<typeof readTable>>;
@@ -115,7 +115,8 @@ export async function readAndValidate(dir: string): Promise<Pick<Prepared, 'conf
   return { config, mlSha256, loaded, validation };
 }
 
-async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
+/** ml.yaml, the data validated and (when valid) split: what `bramble sweep` cross-validates on the training side. */
+export async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
   const { config, mlSha256, loaded, validation } = await readAndValidate(dir);
   if (!validation.success) return { config, validation };
   const { labels, rows, skipped } = targetLabels(loaded.table, config);

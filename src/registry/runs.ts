@@ -35,7 +35,7 @@ export interface RunRecord {
   version: typeof RUNS.version;
   id: string;
   at: string;
-  command: 'run' | 'train';
+  command: 'run' | 'train' | 'sweep';
   name: string;
   task: 'classification' | 'regression';
   params: Record<string, unknown>;
@@ -56,7 +56,25 @@ export interface RunRecord {
   gates: { passed: boolean; failed: string[] } | null;
   steps: { validate: number | null; features: number | null; train: number | null; evaluate: number | null; compare: number | null; write: number | null; total: number | null };
   machine: { ci: 'github' | 'gitlab' | null; runner: string | null; cores: number; node: string; bramble: string };
-  artifact: { sha256: string; bytes: number };
+  /** Null for a sweep trial: it keeps none of the forests it trains. */
+  artifact: { sha256: string; bytes: number } | null;
+  /** A sweep trial's place and cross-validated score (command sweep only). */
+  sweep?: SweepTrialRecord;
+}
+
+export interface SweepTrialRecord {
+  id: string;
+  strategy: 'grid' | 'random' | 'halving';
+  trial: number;
+  trials: number;
+  rung: number;
+  share: number;
+  metric: string;
+  folds: (number | null)[];
+  mean: number | null;
+  sd: number | null;
+  swept: Record<string, string | number | boolean | null>;
+  shard?: string;
 }
 
 export type RunBody = Omit<RunRecord, 'id'>;

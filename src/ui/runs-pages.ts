@@ -56,7 +56,7 @@ export function runsPage(records: readonly RunRecord[], columns: { metrics: read
     page.champion.push(r.champion === null ? null : r.champion.label);
     page.seconds.push(r.steps.total);
     page.runner.push(r.machine.runner ?? (r.machine.ci === null ? 'local' : r.machine.ci));
-    page.artifact.push(r.artifact.sha256);
+    page.artifact.push(r.artifact?.sha256 ?? null);
     const params = paramsOf(r.params);
     for (const k of columns.params) page.params[k].push(k in params ? params[k] : null);
     for (const k of columns.metrics) {

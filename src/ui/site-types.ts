@@ -151,7 +151,7 @@ export interface RunsPage {
   champion: (string | null)[];
   seconds: (number | null)[];
   runner: string[];
-  artifact: string[];
+  artifact: (string | null)[];
   params: Record<string, ParamValue[]>;
   metrics: Record<string, (number | null)[]>;
 }

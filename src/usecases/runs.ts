@@ -45,14 +45,14 @@ export interface RecordedRun {
 type RecordPorts = Pick<Ports, 'git' | 'log' | 'versions' | 'fs'>;
 
 /** The CI system the environment says this is, and its runner's name. */
-function machineOf(env: Env, versions: Ports['versions']): RunBody['machine'] {
+export function machineOf(env: Env, versions: Ports['versions']): RunBody['machine'] {
   const ci = env.GITHUB_ACTIONS === 'true' ? 'github' : env.GITLAB_CI === 'true' ? 'gitlab' : null;
   const runner = ci === 'github' ? (env.RUNNER_NAME ?? null) : ci === 'gitlab' ? (env.CI_RUNNER_DESCRIPTION ?? env.CI_RUNNER_ID ?? null) : null;
   return { ci, runner, cores: availableParallelism(), node: versions.node, bramble: versions.bramble };
 }
 
 /** The branch the run belongs to: the pull/merge request's source branch in CI, else the one checked out. */
-async function branchOf(repo: GitRepo, env: Env): Promise<string | null> {
+export async function branchOf(repo: GitRepo, env: Env): Promise<string | null> {
   const fromCi = env.GITHUB_HEAD_REF || env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME || env.GITHUB_REF_NAME || env.CI_COMMIT_REF_NAME;
   if (fromCi) return fromCi;
   return (await git.currentBranch({ fs: repo.fs, dir: repo.dir, gitdir: repo.gitdir, fullname: false })) ?? null;

@@ -44,7 +44,7 @@ export function recordFields(r: RunRecord): string[][] {
   rows.push(['steps', `validate ${seconds(s.validate)} · features ${seconds(s.features)} · train ${seconds(s.train)} · evaluate ${seconds(s.evaluate)} · compare ${seconds(s.compare)} · write ${seconds(s.write)} · total ${seconds(s.total)}`]);
   const m = r.machine;
   rows.push(['machine', `${m.ci === null ? 'local' : `${m.ci}${m.runner ? ` runner ${m.runner}` : ''}`}, ${m.cores} cores, Node ${m.node}, bramble ${m.bramble}`]);
-  rows.push(['artifact', `sha256:${r.artifact.sha256} (${r.artifact.bytes} bytes)`]);
+  rows.push(['artifact', r.artifact === null ? '– (a sweep trial keeps no model)' : `sha256:${r.artifact.sha256} (${r.artifact.bytes} bytes)`]);
   return rows;
 }
 
