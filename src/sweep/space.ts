@@ -78,13 +78,14 @@ export interface HalvingRound {
 export const HALVING_FACTOR = 3;
 
 /**
- * The rounds for `candidates` configurations: as many as it takes to narrow them to at most HALVING_FACTOR
- * (at least one), the last on every row; the first on 1/3^(rounds−1) of them (scikit-learn's
- * HalvingGridSearchCV with factor 3 and rows as the resource).
+ * The rounds for `candidates` configurations: as many as it takes to narrow them to one, which the last round
+ * scores on every row; the first round uses 1/3^(rounds−1) of them. (scikit-learn's HalvingGridSearchCV, factor 3
+ * with rows as the resource, stops once at most 3 are left and scores those on every row; going on to one
+ * candidate spends a third of that last round, and its choice among the 3 is made on a third of the rows.)
  */
 export function halvingRounds(candidates: number): HalvingRound[] {
   let rounds = 1;
-  for (let n = candidates; n > HALVING_FACTOR; n = Math.ceil(n / HALVING_FACTOR)) rounds++;
+  for (let n = candidates; n > 1; n = Math.ceil(n / HALVING_FACTOR)) rounds++;
   const out: HalvingRound[] = [];
   for (let rung = 0; rung < rounds; rung++) out.push({ rung, share: HALVING_FACTOR ** (rung - rounds + 1) });
   return out;
