@@ -74,7 +74,7 @@ export const ERRORS = {
   E_RUNS_REWRITTEN: { class: 'RunsRewrittenError', exit: 2, http: 500, fix: "Restore the remote's bramble/runs branch, or accept its new history with the command the message gives." },
   // Parameter sweeps (bramble sweep).
   E_SWEEP: { class: 'SweepError', exit: 2, http: 500, fix: 'Add a sweep: block to ml.yaml, or fix the --shard or --gather the message names.' },
-  E_SWEEP_FOLDS: { class: 'SweepFoldError', exit: 2, http: 500, fix: 'Lower sweep.folds in ml.yaml, or add rows, so that every fold has training and validation rows of each side.' },
+  E_SWEEP_FOLDS: { class: 'SweepFoldError', exit: 2, http: 500, fix: 'Lower sweep.folds in ml.yaml, or add rows, so that every fold has rows to validate on and two classes to train on.' },
   // GitHub.
   E_GITHUB_AUTH: { class: 'GitHubAuthError', exit: 2, http: 500, fix: "Pass a token GitHub accepts (the workflow's GITHUB_TOKEN)." },
   E_GITHUB_PERMISSION: { class: 'GitHubPermissionError', exit: 2, http: 500, fix: "Grant the workflow job the permission named in the message (permissions: in the workflow)." },
