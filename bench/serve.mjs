@@ -7,7 +7,11 @@
 // a paced client of our own (wrk cannot limit its rate, and autocannon's overallRate sends each second's quota as
 // fast as it can and then waits, so its latencies are those of full load), and (b)'s memory from /proc/PID/status.
 // Options: --tool wrk|autocannon, --duration S (10), --warmup S (3), --connections N (10),
-//          --model FILE (a model.json to serve instead of training the template), --cpu-prof DIR (profile (b)).
+//          --model FILE (a model.json to serve instead of training the template), --cpu-prof DIR (profile (b)),
+//          --workers N (2; (d): the same server with serve.json `workers: N`; 1 skips it).
+// (b) runs with `workers: 1` (one process). Each measured run also gives the server's CPU time per request, from
+// /proc (the primary and its workers summed for (d)): on two cores shared with the load generator, req/s says as
+// much about the client as about the server.
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,6 +100,30 @@ function stopServer(server) {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A measured run, with the server's CPU time per answered request (µs): the cost that does not depend on how busy the machine is. */
+async function withCpu(pids, run, seconds) {
+  const before = pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const r = await run();
+  const used = pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0) - before;
+  return { ...r, cpuUs: (used * 1e6) / Math.max(1, r.rps * seconds) };
+}
+
+/** A process's children (a cluster's workers), from /proc. */
+function childPids(pid) {
+  const out = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (text) for (const child of text.split(' ')) out.push(Number(child));
+  }
+  return out;
 }
 
 function memory(pid) {
@@ -336,7 +364,8 @@ async function main() {
   let a;
   try {
     await check('bare', bare.url, body);
-    a = await measure(bare.url);
+    await load(bare.url, settings.warmup);
+    a = await withCpu(() => [bare.child.pid], () => load(bare.url, settings.duration), settings.duration);
   } finally {
     await stopServer(bare);
   }
@@ -350,6 +379,7 @@ async function main() {
   const config = join(work, 'serve.json');
   const serveConfig = {
     listen: { host: '127.0.0.1', port: 0 },
+    workers: 1,
     models,
     log: { dir: join(work, 'logs') },
     environments: Object.fromEntries(ENVS.map((env) => [env, { path: `/${env}` }])),
@@ -367,13 +397,32 @@ async function main() {
     if (answer !== ANSWER) process.stdout.write(`note: bramble serve answered ${answer}, the bare server ${ANSWER}\n`);
     await load(invocations, settings.warmup);
     mem.warm = memory(bramble.child.pid);
-    b = await load(invocations, settings.duration);
+    b = await withCpu(() => [bramble.child.pid], () => load(invocations, settings.duration), settings.duration);
     mem.loaded = memory(bramble.child.pid);
     const rate = Math.round(b.rps / 2);
     half = { rate, ...(await pacedLoad(invocations, body, rate, settings.duration)) };
     mem.end = memory(bramble.child.pid);
   } finally {
     await stopServer(bramble);
+  }
+
+  // (d) the same with `workers: N` (default 2): the primary and its workers, their CPU summed.
+  const workers = Number(option('--workers', '2'));
+  let d = null;
+  if (workers > 1) {
+    const clusterConfig = join(work, 'serve-workers.json');
+    writeFileSync(clusterConfig, JSON.stringify({ ...serveConfig, workers, log: { dir: join(work, 'logs-workers') } }, null, 2));
+    const many = await startServer('bramble serve (workers)', process.execPath, [cli, 'serve', '--config', clusterConfig], 60_000);
+    const pids = () => [many.child.pid, ...childPids(many.child.pid)];
+    try {
+      const url = `${many.url}/prod/invocations`;
+      await check('bramble serve (workers)', url, body);
+      await load(url, settings.warmup);
+      d = await withCpu(pids, () => load(url, settings.duration), settings.duration);
+      d.rss = pids().map((pid) => memory(pid).rss);
+    } finally {
+      await stopServer(many);
+    }
   }
 
   // (c) Flask + scikit-learn.
@@ -397,15 +446,17 @@ async function main() {
     ['(b) bramble serve, churn 200 trees, /prod/invocations', b, `${(b.rps / a.rps).toFixed(2)}× a`, `${mem.loaded.rss.toFixed(0)} MB`],
   ];
   if (half) rows.push([`(b) at half its max: ${half.rate} req/s (paced, open loop)`, half, `${(half.rps / a.rps).toFixed(2)}× a`, `${mem.end.rss.toFixed(0)} MB`]);
+  if (d) rows.push([`(d) bramble serve, workers: ${workers}`, d, `${(d.rps / a.rps).toFixed(2)}× a, ${(d.rps / b.rps).toFixed(2)}× b`, `${d.rss.map((r) => r.toFixed(0)).join(' + ')} MB`]);
   if (c) rows.push(['(c) Flask + scikit-learn, 200 trees, 1 worker', c, `b = ${(b.rps / c.rps).toFixed(1)}× c`, '']);
-  const lines = ['| case | req/s | p50 ms | p99 ms | ratio | errors | RSS |', '|---|---|---|---|---|---|---|'];
-  for (const [name, r, ratio, rss] of rows) lines.push(`| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio} | ${r.bad} | ${rss} |`);
+  const lines = ['| case | req/s | p50 ms | p99 ms | ratio | errors | server CPU µs/request | RSS |', '|---|---|---|---|---|---|---|---|'];
+  for (const [name, r, ratio, rss] of rows) lines.push(`| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio} | ${r.bad} | ${r.cpuUs === undefined ? '–' : r.cpuUs.toFixed(0)} | ${rss} |`);
   process.stdout.write(`\n${lines.join('\n')}\n`);
 
   const rss = Math.max(mem.warm.rss, mem.loaded.rss, mem.end?.rss ?? 0);
   const hwm = (mem.end ?? mem.loaded).hwm;
   const targets = [
     ['(b) ≥ 0.7× the throughput of (a)', `${(b.rps / a.rps).toFixed(2)}×`, b.rps >= 0.7 * a.rps],
+    [`(d) workers: ${workers} ≥ 1.6× the throughput of (b)`, d ? `${(d.rps / b.rps).toFixed(2)}×` : 'not measured', d ? d.rps >= 1.6 * b.rps : null],
     ['(b) p99 ≤ 5 ms at half its max throughput', half ? `${ms(half.p99)} ms` : 'not measured', half ? half.p99 <= 5 : null],
     ['(b) ≥ 20× the throughput of (c)', c ? `${(b.rps / c.rps).toFixed(1)}×` : 'not measured', c ? b.rps >= 20 * c.rps : null],
     ['RSS with three environments loaded ≤ 150 MB', `${rss.toFixed(0)} MB (peak VmHWM ${hwm.toFixed(0)} MB)`, rss <= 150],

@@ -1,6 +1,6 @@
 // bramble serve: every environment's current model over HTTP, until SIGTERM or SIGINT.
 import { readServeConfig } from '../serve/config.js';
-import { startServer } from '../serve/server.js';
+import { runServe } from '../serve/cluster.js';
 import { UsageError } from '../usecases/options.js';
 import { defineCommand } from './command.js';
 
@@ -23,10 +23,17 @@ export const command = defineCommand({
   async run({ values }, io) {
     if (!values.config) throw new UsageError('bramble serve needs --config FILE (serve.json); see bramble serve --help');
     const config = await readServeConfig(values.config);
-    const server = await startServer(config, { env: io.env, version: io.versions.bramble, warn: (m) => io.err(`bramble serve: ${m}\n`) });
+    const server = await runServe(config, { env: io.env, version: io.versions.bramble, warn: (m) => io.err(`bramble serve: ${m}\n`) });
+    if (server.role === 'worker') {
+      // The primary speaks for the host; a worker stops when it is told to, or when its primary is gone.
+      await io.stopped();
+      await server.close();
+      return 0;
+    }
+    const workers = server.role === 'primary' ? ` (${config.workers} workers)` : '';
     const where = [server.url, ...Object.entries(server.envUrls).map(([env, url]) => `${env} on ${url}`)].join(', ');
     const serving = server.host.envs.map((e) => `${e}=${server.host.model(e)?.version ?? '(none)'}`).join(' ');
-    io.err(`bramble serve: listening on ${where}; ${serving}\n`);
+    io.err(`bramble serve: listening on ${where}${workers}; ${serving}\n`);
     await io.stopped();
     await server.close();
     return 0;

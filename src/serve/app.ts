@@ -9,7 +9,7 @@ import type { ServeConfig } from './config.js';
 import { ModelHost } from './host.js';
 import { reply, SERVE, type Reply, type ServeRequest } from './http.js';
 import type { Metrics } from './metrics.js';
-import { PredictionLog } from './prediction-log.js';
+import { PredictionLog, type PredictionSink } from './prediction-log.js';
 import { adminRoute, envRoute, hostRoute, uiRoute, type RouteContext } from './routes.js';
 import { GitSync } from './sync.js';
 import { ServeTelemetry } from './telemetry.js';
@@ -18,6 +18,27 @@ export interface ServeDeps {
   env: Readonly<Record<string, string | undefined>>;
   version: string;
   warn: (message: string) => void;
+  /** In a worker of a cluster (cluster.ts): what the primary does for it. */
+  worker?: WorkerSide;
+  /** The primary of a cluster keeps each model's text, to send its workers the very bytes it verified. */
+  keepModelSources?: boolean;
+}
+
+/**
+ * A cluster's worker serves predictions itself and leaves the rest to its primary: its models come from the
+ * primary (host.install), it neither reads the model folder nor syncs with git, its prediction records go to the
+ * primary (the one writer of the log), and the host's own routes that speak for every worker (/metrics, /status,
+ * /admin/…) are answered by the primary.
+ */
+export interface WorkerSide {
+  log: PredictionSink;
+  /** Sends a request to the primary and returns its answer. */
+  forward(req: ServeRequest, path: string): Promise<Reply>;
+}
+
+/** The host's own paths a worker forwards to its primary. */
+export function forwardedPath(path: string): boolean {
+  return path === '/metrics' || path === '/status' || path.startsWith('/admin/');
 }
 
 /** A request for inject: `body` as text, or a value sent as JSON. */
@@ -42,7 +63,7 @@ export interface InjectResponse {
 export interface BuiltServer {
   host: ModelHost;
   metrics: Metrics;
-  log: PredictionLog;
+  log: PredictionSink;
   /** With serve.json's git block: the reconciler that pulls what to serve from git. */
   sync: GitSync | null;
   /** Answers one request; `fixedEnv` is the environment whose own port it came in on, else null. Never rejects. */
@@ -56,12 +77,14 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
   // First: a token that is not set stops the server before it loads, logs or syncs anything.
   const tokens = readTokens(config, deps.env);
   const host = new ModelHost(config.models, Object.keys(config.environments), deps.warn);
-  const log = new PredictionLog({ dir: config.log.dir, maxBytes: config.log.maxBytes, files: config.log.files, onFault: (m) => deps.warn(`prediction log: ${m}`) });
+  host.keepSources = deps.keepModelSources === true;
+  const worker = deps.worker;
+  const log = worker?.log ?? new PredictionLog({ dir: config.log.dir, maxBytes: config.log.maxBytes, files: config.log.files, onFault: (m) => deps.warn(`prediction log: ${m}`) });
   const telemetry = new ServeTelemetry(log);
   host.onSwap = (env, model) => telemetry.swapped(env, model);
-  await host.start();
+  if (!worker) await host.start();
   // The host pulls from git when serve.json says where: the tags decide what serves, not a deploy call.
-  const sync = config.git
+  const sync = config.git && !worker
     ? new GitSync(config.git, Object.fromEntries(Object.entries(config.environments).map(([env, e]) => [env, e.model as string])), host, {
         env: deps.env,
         warn: deps.warn,
@@ -88,6 +111,7 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
       }
     }
     if (env === null) {
+      if (worker && forwardedPath(path)) return worker.forward(req, path);
       if (path.startsWith('/admin/')) return adminRoute(ctx, path, req, id);
       if (path === '/ui' || path.startsWith('/ui/')) return uiRoute(ctx, path, req, id);
       const own = hostRoute(ctx, path);

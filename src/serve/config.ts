@@ -1,5 +1,6 @@
 // serve.json, the model host's configuration, checked against schemas/serve.schema.json with its defaults filled in.
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { describeError, errorClass } from '../errors.js';
 import { schemaValidator } from '../schemas.js';
@@ -11,6 +12,8 @@ export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/s
 
 export interface ServeConfig {
   listen: { host: string; port: number };
+  /** Processes that answer requests (node:cluster); 1 is one process. Default: the machine's core count. */
+  workers: number;
   models: string;
   log: { dir: string; maxBytes: number; files: number };
   adminTokenEnv?: string;
@@ -69,6 +72,7 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
     }
     if (!/^https?:\/\//.test(copy.git.url)) copy.git.url = resolve(base, copy.git.url);
   }
+  copy.workers ??= availableParallelism();
   copy.models = resolve(base, copy.models);
   if (copy.ui !== undefined) copy.ui = resolve(base, copy.ui);
   copy.log.dir = resolve(base, copy.log.dir);

@@ -59,8 +59,20 @@ async function makeEnvDir(folder: string, dir: string): Promise<void> {
   }
 }
 
+/** A loaded model's artifact as read, for a cluster's primary to hand its workers (see cluster.ts). */
+export interface ModelSource {
+  text: string;
+  file: string;
+  version?: string;
+  sha256?: string;
+}
+
 export class ModelHost {
   private readonly models = new Map<string, ServedModel | null>();
+  /** With keepSources: each loaded model's text, so that the same bytes can be sent to every worker. */
+  private readonly sources = new WeakMap<ServedModel, ModelSource>();
+  /** Keep each loaded model's text (the primary of a cluster does; one process needs no copy). */
+  keepSources = false;
   /** One deploy at a time per environment: the next waits for the one before. */
   private readonly queue = new Map<string, Promise<unknown>>();
   readonly envs: readonly string[];
@@ -78,6 +90,18 @@ export class ModelHost {
 
   model(env: string): ServedModel | null {
     return this.models.get(env) ?? null;
+  }
+
+  /** The text `model` was loaded from; only with keepSources. */
+  source(model: ServedModel): ModelSource | undefined {
+    return this.sources.get(model);
+  }
+
+  /** A worker's swap: a model its primary verified, loaded and self-tested here again, served from now on. */
+  install(env: string, model: ServedModel): void {
+    if (!this.models.has(env)) throw new ModelLoadError(`unknown environment ${JSON.stringify(env)}; this server hosts ${this.envs.join(', ')}`, { env });
+    this.models.set(env, model);
+    this.onSwap(env, model);
   }
 
   /** Loads every environment's current.json (falling back to previous.json if current no longer passes). */
@@ -109,7 +133,9 @@ export class ModelHost {
       throw err;
     }
     const meta = await readMeta(path);
-    return ServedModel.load(text, path, meta ? { version: meta.version, expectSha256: meta.sha256 } : {});
+    const model = ServedModel.load(text, path, meta ? { version: meta.version, expectSha256: meta.sha256 } : {});
+    if (this.keepSources) this.sources.set(model, { text, file: path, version: meta?.version, sha256: meta?.sha256 });
+    return model;
   }
 
   /** Takes MODELS/<env>/candidate.json: load, verify, self-test, swap; or refuse and keep the old model. */

@@ -65,6 +65,39 @@ export interface PredictionLogStats {
   rotations: number;
 }
 
+/** What the server's routes append to: this log, or in a cluster's worker the link to the primary that writes it. */
+export interface PredictionSink {
+  append(record: object): boolean;
+  /** A line already serialised (a cluster's primary takes its workers' lines through this). */
+  appendLine(line: string): boolean;
+  stats(): PredictionLogStats;
+  /** Writes (or sends) what is queued now. Never rejects. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A record as one line of JSON; undefined when it cannot be (BigInt, a cycle, a throwing toJSON, or nothing to write). */
+export function serialised(record: object): string | undefined {
+  try {
+    const line: unknown = JSON.stringify(record);
+    // JSON.stringify gives undefined for undefined, functions and symbols.
+    return typeof line === 'string' ? line : undefined;
+  } catch {
+    // The record cannot be logged, and the answer must not fail for it.
+    return undefined;
+  }
+}
+
+/** Serialises a record and queues its line on `sink`; `unserialisable` counts one that cannot be written. */
+export function appendRecord(sink: PredictionSink, record: object, unserialisable: () => void): boolean {
+  const line = serialised(record);
+  if (line === undefined) {
+    unserialisable();
+    return false;
+  }
+  return sink.appendLine(line);
+}
+
 /** Options that cannot work; thrown by the constructor only, never by `append`. */
 export class PredictionLogError extends errorClass('E_PREDICTION_LOG') {}
 
@@ -79,7 +112,7 @@ interface FaultEpisode {
   dropped: number;
 }
 
-export class PredictionLog {
+export class PredictionLog implements PredictionSink {
   readonly path: string;
   private readonly dir: string;
   private readonly maxBytes: number;
@@ -148,17 +181,16 @@ export class PredictionLog {
       this.drop(1);
       return false;
     }
-    let line: string | undefined;
-    try {
-      line = JSON.stringify(record);
-    } catch {
-      // BigInt, a cycle, a throwing toJSON: the record cannot be logged, and the answer must not fail for it.
-      this.dropped++;
-      return false;
-    }
-    // JSON.stringify gives undefined for undefined, functions and symbols.
-    if (typeof line !== 'string') {
-      this.dropped++;
+    return appendRecord(this, record, () => this.dropped++);
+  }
+
+  /**
+   * Queues a line already serialised (one JSON object, no newline): what a cluster's workers send the primary,
+   * which alone writes the log (cluster.ts). The same bounds and counts as append.
+   */
+  appendLine(line: string): boolean {
+    if (this.closed) {
+      this.drop(1);
       return false;
     }
     const bytes = Buffer.byteLength(line) + 1;

@@ -12,7 +12,7 @@ import type { ServeConfig } from './config.js';
 import type { ModelHost } from './host.js';
 import { decodeSegment, errorReply, HttpError, reply, SERVE, type Protocol, type Reply, type ServeRequest } from './http.js';
 import { InputError, type ServedModel } from './model.js';
-import type { PredictionLog } from './prediction-log.js';
+import type { PredictionSink } from './prediction-log.js';
 import type { GitSync } from './sync.js';
 import type { ServeTelemetry } from './telemetry.js';
 
@@ -22,7 +22,7 @@ export interface RouteContext {
   version: string;
   host: ModelHost;
   sync: GitSync | null;
-  log: PredictionLog;
+  log: PredictionSink;
   telemetry: ServeTelemetry;
   tokens: ServeTokens;
   warn: (message: string) => void;

@@ -13,7 +13,7 @@ import type { ServeConfig } from './config.js';
 import type { ModelHost } from './host.js';
 import { reply, type Reply } from './http.js';
 import type { Metrics } from './metrics.js';
-import type { PredictionLog } from './prediction-log.js';
+import type { PredictionSink } from './prediction-log.js';
 import type { GitSync } from './sync.js';
 
 export { buildServer, type BuiltServer, type InjectRequest, type InjectResponse, type ServeDeps } from './app.js';
@@ -50,15 +50,26 @@ export interface RunningServer {
   envUrls: Record<string, string>;
   host: ModelHost;
   metrics: Metrics;
-  log: PredictionLog;
+  log: PredictionSink;
   /** With serve.json's git block: the reconciler that pulls what to serve from git. */
   sync: GitSync | null;
   close(): Promise<void>;
 }
 
-/** buildServer, then a listener on listen.port and one on each environment's own port. */
-export async function startServer(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
+/**
+ * buildServer, then a listener on listen.port and one on each environment's own port. `beforeListen` runs between
+ * the two (a cluster's worker gets its models there).
+ */
+export async function startServer(config: ServeConfig, deps: ServeDeps, beforeListen?: (host: ModelHost, metrics: Metrics) => Promise<void>): Promise<RunningServer> {
   const app = await buildServer(config, deps);
+  if (beforeListen) {
+    try {
+      await beforeListen(app.host, app.metrics);
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+  }
   const servers: Server[] = [];
   const close = async (): Promise<void> => {
     app.sync?.close();

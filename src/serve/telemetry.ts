@@ -4,7 +4,7 @@ import type { Label } from '../model/forest/forest.js';
 import { LATENCY_BUCKETS, Metrics } from './metrics.js';
 import type { ServedModel } from './model.js';
 import { MonitorMetrics } from './monitor-metrics.js';
-import type { PredictionLog } from './prediction-log.js';
+import type { PredictionSink } from './prediction-log.js';
 import type { GitSync } from './sync.js';
 
 interface Increment {
@@ -47,7 +47,7 @@ export class ServeTelemetry {
   private readonly shown = new Map<string, ServedModel>();
   private readonly statusCounters = new Map<string, Increment>();
 
-  constructor(private readonly log: PredictionLog) {}
+  constructor(private readonly log: PredictionSink) {}
 
   /** An environment now serves `model`: re-label the info gauge and resolve its series. */
   swapped(env: string, model: ServedModel): void {
