@@ -90,6 +90,8 @@ class Primary {
     // connection on (round robin): a connection handed to a worker as it dies was lost, and its client waited
     // forever; one waiting in the socket's queue is taken by a live worker.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
+    // Structured clone, not JSON: the log lines workers send (JSON text already) are not escaped a second time.
+    cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('message', (worker, message: Envelope<ToPrimary>) => this.received(worker, message));
     cluster.on('exit', (worker, code, signal) => this.exited(worker, code, signal));
     for (let i = 0; i < this.config.workers; i++) this.fork();
