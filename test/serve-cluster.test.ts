@@ -8,9 +8,10 @@ import { request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Registry } from '../src/registry/registry.js';
 import { checkServeConfig } from '../src/serve/config.js';
 import { startServe } from './helpers/cli.js';
-import { editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
+import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -156,5 +157,40 @@ describe('bramble serve with workers: 2', () => {
     expect(lines.length).toBeLessThanOrEqual(predictions);
     for (const line of lines) expect((JSON.parse(line) as { env: string }).env).toBe('prod');
     expect(existsSync(join(host, 'models', 'prod', 'previous.json'))).toBe(true);
+  }, 120_000);
+});
+
+describe('bramble serve with workers: 2 following git', () => {
+  it('a sync with git that moves an assignment switches every worker before it answers', async () => {
+    const repo = makeModelRepo({ trees: 6 });
+    const registry = await Registry.open({ dir: repo, remote: null, env: {} });
+    await registry.register(await train(repo));
+    await registry.assign('churn', 'v1.0.0', 'prod', ['staging', 'prod']);
+
+    const host = mkdtempSync(join(tmpdir(), 'bramble-cluster-git-'));
+    const config = join(host, 'serve.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ listen: { port: 0 }, workers: 2, models: 'models', log: { dir: 'logs' }, git: { url: repo, intervalSeconds: 3600 }, environments: { prod: { path: '/prod', model: 'churn' } } }),
+    );
+    const served = await startServe(config);
+    children.push(served.child);
+    const { url } = served;
+    expect((await status(served.url)).workers.map((w) => w.serves.prod)).toEqual(['v1.0.0', 'v1.0.0']);
+
+    editMlYaml(repo, (t) => t.replace(/trees: \d+/, 'trees: 8'));
+    commitAll(repo, 'more trees');
+    const again = await Registry.open({ dir: repo, remote: null, env: {} });
+    await again.register(await train(repo));
+    await again.assign('churn', 'v1.1.0', 'prod', ['staging', 'prod']);
+
+    const sync = await send(`${url}/admin/sync`, 'POST');
+    expect(sync.status, sync.body).toBe(200);
+    expect((await status(url)).workers.map((w) => w.serves.prod)).toEqual(['v1.1.0', 'v1.1.0']);
+    const body = JSON.stringify({ dataframe_records: [(JSON.parse(await train(repo)) as { samples: { rows: unknown[] } }).samples.rows[0]] });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => send(`${url}/prod/invocations`, 'POST', body)));
+    expect(answers.map((a) => `${a.status} ${a.model}`)).toEqual(answers.map(() => '200 churn@v1.1.0'));
+    served.child.kill('SIGTERM');
+    await new Promise((resolve) => served.child.once('exit', resolve));
   }, 120_000);
 });
