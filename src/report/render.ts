@@ -19,6 +19,7 @@ import lineageTemplate from './templates/lineage.hbs?raw';
 import metricsTemplate from './templates/metrics.hbs?raw';
 import parametersTemplate from './templates/parameters.hbs?raw';
 import reportTemplate from './templates/report.hbs?raw';
+import sweepTemplate from './templates/sweep.hbs?raw';
 import validationTemplate from './templates/validation.hbs?raw';
 import { REPORT, type ReportView, type SectionId } from './view.js';
 
@@ -32,6 +33,7 @@ const SOURCES: Readonly<Record<SectionId | 'report', string>> = {
   drift: driftTemplate,
   lineage: lineageTemplate,
   parameters: parametersTemplate,
+  sweep: sweepTemplate,
 };
 
 type Compiled = Record<keyof typeof SOURCES, Handlebars.TemplateDelegate>;

@@ -25,6 +25,7 @@ import { GATES, METRIC_DIRECTIONS, type GateResult, type GateRow } from '../mode
 import { metricsOf, rankImportances, type Evaluation, type MetricValues } from '../model/evaluate.js';
 import type { Label } from '../model/forest/forest.js';
 import { escapeMarkdown, mermaidLabel, percent, plural } from './markdown.js';
+import { sweepView, type SweepReportInput, type SweepView } from './sweep-view.js';
 
 /** Names that cross a boundary: the comment's marker, GitHub's limits, the section titles, and the report's sizes. */
 export const REPORT = {
@@ -43,6 +44,8 @@ export const REPORT = {
     drift: 'Drift',
     lineage: 'Lineage',
     parameters: 'Parameters',
+    /** Only when the PR's run came from a sweep (ReportInput.sweep). */
+    sweep: 'Parameter sweep',
   },
   /** Sections kept whatever the size: without them the report says nothing. */
   untrimmable: ['metrics'],
@@ -80,6 +83,8 @@ export interface ReportInput {
   /** Registered versions, oldest first (the registry's metrics.json). */
   history: { version: string; at: string; metrics: Record<string, number> }[];
   run: { url: string | null; sha: string | null; ref: string | null };
+  /** The sweep that chose the candidate's parameters (`bramble sweep`), when there was one. */
+  sweep?: SweepReportInput | null;
 }
 
 export interface ValidationView {
@@ -137,6 +142,7 @@ interface SectionData {
   drift: DriftView;
   lineage: LineageView;
   parameters: ParametersView;
+  sweep: SweepView;
 }
 
 export type ReportSection = { [K in SectionId]: { id: K; title: string; trimmable: boolean; data: SectionData[K] } }[SectionId];
@@ -236,6 +242,7 @@ export function reportView(input: ReportInput): ReportView {
   add('drift', driftView(input.drift, champion));
   add('lineage', lineageView(candidate, champion?.facts ?? null));
   add('parameters', parametersView(candidate, champion?.facts ?? null));
+  if (input.sweep) add('sweep', sweepView(input.sweep));
   const { line, passed } = verdict(input);
   return { marker: REPORT.marker(input.model), verdict: line, passed, context: contextLines(input, candidate, champion), sections };
 }
