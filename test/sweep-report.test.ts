@@ -1,11 +1,13 @@
 // The PR report's sweep section (issue 18 item 4), from a real sweep: the top trials with mean ± sd, a Mermaid chart
 // that mermaid's own parser accepts, and the change the chosen configuration makes to ml.yaml.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../src/report/render.js';
 import { influentialParameter, sweepView, type SweepReportInput } from '../src/report/sweep-view.js';
 import { REPORT, type ReportView } from '../src/report/view.js';
 import { runSweep, type SweepSummary } from '../src/usecases/sweep.js';
+import { bramble } from './helpers/cli.js';
 import { loadMermaid, mermaidBlocks } from './helpers/mermaid.js';
 import { sweepRepo } from './helpers/sweep-repo.js';
 
@@ -64,5 +66,22 @@ describe("the report's sweep section", () => {
     expect(markdown).toContain('2 of its trials have no record (a shard did not finish); the choice is among those that did.');
     expect(markdown).toContain("ml.yaml's model.params already has it.");
     expect(markdown).toContain('classWeight=a\\|b');
+  });
+});
+
+describe('bramble sweep --report', () => {
+  it('writes the section as Markdown under its own marker, with the same trials', () => {
+    const out = join(dir, 'sweep.md');
+    const r = bramble(['sweep', dir, '--report', out]);
+    expect(r.status).toBe(0);
+    const markdown = readFileSync(out, 'utf8');
+    expect(markdown.split('\n').slice(0, 2)).toEqual(['<!-- bramble-sweep:sweepy -->', '### sweepy: parameter sweep']);
+    expect(markdown).toContain(report(summary).slice(report(summary).indexOf('#### Parameter sweep')));
+  });
+
+  it('refuses a report path in a folder that does not exist, before any training', () => {
+    const r = bramble(['sweep', dir, '--report', join(dir, 'no', 'sweep.md')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('does not exist; create it first');
   });
 });

@@ -1,7 +1,9 @@
 // bramble sweep: ml.yaml's parameter search with k-fold cross-validation (docs/sweep.md).
 import { workersOption } from '../usecases/options.js';
 import { parseShard, runSweep, type SweepResult, type TrialOutcome } from '../usecases/sweep.js';
-import { cliPorts, defineCommand, print } from './command.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { sweepReportMarkdown } from '../report/sweep-report.js';
+import { checkOutFile, cliPorts, defineCommand, print } from './command.js';
 import { formatValidation } from '../data/validate.js';
 
 export const HELP = `bramble sweep — search the forest's parameters by k-fold cross-validation, as DIR/ml.yaml's sweep: says
@@ -14,6 +16,8 @@ Options:
                 name the trials none of them has
   --workers N   threads to train each forest on (default: every core); the scores do not depend on it
   --top N       trials to show (default 10)
+  --report FILE also write the sweep as Markdown: the top trials with mean ± sd, a chart of the score against the
+                most influential parameter, and the chosen configuration's change to ml.yaml
   --json        print the result as JSON
 
 Each trial is scored by the mean of sweep.metric over sweep.folds folds of the training rows (the rows split
@@ -25,15 +29,17 @@ Exit codes: 0 ok, 1 validation failed or no trial could be scored, 2 configurati
 export const command = defineCommand({
   name: 'sweep',
   help: HELP,
-  options: { shard: { type: 'string' }, gather: { type: 'boolean' }, workers: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } },
+  options: { shard: { type: 'string' }, gather: { type: 'boolean' }, workers: { type: 'string' }, top: { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' } },
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
     const workers = workersOption(values.workers, '--workers');
     const top = workersOption(values.top, '--top') ?? 10;
     const shard = values.shard === undefined ? null : parseShard(values.shard);
+    if (values.report) checkOutFile('report', values.report);
     const interactive = io.interactive && values.json !== true;
     const onTrial = interactive ? (o: TrialOutcome): void => io.err(`  ${trialLine(o)}${o.found ? ' (recorded)' : ''}\n`) : undefined;
     const result = await runSweep({ dir: positionals[0] ?? '.', workers, shard, gather: values.gather === true, onTrial }, cliPorts(io));
+    if (values.report && result.sweep) await writeFileAtomic(values.report, sweepReportMarkdown(result.config.name, result.sweep));
     print(io, values.json, result, sweepReport(result, top));
     if (!result.validation.success) return 1;
     return shard !== null || (result.sweep?.best ?? null) !== null ? 0 : 1;

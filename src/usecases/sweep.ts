@@ -251,7 +251,8 @@ async function round(ctx: Context, trials: readonly Trial[], rung: number, share
     const record = ctx.existing.get(trialKey(rung, trial.index));
     let outcome: TrialOutcome;
     if (record?.sweep !== undefined) {
-      outcome = { ...outcomeOf(record.sweep), seconds: record.steps.total ?? 0, record: record.id, found: true };
+      // The trial's own values (equal to the record's), in ml.yaml's order: a record's keys are sorted.
+      outcome = { ...outcomeOf(record.sweep), swept: trial.params, seconds: record.steps.total ?? 0, record: record.id, found: true };
       ctx.counts.found++;
     } else if (ctx.request.gather) {
       missing.push(trial.index);
