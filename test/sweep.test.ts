@@ -145,6 +145,7 @@ describe('bramble sweep', () => {
   it.each([
     [['--shard', '4/3'], '--shard "4/3" is not a shard; give K/N with 1 ≤ K ≤ N'],
     [['--shard', '1/2', '--gather'], '--gather reads every shard, so it takes no --shard'],
+    [['--top', '0'], '--top is "0"; give a whole number of trials to show, ≥ 1'],
   ])('refuses %j', (args, message) => {
     const r = bramble(['sweep', whole, ...args]);
     expect(r.status).toBe(2);

@@ -1,5 +1,5 @@
 // bramble sweep: ml.yaml's parameter search with k-fold cross-validation (docs/sweep.md).
-import { workersOption } from '../usecases/options.js';
+import { UsageError, workersOption } from '../usecases/options.js';
 import { parseShard, runSweep, type SweepResult, type TrialOutcome } from '../usecases/sweep.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { sweepReportMarkdown } from '../report/sweep-report.js';
@@ -33,7 +33,8 @@ export const command = defineCommand({
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
     const workers = workersOption(values.workers, '--workers');
-    const top = workersOption(values.top, '--top') ?? 10;
+    const top = values.top === undefined ? 10 : Number(values.top);
+    if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top is ${JSON.stringify(values.top)}; give a whole number of trials to show, ≥ 1`, { top: values.top ?? null });
     const shard = values.shard === undefined ? null : parseShard(values.shard);
     if (values.report) checkOutFile('report', values.report);
     const interactive = io.interactive && values.json !== true;

@@ -179,7 +179,7 @@ export async function runSweep(request: SweepRequest, ports: Pick<Ports, 'git' |
     repo: request.gather ? null : await findRepo(request.dir, fs),
     counts: { trained: 0, found: 0, trainSeconds: 0 },
   };
-  const { last, missing } = sweep.strategy === 'halving' ? await halving(ctx) : { ...(await round(ctx, shardOf(ctx.trials, shard), 0, 1)) };
+  const { last, missing } = sweep.strategy === 'halving' ? await halving(ctx) : await round(ctx, shardOf(ctx.trials, shard), 0, 1);
   const ranked = rank(last, lowerIsBetter(metric));
   const best = shard === null && ranked.length > 0 && ranked[0].mean !== null ? ranked[0] : null;
   const base = resolvedParams(config, config.model.params);
