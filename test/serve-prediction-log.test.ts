@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PREDICTION_LOG, PredictionLog, type PredictionLogOptions } from '../src/serve/prediction-log.js';
+import { predictionLine } from '../src/serve/telemetry.js';
 
 const temporary: string[] = [];
 function tempDir(): string {
@@ -340,4 +341,35 @@ describe('faults', () => {
     await log.flush();
     expect(log.stats()).toMatchObject({ faulty: false, written: 1 });
   });
+});
+
+describe('a prediction\'s log line', () => {
+  const model = '"env":"p\\"rod","model":{"name":"churn","version":"v1.2.0","sha256":"ab"}';
+  const cases = [
+    {
+      id: 'req-1',
+      records: [{ tenure: 3, gender: 'Fe"male\n', when: null, ok: true, odd: '\u2028' }],
+      labels: ['No'],
+      probabilities: Float64Array.of(0.8300000000000001, 0.16999999999999993),
+      latencyMs: 0.123456789,
+    },
+    { id: 'r', records: [{ x: 1e21 }, { x: -0 }], labels: [3.5, NaN], probabilities: null, latencyMs: 12 },
+  ];
+  for (const c of cases) {
+    it(`is what JSON.stringify writes for the record (${c.probabilities ? 'classification' : 'regression'})`, () => {
+      const line = predictionLine(c, model, c.latencyMs);
+      const { time } = JSON.parse(line) as { time: string };
+      const record = {
+        id: c.id,
+        time,
+        env: 'p"rod',
+        model: { name: 'churn', version: 'v1.2.0', sha256: 'ab' },
+        inputs: c.records,
+        outputs: c.probabilities ? { predictions: c.labels, probabilities: Array.from(c.probabilities) } : { predictions: c.labels },
+        latencyMs: c.latencyMs,
+      };
+      expect(line).toBe(JSON.stringify(record));
+      expect(Date.parse(time)).toBeGreaterThan(0);
+    });
+  }
 });

@@ -80,15 +80,18 @@ export class ServeTelemetry {
     s?.duration.observe(seconds);
     if (s && a.model.classes) for (const label of a.labels) s.byClass.get(String(label))?.inc();
     else if (s) s.byClass.get('')?.inc(a.labels.length);
-    this.log.append({
-      id: a.id,
-      time: new Date().toISOString(),
-      env: a.env,
-      model: { name: a.model.name, version: a.model.version, sha256: a.model.sha256 },
-      inputs: a.records,
-      outputs: a.probabilities ? { predictions: a.labels, probabilities: Array.from(a.probabilities) } : { predictions: a.labels },
-      latencyMs: seconds * 1000,
-    });
+    this.log.appendLine(predictionLine(a, this.fragment(a.env, a.model), seconds * 1000));
+  }
+
+  /** Per environment, `"env":…,"model":{…}` of the model it serves, made once per model rather than per request. */
+  private readonly fragments = new Map<string, { model: ServedModel; text: string }>();
+
+  private fragment(env: string, model: ServedModel): string {
+    const known = this.fragments.get(env);
+    if (known?.model === model) return known.text;
+    const text = `"env":${JSON.stringify(env)},"model":${JSON.stringify({ name: model.name, version: model.version, sha256: model.sha256 })}`;
+    this.fragments.set(env, { model, text });
+    return text;
   }
 
   deployed(env: string, result: 'ok' | 'refused'): void {
@@ -109,4 +112,26 @@ export class ServeTelemetry {
     if (sync) this.monitor.show(sync.monitorResults());
     return this.metrics.render();
   }
+}
+
+/**
+ * A prediction's log line, exactly as JSON.stringify would write the record { id, time, env, model, inputs, outputs:
+ * { predictions, probabilities? }, latencyMs } (test/serve-prediction-log.test.ts compares them), with the
+ * environment's and model's part made once per model and the probabilities written from their typed array
+ * without copying them into an array first.
+ */
+export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | 'probabilities'>, envAndModel: string, latencyMs: number): string {
+  let line = `{"id":${JSON.stringify(a.id)},"time":"${new Date().toISOString()}",${envAndModel},"inputs":${JSON.stringify(a.records)},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
+  const p = a.probabilities;
+  if (p) {
+    line += ',"probabilities":[';
+    for (let i = 0; i < p.length; i++) line += (i === 0 ? '' : ',') + jsonNumber(p[i]);
+    line += ']';
+  }
+  return `${line}},"latencyMs":${jsonNumber(latencyMs)}}`;
+}
+
+/** A number as JSON.stringify writes it: itself, or null when it is not finite. */
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
 }
