@@ -233,6 +233,10 @@ describe('in a git repository', () => {
     const shown = bramble(['runs', 'show', best?.id as string], { cwd: dir });
     expect(shown.status).toBe(0);
     expect(shown.stdout).toContain('– (a sweep trial keeps no model)');
+    expect(shown.stdout).toContain(`${result.id} trial ${result.best?.trial} of 8 (grid)`);
+    expect(shown.stdout).toContain(`roc_auc ${result.best?.mean?.toFixed(4)} ± ${result.best?.sd?.toFixed(4)} over 3 folds: `);
+    // A trial's score is a cross-validation mean, not a held-out score: runs best compares models only.
+    expect(bramble(['runs', 'best', 'roc_auc'], { cwd: dir }).stdout).toBe('no run on bramble/runs has a value of roc_auc\n');
     const after = await runPipeline(dir, { workers: 1, now: () => 0, versions: { bramble: 'test', node: 'test' } });
     expect(readFileSync(after.artifact?.path as string, 'utf8')).toBe(artifactBefore);
   });

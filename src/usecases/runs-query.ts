@@ -41,9 +41,12 @@ export function sortByMetric(records: readonly RunRecord[], metric: Metric): Run
     .map((entry) => entry.record);
 }
 
-/** The best run by `metric`, or null when none recorded it (records newest first: the newest wins a tie). */
+/**
+ * The best run by `metric`, or null when none recorded it (records newest first: the newest wins a tie). Only runs
+ * that made a model: a sweep trial's metric is a mean over cross-validation folds, not a score on held-out rows.
+ */
 export function bestRun(records: readonly RunRecord[], metric: Metric): RunRecord | null {
-  const [best] = sortByMetric(records, metric);
+  const [best] = sortByMetric(records.filter((r) => r.artifact !== null), metric);
   return best !== undefined && metricOf(best, metric) !== null ? best : null;
 }
 

@@ -44,6 +44,12 @@ export function recordFields(r: RunRecord): string[][] {
   rows.push(['steps', `validate ${seconds(s.validate)} · features ${seconds(s.features)} · train ${seconds(s.train)} · evaluate ${seconds(s.evaluate)} · compare ${seconds(s.compare)} · write ${seconds(s.write)} · total ${seconds(s.total)}`]);
   const m = r.machine;
   rows.push(['machine', `${m.ci === null ? 'local' : `${m.ci}${m.runner ? ` runner ${m.runner}` : ''}`}, ${m.cores} cores, Node ${m.node}, bramble ${m.bramble}`]);
+  const t = r.sweep;
+  if (t !== undefined) {
+    const folds = t.folds.map((v) => number(v, false)).join(', ');
+    rows.push(['sweep', `${t.id} trial ${t.trial} of ${t.trials} (${t.strategy}${t.rung > 0 || t.share < 1 ? `, round ${t.rung + 1} on ${(t.share * 100).toFixed(0)}% of the rows` : ''}${t.shard ? `, shard ${t.shard}` : ''})`]);
+    rows.push(['folds', `${t.metric} ${number(t.mean, false)} ± ${number(t.sd, false)} over ${t.folds.length} folds: ${folds}`]);
+  }
   rows.push(['artifact', r.artifact === null ? '– (a sweep trial keeps no model)' : `sha256:${r.artifact.sha256} (${r.artifact.bytes} bytes)`]);
   return rows;
 }
