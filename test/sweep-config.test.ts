@@ -63,7 +63,8 @@ describe('the trials', () => {
     expect(sweepTrials(sweep, 8)).not.toEqual(a);
     for (const { params } of a) {
       expect(Number.isInteger(params.maxDepth) && (params.maxDepth as number) >= 2 && (params.maxDepth as number) <= 9).toBe(true);
-      expect((params.maxFeatures as number) >= 0.2 && (params.maxFeatures as number) < 0.8).toBe(true);
+      expect((params.maxFeatures as number) >= 0.2 && (params.maxFeatures as number) <= 0.8).toBe(true);
+      expect(Math.round((params.maxFeatures as number) * 1000) / 1000).toBe(params.maxFeatures);
       expect(Number.isInteger(params.trees) && (params.trees as number) >= 10 && (params.trees as number) <= 1000).toBe(true);
     }
     // Both ends of an integer range are drawn.

@@ -5,7 +5,8 @@
 // - grid: the product of the lists in ml.yaml's order, the last parameter varying fastest (GridSearchCV's
 //   ParameterGrid order after sorting its keys; ours keeps the order the file gives).
 // - random: `trials` draws from one seeded stream, parameter by parameter in ml.yaml's order: a list by uniform
-//   choice, a range uniformly (integers inclusive of both ends; `log: true` uniform in log space).
+//   choice, a range uniformly (integers inclusive of both ends, fractions to 3 decimals; `log: true` uniform in
+//   log space).
 // - halving: the grid, or random draws when some parameter has a range; its rounds are in halvingRounds.
 import type { ForestParamsConfig, SweepConfig, SweepValues } from '../config/ml-yaml.js';
 import { INTEGER_PARAMS, isRange } from '../config/sweep-rules.js';
@@ -52,15 +53,16 @@ function randomTrials(entries: readonly [string, SweepValues][], trials: number,
   return out;
 }
 
+/** A fraction drawn is kept to 3 decimals, as a person would write it into ml.yaml (inside its range). */
+const FRACTION_STEP = 1000;
+
 function drawRange(rng: Rng, name: string, range: { min: number; max: number; log?: boolean }): number {
   const { min, max } = range;
   const integer = INTEGER_PARAMS.includes(name);
-  if (range.log === true && min > 0) {
-    const x = Math.exp(Math.log(min) + rng.float() * (Math.log(max) - Math.log(min)));
-    return integer ? Math.min(max, Math.max(min, Math.round(x))) : x;
-  }
-  if (integer) return min + rng.int(max - min + 1);
-  return min + rng.float() * (max - min);
+  if (integer && range.log !== true) return min + rng.int(max - min + 1);
+  const x = range.log === true && min > 0 ? Math.exp(Math.log(min) + rng.float() * (Math.log(max) - Math.log(min))) : min + rng.float() * (max - min);
+  const rounded = integer ? Math.round(x) : Math.round(x * FRACTION_STEP) / FRACTION_STEP;
+  return Math.min(max, Math.max(min, rounded));
 }
 
 /** model.params with a trial's values put in. */
