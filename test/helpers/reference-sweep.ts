@@ -13,7 +13,7 @@
  *   the split or the fold assignment is never compared with figures of other rows.
  * - The Python is inline (python3 -c): a few lines that read one JSON file and print one.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,7 +158,3 @@ export async function recordSweepFigures(base: Omit<Provenance, 'versions'>, pyt
   }
 }
 
-/** The interpreter's version line, for the provenance. */
-export function pythonVersion(python = referencePython()): string {
-  return `${python} (${execFileSync(python, ['--version'], { encoding: 'utf8' }).trim()})`;
-}

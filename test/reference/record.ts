@@ -22,6 +22,7 @@ import {
 import { driftJobs, jobFingerprint, runScipyJobs, type DriftFigure } from '../helpers/reference-drift.js';
 import { metricsFigures, runSklearnMetrics } from '../helpers/reference-metrics.js';
 import { recordMonitorFigures } from '../helpers/reference-monitor.js';
+import { recordSweepFigures } from '../helpers/reference-sweep.js';
 
 export interface RecordDeps {
   python: string;
@@ -85,5 +86,8 @@ export async function recordFigures({ python, now, log }: RecordDeps): Promise<s
 
   log("scipy's and scikit-learn's answers on the monitor's recorded case…");
   written.push(await recordMonitorFigures(base, { python }));
+
+  log("scikit-learn's GridSearchCV on the sweep's grid and folds…");
+  written.push(await recordSweepFigures(base, python));
   return written;
 }
