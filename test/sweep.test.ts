@@ -57,7 +57,7 @@ async function foldsById(dir: string, folds: number, seed: number): Promise<Map<
 }
 
 describe('folds', () => {
-  it('keep every row in its fold when rows are appended and the file reordered, and spread each class evenly', async () => {
+  it('keep every row in its fold when rows are appended and the file reordered, and give each fold about a fifth of the rows', async () => {
     const rows = sweepRows(600, 11);
     const before = await foldsById(repo(GRID, { data: rows }), 5, 9);
     const appended = [...sweepRows(300, 12, 600), ...rows].reverse();
