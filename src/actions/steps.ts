@@ -19,6 +19,7 @@ import { train } from '../usecases/train.js';
 import { validate } from '../usecases/validate.js';
 import { watch } from '../usecases/watch.js';
 import { StepFailure, validationAnnotations, validationSummary, type Inputs, type Outputs, type Step } from './common.js';
+import { readSweepResult } from './sweep-step.js';
 import { invalidData, metricsOutput, trainSummary, validationText, verdictLine } from './summaries.js';
 
 /** What a step reads and writes, on either platform. */
@@ -44,6 +45,7 @@ export async function validateStep({ platform, inputs, output }: StepIo<'validat
     name: config.name,
     environment: target?.environment ?? '',
     'champion-env': target?.championEnv ?? '',
+    sweep: String(config.sweep !== undefined),
   });
   if (!validation.success) throw invalidData(validation);
 }
@@ -83,7 +85,8 @@ export async function compareStep({ platform, inputs, ports, output }: StepIo<'c
   const { runUrl: url, sha, ref } = platform.context();
   const { dir, candidate, champion, 'champion-env': championEnv } = inputs;
   const request = { dir, candidate: candidate || undefined, champion: champion || undefined, championEnv };
-  const result = await compare({ ...request, report: { run: { url, sha, ref }, fetch: true } }, ports);
+  const sweep = inputs.sweep ? await readSweepResult(inputs.sweep) : null;
+  const result = await compare({ ...request, report: { run: { url, sha, ref }, fetch: true, sweep } }, ports);
   platform.annotate(validationAnnotations(dir, result.validation));
   if (!result.gates || !result.report) throw invalidData(result.validation, 'compared');
   await platform.summary(renderReport(result.report, REPORT.summaryLimit).markdown);
@@ -183,7 +186,7 @@ export async function retrainStep({ platform, inputs, ports, output }: StepIo<'r
   const compared: Record<string, string> = { passed: 'false', verdict: '', 'comment-url': '' };
   try {
     await trainStep({ platform, inputs: { dir, workers: '', token: inputs.token }, ports, output: (values) => Object.assign(trained, values) }, run.workers);
-    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': opened.championEnv, comment: 'true', token: inputs.token };
+    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': opened.championEnv, comment: 'true', sweep: '', token: inputs.token };
     await compareStep({ platform, inputs: compareInputs, ports, output: (values) => Object.assign(compared, values) }, { ...places, comment: true, pullRequest: number });
   } finally {
     output({ branch: opened.branch, 'pull-request': String(number), 'pull-request-url': url ?? '', passed: compared.passed, verdict: compared.verdict, 'comment-url': compared['comment-url'] });
