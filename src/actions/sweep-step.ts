@@ -51,7 +51,7 @@ export async function sweepStep({ platform, inputs, ports, output }: StepIo<'swe
   const notes: string[] = [];
   if (missing.length > 0) {
     const line = `${missing.length} of ${s.trials} trials have no record (${missing.join(', ')}): a shard failed twice or uploaded nothing; the choice is among the ${s.ranked.length} that finished`;
-    platform.annotate([{ level: 'warning', title: `sweep ${s.id}: trials missing`, message: line }]);
+    platform.annotate([{ level: 'warning', title: `sweep ${s.id} has trials missing`, message: line }]);
     notes.push(line);
   }
   let file = '';
