@@ -4,14 +4,13 @@
 // finished, the choice applied to ml.yaml, the candidate trained and compared with the sweep section in the report
 // on the pull request (the OpenAPI-checked GitHub double); and `bramble ci sweep` as the GitLab jobs run it.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACTIONS } from '../src/actions/common.js';
 import { applyParams } from '../src/sweep/apply.js';
-import { runStep } from './helpers/actions.js';
+import { pullRequestOpened, runStep } from './helpers/actions.js';
 import { bramble, brambleAsync } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
@@ -27,7 +26,6 @@ const GRID = `sweep:
   metric: roc_auc
 `;
 
-const require = createRequire(import.meta.url);
 const made: string[] = [];
 afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
@@ -48,14 +46,6 @@ function download(shardFiles: { workspace: string; file: string }[], into: strin
     mkdirSync(dirname(target), { recursive: true });
     cpSync(join(workspace, file), target);
   }
-}
-
-/** GitHub's own example of a pull_request "opened" event (Codertocat/Hello-World#2). */
-function pullRequestOpened(): Record<string, unknown> & { number: number } {
-  const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: { action?: string }[] }[];
-  const event = examples.find((e) => e.name === 'pull_request')?.examples.find((x) => x.action === 'opened');
-  if (!event) throw new Error('no pull_request.opened example');
-  return event as Record<string, unknown> & { number: number };
 }
 
 describe('the sweep action across two runners, and the gather with a shard missing', () => {
