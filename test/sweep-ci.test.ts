@@ -167,6 +167,66 @@ describe('the sweep action across two runners, and the gather with a shard missi
   });
 });
 
+interface WorkflowStep {
+  id?: string;
+  if?: string;
+  uses?: string;
+  run?: string;
+  'continue-on-error'?: boolean;
+  with?: Record<string, string>;
+}
+interface WorkflowJob {
+  needs?: string | string[];
+  if?: string;
+  'runs-on'?: string;
+  strategy?: { 'fail-fast'?: boolean; matrix: Record<string, string> };
+  outputs?: Record<string, string>;
+  steps: WorkflowStep[];
+}
+
+describe("the reusable workflow's sweep jobs", () => {
+  const workflow = parse(readFileSync(join(import.meta.dirname, '../.github/workflows/model-pipeline.yml'), 'utf8')) as {
+    on: { workflow_call: { inputs: Record<string, { type: string; default: unknown }> } };
+    jobs: Record<string, WorkflowJob>;
+  };
+  const { jobs } = workflow;
+  const brambleSteps = (job: WorkflowJob, step: string): WorkflowStep[] => job.steps.filter((s) => s.uses === `OWNER/bramble/actions/${step}@v1`);
+
+  it('a pull request with sweep: runs the matrix and the gather instead of the pull-request job', () => {
+    expect(workflow.on.workflow_call.inputs['sweep-shards']).toMatchObject({ type: 'number', default: 2 });
+    expect(jobs.plan.outputs?.sweep).toBe('${{ steps.validate.outputs.sweep }}');
+    expect(jobs['pull-request'].if).toContain("needs.plan.outputs.sweep != 'true'");
+    expect(jobs['sweep-shard'].if).toContain("needs.plan.outputs.sweep == 'true'");
+    expect(jobs['sweep-shard'].if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
+    expect(jobs['sweep-gather'].if).toMatch(/^always\(\) && needs\.plan\.result == 'success' && needs\.plan\.outputs\.sweep == 'true'/);
+    expect(jobs['sweep-gather'].needs).toEqual(['plan', 'sweep-shard']);
+  });
+
+  it('each shard: K/N of the matrix, a second attempt only when the first failed, its file uploaded whatever happened', () => {
+    const job = jobs['sweep-shard'];
+    expect(job.strategy).toEqual({ 'fail-fast': false, matrix: { shard: '${{ fromJSON(needs.plan.outputs.sweep-shards) }}' } });
+    expect(job['runs-on']).toBe('${{ fromJSON(inputs.sweep-runner || inputs.runner) }}');
+    const [first, retry] = brambleSteps(job, 'sweep');
+    expect(first).toMatchObject({ id: 'first', 'continue-on-error': true, with: { shard: '${{ matrix.shard }}/${{ inputs.sweep-shards }}' } });
+    expect(retry).toMatchObject({ id: 'retry', if: "steps.first.outcome == 'failure'", with: { shard: first.with?.shard } });
+    const upload = job.steps.find((s) => s.uses === 'actions/upload-artifact@v4');
+    expect(upload?.if).toBe('always()');
+    expect(upload?.with?.name).toMatch(/^bramble-sweep-shard-/);
+    expect(upload?.with?.path).toBe('${{ inputs.dir }}/.bramble/sweeps/');
+  });
+
+  it('the gather: every shard file into the sweep folder, gather and apply, then train, then compare with the sweep result', () => {
+    const job = jobs['sweep-gather'];
+    const uses = job.steps.map((s) => s.uses);
+    const download = job.steps.find((s) => s.uses === 'actions/download-artifact@v4');
+    expect(download?.with).toEqual({ pattern: 'bramble-sweep-shard-*', 'merge-multiple': true, path: '${{ inputs.dir }}/.bramble/sweeps' });
+    expect(uses.indexOf('actions/download-artifact@v4')).toBeLessThan(uses.indexOf('OWNER/bramble/actions/sweep@v1'));
+    expect(uses.slice(-3)).toEqual(['OWNER/bramble/actions/sweep@v1', 'OWNER/bramble/actions/train@v1', 'OWNER/bramble/actions/compare@v1']);
+    expect(brambleSteps(job, 'sweep')[0]).toMatchObject({ id: 'sweep', with: { gather: 'true', apply: 'true' } });
+    expect(brambleSteps(job, 'compare')[0].with).toMatchObject({ candidate: '${{ steps.train.outputs.model-path }}', sweep: '${{ steps.sweep.outputs.result }}' });
+  });
+});
+
 describe('bramble ci sweep in a GitLab merge-request pipeline', () => {
   it('takes the action\'s inputs as options, runs a parallel job\'s shard and the gather, and writes the outputs to the dotenv report', { timeout: 120_000 }, async () => {
     const double = await startGitLabDouble();
