@@ -2,6 +2,12 @@
 // chooses among what the shards finished (gather: true) and writes the choice into ml.yaml's model.params (apply).
 import { workersOption } from '../usecases/options.js';
 import { runAction } from './common.js';
-import { sweepStep } from './sweep-step.js';
+import { sweepStep } from './steps.js';
 
-await runAction('sweep', (step) => sweepStep(step, { gather: step.flag('gather'), apply: step.flag('apply'), workers: workersOption(step.inputs.workers, 'the input workers') }));
+await runAction('sweep', (step) =>
+  sweepStep(step, {
+    gather: step.flag('gather'),
+    apply: step.flag('apply'),
+    workers: workersOption(step.inputs.workers, 'the input workers'),
+  }),
+);

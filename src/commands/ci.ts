@@ -17,8 +17,7 @@
 import { tmpdir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { ACTIONS, configAnnotations, splitVersion, type Inputs as StepInputs, type Step } from '../actions/common.js';
-import { compareStep, monitorStep, retrainStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
-import { sweepStep } from '../actions/sweep-step.js';
+import { compareStep, monitorStep, retrainStep, sweepStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
 import { deploySummary, promoteSummary, registerSummary } from '../actions/summaries.js';
 import { ConfigError } from '../config/ml-yaml.js';
 import { gitlabPlatform, type GitLabPlatform } from '../platform/gitlab.js';
