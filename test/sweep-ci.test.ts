@@ -167,6 +167,29 @@ describe('the sweep action across two runners, and the gather with a shard missi
   });
 });
 
+describe('the sweep action with strategy: halving', () => {
+  it('is not split: shard 1 runs it whole, the other shards do nothing, and the gather chooses from shard 1\'s records', { timeout: 120_000 }, async () => {
+    const repo = sweepRepo(GRID.replace('  params:', '  strategy: halving\n  params:'), { git: true, rows: 600 });
+    made.push(repo);
+    const env = { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`, GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/feature', GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim() };
+    const second = await runStep('sweep', { dir: '.', shard: '2/2' }, env, checkout(repo));
+    expect(second.code, second.stdout).toBe(0);
+    expect(second.outputs['shard-file']).toBe('');
+    expect(second.summary).toContain('shard 2 of 2 has nothing to do');
+    const workspace = checkout(repo);
+    const first = await runStep('sweep', { dir: '.', shard: '1/2' }, env, workspace);
+    expect(first.code, first.stdout).toBe(0);
+    expect(first.outputs['shard-file']).toMatch(/^\.bramble\/sweeps\/\w+\/trials\.jsonl$/);
+    expect(first.outputs['best-trial']).toBe('');
+    const gather = checkout(repo);
+    download([{ workspace, file: first.outputs['shard-file'] }], gather);
+    const gathered = await runStep('sweep', { dir: '.', gather: 'true' }, env, gather);
+    expect(gathered.code, gathered.stdout).toBe(0);
+    expect(gathered.outputs.missing).toBe('');
+    expect(gathered.outputs['best-trial']).toMatch(/^[0-3]$/);
+  });
+});
+
 interface WorkflowStep {
   id?: string;
   if?: string;

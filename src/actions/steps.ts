@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { readMlYaml } from '../config/ml-yaml.js';
 import { monitorMarkdown } from '../monitor/record.js';
 import type { MonitorResult } from '../monitor/windows.js';
 import type { Platform } from '../platform/types.js';
@@ -217,10 +218,19 @@ export function sweepResultFile(dir: string): string {
  */
 export async function sweepStep({ platform, inputs, ports, output }: StepIo<'sweep'>, flags: SweepFlags): Promise<void> {
   const { dir } = inputs;
-  const shard = inputs.shard ? parseShard(inputs.shard) : null;
-  if (flags.apply && shard !== null) {
+  const asked = inputs.shard ? parseShard(inputs.shard) : null;
+  if (flags.apply && asked !== null) {
     throw new UsageError('the input apply writes the chosen trial into ml.yaml, and a shard chooses nothing; set apply with gather, or leave shard empty', { shard: inputs.shard });
   }
+  // Successive halving chooses each round from the one before, so it is not split: the matrix's shard 1 runs it
+  // whole (its records go to the gather as a shard's would), the other shards have nothing to do.
+  const halving = asked !== null && (await readMlYaml(join(dir, 'ml.yaml'))).sweep?.strategy === 'halving';
+  if (halving && asked.k > 1) {
+    await platform.summary(`### sweep: shard ${asked.k} of ${asked.n} has nothing to do\n\nml.yaml's sweep.strategy is halving, whose rounds are chosen one from another: shard 1 runs it whole.\n`);
+    output({ id: '', 'shard-file': '', 'best-trial': '', missing: '', result: '' });
+    return;
+  }
+  const shard = halving ? null : asked;
   const result = await runSweep({ dir, workers: flags.workers, shard, gather: flags.gather }, ports);
   platform.annotate(validationAnnotations(dir, result.validation));
   const s = result.sweep;
@@ -239,22 +249,22 @@ export async function sweepStep({ platform, inputs, ports, output }: StepIo<'swe
     notes.push(line);
   }
   let file = '';
-  if (shard === null) {
+  if (asked === null) {
     file = sweepResultFile(dir);
     mkdirSync(join(dir, '.bramble'), { recursive: true });
     writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`);
     if (flags.apply && s.best !== null) notes.push(appliedLine(await applyParams(join(dir, 'ml.yaml'), s.best.swept)));
   }
   const tail = notes.length === 0 ? '' : `\n${notes.map((line) => `- ${line}`).join('\n')}\n`;
-  await platform.summary(shard === null ? `${sweepReportMarkdown(name, s)}${tail}` : shardSummary(name, s));
+  await platform.summary(asked === null ? `${sweepReportMarkdown(name, s)}${tail}` : shardSummary(name, s));
   output({
     id: s.id,
-    'shard-file': shard === null ? '' : show(join(s.folder, partFile(shard))),
-    'best-trial': s.best === null ? '' : String(s.best.trial),
+    'shard-file': asked === null ? '' : show(join(s.folder, partFile(shard))),
+    'best-trial': asked !== null || s.best === null ? '' : String(s.best.trial),
     missing: missing.join(','),
     result: file === '' ? '' : show(file),
   });
-  if (shard === null && s.best === null) throw new StepFailure(`${name}: no trial of sweep ${s.id} could be scored, so nothing was chosen; see the job summary`);
+  if (asked === null && s.best === null) throw new StepFailure(`${name}: no trial of sweep ${s.id} could be scored, so nothing was chosen; see the job summary`);
 }
 
 function shardSummary(name: string, s: SweepSummary): string {
