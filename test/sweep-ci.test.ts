@@ -221,7 +221,8 @@ describe("the reusable workflow's sweep jobs", () => {
     expect(jobs['pull-request'].if).toContain("needs.plan.outputs.sweep != 'true'");
     expect(jobs['sweep-shard'].if).toContain("needs.plan.outputs.sweep == 'true'");
     expect(jobs['sweep-shard'].if).toContain('github.event.pull_request.head.repo.full_name == github.repository');
-    expect(jobs['sweep-gather'].if).toMatch(/^always\(\) && needs\.plan\.result == 'success' && needs\.plan\.outputs\.sweep == 'true'/);
+    // Whatever became of the shards, unless the run was cancelled (a newer push to the pull request).
+    expect(jobs['sweep-gather'].if).toMatch(/^\$\{\{ !cancelled\(\) && needs\.plan\.result == 'success' && needs\.plan\.outputs\.sweep == 'true'/);
     expect(jobs['sweep-gather'].needs).toEqual(['plan', 'sweep-shard']);
   });
 
