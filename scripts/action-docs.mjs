@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** The actions, in the order a pipeline runs them. */
-export const ACTION_ORDER = ['validate', 'train', 'compare', 'register', 'promote', 'deploy', 'monitor', 'retrain'];
+export const ACTION_ORDER = ['validate', 'sweep', 'train', 'compare', 'register', 'promote', 'deploy', 'monitor', 'retrain'];
 
 export const MARKERS = { begin: '<!-- actions:begin -->', end: '<!-- actions:end -->' };
 

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { buildUi } from '../ui/build.mjs';
 
 /** The actions under actions/<step>/, each with its entry src/actions/<step>.ts. */
-export const ACTION_STEPS = ['validate', 'train', 'compare', 'register', 'promote', 'deploy', 'monitor', 'retrain'];
+export const ACTION_STEPS = ['validate', 'train', 'compare', 'register', 'promote', 'deploy', 'monitor', 'retrain', 'sweep'];
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({

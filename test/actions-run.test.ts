@@ -3,24 +3,14 @@
 // GITHUB_API_URL pointing at the local API double that checks every request and response against GitHub's OpenAPI
 // description.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStep } from './helpers/actions.js';
+import { pullRequestOpened, runStep } from './helpers/actions.js';
 import { GITHUB_ACTORS, GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
 
-const require = createRequire(import.meta.url);
-
-/** GitHub's own example of a pull_request "opened" event (Codertocat/Hello-World#2). */
-function pullRequestOpened(): Record<string, unknown> & { number: number } {
-  const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: { action?: string }[] }[];
-  const event = examples.find((e) => e.name === 'pull_request')?.examples.find((x) => x.action === 'opened');
-  if (!event) throw new Error('no pull_request.opened example');
-  return event as Record<string, unknown> & { number: number };
-}
 
 
 

@@ -12,7 +12,7 @@ const STEPS_SOURCE = readFileSync(join(import.meta.dirname, '../src/actions/step
 function stepUseCases(step: string): string[] {
   const body = STEPS_SOURCE.slice(STEPS_SOURCE.indexOf(`export async function ${step}(`));
   const end = body.indexOf('\n}\n');
-  const called = [...body.slice(0, end).matchAll(/await (validate|train|compare|register|promote|rollback|deploy|watch|retrain)\(/g)].map((m) => m[1]);
+  const called = [...body.slice(0, end).matchAll(/await (validate|train|compare|register|promote|rollback|deploy|watch|retrain|runSweep)\(/g)].map((m) => m[1]);
   return [...new Set(called)];
 }
 

@@ -313,7 +313,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     const runs = await playEvent(pullRequestEvent('opened', { number: 2, base: 'develop', head: 'changes' }, author));
     expect(Object.keys(runs)).toEqual(['plan', 'pull-request']);
     expect(runs.plan.conclusion).toBe('success');
-    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: '', 'champion-env': 'prod' });
+    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: '', 'champion-env': 'prod', sweep: 'false', 'sweep-shards': '' });
     expect(runs.plan.steps.validate.outputs).toMatchObject({ valid: 'true', rows: '7043', failed: '0' });
 
     const job = runs['pull-request'];
@@ -371,7 +371,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
 
     const runs = await playEvent(pushEvent(author, 'refs/heads/develop', before, merge));
     expect(Object.keys(runs)).toEqual(['plan', 'release']);
-    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: 'dev', 'champion-env': 'prod' });
+    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: 'dev', 'champion-env': 'prod', sweep: 'false', 'sweep-shards': '' });
     release = runs.release;
     const { steps } = release;
     expect(release.conclusion, Object.values(steps).at(-1)?.stdout).toBe('success');
@@ -433,7 +433,7 @@ describe('the end-to-end story of a model repository (issue 6)', () => {
     expect(event.sha).toBe(git(laptop, 'rev-parse', 'churn@v1.0.0^{commit}').trim());
     const runs = await playEvent(event);
     expect(Object.keys(runs)).toEqual(['plan', 'deploy-tag']);
-    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: 'prod', 'champion-env': 'prod' });
+    expect(runs.plan.outputs).toEqual({ name: 'churn', environment: 'prod', 'champion-env': 'prod', sweep: 'false', 'sweep-shards': '' });
     const job = runs['deploy-tag'];
     expect(job.conclusion, job.steps.deploy?.stdout).toBe('success');
     // Nothing but the deploy ran, and nothing was trained in the job's checkout.

@@ -117,7 +117,7 @@ describe('the end-to-end story of a model repository on GitLab (issue 13)', () =
     for (const [name, job] of Object.entries(jobs)) {
       const rule = matchingRule(job, pipeline.vars);
       if (rule === null || rule.when === 'manual') continue;
-      const needs = job.needs ?? [];
+      const needs = (job.needs ?? []).flatMap((n) => (typeof n === 'string' ? [n] : n.optional === true && runs[n.job] === undefined ? [] : [n.job]));
       if (needs.some((n) => runs[n]?.code !== 0)) continue;
       runs[name] = await runJob(name, pipeline, needs.map((n) => runs[n]));
     }
@@ -194,7 +194,9 @@ describe('the end-to-end story of a model repository on GitLab (issue 13)', () =
     double.openMergeRequest(2);
 
     const runs = await playPipeline(mergeRequest(2, 'changes'));
-    expect(Object.keys(runs)).toEqual(['bramble-plan', 'bramble-merge-request']);
+    // ml.yaml has no sweep: the shard job (one here; GitLab runs sweep-shards of them) ends at once.
+    expect(Object.keys(runs)).toEqual(['bramble-plan', 'bramble-sweep-shard', 'bramble-merge-request']);
+    expect(runs['bramble-sweep-shard'].log).toContain('ml.yaml has no sweep:; nothing to shard');
     expect(runs['bramble-plan'].dotenv).toMatchObject({ BRAMBLE_NAME: 'churn', BRAMBLE_ENVIRONMENT: '', BRAMBLE_CHAMPION_ENV: 'prod', BRAMBLE_VALID: 'true' });
     const mr = runs['bramble-merge-request'];
     expect(mr.code, mr.log).toBe(0);
@@ -233,8 +235,10 @@ describe('the end-to-end story of a model repository on GitLab (issue 13)', () =
     const release = runs['bramble-release'];
     expect(release.code, release.log).toBe(0);
     expect(release.dotenv).toMatchObject({ BRAMBLE_VERSION: 'v1.0.0', BRAMBLE_TAG: 'churn#dev#1', BRAMBLE_CHANGED: 'true', BRAMBLE_REUSED: 'false', BRAMBLE_COMMENT_URL: '' });
-    // Within the 20 variables a self-managed GitLab takes in a dotenv report by default (docs/gitlab.md).
-    expect(Object.keys(release.dotenv)).toHaveLength(18);
+    // Within the 20 variables a self-managed GitLab takes in a dotenv report by default (docs/gitlab.md); the plan's
+    // BRAMBLE_SWEEP is the 19th.
+    expect(Object.keys(release.dotenv)).toHaveLength(19);
+    expect(release.dotenv.BRAMBLE_SWEEP).toBe('false');
     releaseMetrics = JSON.parse(release.dotenv.BRAMBLE_METRICS) as { roc_auc: number };
     expect(await remoteTags()).toEqual(['churn#dev#1', 'churn@v1.0.0']);
     // The promotion recorded its deployment, running until the tag's pipeline deploys.

@@ -128,8 +128,24 @@ describe('which jobs run for which pipeline', () => {
     });
   }
 
+  it("a merge request's sweep: sweep-shards parallel shards, each retried once and allowed to fail, then the gather before the candidate trains", () => {
+    const shard = jobs['bramble-sweep-shard'] as CiJob & { parallel: number; retry: { max: number }; allow_failure: boolean; needs: string[] };
+    expect(shard.parallel).toBe(2);
+    expect(shard.retry.max).toBe(1);
+    expect(shard.allow_failure).toBe(true);
+    expect(shard.script?.at(-1)).toBe('bramble ci sweep --dir "." --shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"');
+    const mr = jobs['bramble-merge-request'] as CiJob & { needs: unknown[] };
+    expect(mr.needs).toEqual(['bramble-plan', { job: 'bramble-sweep-shard', optional: true }]);
+    const script = mr.script ?? [];
+    const gather = script.findIndex((line) => line.includes('ci sweep --dir "." --gather true --apply true'));
+    const train = script.findIndex((line) => line.includes('ci train'));
+    expect(gather).toBeGreaterThan(-1);
+    expect(gather).toBeLessThan(train);
+    expect(script.at(-1)).toContain('--sweep "$SWEEP_RESULT"');
+  });
+
   it.each([
-    ['a merge request', { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '42', CI_MERGE_REQUEST_PROJECT_ID: '42' }, ['bramble-plan', 'bramble-merge-request']],
+    ['a merge request', { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '42', CI_MERGE_REQUEST_PROJECT_ID: '42' }, ['bramble-plan', 'bramble-sweep-shard', 'bramble-merge-request']],
     ["a fork's merge request", { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '99', CI_MERGE_REQUEST_PROJECT_ID: '42' }, ['bramble-plan', 'bramble-merge-request (manual)']],
     ['a push to develop', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'develop' }, ['bramble-plan', 'bramble-release']],
     ['an assignment tag', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'churn#prod#3' }, ['bramble-deploy']],

@@ -125,8 +125,8 @@ async function actionlint(file: string, text: string): Promise<string[]> {
 }
 
 describe('the files checked', () => {
-  it('are the eight actions and the five workflows', () => {
-    expect(STEPS.sort()).toEqual(['compare', 'deploy', 'monitor', 'promote', 'register', 'retrain', 'train', 'validate']);
+  it('are the nine actions and the five workflows', () => {
+    expect(STEPS.sort()).toEqual(['compare', 'deploy', 'monitor', 'promote', 'register', 'retrain', 'sweep', 'train', 'validate']);
     expect(WORKFLOWS.sort()).toEqual([
       '.github/workflows/ci.yml',
       '.github/workflows/dashboard.yml',

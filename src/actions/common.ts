@@ -32,14 +32,14 @@ import type { Ports } from '../usecases/ports.js';
 export const ACTIONS = {
   validate: {
     inputs: { dir: '.', reference: '', environment: '' },
-    outputs: ['valid', 'rows', 'failed', 'name', 'environment', 'champion-env'],
+    outputs: ['valid', 'rows', 'failed', 'name', 'environment', 'champion-env', 'sweep'],
   },
   train: {
     inputs: { dir: '.', workers: '', token: '' },
     outputs: ['model-path', 'sha256', 'metrics', 'valid'],
   },
   compare: {
-    inputs: { dir: '.', candidate: '', champion: '', 'champion-env': '', comment: 'true', token: '' },
+    inputs: { dir: '.', candidate: '', champion: '', 'champion-env': '', comment: 'true', sweep: '', token: '' },
     outputs: ['passed', 'verdict', 'champion-version', 'comment-url'],
   },
   register: {
@@ -61,6 +61,10 @@ export const ACTIONS = {
   retrain: {
     inputs: { dir: '.', environment: '', workers: '', token: '' },
     outputs: ['branch', 'pull-request', 'pull-request-url', 'passed', 'verdict', 'comment-url'],
+  },
+  sweep: {
+    inputs: { dir: '.', shard: '', gather: 'false', apply: 'false', workers: '', token: '' },
+    outputs: ['id', 'shard-file', 'best-trial', 'missing', 'result'],
   },
 } as const satisfies Record<string, { inputs: Record<string, string>; outputs: readonly string[] }>;
 

@@ -1,24 +1,31 @@
-// The validate, train, compare, monitor and retrain steps as both faces show them: the GitHub actions (src/actions/*.ts) and the
+// The validate, train, compare, monitor, retrain and sweep steps as both faces show them: the GitHub actions (src/actions/*.ts) and the
 // GitLab jobs (bramble ci, src/commands/ci.ts). Each calls its use-case and lays the result out the same way —
 // annotations, the report, the outputs, and a failure when the data or a gate says so; what differs by platform
 // (where a comment goes, how a path is shown) comes in as an argument.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { readMlYaml } from '../config/ml-yaml.js';
 import { monitorMarkdown } from '../monitor/record.js';
 import type { MonitorResult } from '../monitor/windows.js';
 import type { Platform } from '../platform/types.js';
 import { renderReport } from '../report/render.js';
+import { sweepReportMarkdown } from '../report/sweep-report.js';
+import type { SweepReportInput } from '../report/sweep-view.js';
 import { REPORT } from '../report/view.js';
 import type { AlertOutcome } from '../usecases/alert.js';
 import { compare } from '../usecases/compare.js';
 import type { MonitorRun } from '../usecases/monitor.js';
 import { retrain } from '../usecases/retrain.js';
+import { parseShard, runSweep, type SweepSummary } from '../usecases/sweep.js';
+import { appliedLine, applyParams } from '../sweep/apply.js';
+import { partFile } from '../sweep/records.js';
 import { UsageError } from '../usecases/options.js';
 import type { Ports } from '../usecases/ports.js';
 import { train } from '../usecases/train.js';
 import { validate } from '../usecases/validate.js';
 import { watch } from '../usecases/watch.js';
-import { StepFailure, validationAnnotations, validationSummary, type Inputs, type Outputs, type Step } from './common.js';
+import { ActionInputError, StepFailure, validationAnnotations, validationSummary, type Inputs, type Outputs, type Step } from './common.js';
 import { invalidData, metricsOutput, trainSummary, validationText, verdictLine } from './summaries.js';
 
 /** What a step reads and writes, on either platform. */
@@ -44,6 +51,7 @@ export async function validateStep({ platform, inputs, output }: StepIo<'validat
     name: config.name,
     environment: target?.environment ?? '',
     'champion-env': target?.championEnv ?? '',
+    sweep: String(config.sweep !== undefined),
   });
   if (!validation.success) throw invalidData(validation);
 }
@@ -83,7 +91,8 @@ export async function compareStep({ platform, inputs, ports, output }: StepIo<'c
   const { runUrl: url, sha, ref } = platform.context();
   const { dir, candidate, champion, 'champion-env': championEnv } = inputs;
   const request = { dir, candidate: candidate || undefined, champion: champion || undefined, championEnv };
-  const result = await compare({ ...request, report: { run: { url, sha, ref }, fetch: true } }, ports);
+  const sweep = inputs.sweep ? await readSweepResult(inputs.sweep) : null;
+  const result = await compare({ ...request, report: { run: { url, sha, ref }, fetch: true, sweep } }, ports);
   platform.annotate(validationAnnotations(dir, result.validation));
   if (!result.gates || !result.report) throw invalidData(result.validation, 'compared');
   await platform.summary(renderReport(result.report, REPORT.summaryLimit).markdown);
@@ -183,9 +192,97 @@ export async function retrainStep({ platform, inputs, ports, output }: StepIo<'r
   const compared: Record<string, string> = { passed: 'false', verdict: '', 'comment-url': '' };
   try {
     await trainStep({ platform, inputs: { dir, workers: '', token: inputs.token }, ports, output: (values) => Object.assign(trained, values) }, run.workers);
-    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': opened.championEnv, comment: 'true', token: inputs.token };
+    const compareInputs = { dir, candidate: trained['model-path'] ?? '', champion: '', 'champion-env': opened.championEnv, comment: 'true', sweep: '', token: inputs.token };
     await compareStep({ platform, inputs: compareInputs, ports, output: (values) => Object.assign(compared, values) }, { ...places, comment: true, pullRequest: number });
   } finally {
     output({ branch: opened.branch, 'pull-request': String(number), 'pull-request-url': url ?? '', passed: compared.passed, verdict: compared.verdict, 'comment-url': compared['comment-url'] });
   }
+}
+
+/** What the face reads from its own inputs: the flags and the threads to train on. */
+export interface SweepFlags {
+  gather: boolean;
+  apply: boolean;
+  workers: number | undefined;
+}
+
+/** Where a whole sweep or a gather leaves its result, for the compare step's sweep input. */
+export function sweepResultFile(dir: string): string {
+  return join(dir, '.bramble', 'sweep.json');
+}
+
+/**
+ * One shard (the input shard, K/N), the gather (gather: true) or a whole sweep. A gather decides on the trials that
+ * finished and names the missing ones (a shard that failed twice) in a warning, the summary and the outputs; it
+ * fails only when no trial could be scored.
+ */
+export async function sweepStep({ platform, inputs, ports, output }: StepIo<'sweep'>, flags: SweepFlags): Promise<void> {
+  const { dir } = inputs;
+  const asked = inputs.shard ? parseShard(inputs.shard) : null;
+  if (flags.apply && asked !== null) {
+    throw new UsageError('the input apply writes the chosen trial into ml.yaml, and a shard chooses nothing; set apply with gather, or leave shard empty', { shard: inputs.shard });
+  }
+  // Successive halving chooses each round from the one before, so it is not split: the matrix's shard 1 runs it
+  // whole (its records go to the gather as a shard's would), the other shards have nothing to do.
+  const halving = asked !== null && (await readMlYaml(join(dir, 'ml.yaml'))).sweep?.strategy === 'halving';
+  if (halving && asked.k > 1) {
+    await platform.summary(`### sweep: shard ${asked.k} of ${asked.n} has nothing to do\n\nml.yaml's sweep.strategy is halving, whose rounds are chosen one from another: shard 1 runs it whole.\n`);
+    output({ id: '', 'shard-file': '', 'best-trial': '', missing: '', result: '' });
+    return;
+  }
+  const shard = halving ? null : asked;
+  const result = await runSweep({ dir, workers: flags.workers, shard, gather: flags.gather }, ports);
+  platform.annotate(validationAnnotations(dir, result.validation));
+  const s = result.sweep;
+  if (s === undefined) {
+    await platform.summary(validationSummary(dir, result.validation, validationText(result)));
+    output({ id: '', 'shard-file': '', 'best-trial': '', missing: '', result: '' });
+    throw invalidData(result.validation, 'swept');
+  }
+  const show = (file: string): string => ports.showPath?.(file) ?? file;
+  const name = result.config.name;
+  const missing = s.missing?.trials ?? [];
+  const notes: string[] = [];
+  if (missing.length > 0) {
+    const line = `${missing.length} of ${s.trials} trials have no record (${missing.join(', ')}): a shard failed twice or uploaded nothing; the choice is among the ${s.ranked.length} that finished`;
+    platform.annotate([{ level: 'warning', title: `sweep ${s.id} has trials missing`, message: line }]);
+    notes.push(line);
+  }
+  let file = '';
+  if (asked === null) {
+    file = sweepResultFile(dir);
+    mkdirSync(join(dir, '.bramble'), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`);
+    if (flags.apply && s.best !== null) notes.push(appliedLine(await applyParams(join(dir, 'ml.yaml'), s.best.swept)));
+  }
+  const tail = notes.length === 0 ? '' : `\n${notes.map((line) => `- ${line}`).join('\n')}\n`;
+  await platform.summary(asked === null ? `${sweepReportMarkdown(name, s)}${tail}` : shardSummary(name, s));
+  output({
+    id: s.id,
+    'shard-file': asked === null ? '' : show(join(s.folder, partFile(shard))),
+    'best-trial': asked !== null || s.best === null ? '' : String(s.best.trial),
+    missing: missing.join(','),
+    result: file === '' ? '' : show(file),
+  });
+  if (asked === null && s.best === null) throw new StepFailure(`${name}: no trial of sweep ${s.id} could be scored, so nothing was chosen; see the job summary`);
+}
+
+function shardSummary(name: string, s: SweepSummary): string {
+  const shard = s.shard === null ? '' : ` shard ${s.shard.k} of ${s.shard.n}`;
+  return `### ${name}: sweep \`${s.id}\`${shard}\n\ntrained ${s.trained} trials, found ${s.found} recorded, ${s.trainSeconds.toFixed(1)} s training; the gather chooses.\n`;
+}
+
+/** The compare step's sweep input: a result file a gather (or a whole sweep) wrote. */
+export async function readSweepResult(file: string): Promise<SweepReportInput> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ActionInputError(`the input sweep is ${JSON.stringify(file)}, which is not a sweep result (${err instanceof Error ? err.message : String(err)}); give the sweep step's result output, or leave it empty`, { sweep: file });
+  }
+  const shape = parsed as Partial<SweepReportInput> | null;
+  if (shape === null || typeof shape.id !== 'string' || !Array.isArray(shape.ranked) || typeof shape.params !== 'object') {
+    throw new ActionInputError(`the input sweep is ${JSON.stringify(file)}, which has no sweep id, trials and params; give the sweep step's result output, or leave it empty`, { sweep: file });
+  }
+  return shape as SweepReportInput;
 }

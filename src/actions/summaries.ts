@@ -16,7 +16,7 @@ export function validationText(result: { validation: ValidationResult; drift?: D
 }
 
 /** The failure of a step whose data failed validation; `nothing` says what did not happen because of it. */
-export function invalidData(validation: ValidationResult, nothing?: 'trained' | 'compared'): StepFailure {
+export function invalidData(validation: ValidationResult, nothing?: 'trained' | 'compared' | 'swept'): StepFailure {
   const s = validation.statistics;
   if (nothing === undefined) {
     return new StepFailure(`${validation.file}: ${s.failed} of ${s.evaluated} schema checks failed; see the annotations and the job summary`);

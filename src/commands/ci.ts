@@ -11,13 +11,13 @@
 //   pipeline: then the promote step asks GitLab for the tag's pipeline itself.
 // - A step that finds a problem writes its outputs first, then fails with exit 1; ml.yaml problems also go to the
 //   Code Quality report. Everything else is as the CLI has it: 2 for a person's mistake, 3 for a bug.
-// - The validate, train, compare, monitor and retrain steps are the GitHub actions' own (src/actions/steps.ts);
+// - The validate, train, compare, monitor, retrain and sweep steps are the GitHub actions' own (src/actions/steps.ts);
 //   only where the report goes differs. A monitor's retrain is a new pipeline on the default branch with the
 //   variable BRAMBLE_RETRAIN=ENV, which the pipeline component's retrain job runs on.
 import { tmpdir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { ACTIONS, configAnnotations, splitVersion, type Inputs as StepInputs, type Step } from '../actions/common.js';
-import { compareStep, monitorStep, retrainStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
+import { compareStep, monitorStep, retrainStep, sweepStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
 import { deploySummary, promoteSummary, registerSummary } from '../actions/summaries.js';
 import { ConfigError } from '../config/ml-yaml.js';
 import { gitlabPlatform, type GitLabPlatform } from '../platform/gitlab.js';
@@ -146,6 +146,10 @@ const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
       workers: workersOption(step.inputs.workers, 'the input workers'),
       now: new Date(),
     }),
+
+  // One job of the pipeline's sweep: a shard of the parallel:matrix (--shard K/N), or the gather (--gather true).
+  sweep: (step) =>
+    sweepStep(as<'sweep'>(step), { gather: flag('gather', step.inputs.gather), apply: flag('apply', step.inputs.apply), workers: workersOption(step.inputs.workers, 'the input workers') }),
 
   async register({ platform, inputs, ports, output }) {
     const { dir, model, version, bump } = inputs;

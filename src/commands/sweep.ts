@@ -1,7 +1,9 @@
 // bramble sweep: ml.yaml's parameter search with k-fold cross-validation (docs/sweep.md).
 import { UsageError, workersOption } from '../usecases/options.js';
 import { parseShard, runSweep, type SweepResult, type TrialOutcome } from '../usecases/sweep.js';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { appliedLine, applyParams } from '../sweep/apply.js';
 import { sweepReportMarkdown } from '../report/sweep-report.js';
 import { checkOutFile, cliPorts, defineCommand, print } from './command.js';
 import { formatValidation } from '../data/validate.js';
@@ -16,6 +18,8 @@ Options:
                 name the trials none of them has
   --workers N   threads to train each forest on (default: every core); the scores do not depend on it
   --top N       trials to show (default 10)
+  --apply       write the best trial's values into DIR/ml.yaml's model.params (comments and layout kept), so that
+                bramble train trains the sweep's choice; not with --shard
   --report FILE also write the sweep as Markdown: the top trials with mean ± sd, a chart of the score against the
                 most influential parameter, and the chosen configuration's change to ml.yaml
   --json        print the result as JSON
@@ -29,7 +33,7 @@ Exit codes: 0 ok, 1 validation failed or no trial could be scored, 2 configurati
 export const command = defineCommand({
   name: 'sweep',
   help: HELP,
-  options: { shard: { type: 'string' }, gather: { type: 'boolean' }, workers: { type: 'string' }, top: { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' } },
+  options: { shard: { type: 'string' }, gather: { type: 'boolean' }, apply: { type: 'boolean' }, workers: { type: 'string' }, top: { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' } },
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
     const workers = workersOption(values.workers, '--workers');
@@ -37,11 +41,14 @@ export const command = defineCommand({
     if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top is ${JSON.stringify(values.top)}; give a whole number of trials to show, ≥ 1`, { top: values.top ?? null });
     const shard = values.shard === undefined ? null : parseShard(values.shard);
     if (values.report) checkOutFile('report', values.report);
+    if (values.apply && shard !== null) throw new UsageError('--apply writes the chosen trial into ml.yaml, and a shard chooses nothing; give --apply with --gather, or to a whole sweep', { shard: values.shard ?? null });
     const interactive = io.interactive && values.json !== true;
     const onTrial = interactive ? (o: TrialOutcome): void => io.err(`  ${trialLine(o)}${o.found ? ' (recorded)' : ''}\n`) : undefined;
     const result = await runSweep({ dir: positionals[0] ?? '.', workers, shard, gather: values.gather === true, onTrial }, cliPorts(io));
     if (values.report && result.sweep) await writeFileAtomic(values.report, sweepReportMarkdown(result.config.name, result.sweep));
-    print(io, values.json, result, sweepReport(result, top));
+    const best = result.sweep?.best ?? null;
+    const applied = values.apply && best !== null ? await applyParams(join(positionals[0] ?? '.', 'ml.yaml'), best.swept) : null;
+    print(io, values.json, result, `${sweepReport(result, top)}${applied === null ? '' : `\n${appliedLine(applied)}`}`);
     if (!result.validation.success) return 1;
     return shard !== null || (result.sweep?.best ?? null) !== null ? 0 : 1;
   },

@@ -1,5 +1,5 @@
 // `bramble sweep --report FILE`: the sweep section of the PR report (sweep-view.ts) as a Markdown file of its own,
-// for a job summary or a comment of its own, until the pipeline passes the sweep into the PR report itself.
+// for a job summary or a comment of its own; the pipeline puts the same section into the PR report (compare's sweep input).
 import { renderReport } from './render.js';
 import { sweepView, type SweepReportInput } from './sweep-view.js';
 import { REPORT, type ReportView } from './view.js';

@@ -33,7 +33,7 @@ export interface CompareOptions {
   /** Without `champion`: the environment whose version the registry gives as the champion ('' for none). */
   championEnv?: string;
   /** Build the report. `fetch`: read the registry from its remote first (else the local tags only). */
-  report?: { run: ReportInput['run']; fetch: boolean };
+  report?: { run: ReportInput['run']; fetch: boolean; sweep?: ReportInput['sweep'] };
 }
 
 type Artifact = Record<string, unknown> & { sha256: string };
@@ -73,7 +73,7 @@ export async function compare(options: CompareOptions, ports: Pick<Ports, 'git' 
     if (!scored.model) return { ...none, candidate: null, gates: null, report: null };
     const gates = applyGates(config.compare?.gates ?? {}, metricsOf(scored.model.evaluation), null);
     const candidate = { file: candidateFile, evaluation: scored.model.evaluation };
-    const report = options.report ? await view(config.name, options.report.run, facts, { ...candidate, validation: scored.validation }, null, gates, null) : null;
+    const report = options.report ? await view(config.name, options.report, facts, { ...candidate, validation: scored.validation }, null, gates, null) : null;
     return { ...none, candidate, gates, report };
   }
   const compared = await compareArtifacts(dir, candidateFile, spec, { env: ports.git.env, warn, fs: ports.fs });
@@ -95,7 +95,7 @@ export async function compare(options: CompareOptions, ports: Pick<Ports, 'git' 
   const championArtifact = openArtifact(text, champion.label);
   const drift = (await validateAgainst(dir, profileOf(championArtifact, champion.label))).drift ?? null;
   const withValidation = { ...candidate, validation };
-  const report = await view(config.name, options.report.run, facts, withValidation, { ...champion, artifact: championArtifact }, compared.gates, drift);
+  const report = await view(config.name, options.report, facts, withValidation, { ...champion, artifact: championArtifact }, compared.gates, drift);
   return { ...outcome, drift, report };
 }
 
@@ -108,7 +108,7 @@ async function championText(dir: string, spec: string, config: MlConfig, ports: 
 
 async function view(
   model: string,
-  run: ReportInput['run'],
+  { run, sweep }: NonNullable<CompareOptions['report']>,
   facts: RegistryFacts,
   candidate: { file: string; evaluation: Evaluation; validation: ValidationResult },
   champion: (NonNullable<CompareOutcome['champion']> & { artifact: Artifact }) | null,
@@ -117,7 +117,7 @@ async function view(
 ): Promise<ReportView> {
   const artifact = openArtifact(await readFile(candidate.file, 'utf8'), candidate.file);
   const { evaluation, validation } = candidate;
-  return reportView({ model, candidate: { artifact, evaluation, validation }, champion, gates, drift, history: facts.history, run });
+  return reportView({ model, candidate: { artifact, evaluation, validation }, champion, gates, drift, history: facts.history, run, sweep });
 }
 
 /**

@@ -2,6 +2,7 @@
 // and GITHUB_STEP_SUMMARY files, and the given GITHUB_* variables. Asynchronous, so that servers living in the test's
 // own process (the API double, the git server) can answer it.
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,4 +40,13 @@ export function runStep(step: string, inputs: Record<string, string>, env: Recor
       },
     );
   });
+}
+
+/** GitHub's own example of a pull_request "opened" event (Codertocat/Hello-World#2). */
+export function pullRequestOpened(): Record<string, unknown> & { number: number } {
+  const require = createRequire(import.meta.url);
+  const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as { name: string; examples: { action?: string }[] }[];
+  const event = examples.find((e) => e.name === 'pull_request')?.examples.find((x) => x.action === 'opened');
+  if (!event) throw new Error('no pull_request.opened example');
+  return event as Record<string, unknown> & { number: number };
 }

@@ -15,7 +15,8 @@ export interface CiJob {
   stage?: string;
   script?: string[];
   rules?: { if?: string; when?: string; allow_failure?: boolean }[];
-  needs?: string[];
+  /** A job's name, or `{ job, optional }`: an optional need that is not in the pipeline is left out. */
+  needs?: (string | { job: string; optional?: boolean })[];
   tags?: unknown;
 }
 
