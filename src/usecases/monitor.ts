@@ -11,6 +11,7 @@ import { readPredictionLog } from '../monitor/log.js';
 import { monitorMarkdown, monitorRecordFiles, MONITORING_FOLDER, parseRecordedResult } from '../monitor/record.js';
 import { MONITOR, MonitorFold, type MonitoredVersion, type MonitorProfile, type MonitorResult } from '../monitor/windows.js';
 import { checkEnvironment, Registry } from '../registry/registry.js';
+import { listRegistryFolder, readRegistryFile } from '../registry/store.js';
 import { UsageError } from './options.js';
 import type { Ports } from './ports.js';
 
@@ -96,10 +97,11 @@ export async function monitorRun(options: MonitorOptions, ports: Pick<Ports, 'gi
   const { registry: r, head } = await reader();
   const folder = MONITORING_FOLDER(config.name, options.env);
   const history: MonitorResult[] = [];
-  const runs = await r.folder(head, `${folder}/runs`);
-  const names = [...runs.keys()].filter((n) => n.endsWith('.json')).sort();
+  // Only the newest HISTORY runs are read: a year of daily runs is 730 files, listed by name, not read.
+  const names = (await listRegistryFolder(r.repo, head, `${folder}/runs`)).filter((n) => n.endsWith('.json')).sort();
   for (const name of names.slice(-HISTORY)) {
-    const earlier = parseRecordedResult(runs.get(name) as string);
+    const bytes = head === null ? null : await readRegistryFile(r.repo, head, `${folder}/runs/${name}`);
+    const earlier = bytes === null ? null : parseRecordedResult(new TextDecoder().decode(bytes));
     if (earlier === null) ports.log.warn(`${r.path === '' ? '' : `${r.path}: `}${folder}/runs/${name} on the registry branch is not a monitor result; left out of the history`);
     else history.push(earlier);
   }
