@@ -5,12 +5,13 @@
 // - Successive halving over the same 24: its best within 0.005 of the grid's best (both means over the same 5 folds
 //   on every training row), at ≤ 0.4× the grid's training time (the seconds its trials spent training).
 // - Two simulated runners: `--shard 1/2` and `--shard 2/2` as two processes at once, one thread each, then
-//   `--gather`, against the whole sweep in one process with one thread: ≤ 0.6× its time. Reported, not failed on:
-//   the CI wiring that runs shards on separate runners is issue 18 item 3 (planned), and two processes here share
-//   two cores with whatever else runs, which separate runners do not.
+//   `--gather`, against the whole sweep in one process with one thread: ≤ 0.6× its time. Each simulated runner is
+//   pinned to a core of its own with taskset (where it exists), the one-runner baseline to the first: a runner is
+//   one machine's worth of compute, and two runners have two. Reported, not failed on: whatever else runs on these
+//   two cores runs on the "runners" too.
 // Each case runs in a fresh copy of the template outside git (no bramble/runs branch is written), from spawn to exit.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,10 +48,12 @@ function repo(strategy) {
 }
 
 /** Runs the CLI; resolves with its parsed --json output and the wall seconds from spawn to exit. */
-function sweep(dir, args) {
+function sweep(dir, args, cpu = null) {
   const started = performance.now();
+  const command = [process.execPath, cli, 'sweep', dir, '--json', ...args];
+  const pinned = cpu !== null && TASKSET !== null ? [TASKSET, '-c', String(cpu), ...command] : command;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'sweep', dir, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(pinned[0], pinned.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -63,6 +66,7 @@ function sweep(dir, args) {
   });
 }
 
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((path) => existsSync(path)) ?? null;
 const mark = (ok) => (ok ? 'ok  ' : 'MISS');
 const dirs = [];
 let failed = false;
@@ -85,16 +89,16 @@ try {
   const oneDir = repo('grid');
   const shardDir = repo('grid');
   dirs.push(oneDir, shardDir);
-  const one = await sweep(oneDir, ['--workers', '1']);
+  const one = await sweep(oneDir, ['--workers', '1'], 0);
   const started = performance.now();
-  await Promise.all([sweep(shardDir, ['--workers', '1', '--shard', '1/2']), sweep(shardDir, ['--workers', '1', '--shard', '2/2'])]);
-  const gathered = await sweep(shardDir, ['--gather']);
+  const shards = await Promise.all([sweep(shardDir, ['--workers', '1', '--shard', '1/2'], 0), sweep(shardDir, ['--workers', '1', '--shard', '2/2'], 1)]);
+  const gathered = await sweep(shardDir, ['--gather'], 0);
   const split = (performance.now() - started) / 1000;
   const same = gathered.result.best.trial === one.result.best.trial && gathered.result.best.mean === one.result.best.mean;
   const shardOk = split / one.seconds <= TARGETS.shardShare && same;
   if (!same) failed = true;
   lines.push(
-    `${mark(shardOk)} two simulated runners (one thread each, then --gather): ${split.toFixed(1)} s = ${(split / one.seconds).toFixed(2)}× one runner's ${one.seconds.toFixed(1)} s (target ≤ ${TARGETS.shardShare}×); ${same ? 'the same best trial and score' : 'a DIFFERENT choice'}`,
+    `${mark(shardOk)} two simulated runners (one thread each${TASKSET !== null ? ', a core each' : ', unpinned (no taskset)'}, then --gather): ${split.toFixed(1)} s = ${(split / one.seconds).toFixed(2)}× one runner's ${one.seconds.toFixed(1)} s (target ≤ ${TARGETS.shardShare}×; the shards ${shards.map((s) => `${s.seconds.toFixed(1)} s`).join(' and ')}, the gather ${gathered.seconds.toFixed(1)} s); ${same ? 'the same best trial and score' : 'a DIFFERENT choice'}`,
   );
   console.log(`bramble sweep on the Telco template (${grid.result.trials} trials, ${grid.result.folds} folds)\n${lines.join('\n')}`);
   failed = failed || !(gridOk && halvingOk);

@@ -12,12 +12,13 @@ import { ACTIONS } from '../src/actions/common.js';
 import { applyParams } from '../src/sweep/apply.js';
 import { pullRequestOpened, runStep } from './helpers/actions.js';
 import { bramble, brambleAsync } from './helpers/cli.js';
-import { git } from './helpers/git.js';
+import { git, gitAsync } from './helpers/git.js';
+import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { gitlabJobVariables, startGitLabDouble } from './helpers/gitlab-double.js';
 import { sweepRepo } from './helpers/sweep-repo.js';
 
-// Four trials: shard 1 of 2 trains trials 0 and 2, shard 2 trains 1 and 3.
+// Four trials; shared by cost, shard 1 of 2 trains trial 3 (the deepest and largest forest), shard 2 the other three.
 const GRID = `sweep:
   params:
     trees: [5, 15]
@@ -27,7 +28,9 @@ const GRID = `sweep:
 `;
 
 const made: string[] = [];
-afterAll(() => {
+const servers: GitServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.close();
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -40,6 +43,18 @@ function checkout(from: string): string {
 }
 
 /** What actions/download-artifact does with the shard artifacts: their files under DIR/.bramble/sweeps/. */
+/** The one month file on a checkout's bramble/runs branch (a test's records are all from this month). */
+function runsMonthPath(dir: string): string {
+  const files = git(dir, 'ls-tree', '-r', '--name-only', 'bramble/runs').trim().split('\n').filter((f) => f.endsWith('.jsonl'));
+  expect(files).toHaveLength(1);
+  return files[0];
+}
+
+/** The trial indices a shard file holds, in order. */
+function trialsIn(file: string): number[] {
+  return readFileSync(file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { sweep: { trial: number } }).sweep.trial).sort((a, b) => a - b);
+}
+
 function download(shardFiles: { workspace: string; file: string }[], into: string): void {
   for (const { workspace, file } of shardFiles) {
     const target = join(into, file);
@@ -80,24 +95,28 @@ describe('the sweep action across two runners, and the gather with a shard missi
   });
 
   it('each shard trains its trials into its own file, and a second attempt resumes, training nothing twice', { timeout: 120_000 }, async () => {
+    const held: number[][] = [];
     for (const k of [1, 2]) {
       const workspace = checkout(repo);
       const run = await runStep('sweep', { dir: '.', shard: `${k}/2`, token: GITHUB_DOUBLE.botToken }, env, workspace);
       expect(run.code, run.stdout).toBe(0);
       const file = run.outputs['shard-file'];
       expect(file).toMatch(new RegExp(`^\\.bramble/sweeps/${run.outputs.id}/shard-${k}-of-2\\.jsonl$`));
-      expect(readFileSync(join(workspace, file), 'utf8').trim().split('\n')).toHaveLength(2);
+      held.push(trialsIn(join(workspace, file)));
       expect(run.summary).toContain(`shard ${k} of 2`);
-      expect(run.summary).toContain('trained 2 trials, found 0 recorded');
+      expect(run.summary).toContain(`trained ${held[k - 1].length} trials, found 0 recorded`);
       expect(run.outputs['best-trial']).toBe('');
       expect(run.outputs.result).toBe('');
       shard[k] = { workspace, file };
     }
-    // The workflow's retry step: the same shard again on the same runner finds both trials recorded.
-    const again = await runStep('sweep', { dir: '.', shard: '1/2', token: GITHUB_DOUBLE.botToken }, env, shard[1].workspace);
+    // Every trial in exactly one shard; the shares balanced by cost: trial 3 (15 trees of depth 6) weighs as much as
+    // the other three together (5×2 + 5×6 + 15×2 trees × levels), so it is shard 1's alone.
+    expect(held).toEqual([[3], [0, 1, 2]]);
+    // The workflow's retry step: the same shard again on the same runner finds its trials recorded.
+    const again = await runStep('sweep', { dir: '.', shard: '2/2', token: GITHUB_DOUBLE.botToken }, env, shard[2].workspace);
     expect(again.code, again.stdout).toBe(0);
-    expect(again.summary).toContain('trained 0 trials, found 2 recorded');
-    expect(readFileSync(join(shard[1].workspace, shard[1].file), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(again.summary).toContain('trained 0 trials, found 3 recorded');
+    expect(trialsIn(join(shard[2].workspace, shard[2].file))).toEqual([0, 1, 2]);
   });
 
   it('refuses apply with a shard, naming both inputs', async () => {
@@ -106,18 +125,31 @@ describe('the sweep action across two runners, and the gather with a shard missi
     expect(run.stdout).toMatch(/^::error::the input apply writes the chosen trial into ml\.yaml, and a shard chooses nothing/m);
   });
 
-  it('gathers with shard 2 missing: names trials 1 and 3, chooses among 0 and 2, applies the choice to ml.yaml, and the report has the sweep section', { timeout: 180_000 }, async () => {
+  it('gathers with shard 1 missing: names trial 3, chooses among 0, 1 and 2, applies the choice to ml.yaml, and the report has the sweep section', { timeout: 180_000 }, async () => {
     const gather = checkout(repo);
-    download([shard[1]], gather);
+    download([shard[2]], gather);
+    // The repository on a real smart-HTTP git server, as GitHub holds it: the gather pushes bramble/runs there.
+    const server = await startGitServer({ token: GITHUB_DOUBLE.botToken });
+    servers.push(server);
+    await server.createBare('churn');
+    git(gather, 'remote', 'add', 'origin', server.repoUrl('churn'));
+    await gitAsync(repo, 'push', '-q', server.repoUrlWithAuth('churn', 'x-access-token', GITHUB_DOUBLE.botToken), 'HEAD:refs/heads/main');
     const before = readFileSync(join(gather, 'ml.yaml'), 'utf8');
     const run = await runStep('sweep', { dir: '.', gather: 'true', apply: 'true', token: GITHUB_DOUBLE.botToken }, env, gather);
     expect(run.code, run.stdout).toBe(0);
-    expect(run.outputs.missing).toBe('1,3');
-    expect(['0', '2']).toContain(run.outputs['best-trial']);
+    expect(run.outputs.missing).toBe('3');
+    expect(['0', '1', '2']).toContain(run.outputs['best-trial']);
     expect(run.outputs.result).toBe('.bramble/sweep.json');
-    expect(run.stdout).toMatch(/^::warning title=sweep \w+ has trials missing::2 of 4 trials have no record \(1, 3\)/m);
-    expect(run.summary).toContain('2 of 4 trials have no record (1, 3)');
-    expect(run.summary).toContain('2 of its trials have no record (a shard did not finish); the choice is among those that did.');
+    expect(run.stdout).toMatch(/^::warning title=sweep \w+ has trials missing::1 of 4 trials have no record \(3\)/m);
+    expect(run.summary).toContain('1 of 4 trials have no record (3)');
+    expect(run.summary).toContain('1 of its trials have no record (a shard did not finish); the choice is among those that did.');
+    // The shard's runner could not push; the gather put its three trial records on bramble/runs and pushed it.
+    expect(run.summary).toContain('3 trial records from the shards added to bramble/runs and pushed');
+    const shardIds = readFileSync(join(gather, shard[2].file), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id);
+    const bare = join(server.root, 'churn.git');
+    const onRemote = new Set(git(bare, 'show', `bramble/runs:${runsMonthPath(bare)}`).trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id));
+    expect(shardIds).toHaveLength(3);
+    expect(shardIds.filter((id) => onRemote.has(id))).toEqual(shardIds);
 
     // The best trial's values in model.params; every other line of ml.yaml as it was.
     const result = JSON.parse(readFileSync(join(gather, run.outputs.result), 'utf8')) as { best: { trial: number; swept: Record<string, number> } };
@@ -137,7 +169,7 @@ describe('the sweep action across two runners, and the gather with a shard missi
     expect(compared.summary).toContain('Parameter sweep');
     expect(double.comments).toHaveLength(1);
     expect(double.comments[0].body).toContain('Parameter sweep');
-    expect(double.comments[0].body).toContain('2 of its trials have no record');
+    expect(double.comments[0].body).toContain('1 of its trials have no record');
     expect(double.problems).toEqual([]);
   });
 
@@ -272,11 +304,11 @@ describe('bramble ci sweep in a GitLab merge-request pipeline', () => {
       const gathered = await brambleAsync(['ci', 'sweep', '--dir', '.', '--gather', 'true', '--apply', 'true'], { cwd: repo, env: vars });
       expect(gathered.status, gathered.stderr).toBe(0);
       const dotenv = readFileSync(join(repo, '.bramble/bramble.env'), 'utf8');
-      expect(dotenv).toContain('BRAMBLE_MISSING=0,2\n');
-      expect(dotenv).toMatch(/^BRAMBLE_BEST_TRIAL=[13]$/m);
+      expect(dotenv).toContain('BRAMBLE_MISSING=3\n');
+      expect(dotenv).toMatch(/^BRAMBLE_BEST_TRIAL=[012]$/m);
       expect(dotenv).toContain('BRAMBLE_RESULT=.bramble/sweep.json\n');
       expect(existsSync(join(repo, '.bramble/sweep.json'))).toBe(true);
-      expect(readFileSync(join(repo, '.bramble/bramble-report.md'), 'utf8')).toContain('2 of 4 trials have no record (0, 2)');
+      expect(readFileSync(join(repo, '.bramble/bramble-report.md'), 'utf8')).toContain('1 of 4 trials have no record (3)');
       expect(double.problems).toEqual([]);
     } finally {
       await double.close();

@@ -8,7 +8,8 @@ import { assignFolds } from '../src/data/split.js';
 import { cellValue, getColumn } from '../src/data/table.js';
 import { prepare, runPipeline, type Prepared } from '../src/pipeline/run.js';
 import { readRunRecords } from '../src/usecases/runs.js';
-import { runSweep, type SweepSummary } from '../src/usecases/sweep.js';
+import { runSweep, shardOf, type SweepSummary } from '../src/usecases/sweep.js';
+import { sweepTrials, type Trial } from '../src/sweep/space.js';
 import { bramble, CLI } from './helpers/cli.js';
 import { AUTHOR } from './helpers/git.js';
 import { sweepRepo, sweepRows } from './helpers/sweep-repo.js';
@@ -34,6 +35,12 @@ const GRID = `sweep:
   folds: 3
   metric: roc_auc
 `;
+
+/** The trial indices in shard K of N's record file, ascending. */
+function shardTrials(folder: string, k: number, n: number): number[] {
+  const lines = readFileSync(join(folder, `shard-${k}-of-${n}.jsonl`), 'utf8').trim().split('\n');
+  return lines.map((line) => (JSON.parse(line) as { sweep: { trial: number } }).sweep.trial).sort((a, b) => a - b);
+}
 
 /** What decides a sweep's outcome, without times and record ids. */
 function scores(s: SweepSummary): unknown {
@@ -96,6 +103,36 @@ describe('folds', () => {
   });
 });
 
+describe('shards', () => {
+  // The benchmark's grid: 2 tree counts × 3 depths × 4 leaf sizes, the leaf size varying fastest. Split by index
+  // modulo 2, shard 1 would draw every minSamplesLeaf 1 and 10 trial and shard 2 every 5 and 20.
+  const BENCH = `sweep:
+  params:
+    trees: [100, 200]
+    maxDepth: [6, 10, 14]
+    minSamplesLeaf: [1, 5, 10, 20]
+  folds: 5
+`;
+  it('put every trial in exactly one shard, the same on every machine, and share the forests evenly', async () => {
+    const p = await prepared(repo(BENCH));
+    const config = p.config;
+    const trials = sweepTrials(config.sweep as NonNullable<typeof config.sweep>, 7);
+    const rows = p.split.train.length;
+    // Trees × levels a tree can grow, computed here independently of the split's own estimate.
+    const work = (t: Trial): number => Number(t.params.trees) * Math.min(Number(t.params.maxDepth), Math.log2(rows / Number(t.params.minSamplesLeaf)));
+    const total = trials.reduce((sum, t) => sum + work(t), 0);
+    for (const n of [1, 2, 3, 5]) {
+      const shares = Array.from({ length: n }, (_, k) => shardOf(trials, { k: k + 1, n }, config, rows));
+      expect(shares.flat().map((t) => t.index).sort((a, b) => a - b)).toEqual(trials.map((t) => t.index));
+      expect(shardOf(trials, { k: 1, n }, config, rows)).toEqual(shares[0]);
+      const heaviest = Math.max(...shares.map((share) => share.reduce((sum, t) => sum + work(t), 0)));
+      expect(heaviest / (total / n)).toBeLessThan(1.08);
+    }
+    const modulo = [0, 1].map((k) => trials.filter((t) => t.index % 2 === k).reduce((sum, t) => sum + work(t), 0));
+    expect(Math.max(modulo[0], modulo[1]) / (total / 2)).toBeGreaterThan(1.08);
+  });
+});
+
 describe('bramble sweep', () => {
   const whole = repo(GRID);
   let wholeResult: SweepSummary;
@@ -121,22 +158,28 @@ describe('bramble sweep', () => {
     expect(scores(second)).toEqual(scores(wholeResult));
   });
 
-  it('shards: each trains its trial indices; --gather names the missing shard and chooses among what finished', async () => {
+  it('shards: each trains its share; --gather names the missing shard and chooses among what finished', async () => {
     const dir = repo(GRID);
-    const one = bramble(['sweep', dir, '--shard', '1/3', '--workers', '1']);
-    expect(one.stdout).toContain('(shard 1 of 3)');
-    expect(one.stdout).toContain('a shard chooses nothing');
+    const one = bramble(['sweep', dir, '--shard', '1/3', '--workers', '1', '--json']);
     expect(one.status).toBe(0);
-    expect(bramble(['sweep', dir, '--shard', '2/3', '--workers', '1']).status).toBe(0);
+    const oneSweep = JSON.parse(one.stdout).sweep as SweepSummary;
+    expect(oneSweep.shard).toEqual({ k: 1, n: 3 });
+    expect(oneSweep.best).toBeNull();
+    expect(bramble(['sweep', dir, '--shard', '2/3', '--workers', '1']).stdout).toContain('a shard chooses nothing');
+    const held = new Set([...shardTrials(oneSweep.folder, 1, 3), ...shardTrials(oneSweep.folder, 2, 3)]);
+    const rest = [0, 1, 2, 3, 4, 5, 6, 7].filter((t) => !held.has(t));
+    expect(rest.length).toBeGreaterThan(0);
     const partial = bramble(['sweep', dir, '--gather', '--json']);
     expect(partial.status).toBe(0);
     const gathered = JSON.parse(partial.stdout).sweep as SweepSummary;
-    expect(gathered.missing).toEqual({ rung: 0, trials: [2, 5] });
+    expect(gathered.missing).toEqual({ rung: 0, trials: rest });
     expect(gathered.trained).toBe(0);
-    const finished = wholeResult.ranked.filter((o) => o.trial % 3 !== 2);
+    const finished = wholeResult.ranked.filter((o) => held.has(o.trial));
     expect(gathered.best?.trial).toBe(finished[0].trial);
-    expect(bramble(['sweep', dir, '--gather']).stdout).toContain('missing: 2 trials have no record (2, 5); chosen from the 6 that finished');
+    expect(bramble(['sweep', dir, '--gather']).stdout).toContain(`missing: ${rest.length} trials have no record (${rest.join(', ')}); chosen from the ${8 - rest.length} that finished`);
     expect(bramble(['sweep', dir, '--shard', '3/3', '--workers', '1']).status).toBe(0);
+    // Shard 3 trained exactly the missing trials: every trial is in one shard only.
+    expect(shardTrials(oneSweep.folder, 3, 3)).toEqual(rest);
     const all = JSON.parse(bramble(['sweep', dir, '--gather', '--json']).stdout).sweep as SweepSummary;
     expect(all.missing).toBeNull();
     expect(scores(all)).toEqual(scores(wholeResult));

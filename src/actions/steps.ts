@@ -231,7 +231,11 @@ export async function sweepStep({ platform, inputs, ports, output }: StepIo<'swe
     return;
   }
   const shard = halving ? null : asked;
-  const result = await runSweep({ dir, workers: flags.workers, shard, gather: flags.gather }, ports);
+  // The shards' runners may not push (contents: read); the gather, on a pull request from the repository itself,
+  // adds their trial records to bramble/runs and pushes it, as the train step does with its run.
+  const event = platform.context();
+  const push = flags.gather && event.kind === 'pull_request' && event.pullRequest !== null && !event.pullRequest.fork;
+  const result = await runSweep({ dir, workers: flags.workers, shard, gather: flags.gather, push }, ports);
   platform.annotate(validationAnnotations(dir, result.validation));
   const s = result.sweep;
   if (s === undefined) {
@@ -255,6 +259,8 @@ export async function sweepStep({ platform, inputs, ports, output }: StepIo<'swe
     writeFileSync(file, `${JSON.stringify(s, null, 2)}\n`);
     if (flags.apply && s.best !== null) notes.push(appliedLine(await applyParams(join(dir, 'ml.yaml'), s.best.swept)));
   }
+  if (s.recorded?.problem) platform.annotate([{ level: 'warning', title: 'trial records not pushed', message: `the sweep's ${s.recorded.added} trial records are on this runner only: ${s.recorded.problem}` }]);
+  if (s.recorded?.pushed) notes.push(`${s.recorded.added} trial records from the shards added to bramble/runs and pushed (\`bramble runs ls\`)`);
   const tail = notes.length === 0 ? '' : `\n${notes.map((line) => `- ${line}`).join('\n')}\n`;
   await platform.summary(asked === null ? `${sweepReportMarkdown(name, s)}${tail}` : shardSummary(name, s));
   output({

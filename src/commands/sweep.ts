@@ -13,9 +13,9 @@ export const HELP = `bramble sweep — search the forest's parameters by k-fold 
 Usage: bramble sweep [DIR] [options]
 
 Options:
-  --shard K/N   train only trials K−1, K−1+N, K−1+2N, … (one of N runners); chooses nothing
+  --shard K/N   train only this runner's share (one of N equal shares by cost); chooses nothing
   --gather      train nothing: choose the best from the records every shard left in the sweep's folder, and
-                name the trials none of them has
+                name the trials none of them has; in git, add those records to the bramble/runs branch
   --workers N   threads to train each forest on (default: every core); the scores do not depend on it
   --top N       trials to show (default 10)
   --apply       write the best trial's values into DIR/ml.yaml's model.params (comments and layout kept), so that
@@ -75,6 +75,7 @@ export function sweepReport(result: SweepResult, top: number): string {
   const where = s.shard === null ? '' : ` (shard ${s.shard.k} of ${s.shard.n})`;
   lines.push(`sweep ${s.id}${where}: ${s.strategy}, ${s.trials} ${s.trials === 1 ? 'trial' : 'trials'}, ${s.folds}-fold ${s.metric} (${s.lowerIsBetter ? 'lower' : 'higher'} is better), seed ${s.seed}`);
   lines.push(`trained ${s.trained}, found recorded ${s.found}, ${s.trainSeconds.toFixed(1)} s training, ${s.seconds.toFixed(1)} s in all; records in ${s.folder}`);
+  if (s.recorded !== undefined && s.recorded.added > 0) lines.push(`${s.recorded.added} trial records from the shards are on bramble/runs (bramble runs ls)`);
   if (s.missing !== null) {
     lines.push(`missing: ${s.missing.trials.length} ${s.missing.trials.length === 1 ? 'trial has' : 'trials have'} no record (${s.missing.trials.join(', ')}); chosen from the ${s.ranked.length} that finished`);
   }

@@ -7,15 +7,19 @@
 // - Every finished trial is appended to the sweep's records before the next starts (src/sweep/records.ts): a killed
 //   sweep, run again, finds them by (round, trial) and trains only the rest; the scores are the same either way,
 //   because every draw, fold and forest is seeded.
-// - A shard (`--shard K/N`) is the trials whose index is K−1 modulo N; it writes its own file and chooses nothing.
+// - A shard (`--shard K/N`) is the K-th of N equal shares of the work, by an estimate of each trial's cost (trees ×
+//   the depth its leaves can reach), dealt greedily, heaviest first, to the lightest shard (ties: the lower
+//   shard, the lower trial index): every runner computes the same split, and no shard waits on one that drew the
+//   deep forests. It writes its own file and chooses nothing.
 //   `--gather` trains nothing: it reads every file in the sweep's folder, names the trials no file has, and
 //   chooses among those that finished. Successive halving decides each round from the one before, so it is not
 //   split into shards.
 // - In a git repository each trial's record is also added to the bramble/runs branch (`bramble runs ls`), as a
-//   run's is; outside one, the sweep's folder is the only record.
+//   run's is; outside one, the sweep's folder is the only record. A shard's runner may not push, so the gather adds
+//   every record it read from the shards' files to the branch, and pushes it when asked (CI's gather job).
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
-import { errorClass } from '../errors.js';
+import { BrambleError, describeError, errorClass } from '../errors.js';
 import type { MlConfig } from '../config/ml-yaml.js';
 import { forestOptionsOf } from '../config/forest-options.js';
 import type { ValidationResult } from '../data/validate.js';
@@ -31,7 +35,7 @@ import { lowerIsBetter, makeFolds, scoreTrial, type Fold } from '../sweep/cv.js'
 import { appendTrial, partFile, readTrials, sweepFolder, trialKey } from '../sweep/records.js';
 import { halvingRounds, HALVING_FACTOR, sweepTrials, trialParams, type ParamValue, type Trial } from '../sweep/space.js';
 import type { Ports } from './ports.js';
-import { branchOf, machineOf } from './runs.js';
+import { branchOf, machineOf, pushRuns } from './runs.js';
 
 export class SweepError extends errorClass('E_SWEEP') {}
 
@@ -47,8 +51,17 @@ export interface SweepRequest {
   shard?: Shard | null;
   /** Train nothing: choose from the records in the sweep's folder. */
   gather?: boolean;
+  /** With gather: push the runs branch once the shards' records are on it (a failure is a warning). */
+  push?: boolean;
   /** Called as each trial ends (trained or found). */
   onTrial?: (outcome: TrialOutcome) => void;
+}
+
+export interface GatherRecorded {
+  added: number;
+  pushed: boolean;
+  /** Why the push failed (the records stay on the local branch); null when it did not fail. */
+  problem: string | null;
 }
 
 export interface TrialOutcome {
@@ -92,6 +105,8 @@ export interface SweepSummary {
   folder: string;
   /** Lines of the sweep's folder that were skipped, and why. */
   skipped: string[];
+  /** A gather in a git repository: the shards' records added to the runs branch, and whether it was pushed. */
+  recorded?: GatherRecorded;
 }
 
 export interface SweepResult {
@@ -176,10 +191,11 @@ export async function runSweep(request: SweepRequest, ports: Pick<Ports, 'git' |
     existing: read.records,
     folds: null,
     source: null,
-    repo: request.gather ? null : await findRepo(request.dir, fs),
+    repo: await findRepo(request.dir, fs),
     counts: { trained: 0, found: 0, trainSeconds: 0 },
   };
-  const { last, missing } = sweep.strategy === 'halving' ? await halving(ctx) : await round(ctx, shardOf(ctx.trials, shard), 0, 1);
+  const { last, missing } = sweep.strategy === 'halving' ? await halving(ctx) : await round(ctx, shardOf(ctx.trials, shard, config, prepared.split.train.length), 0, 1);
+  const recorded = request.gather ? await recordGathered(ctx) : null;
   const ranked = rank(last, lowerIsBetter(metric));
   const best = shard === null && ranked.length > 0 && ranked[0].mean !== null ? ranked[0] : null;
   const base = resolvedParams(config, config.model.params);
@@ -205,8 +221,30 @@ export async function runSweep(request: SweepRequest, ports: Pick<Ports, 'git' |
       seconds: (ports.clock.now() - started) / 1000,
       folder,
       skipped: read.skipped,
+      ...(recorded !== null ? { recorded } : {}),
     },
   };
+}
+
+/**
+ * The gather's records on the runs branch: every trial record it read from the shards' files (one already there is
+ * not added twice), then, with `push`, the branch pushed. Null outside a git repository.
+ */
+async function recordGathered(ctx: Context): Promise<GatherRecorded | null> {
+  const { repo, ports, request } = ctx;
+  if (repo === null) return null;
+  const records = [...ctx.existing.values()];
+  if (records.length === 0) return { added: 0, pushed: false, problem: null };
+  await appendRuns(repo, records, await runsIdentity(repo, ports.git.env, runTime(ports.git.env, Date.now())));
+  if (!request.push) return { added: records.length, pushed: false, problem: null };
+  try {
+    const sync = await pushRuns({ dir: request.dir }, ports);
+    return { added: records.length, pushed: sync.pushed, problem: null };
+  } catch (err) {
+    if (!(err instanceof BrambleError)) throw err;
+    ports.log.warn(`the sweep's ${records.length} trial records are on ${RUNS.branch} here but were not pushed: ${describeError(err)}`);
+    return { added: records.length, pushed: false, problem: err.message };
+  }
 }
 
 function resolvedParams(config: MlConfig, params: MlConfig['model']['params']): Record<string, unknown> {
@@ -216,8 +254,34 @@ function resolvedParams(config: MlConfig, params: MlConfig['model']['params']): 
   return resolved;
 }
 
-function shardOf(trials: readonly Trial[], shard: Shard | null): Trial[] {
-  return shard === null ? [...trials] : trials.filter((t) => t.index % shard.n === shard.k - 1);
+/** Shard K of N: the trials dealt to it by their estimated cost (see the decisions above). */
+export function shardOf(trials: readonly Trial[], shard: Shard | null, config: MlConfig, rows: number): Trial[] {
+  if (shard === null) return [...trials];
+  const costed = trials.map((trial) => ({ trial, cost: trialCost(config, trial, rows) }));
+  costed.sort((a, b) => b.cost - a.cost || a.trial.index - b.trial.index);
+  const loads = new Array<number>(shard.n).fill(0);
+  const mine: Trial[] = [];
+  for (const { trial, cost } of costed) {
+    let lightest = 0;
+    for (let k = 1; k < shard.n; k++) if (loads[k] < loads[lightest]) lightest = k;
+    loads[lightest] += cost;
+    if (lightest === shard.k - 1) mine.push(trial);
+  }
+  return mine.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * A trial's training cost, up to a constant: trees × sampled rows × the depth a tree can reach (its maxDepth, or
+ * where leaves of minSamplesLeaf rows stop it, whichever is shallower). Only the order of costs matters.
+ */
+function trialCost(config: MlConfig, trial: Trial, rows: number): number {
+  const p = resolvedParams(config, trialParams(config.model.params, trial));
+  const num = (key: string, fallback: number): number => (typeof p[key] === 'number' ? (p[key] as number) : fallback);
+  const samples = num('maxSamples', rows);
+  const sampled = Math.max(1, samples <= 1 ? rows * samples : Math.min(rows, samples));
+  const reach = Math.log2(Math.max(2, sampled / Math.max(1, num('minSamplesLeaf', 1))));
+  const depth = Math.min(num('maxDepth', reach), reach);
+  return num('trees', 100) * sampled * Math.max(1, depth);
 }
 
 /** Best first by the mean (ties: the lower trial index, as GridSearchCV's best_index_); unscored trials last. */
