@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { checkEnvironment, Registry, type Assigned } from '../registry/registry.js';
+import { checkCanary, parseRole, ReleaseError, type CanarySettings, type ReleaseRole } from '../registry/roles.js';
 import { requireApproval } from './approval.js';
 import { rollbackTarget } from './options.js';
 import type { Ports } from './ports.js';
@@ -15,6 +16,8 @@ export interface PromoteOptions {
   name?: string;
   version: string;
   env: string;
+  /** A release role (canary or shadow): the version runs beside the environment's main one (registry/roles.ts). */
+  role?: string;
 }
 
 export interface RollbackOptions {
@@ -30,8 +33,23 @@ type AssignPorts = Pick<Ports, 'git' | 'log' | 'fs' | 'platform' | 'showPath'>;
 /** The promote use-case. */
 export function promote(options: PromoteOptions, ports: AssignPorts): Promise<Assigned> {
   return assignWith(options.dir, options.env, ports, (registry, config, environments) =>
-    registry.assign(options.name ?? config.name, options.version, options.env, environments),
+    registry.assign(options.name ?? config.name, options.version, options.env, environments, releaseOf(options, config)),
   );
+}
+
+/** A role's settings: a canary's weight and stickiness come from ml.yaml, reviewed there, and go into its tag. */
+function releaseOf(options: PromoteOptions, config: MlConfig): { role: ReleaseRole; canary: CanarySettings | null } | undefined {
+  if (options.role === undefined) return undefined;
+  const role = parseRole(options.role, '--role');
+  if (role !== 'canary') return { role, canary: null };
+  const block = config.environments[options.env]?.canary;
+  if (!block) {
+    throw new ReleaseError(
+      `${join(options.dir, 'ml.yaml')} environments.${options.env}: no canary block, so the canary's weight is not decided; add canary: { weight: 0.1, sticky: id } under environments.${options.env} (by pull request), then promote with --role canary`,
+      { env: options.env },
+    );
+  }
+  return { role, canary: checkCanary({ weight: block.weight, sticky: block.sticky }, `ml.yaml environments.${options.env}.canary`) };
 }
 
 /** The rollback use-case: an earlier version assigned again; history is never rewritten. */
