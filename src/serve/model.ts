@@ -33,6 +33,8 @@ export class ServedModel {
   readonly inputs: readonly { name: string; kind: SlotKind }[];
   /** Columns a record may carry that are not inputs: the id and the target. */
   readonly passthrough: readonly string[];
+  /** ml.yaml's data.id: the column a canary's `sticky: id` reads (release.ts); null when the model has none. */
+  readonly idColumn: string | null;
   readonly bytes: number;
   private readonly features: FittedFeatures;
   private readonly forest: RandomForest;
@@ -56,6 +58,7 @@ export class ServedModel {
     this.inputs = this.features.inputs.map((i) => ({ name: i.name, kind: i.kind }));
     const json = artifact.features as FeaturesJSON;
     this.passthrough = [json.id, json.target].filter((c): c is string => typeof c === 'string');
+    this.idColumn = typeof json.id === 'string' ? json.id : null;
     this.known = [...this.inputs.map((i) => i.name), ...this.passthrough];
     this.dates = this.inputs.filter((i) => i.kind === 'date').map((i) => i.name);
     this.validate = compileSchema(recordSchema(json, booleanColumns(artifact.profile)));
