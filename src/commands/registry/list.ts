@@ -53,7 +53,7 @@ function envSummary(m: ModelState): string {
   return [...m.envs.values()]
     .filter((a) => a.version !== null)
     .sort((a, b) => (a.env < b.env ? -1 : 1))
-    .map((a) => `${a.env}=${a.version}${a.canary ? `(${a.canary.weight})` : ''}`)
+    .map((a) => `${a.env}=${a.version}${a.canary ? ` (weight ${a.canary.weight})` : ''}`)
     .join(' ');
 }
 

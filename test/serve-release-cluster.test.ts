@@ -1,0 +1,149 @@
+// Canary releases through git under load, as a process with workers: 2 (dist/cli.js, as serve-cluster.test.ts):
+// a canary added, reweighted and removed by tags and the host's sync while four clients keep asking — no request
+// fails, each change answers once both workers serve it, and every worker routes the same id the same way.
+// Promotions go through the CLI (`bramble promote --role canary`, weights from ml.yaml), and its bad input exits 2
+// with a located message.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Registry } from '../src/registry/registry.js';
+import { toCanary } from '../src/serve/release.js';
+import type { SyncStatus } from '../src/serve/sync.js';
+import { bramble, startServe } from './helpers/cli.js';
+import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+interface Answer {
+  status: number;
+  role: string;
+  model: string;
+  body: string;
+}
+
+function send(url: string, method: string, body?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, role: String(res.headers['x-bramble-role'] ?? ''), model: String(res.headers['x-bramble-model'] ?? ''), body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const canaryBlock = (weight: number): string => `prod:    { branch: main, approval: true, canary: { weight: ${weight}, sticky: id } }`;
+
+describe('bramble promote --role', () => {
+  it('refuses an unknown role, a weight out of range, a canary without a main version and one ml.yaml does not weigh, each with exit 2 and where', async () => {
+    const repo = makeModelRepo({ trees: 4 });
+    await train(repo);
+    expect(bramble(['register', '--no-remote'], { cwd: repo }).status).toBe(0);
+    const unknown = bramble(['promote', 'churn@v1.0.0', 'prod', '--role', 'canry', '--no-remote'], { cwd: repo });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--role: unknown role "canry"; did you mean canary?');
+    const unweighed = bramble(['promote', 'churn@v1.0.0', 'staging', '--role', 'canary', '--no-remote'], { cwd: repo });
+    expect(unweighed.status).toBe(2);
+    expect(unweighed.stderr).toMatch(/ml\.yaml environments\.staging: no canary block/);
+    editMlYaml(repo, (t) => t.replace(/prod: +\{ branch: main, approval: true \}/, canaryBlock(1.5)));
+    const heavy = bramble(['promote', 'churn@v1.0.0', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
+    expect(heavy.status).toBe(2);
+    expect(heavy.stderr).toMatch(/ml\.yaml:\d+:\d+ environments\.prod\.canary\.weight: must be a number from 0 to 1 \(got 1\.5\)/);
+    editMlYaml(repo, (t) => t.replace('weight: 1.5', 'weight: 0.1'));
+    const alone = bramble(['promote', 'churn@v1.0.0', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('churn has no main version in prod: a canary runs beside one; promote a version to prod first');
+    expect(bramble(['promote', 'churn@v1.0.0', 'prod', '--no-remote'], { cwd: repo }).status).toBe(0);
+    const ok = bramble(['promote', 'churn@v1.0.0', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
+    expect(ok.stdout).toContain('assigned churn@v1.0.0 to prod-canary (churn#prod-canary#2)');
+    expect(bramble(['registry', 'ls', '--no-remote'], { cwd: repo }).stdout).toContain('prod=v1.0.0 prod-canary=v1.0.0 (weight 0.1)');
+    const same = bramble(['promote', 'churn@v1.0.0', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
+    expect(same.stdout).toContain('prod-canary already serves churn@v1.0.0; nothing to do');
+    const removed = bramble(['unassign', 'churn', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
+    expect(removed.stdout).toContain('unassigned churn from prod-canary (churn#prod-canary!#3)');
+  }, 120_000);
+});
+
+describe('a canary added, reweighted and removed under load with workers: 2', () => {
+  it('fails no request, and each change answers once both workers route by it', async () => {
+    const repo = makeModelRepo({ trees: 5 });
+    const first = await train(repo);
+    await (await Registry.open({ dir: repo, remote: null, env: {} })).register(first);
+    editMlYaml(repo, (t) => t.replace(/trees: \d+/, 'trees: 6').replace(/prod: +\{ branch: main, approval: true \}/, canaryBlock(0.1)));
+    commitAll(repo, 'a canary at 0.1');
+    await (await Registry.open({ dir: repo, remote: null, env: {} })).register(await train(repo));
+    expect(bramble(['promote', 'churn@v1.0.0', 'prod', '--no-remote'], { cwd: repo }).status).toBe(0);
+    const sample = (JSON.parse(first) as { samples: { rows: Record<string, unknown>[] } }).samples.rows[0];
+
+    const host = mkdtempSync(join(tmpdir(), 'bramble-release-cluster-'));
+    const config = join(host, 'serve.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ listen: { port: 0 }, workers: 2, models: 'models', log: { dir: 'logs' }, git: { url: repo, intervalSeconds: 3600 }, environments: { prod: { path: '/prod', model: 'churn' } } }),
+    );
+    const served = await startServe(config);
+    children.push(served.child);
+    const { url } = served;
+
+    let load = true;
+    let answered = 0;
+    const failures: string[] = [];
+    const client = async (c: number): Promise<void> => {
+      for (let i = 0; load; i++) {
+        const r = await send(`${url}/prod/invocations`, 'POST', JSON.stringify({ dataframe_records: [{ ...sample, customerID: `load-${c}-${i % 500}` }] }));
+        answered++;
+        if (r.status !== 200) failures.push(`${r.status} ${r.body}`);
+      }
+    };
+    const clients = [0, 1, 2, 3].map(client);
+    const ids = Array.from({ length: 60 }, (_, i) => `probe-${i}`);
+    /** Each probe id asked twice (two connections: either worker); the roles must agree and follow the weight. */
+    const probe = async (weight: number): Promise<void> => {
+      for (const id of ids) {
+        const body = JSON.stringify({ dataframe_records: [{ ...sample, customerID: id }] });
+        const [a, b] = await Promise.all([send(`${url}/prod/invocations`, 'POST', body), send(`${url}/prod/invocations`, 'POST', body)]);
+        const expected = toCanary(weight * 2 ** 32, id) ? 'canary' : 'main';
+        expect([a.role, b.role], id).toEqual([expected, expected]);
+      }
+    };
+    const change = async (...args: string[]): Promise<SyncStatus> => {
+      expect(bramble(args, { cwd: repo }).status).toBe(0);
+      const sync = await send(`${url}/admin/sync`, 'POST');
+      expect(sync.status, sync.body).toBe(200);
+      return JSON.parse(sync.body) as SyncStatus;
+    };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await probe(0);
+
+    let s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary', '--no-remote');
+    expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.1 });
+    await probe(0.1);
+    const workers = (JSON.parse((await send(`${url}/status`, 'GET')).body) as { workers: { serves: Record<string, string> }[] }).workers;
+    expect(workers.map((w) => w['serves']['prod-canary'])).toEqual(['v1.1.0', 'v1.1.0']);
+
+    editMlYaml(repo, (t) => t.replace('weight: 0.1', 'weight: 0.6'));
+    commitAll(repo, 'canary at 0.6');
+    s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary', '--no-remote');
+    expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.6 });
+    await probe(0.6);
+
+    s = await change('unassign', 'churn', 'prod', '--role', 'canary', '--no-remote');
+    expect(s.environments.prod.roles).toBeUndefined();
+    await probe(0);
+
+    load = false;
+    await Promise.all(clients);
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(100);
+    served.child.kill('SIGTERM');
+    await new Promise((resolve) => served.child.once('exit', resolve));
+  }, 180_000);
+});
