@@ -5,7 +5,6 @@
 // with a located message.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,32 +12,13 @@ import { Registry } from '../src/registry/registry.js';
 import { toCanary } from '../src/serve/release.js';
 import type { SyncStatus } from '../src/serve/sync.js';
 import { bramble, startServe } from './helpers/cli.js';
+import { send } from './helpers/send.js';
 import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
 });
-
-interface Answer {
-  status: number;
-  role: string;
-  model: string;
-  body: string;
-}
-
-function send(url: string, method: string, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, role: String(res.headers['x-bramble-role'] ?? ''), model: String(res.headers['x-bramble-model'] ?? ''), body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const canaryBlock = (weight: number): string => `prod:    { branch: main, approval: true, canary: { weight: ${weight}, sticky: id } }`;
 
