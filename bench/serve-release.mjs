@@ -42,11 +42,12 @@ function serve(config) {
 }
 
 async function stop(server) {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  // Its start's listener would take this exit for a failure to start.
   server.child.removeAllListeners('exit');
-  server.child.once('exit', () => procs.delete(server.child));
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill('SIGTERM');
   await exited;
+  procs.delete(server.child);
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });

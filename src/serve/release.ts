@@ -82,6 +82,8 @@ export interface Scored extends Prediction {
   role: Role | 'mixed';
   /** x-bramble-model and x-bramble-role: `churn@v1.1.0` and `canary`, or both versions and `mixed`. */
   headers: Record<string, string>;
+  /** The rows as the log line wrote them (JSON), when one line holds them all: the shadow's line reuses it. */
+  inputs?: string;
 }
 
 /** Scores a request's rows under the plan (per row: main or canary), logs each part, and schedules the shadow. */
@@ -95,15 +97,16 @@ export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main:
   else scored = split(telemetry, main, canary.model, picks.rows, q, records);
   if (plan.shadow !== null && plan.main === main) {
     const shadow = plan.shadow;
-    setImmediate(() => telemetry.shadowed(q, shadow, records));
+    const inputs = scored.inputs;
+    setImmediate(() => telemetry.shadowed(q, shadow, records, scored.model, inputs));
   }
   return scored;
 }
 
 function whole(telemetry: ServeTelemetry, model: ServedModel, role: Role, q: Routed, records: unknown[], where: (i: number) => string): Scored {
   const p = model.predict(records, where);
-  telemetry.predicted({ env: q.env, model, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started: q.started, role });
-  return { ...p, model, role, headers: { 'x-bramble-model': `${model.name}@${model.version}`, 'x-bramble-role': role } };
+  const inputs = telemetry.predicted({ env: q.env, model, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started: q.started, role });
+  return { ...p, model, role, headers: { 'x-bramble-model': `${model.name}@${model.version}`, 'x-bramble-role': role }, inputs };
 }
 
 /** Per row, 1 where the canary answers, and how many rows that is. */

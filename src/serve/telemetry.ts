@@ -95,29 +95,37 @@ export class ServeTelemetry {
     c.inc();
   }
 
-  /** A prediction: its latency and classes counted, and its record appended to the prediction log. */
-  predicted(a: Answered): void {
+  /** A prediction: its latency and classes counted, and its record appended to the prediction log; returns the inputs as the line wrote them. */
+  predicted(a: Answered, inputs: string = JSON.stringify(a.records)): string {
     const seconds = (performance.now() - a.started) / 1000;
     const slot = a.role === undefined || a.role === 'main' ? a.env : roleStage(a.env, a.role);
     const s = this.series.get(slot);
     s?.duration.observe(seconds);
     if (s && a.model.classes) for (const label of a.labels) s.byClass.get(String(label))?.inc();
     else if (s) s.byClass.get('')?.inc(a.labels.length);
-    this.log.appendLine(predictionLine(a, this.fragment(slot, a.env, a.role ?? 'main', a.model), seconds * 1000));
+    this.log.appendLine(predictionLine(a, this.fragment(slot, a.env, a.role ?? 'main', a.model), seconds * 1000, inputs));
+    return inputs;
   }
 
-  /** The shadow's turn, after the answer went out: scored and logged as role shadow, never returned. */
-  shadowed(q: Pick<Answered, 'env' | 'id'>, shadow: ServedModel, records: unknown[]): void {
+  /**
+   * The shadow's turn, after the answer went out: scored and logged as role shadow, never returned. `main` is the
+   * model that checked these rows and `inputs` their JSON as main's line wrote it: a shadow of the same signature
+   * neither checks nor serialises them again.
+   */
+  shadowed(q: Pick<Answered, 'env' | 'id'>, shadow: ServedModel, records: unknown[], main: ServedModel, inputs: string | undefined): void {
     const started = performance.now();
     let p;
     try {
-      p = shadow.predict(records, (i) => `row ${i}`);
+      // Rows one model checked whole (inputs given) need no second check by a model with the same signature.
+      p = shadow.predict(records, (i) => `row ${i}`, inputs !== undefined && shadow.signature === main.signature);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       this.shadowRefused.inc({ env: q.env });
       return;
     }
-    this.predicted({ env: q.env, model: shadow, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started, role: 'shadow' });
+    const answered = { env: q.env, model: shadow, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started, role: 'shadow' as const };
+    if (inputs === undefined) this.predicted(answered);
+    else this.predicted(answered, inputs);
   }
 
   /** Per slot, `"env":…,"role":…,"model":{…}` of the model it serves, made once per model rather than per request. */
@@ -157,8 +165,8 @@ export class ServeTelemetry {
  * environment's and model's part made once per model and the probabilities written from their typed array
  * without copying them into an array first.
  */
-export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | 'probabilities'>, envAndModel: string, latencyMs: number): string {
-  let line = `{"id":${JSON.stringify(a.id)},"time":"${new Date().toISOString()}",${envAndModel},"inputs":${JSON.stringify(a.records)},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
+export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | 'probabilities'>, envAndModel: string, latencyMs: number, inputs: string = JSON.stringify(a.records)): string {
+  let line = `{"id":${JSON.stringify(a.id)},"time":"${new Date().toISOString()}",${envAndModel},"inputs":${inputs},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
   const p = a.probabilities;
   if (p) {
     line += ',"probabilities":[';
