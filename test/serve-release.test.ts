@@ -4,7 +4,7 @@
 // request of many rows is split per row; a reweight moves keys from main to canary only; removal by tag empties
 // the slot; a canary without a main version is not served. test/serve-release-cluster.test.ts does the same under
 // load with workers: 2.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,12 @@ async function threeVersions(repo: string): Promise<{ registry: Registry; rows: 
     rows = (JSON.parse(text) as { samples: { rows: Record<string, unknown>[] } }).samples.rows;
     await (await Registry.open({ dir: repo, remote: null, env: {} })).register(text);
   }
+  // v2.0.0 (a major bump: another signature) is trained without the gender column: it refuses rows that carry it.
+  const data = join(repo, 'data/churn.csv');
+  writeFileSync(data, readFileSync(data, 'utf8').split('\n').map((line) => line.split(',').filter((_, i) => i !== 1).join(',')).join('\n'));
+  editMlYaml(repo, (t) => t.replace(/^ +gender: .*\n/m, '').replace('      - gender\n', ''));
+  commitAll(repo, 'without gender');
+  await (await Registry.open({ dir: repo, remote: null, env: {} })).register(await train(repo));
   return { registry, rows };
 }
 
@@ -165,6 +171,21 @@ describe('a canary and a shadow declared by tags, served by a host that follows 
     expect(shadowed).toEqual(answered);
   }, 60_000);
 
+  it('counts, and does not log, requests a shadow of another signature refuses; the client never hears of it', async () => {
+    await registry.assign('churn', 'v2.0.0', 'prod', ENVS, { role: 'shadow', canary: null });
+    await sync();
+    const refused = async (): Promise<number> => Number(/^bramble_shadow_refused_total\{env="prod"\} (\d+)$/m.exec((await server.inject({ url: '/metrics' })).body)?.[1] ?? 0);
+    const before = await refused();
+    const r = await ask([{ ...sample, customerID: 'refused-1' }], { 'x-request-id': 'refused-1' });
+    expect(r.status, r.body).toBe(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await refused()).toBe(before + 1);
+    expect((await logLines()).filter((l) => l.id === 'refused-1').map((l) => l.role)).toEqual(['main']);
+    await registry.assign('churn', 'v1.2.0', 'prod', ENVS, { role: 'shadow', canary: null });
+    await sync();
+    expect(server.host.plan('prod').shadow?.version).toBe('v1.2.0');
+  });
+
   it('splits a request of many rows per row by id, answers them in order, and logs each part with its version', async () => {
     const ids = Array.from({ length: 40 }, (_, i) => `split-${i}`);
     const rows = ids.map((id) => ({ ...sample, customerID: id }));
@@ -222,6 +243,27 @@ describe('a canary and a shadow declared by tags, served by a host that follows 
       for (let k = 0; k < 3; k++) expect((await ask([{ ...sample, customerID: `${c}-${k}` }], { 'X-Client-Id': client })).headers['x-bramble-role']).toBe(expected);
     }
   }, 60_000);
+
+  it('serves its canary and shadow again after a restart, from its folders, before any sync', async () => {
+    const config = checkServeConfig(
+      { listen: { host: '127.0.0.1', port: 0 }, workers: 1, models: 'models', log: { dir: 'logs-restart' }, environments: { prod: { path: '/prod' } } },
+      'serve.json',
+      root,
+    );
+    const again = await buildServer(config, { env: {}, version: 'test', warn: (m) => warnings.push(m) });
+    try {
+      const plan = again.host.plan('prod');
+      expect(plan.main?.version).toBe('v1.0.0');
+      expect(plan.canary?.model.version).toBe('v1.1.0');
+      expect(plan.canary?.settings).toEqual({ weight: 0.5, sticky: 'header:X-Client-Id' });
+      expect(plan.shadow?.version).toBe('v1.2.0');
+      const client = Array.from({ length: 50 }, (_, i) => `c-${i}`).find((c) => toCanary(0.5 * 2 ** 32, c)) ?? '';
+      const r = await again.inject({ method: 'POST', url: '/prod/invocations', headers: { 'X-Client-Id': client }, body: { dataframe_records: [sample] } });
+      expect(r.headers['x-bramble-model']).toBe('churn@v1.1.0');
+    } finally {
+      await again.close();
+    }
+  });
 
   it('does not serve a canary whose main version is taken away, and empties its slot when its own tag is', async () => {
     await registry.unassign('churn', 'prod', ENVS);
