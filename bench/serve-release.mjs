@@ -2,11 +2,12 @@
 // template's churn model (200 trees, depth 12) served by `bramble serve` following a real git repository:
 //   (a) a canary at weight 0.1 over 10,000 single-row requests with distinct ids: its share (target 10 % ± 1 point);
 //   (b) throughput with a shadow against the same server without one (wrk -t1, 10 connections; target: the shadow
-//       costs ≤ 20 %), with the server's CPU time per request from /proc;
+//       costs ≤ 20 %), alternating runs without and with it (--rounds, 3), best of each, with the server's CPU
+//       time per request (median) from /proc;
 //   (c) `workers: 2` under wrk load while a canary is added, reweighted (ml.yaml by commit, then promote) and removed
 //       by tags and POST /admin/sync: failed requests (non-2xx and socket errors; target 0).
 // Versions are three trainings of the template with different seeds (same size), registered and promoted with the
-// CLI. Options: --duration S (8), --connections N (10).
+// CLI. Options: --duration S (8), --connections N (10), --rounds N (3).
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -19,6 +20,7 @@ const cli = join(root, 'dist/cli.js');
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const DURATION = Number(arg('--duration', '8'));
 const CONNECTIONS = Number(arg('--connections', '10'));
+const ROUNDS = Number(arg('--rounds', '3'));
 const procs = new Set();
 
 function run(args, cwd) {
@@ -135,16 +137,31 @@ async function main() {
   // (a) and (b): one process.
   const one = await serve(config(1, 'one'));
   const url = `${one.url}/prod/invocations`;
-  await wrk(url, script, 2);
-  const t0 = cpu([one.child.pid]);
-  const plain = await wrk(url, script, DURATION);
-  const plainCpu = (cpu([one.child.pid]) - t0) / plain.total;
-  run(['promote', `churn@${shadow}`, 'prod', '--role', 'shadow', '--no-remote'], repo);
-  await sync(one.url);
-  await wrk(url, script, 2);
-  const t1 = cpu([one.child.pid]);
-  const shadowed = await wrk(url, script, DURATION);
-  const shadowCpu = (cpu([one.child.pid]) - t1) / shadowed.total;
+  // Without and with the shadow, alternately, ROUNDS times: on a shared 2-core machine one pair of runs is noise.
+  const measure = async () => {
+    await wrk(url, script, 2);
+    const before = cpu([one.child.pid]);
+    const r = await wrk(url, script, DURATION);
+    return { ...r, cpu: (cpu([one.child.pid]) - before) / r.total };
+  };
+  const plainRuns = [];
+  const shadowRuns = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round > 0) {
+      run(['unassign', 'churn', 'prod', '--role', 'shadow', '--no-remote'], repo);
+      await sync(one.url);
+    }
+    plainRuns.push(await measure());
+    run(['promote', `churn@${shadow}`, 'prod', '--role', 'shadow', '--no-remote'], repo);
+    await sync(one.url);
+    shadowRuns.push(await measure());
+  }
+  const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const plain = best(plainRuns);
+  const shadowed = best(shadowRuns);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const plainCpu = median(plainRuns.map((r) => r.cpu));
+  const shadowCpu = median(shadowRuns.map((r) => r.cpu));
   const loadB = load();
   run(['unassign', 'churn', 'prod', '--role', 'shadow', '--no-remote'], repo);
   run(['promote', `churn@${canary}`, 'prod', '--role', 'canary', '--no-remote'], repo);
@@ -187,7 +204,7 @@ async function main() {
       '| target | measured | met |',
       '|---|---|---|',
       `| (a) canary at 0.1: 10 % ± 1 point of ${N.toLocaleString('en')} requests | ${(100 * share).toFixed(2)} % (${toCanary}) | ${Math.abs(share - 0.1) <= 0.01 ? 'yes' : 'no'} |`,
-      `| (b) a shadow costs ≤ 20 % of throughput | ${plain.rps.toFixed(0)} → ${shadowed.rps.toFixed(0)} req/s: ${(100 * cost).toFixed(1)} %; CPU ${(plainCpu * 1e6).toFixed(0)} → ${(shadowCpu * 1e6).toFixed(0)} µs/request | ${cost <= 0.2 ? 'yes' : 'no'} |`,
+      `| (b) a shadow costs ≤ 20 % of throughput | best of ${ROUNDS}: ${plain.rps.toFixed(0)} → ${shadowed.rps.toFixed(0)} req/s: ${(100 * cost).toFixed(1)} % (runs: ${plainRuns.map((r) => r.rps.toFixed(0)).join(', ')} → ${shadowRuns.map((r) => r.rps.toFixed(0)).join(', ')}); CPU ${(plainCpu * 1e6).toFixed(0)} → ${(shadowCpu * 1e6).toFixed(0)} µs/request (+${((100 * (shadowCpu - plainCpu)) / plainCpu).toFixed(0)} %) | ${cost <= 0.2 ? 'yes' : 'no'} |`,
       `| (c) workers: 2, canary added, reweighted, removed under load: 0 failed | ${changes.failed} failed of ${changes.total.toLocaleString('en')} (${changes.rps.toFixed(0)} req/s) | ${changes.failed === 0 ? 'yes' : 'no'} |`,
       '',
       `load average after (b) ${loadB}, after (a) ${loadA}, after (c) ${loadC}.`,
