@@ -47,11 +47,15 @@ export function monitorMarkdown(result: MonitorResult): string {
   out.push('');
   const rows: string[][] = [];
   for (const w of result.windows) {
-    if (w.versions.length === 0) rows.push([w.start, '–', '0', 'empty', '–', '–', '–']);
+    if (w.versions.length === 0) rows.push([w.start, '–', '–', '0', 'empty', '–', '–', '–']);
     for (const v of w.versions) rows.push([w.start, escapeMarkdown(v.version), v.role ?? 'main', String(v.rows), v.status, driftCell(v), predictionCell(v), metricCell(v)]);
   }
+  // The role column only when a canary or shadow answered: without releases the table is as it always was.
+  const roles = result.windows.some((w) => w.versions.some((v) => (v.role ?? 'main') !== 'main'));
+  const header = ['window', 'version', 'role', 'rows', 'status', 'input drift', 'prediction drift', 'live metric'];
+  const shown = (r: readonly string[]): string[] => (roles ? [...r] : r.filter((_, i) => i !== 2));
   if (rows.length === 0) out.push('No predictions to monitor.');
-  else for (const line of markdownTable(['window', 'version', 'role', 'rows', 'status', 'input drift', 'prediction drift', 'live metric'], rows, [3])) out.push(line);
+  else for (const line of markdownTable(shown(header), rows.map(shown), [roles ? 3 : 2])) out.push(line);
   const ab = result.comparisons ?? [];
   if (ab.length > 0) {
     out.push('', `## A/B: each canary and shadow against main (${AB_METHOD})`, '');
