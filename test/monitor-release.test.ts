@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { monitorText } from '../src/commands/monitor.js';
 import { monitorMarkdown } from '../src/monitor/record.js';
 import type { MonitorResult } from '../src/monitor/windows.js';
 import { Registry } from '../src/registry/registry.js';
@@ -99,6 +100,13 @@ describe('bramble monitor with a canary and a shadow', () => {
     expect(ab[1].high).toBeCloseTo(shadow.high, 12);
     expect(ab[1].high).toBeLessThan(0);
     expect(ab[1].verdict).toBe('worse');
+  });
+
+  it('names the role and the A/B comparison in the text summary', () => {
+    const text = monitorText(result);
+    expect(text).toMatch(/^ {2}v1\.1\.0 \(canary\): 120 row\(s\); /m);
+    expect(text).toMatch(/^ {2}v1\.2\.0 \(shadow\): 150 row\(s\); /m);
+    expect(text).toContain('A/B 2026-11-02: v1.2.0 (shadow) − v1.0.0 (main): accuracy −0.1000 (95% −0.1958 to −0.0019, MOVER (Newcombe for proportions), 95 %): worse');
   });
 
   it('shows the role column and the A/B table in the Markdown', () => {
