@@ -1,4 +1,5 @@
-// Canary releases through git under load, as a process with workers: 2 (dist/cli.js, as serve-cluster.test.ts):
+// Canary releases through git under load, as a process with workers: 2 (dist/cli.js, as serve-cluster.test.ts)
+// following a repository on the smart-HTTP git server (as gitops-hosts.test.ts):
 // a canary added, reweighted and removed by tags and the host's sync while four clients keep asking — no request
 // fails, each change answers once both workers serve it, and every worker routes the same id the same way.
 // Promotions go through the CLI (`bramble promote --role canary`, weights from ml.yaml), and its bad input exits 2
@@ -11,9 +12,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Registry } from '../src/registry/registry.js';
 import { toCanary } from '../src/serve/release.js';
 import type { SyncStatus } from '../src/serve/sync.js';
-import { bramble, startServe } from './helpers/cli.js';
+import { bramble, brambleAsync, startServe } from './helpers/cli.js';
+import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { send } from './helpers/send.js';
-import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
+import { commitAll, editMlYaml, git, gitAsync, makeModelRepo, train } from './helpers/model-repo.js';
+
+const TOKEN = 'release-token';
+const AUTH = ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`];
+/** The CLI pushes and fetches the registry with the token the git server takes. */
+const TOKEN_ENV = { BRAMBLE_GIT_TOKEN: TOKEN };
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -53,23 +60,43 @@ describe('bramble promote --role', () => {
 });
 
 describe('a canary added, reweighted and removed under load with workers: 2', () => {
+  let server: GitServer | undefined;
+  afterAll(async () => server?.close());
+
   it('fails no request, and each change answers once both workers route by it', async () => {
+    // The repository lives on a smart-HTTP git server; the CLI pushes its tags there and the host fetches them.
+    server = await startGitServer({ token: TOKEN });
+    await server.createBare('churn');
+    const remote = server.repoUrl('churn');
     const repo = makeModelRepo({ trees: 5 });
+    git(repo, 'remote', 'add', 'origin', remote);
+    await gitAsync(repo, ...AUTH, 'push', '-q', 'origin', 'main');
+    const cli = async (...args: string[]): Promise<void> => {
+      const r = await brambleAsync(args, { cwd: repo, env: TOKEN_ENV });
+      expect(r.status, r.stderr).toBe(0);
+    };
     const first = await train(repo);
-    await (await Registry.open({ dir: repo, remote: null, env: {} })).register(first);
+    await (await Registry.open({ dir: repo, remote: 'origin', env: TOKEN_ENV })).register(first);
     editMlYaml(repo, (t) => t.replace(/trees: \d+/, 'trees: 6').replace(/prod: +\{ branch: main, approval: true \}/, canaryBlock(0.1)));
     commitAll(repo, 'a canary at 0.1');
-    await (await Registry.open({ dir: repo, remote: null, env: {} })).register(await train(repo));
-    expect(bramble(['promote', 'churn@v1.0.0', 'prod', '--no-remote'], { cwd: repo }).status).toBe(0);
+    await (await Registry.open({ dir: repo, remote: 'origin', env: TOKEN_ENV })).register(await train(repo));
+    await cli('promote', 'churn@v1.0.0', 'prod');
     const sample = (JSON.parse(first) as { samples: { rows: Record<string, unknown>[] } }).samples.rows[0];
 
     const host = mkdtempSync(join(tmpdir(), 'bramble-release-cluster-'));
     const config = join(host, 'serve.json');
     writeFileSync(
       config,
-      JSON.stringify({ listen: { port: 0 }, workers: 2, models: 'models', log: { dir: 'logs' }, git: { url: repo, intervalSeconds: 3600 }, environments: { prod: { path: '/prod', model: 'churn' } } }),
+      JSON.stringify({
+        listen: { port: 0 },
+        workers: 2,
+        models: 'models',
+        log: { dir: 'logs' },
+        git: { url: remote, tokenEnv: 'HOST_GIT_TOKEN', intervalSeconds: 3600 },
+        environments: { prod: { path: '/prod', model: 'churn' } },
+      }),
     );
-    const served = await startServe(config);
+    const served = await startServe(config, { env: { HOST_GIT_TOKEN: TOKEN } });
     children.push(served.child);
     const { url } = served;
 
@@ -95,7 +122,7 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
       }
     };
     const change = async (...args: string[]): Promise<SyncStatus> => {
-      expect(bramble(args, { cwd: repo }).status).toBe(0);
+      await cli(...args);
       const sync = await send(`${url}/admin/sync`, 'POST');
       expect(sync.status, sync.body).toBe(200);
       return JSON.parse(sync.body) as SyncStatus;
@@ -103,7 +130,7 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
     await new Promise((resolve) => setTimeout(resolve, 300));
     await probe(0);
 
-    let s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary', '--no-remote');
+    let s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary');
     expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.1 });
     await probe(0.1);
     const workers = (JSON.parse((await send(`${url}/status`, 'GET')).body) as { workers: { serves: Record<string, string> }[] }).workers;
@@ -111,11 +138,11 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
 
     editMlYaml(repo, (t) => t.replace('weight: 0.1', 'weight: 0.6'));
     commitAll(repo, 'canary at 0.6');
-    s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary', '--no-remote');
+    s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary');
     expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.6 });
     await probe(0.6);
 
-    s = await change('unassign', 'churn', 'prod', '--role', 'canary', '--no-remote');
+    s = await change('unassign', 'churn', 'prod', '--role', 'canary');
     expect(s.environments.prod.roles).toBeUndefined();
     await probe(0);
 
