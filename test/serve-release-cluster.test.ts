@@ -1,7 +1,8 @@
 // Canary releases through git under load, as a process with workers: 2 (dist/cli.js, as serve-cluster.test.ts)
 // following a repository on the smart-HTTP git server (as gitops-hosts.test.ts):
-// a canary added, reweighted and removed by tags and the host's sync while four clients keep asking — no request
-// fails, each change answers once both workers serve it, and every worker routes the same id the same way.
+// a canary added (bramble promote --role canary), reweighted and removed through ml.yaml (bramble reweight after
+// each commit) and the host's sync while four clients keep asking — no request fails, each change answers once both
+// workers serve it, and every worker routes the same id the same way.
 // Promotions go through the CLI (`bramble promote --role canary`, weights from ml.yaml), and its bad input exits 2
 // with a located message.
 import type { ChildProcess } from 'node:child_process';
@@ -54,8 +55,12 @@ describe('bramble promote --role', () => {
     expect(bramble(['registry', 'ls', '--no-remote'], { cwd: repo }).stdout).toContain('prod=v1.0.0 prod-canary=v1.0.0 (weight 0.1)');
     const same = bramble(['promote', 'churn@v1.0.0', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
     expect(same.stdout).toContain('prod-canary already serves churn@v1.0.0; nothing to do');
+    expect(bramble(['reweight', 'prod', '--no-remote'], { cwd: repo }).stdout).toContain("prod-canary already runs churn@v1.0.0 as ml.yaml says; nothing to do");
     const removed = bramble(['unassign', 'churn', 'prod', '--role', 'canary', '--no-remote'], { cwd: repo });
     expect(removed.stdout).toContain('unassigned churn from prod-canary (churn#prod-canary!#3)');
+    const none = bramble(['reweight', 'prod', '--no-remote'], { cwd: repo });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('prod has no canary of churn to reweight; start one with bramble promote churn@vX.Y.Z prod --role canary');
   }, 120_000);
 });
 
@@ -136,13 +141,17 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
     const workers = (JSON.parse((await send(`${url}/status`, 'GET')).body) as { workers: { serves: Record<string, string> }[] }).workers;
     expect(workers.map((w) => w['serves']['prod-canary'])).toEqual(['v1.1.0', 'v1.1.0']);
 
+    // A pull request changes the weight in ml.yaml; once merged, bramble reweight writes it to the canary's tag.
     editMlYaml(repo, (t) => t.replace('weight: 0.1', 'weight: 0.6'));
     commitAll(repo, 'canary at 0.6');
-    s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary');
-    expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.6 });
+    s = await change('reweight', 'prod');
+    expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.6, desired: { tag: 'churn#prod-canary#3' } });
     await probe(0.6);
 
-    s = await change('unassign', 'churn', 'prod', '--role', 'canary');
+    // Another removes the canary block: reweight takes the canary away.
+    editMlYaml(repo, (t) => t.replace(canaryBlock(0.6), 'prod:    { branch: main, approval: true }'));
+    commitAll(repo, 'no canary');
+    s = await change('reweight', 'prod');
     expect(s.environments.prod.roles).toBeUndefined();
     await probe(0);
 

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { checkEnvironment, Registry, type Assigned } from '../registry/registry.js';
-import { checkCanary, parseRole, ReleaseError, type CanarySettings, type ReleaseRole } from '../registry/roles.js';
+import { checkCanary, parseRole, ReleaseError, roleStage, type CanarySettings, type ReleaseRole } from '../registry/roles.js';
 import { requireApproval } from './approval.js';
 import { rollbackTarget } from './options.js';
 import type { Ports } from './ports.js';
@@ -50,6 +50,25 @@ function releaseOf(options: PromoteOptions, config: MlConfig): { role: ReleaseRo
     );
   }
   return { role, canary: checkCanary({ weight: block.weight, sticky: block.sticky }, `ml.yaml environments.${options.env}.canary`) };
+}
+
+/**
+ * The reweight use-case: ml.yaml's `environments.ENV.canary`, as merged, written to ENV's canary tag — a new tag
+ * for the same version when the weight or stickiness changed, its unassignment when ml.yaml has no canary block
+ * any more, nothing when the two agree. What a pull request changed in ml.yaml thus reaches the hosts, which read
+ * only the tags (registry/roles.ts), on their next sync.
+ */
+export function reweight(options: { dir: string; name?: string; env: string }, ports: AssignPorts): Promise<Assigned> {
+  return assignWith(options.dir, options.env, ports, async (registry, config, environments) => {
+    const name = options.name ?? config.name;
+    const { models } = await registry.read({ fetch: registry.remote !== null });
+    const current = models.get(name)?.envs.get(roleStage(options.env, 'canary'));
+    if (!current?.version) {
+      throw new ReleaseError(`${options.env} has no canary of ${name} to reweight; start one with bramble promote ${name}@vX.Y.Z ${options.env} --role canary`, { env: options.env });
+    }
+    if (!config.environments[options.env]?.canary) return registry.unassign(name, options.env, environments, 'canary');
+    return registry.assign(name, current.version, options.env, environments, releaseOf({ ...options, version: current.version, role: 'canary' }, config));
+  });
 }
 
 /** The rollback use-case: an earlier version assigned again; history is never rewritten. */
