@@ -81,7 +81,7 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
   host.keepSources = deps.keepModelSources === true;
   const worker = deps.worker;
   const log = worker?.log ?? new PredictionLog({ dir: config.log.dir, maxBytes: config.log.maxBytes, files: config.log.files, onFault: (m) => deps.warn(`prediction log: ${m}`) });
-  const telemetry = new ServeTelemetry(log);
+  const telemetry = new ServeTelemetry(log, deps.warn);
   host.onSwap = (env, model) => telemetry.swapped(env, model);
   host.onPlan = (env, plan) => telemetry.released(env, planShares(plan));
   if (!worker) await host.start();

@@ -2,6 +2,7 @@
 // series the hot path touches are resolved once per model (on each swap), not per request.
 import type { Label } from '../model/forest/forest.js';
 import { LATENCY_BUCKETS, Metrics } from './metrics.js';
+import { describeError } from '../errors.js';
 import { roleStage, stageRole, type Role } from '../registry/roles.js';
 import { InputError, type ServedModel } from './model.js';
 import { MonitorMetrics } from './monitor-metrics.js';
@@ -50,13 +51,17 @@ export class ServeTelemetry {
     ['env', 'role', 'model', 'version'],
   );
   private readonly shadowRefused = this.metrics.counter('bramble_shadow_refused_total', 'Requests the shadow could not score (rows its signature refuses); they are not logged for it.', ['env']);
+  private readonly shadowErrors = this.metrics.counter('bramble_shadow_errors_total', "Requests whose shadow scoring failed unexpectedly (each warned of); the client's answer had gone already.", ['env']);
 
   /** Per environment, the series the hot path touches. */
   private readonly series = new Map<string, { duration: { observe(v: number): void }; byClass: Map<string, Increment> }>();
   private readonly shown = new Map<string, ServedModel>();
   private readonly statusCounters = new Map<string, Increment>();
 
-  constructor(private readonly log: PredictionSink) {}
+  constructor(
+    private readonly log: PredictionSink,
+    private readonly warn: (message: string) => void = () => {},
+  ) {}
 
   /** A slot (an environment, or its role's `ENV-canary`/`ENV-shadow`) now serves `model`: re-label its gauge and resolve its series. */
   swapped(slot: string, model: ServedModel): void {
@@ -119,8 +124,12 @@ export class ServeTelemetry {
       // Rows one model checked whole (inputs given) need no second check by a model with the same signature.
       p = shadow.predict(records, (i) => `row ${i}`, inputs !== undefined && shadow.signature === main.signature);
     } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      this.shadowRefused.inc({ env: q.env });
+      // It runs after the answer, outside any request: a failure here must neither reach a client nor end the process.
+      if (err instanceof InputError) this.shadowRefused.inc({ env: q.env });
+      else {
+        this.shadowErrors.inc({ env: q.env });
+        this.warn(`request ${q.id}: the shadow ${shadow.name}@${shadow.version} failed: ${describeError(err)}`);
+      }
       return;
     }
     const answered = { env: q.env, model: shadow, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started, role: 'shadow' as const };
