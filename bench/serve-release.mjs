@@ -4,8 +4,9 @@
 //   (b) throughput with a shadow against the same server without one (wrk -t1, 10 connections; target: the shadow
 //       costs ≤ 20 %), alternating runs without and with it (--rounds, 3), best of each, with the server's CPU
 //       time per request (median) from /proc;
-//   (c) `workers: 2` under wrk load while a canary is added, reweighted (ml.yaml by commit, then promote) and removed
-//       by tags and POST /admin/sync: failed requests (non-2xx and socket errors; target 0).
+//   (c) `workers: 2` under wrk load while a canary is added (bramble promote --role canary), reweighted and removed
+//       through ml.yaml (a commit, then bramble reweight) and POST /admin/sync: failed requests (non-2xx and socket
+//       errors; target 0).
 // Versions are three trainings of the template with different seeds (same size), registered and promoted with the
 // CLI. Options: --duration S (8), --connections N (10), --rounds N (3).
 import { spawn, spawnSync } from 'node:child_process';
@@ -185,12 +186,15 @@ async function main() {
   run(['promote', `churn@${canary}`, 'prod', '--role', 'canary', '--no-remote'], repo);
   await sync(two.url);
   await wait(DURATION / 4);
+  // Reweighted and removed through ml.yaml, as a merged pull request would, then `bramble reweight`.
   edit((t) => t.replace('weight: 0.1', 'weight: 0.5'));
   run(['git', 'commit', '-qam', 'canary at 0.5'], repo);
-  run(['promote', `churn@${canary}`, 'prod', '--role', 'canary', '--no-remote'], repo);
+  run(['reweight', 'prod', '--no-remote'], repo);
   await sync(two.url);
   await wait(DURATION / 4);
-  run(['unassign', 'churn', 'prod', '--role', 'canary', '--no-remote'], repo);
+  edit((t) => t.replace(', canary: { weight: 0.5, sticky: id }', ''));
+  run(['git', 'commit', '-qam', 'no canary'], repo);
+  run(['reweight', 'prod', '--no-remote'], repo);
   await sync(two.url);
   const changes = await loaded;
   const loadC = load();
