@@ -97,7 +97,7 @@ async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Pro
   const { records, id: requestId } = v2Records(await readBody(q.req, ctx.config.limits.bodyBytes), m);
   const { predictions, probabilities, model, role, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), m, q, records);
   const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];
-  if (probabilities && m.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, m.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
+  if (probabilities && model.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, model.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
   // v2's optional response parameters name who answered when it was not the main version alone.
   const parameters = role === 'main' ? {} : { parameters: { bramble_role: role, bramble_model: headers['x-bramble-model'] } };
   return reply(200, { model_name: m.name, model_version: model.version, id: requestId ?? q.id, outputs, ...parameters }, { 'x-request-id': q.id, ...headers });
