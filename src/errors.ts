@@ -66,6 +66,7 @@ export const ERRORS = {
   E_REGISTRY: { class: 'RegistryError', exit: 2, http: 500, fix: 'Do what the message says to the registry or its remote (fetch, a token, a version that exists).' },
   E_REGISTRY_NAME: { class: 'RegistryNameError', exit: 2, http: 500, fix: "Rename the model, environment or event as the message suggests; tag names follow GTO's rule." },
   E_REGISTRY_VERSION: { class: 'RegistryVersionError', exit: 2, http: 500, fix: 'Give a version as vX.Y.Z.' },
+  E_RELEASE: { class: 'ReleaseError', exit: 2, http: 500, fix: 'Use a role (canary or shadow) on an environment that has a main version, with a weight from 0 to 1 and sticky id or header:NAME.' },
   E_REGISTRY_COUNTER: { class: 'RegistryCounterError', exit: 2, http: 500, fix: "Use a whole number ≥ 0 as the tag counter: the model's highest counter + 1." },
   // Run records (the bramble/runs branch).
   E_RUNS: { class: 'RunsError', exit: 2, http: 500, fix: "Run it inside the model's git repository, with the remote and token the message names." },

@@ -72,6 +72,7 @@ describe('the monitor at 1,000,000 logged predictions', () => {
         id: `r${i}`,
         time: START + day * DAY + (i % 250_000) * 300,
         env: 'prod',
+        role: 'main',
         model: { name: 'm', version: 'v1.0.0', sha256: 'f'.repeat(64) },
         inputs: [{ x, c: rng.float() < 0.3 ? 'q' : 'p' }],
         predictions: [predictedOf(i)],

@@ -4,39 +4,19 @@
 // request fails; the primary alone writes the prediction log, one whole line per prediction, in today's file.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Registry } from '../src/registry/registry.js';
 import { checkServeConfig } from '../src/serve/config.js';
 import { startServe } from './helpers/cli.js';
+import { send } from './helpers/send.js';
 import { commitAll, editMlYaml, makeModelRepo, train } from './helpers/model-repo.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
 });
-
-interface Answer {
-  status: number;
-  model: string;
-  body: string;
-}
-
-/** One request on a connection of its own (agent: false), so that the primary hands each to the next worker. */
-function send(url: string, method: string, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, model: String(res.headers['x-bramble-model'] ?? ''), body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 interface Status {
   workers: { pid: number; listening: boolean; serves: Record<string, string | null>; rssMB: number; predictions: number }[];

@@ -76,6 +76,12 @@ export function monitorText(result: MonitorResult): string {
   if (log.late > 0) lines.push(`${log.late} request(s) written after their window was summed up (a clock that jumped back?) left out`);
   if (result.windows.length === 0) lines.push('no predictions to monitor');
   for (const w of result.windows) for (const line of windowLines(w, result.minRows)) lines.push(line);
+  for (const c of result.comparisons ?? []) {
+    const d = (n: number): string => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(4)}`;
+    lines.push(
+      `A/B ${c.window.slice(0, 10)}: ${c.other.version} (${c.other.role}) − ${c.main.version} (main): ${c.metric} ${d(c.difference)} (95% ${d(c.low)} to ${d(c.high)}, ${c.method}): ${c.verdict}`,
+    );
+  }
   lines.push(result.healthy ? 'healthy' : 'ALERT: see the windows marked alert');
   return lines.join('\n');
 }
@@ -86,7 +92,7 @@ function windowLines(w: MonitorWindow, minRows: number): string[] {
 }
 
 function versionLine(v: VersionWindow, minRows: number): string {
-  const parts = [`${v.version}: ${v.rows} row(s)`];
+  const parts = [`${v.version}${v.role !== undefined && v.role !== 'main' ? ` (${v.role})` : ''}: ${v.rows} row(s)`];
   if (v.drift === null) parts.push(`not enough data for drift (under ${minRows} rows)`);
   else {
     const drifted = v.drift.columns.filter((c) => c.drifted).map((c) => c.column);

@@ -75,6 +75,8 @@ export interface SweepConfig {
 export interface Environment {
   branch: string;
   approval: boolean;
+  /** A canary release's split (the schema fills in sticky: "id"). */
+  canary?: { weight: number; sticky: string };
 }
 
 /** A loaded ml.yaml with the schema's defaults filled in. Written by hand to match schemas/ml.schema.json. */

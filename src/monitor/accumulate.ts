@@ -14,6 +14,7 @@ import type { Column } from '../data/table.js';
 import { evaluateClassification, evaluateRegression, metricsOf, type MetricValues } from '../model/evaluate.js';
 import type { Label } from '../model/forest/input.js';
 import type { Metric } from '../model/metric-names.js';
+import type { Role } from '../registry/roles.js';
 import { metricInterval, type MetricInterval } from './interval.js';
 import type { LoggedFeedback, LoggedPrediction } from './log.js';
 
@@ -56,6 +57,8 @@ export type Performance =
 
 export interface VersionWindow {
   readonly version: string;
+  /** Which role the version answered in (absent in results written before roles: main). */
+  readonly role?: Role;
   readonly rows: number;
   readonly status: 'healthy' | 'alert' | 'not-enough-data';
   /** Null when there were fewer than minRows rows. */
@@ -163,6 +166,7 @@ export class VersionAccumulator {
     private readonly rules: WindowRules,
     /** Called with each truth-file id that a logged row had, for the count of ids no prediction had. */
     private readonly sawTruthId: (id: string) => void,
+    readonly role: Role = 'main',
   ) {
     const columns = known.inputs.flatMap((name) => known.profile.columns.filter((c) => c.name === name));
     this.compared = columns.map((c) => c.name);
@@ -226,6 +230,7 @@ export class VersionAccumulator {
     return {
       window: {
         version: this.version,
+        role: this.role,
         rows,
         status,
         drift,

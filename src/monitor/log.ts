@@ -8,7 +8,10 @@ import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorClass } from '../errors.js';
 import type { Label } from '../model/forest/input.js';
+import { RELEASE, type Role } from '../registry/roles.js';
 import { PREDICTION_LOG } from '../serve/prediction-log.js';
+
+const ROLES: readonly Role[] = ['main', ...RELEASE.roles];
 
 /** The logs cannot be read at all: the folder is missing, unreadable, or holds no log file. */
 export class MonitorLogError extends errorClass('E_MONITOR_LOG') {}
@@ -21,6 +24,8 @@ export interface LoggedPrediction {
   /** Milliseconds since the epoch. */
   readonly time: number;
   readonly env: string;
+  /** Who answered: main, canary or shadow (lines written before roles existed are main's). */
+  readonly role: Role;
   readonly model: { readonly name: string; readonly version: string; readonly sha256: string };
   readonly inputs: readonly Readonly<Record<string, LoggedValue>>[];
   readonly predictions: readonly Label[];
@@ -229,9 +234,11 @@ function parseLine(text: string): ParsedLine | string {
     for (const p of list) if (typeof p !== 'number') return 'outputs.probabilities is not a list of numbers';
     probabilities = list as number[];
   }
+  const role = value.role === undefined ? 'main' : ROLES.find((r) => r === value.role);
+  if (role === undefined) return `unknown role ${JSON.stringify(value.role)}`;
   return {
     kind: 'prediction',
-    value: { id: value.id, time, env: value.env, model: { name: model.name, version: model.version, sha256: model.sha256 }, inputs, predictions: labels, probabilities },
+    value: { id: value.id, time, env: value.env, role, model: { name: model.name, version: model.version, sha256: model.sha256 }, inputs, predictions: labels, probabilities },
   };
 }
 

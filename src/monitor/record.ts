@@ -11,6 +11,7 @@
 // run that sees the window (the last run over a day has seen all of it). File names are times with ':' as '-',
 // so that they sort as times and are valid on every file system.
 import { escapeMarkdown, markdownTable } from '../report/markdown.js';
+import { AB_METHOD } from './ab.js';
 import { MONITOR, type MonitorProfile, type MonitorResult, type VersionWindow } from './windows.js';
 
 export const MONITORING_FOLDER = (name: string, env: string): string => `${name}/monitoring/${env}`;
@@ -29,7 +30,7 @@ export function monitorRecordFiles(result: MonitorResult, profiles: readonly Mon
     [`${folder}/runs/${timeName(result.ranAt)}.json`, json],
     [`${folder}/runs/${timeName(result.ranAt)}.md`, markdown],
   ]);
-  for (const p of profiles) files.set(`${folder}/profiles/${timeName(p.start)}/${p.model}.json`, `${JSON.stringify(p)}\n`);
+  for (const p of profiles) files.set(`${folder}/profiles/${timeName(p.start)}/${p.model}${p.role ? `.${p.role}` : ''}.json`, `${JSON.stringify(p)}\n`);
   return files;
 }
 
@@ -46,12 +47,33 @@ export function monitorMarkdown(result: MonitorResult): string {
   out.push('');
   const rows: string[][] = [];
   for (const w of result.windows) {
-    if (w.versions.length === 0) rows.push([w.start, '–', '0', 'empty', '–', '–', '–']);
-    for (const v of w.versions) rows.push([w.start, escapeMarkdown(v.version), String(v.rows), v.status, driftCell(v), predictionCell(v), metricCell(v)]);
+    if (w.versions.length === 0) rows.push([w.start, '–', '–', '0', 'empty', '–', '–', '–']);
+    for (const v of w.versions) rows.push([w.start, escapeMarkdown(v.version), v.role ?? 'main', String(v.rows), v.status, driftCell(v), predictionCell(v), metricCell(v)]);
   }
+  // The role column only when a canary or shadow answered: without releases the table is as it always was.
+  const roles = result.windows.some((w) => w.versions.some((v) => (v.role ?? 'main') !== 'main'));
+  const header = ['window', 'version', 'role', 'rows', 'status', 'input drift', 'prediction drift', 'live metric'];
+  const shown = (r: readonly string[]): string[] => (roles ? [...r] : r.filter((_, i) => i !== 2));
   if (rows.length === 0) out.push('No predictions to monitor.');
-  else for (const line of markdownTable(['window', 'version', 'rows', 'status', 'input drift', 'prediction drift', 'live metric'], rows, [2])) out.push(line);
+  else for (const line of markdownTable(shown(header), rows.map(shown), [roles ? 3 : 2])) out.push(line);
+  const ab = result.comparisons ?? [];
+  if (ab.length > 0) {
+    out.push('', `## A/B: each canary and shadow against main (${AB_METHOD})`, '');
+    const abRows = ab.map((c) => [
+      c.window,
+      `${escapeMarkdown(c.other.version)} (${c.other.role})`,
+      escapeMarkdown(c.main.version),
+      `${c.metric} ${c.other.value.toFixed(4)} vs ${c.main.value.toFixed(4)}`,
+      `${signed(c.difference)} [${signed(c.low)}, ${signed(c.high)}]`,
+      c.verdict,
+    ]);
+    for (const line of markdownTable(['window', 'version', 'against main', 'live metric', 'difference', 'verdict'], abRows, [])) out.push(line);
+  }
   return `${out.join('\n')}\n`;
+}
+
+function signed(n: number): string {
+  return `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(4)}`;
 }
 
 function driftCell(v: VersionWindow): string {

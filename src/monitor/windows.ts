@@ -9,6 +9,10 @@
 // counted); a truth file joins any row by its id column.
 import { VersionAccumulator, type MonitoredVersion, type VersionWindow, type WindowProfile, type WindowRules } from './accumulate.js';
 import type { CorruptLine, LoggedFeedback, LoggedPrediction } from './log.js';
+import { compareRoles, type ABComparison } from './ab.js';
+import { RELEASE, type Role } from '../registry/roles.js';
+
+const ROLE_ORDER: readonly Role[] = ['main', ...RELEASE.roles];
 
 export type { MonitoredVersion, Performance, VersionWindow, WindowProfile } from './accumulate.js';
 
@@ -80,6 +84,8 @@ export interface MonitorResult {
   /** With --truth: its rows, and those whose id no monitored prediction had (labels for other rows, or typos). */
   readonly truth: { readonly file: string; readonly rows: number; readonly unknownIds: number } | null;
   readonly windows: readonly MonitorWindow[];
+  /** Per window, each canary's and shadow's live metric against main's (ab.ts); empty without roles or truth. */
+  readonly comparisons?: readonly ABComparison[];
   readonly healthy: boolean;
 }
 
@@ -90,6 +96,8 @@ export interface MonitorProfile extends WindowProfile {
   readonly name: string;
   readonly env: string;
   readonly model: string;
+  /** The role the version answered in, when not main. */
+  readonly role?: Role;
   readonly start: string;
   readonly end: string;
   readonly rows: number;
@@ -164,10 +172,12 @@ export class MonitorFold {
       versions = new Map();
       this.open.set(index, versions);
     }
-    let acc = versions.get(p.model.version);
+    // A version is kept apart by the role it answered in: a canary's rows are not main's, a shadow's are extra.
+    const key = p.role === 'main' ? p.model.version : `${p.model.version}\0${p.role}`;
+    let acc = versions.get(key);
     if (acc === undefined) {
-      acc = new VersionAccumulator(p.model.version, this.references.get(p.model.version) as MonitoredVersion, this.rules, (id) => this.truthSeen.add(id));
-      versions.set(p.model.version, acc);
+      acc = new VersionAccumulator(p.model.version, this.references.get(p.model.version) as MonitoredVersion, this.rules, (id) => this.truthSeen.add(id), p.role);
+      versions.set(key, acc);
     }
     acc.add(p);
   }
@@ -180,10 +190,11 @@ export class MonitorFold {
     const done: VersionWindow[] = [];
     const start = new Date(index * this.ms).toISOString();
     const end = new Date((index + 1) * this.ms).toISOString();
-    for (const acc of [...versions.values()].sort((a, b) => a.version.localeCompare(b.version))) {
+    for (const acc of [...versions.values()].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.version.localeCompare(b.version))) {
       const { window, profile } = acc.close();
       done.push(window);
-      this.profiles.push({ format: 'bramble-monitor-profile', version: 1, name: this.setup.name, env: this.setup.env, model: acc.version, start, end, rows: window.rows, ...profile });
+      const role = acc.role === 'main' ? {} : { role: acc.role };
+      this.profiles.push({ format: 'bramble-monitor-profile', version: 1, name: this.setup.name, env: this.setup.env, model: acc.version, ...role, start, end, rows: window.rows, ...profile });
     }
     this.closed.set(index, done);
   }
@@ -221,6 +232,7 @@ export class MonitorFold {
       },
       truth: setup.truth === null ? null : { file: setup.truth.file, rows: setup.truth.byId.size, unknownIds: setup.truth.byId.size - this.truthSeen.size },
       windows,
+      comparisons: compareRoles(windows),
       healthy: windows.every((w) => w.status !== 'alert'),
     };
     return { result, profiles: this.profiles };

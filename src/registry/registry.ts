@@ -11,6 +11,7 @@ import { ArtifactError, canonicalJSON, openArtifact } from '../model/artifact.js
 import { BrambleError, describeError, nearest } from '../errors.js';
 import { errnoCode, isMissing } from '../fs/codes.js';
 import { fetchRegistry, remoteNamed, type Remote } from './remote.js';
+import { ReleaseError, releaseTrailers, roleStage, type CanarySettings, type ReleaseRole, type Role } from './roles.js';
 import { foldState, latestVersion, type Assignment, type ModelState, type RecordedEvent, type VersionState } from './state.js';
 import {
   REGISTRY,
@@ -306,10 +307,14 @@ export class Registry {
     return recipe(before) !== recipe(artifact) ? 'minor' : 'patch';
   }
 
-  /** Assigns (promotes) a version to an environment: a new `name#env#N` tag. */
-  async assign(name: string, version: string, env: string, environments: readonly string[]): Promise<Assigned> {
+  /**
+   * Assigns (promotes) a version to an environment: a new `name#env#N` tag; with `release`, to the environment's
+   * role stage (`name#env-canary#N`, roles.ts), which needs a main version there first.
+   */
+  async assign(name: string, version: string, env: string, environments: readonly string[], release?: { role: ReleaseRole; canary: CanarySettings | null }): Promise<Assigned> {
     checkEnvironment(env, environments);
-    return this.transact<Assigned>(`assign ${name}@${version} to ${env}`, async (snapshot, models) => {
+    const stage = roleStage(env, release?.role ?? 'main');
+    return this.transact<Assigned>(`assign ${name}@${version} to ${stage}`, async (snapshot, models) => {
       const v = Registry.version(models, name, version);
       const m = models.get(name) as ModelState;
       if (v.deregistered) {
@@ -321,31 +326,28 @@ export class Registry {
       if (m.deprecated) {
         throw new RegistryError(`${name} is deprecated (${m.deprecated.tag}, by ${m.deprecated.by.name} at ${m.deprecated.at}); a deprecated model cannot be promoted`, { name });
       }
+      if (release && !m.envs.get(env)?.version) throw new ReleaseError(`${name} has no main version in ${env}: a ${release.role} runs beside one; promote a version to ${env} first`, { name, env });
       // The artifact must be there and intact before any environment is pointed at it.
       await this.artifact(snapshot.head, v);
-      const current = m.envs.get(env) ?? null;
-      if (current?.version === v.version) {
-        return { result: { name, env, version: v.version, tag: current.tag, unchanged: true, previous: v.version }, unchanged: true, tags: [], message: '' };
+      const current = m.envs.get(stage) ?? null;
+      if (current?.version === v.version && current.canary?.weight === release?.canary?.weight && current.canary?.sticky === release?.canary?.sticky) {
+        return { result: { name, env: stage, version: v.version, tag: current.tag, unchanged: true, previous: v.version }, unchanged: true, tags: [], message: '' };
       }
       const counter = nextCounter(m, snapshot, name);
+      const event = { kind: 'assign', name, env: stage, counter } as const;
+      const trailers = `Bramble-Version: ${v.version}\n${releaseTrailers(release?.role ?? 'main', release?.canary ?? null)}`;
       return {
-        result: { name, env, version: v.version, tag: formatTag({ kind: 'assign', name, env, counter }), unchanged: false, previous: current?.version ?? null },
-        tags: [
-          {
-            event: { kind: 'assign', name, env, counter },
-            target: v.commit,
-            message: `Assigning stage ${env} to artifact ${name} version ${v.version}\n\nBramble-Version: ${v.version}\n`,
-            version: v.version,
-          },
-        ],
-        message: `assign ${name}@${v.version} to ${env}`,
+        result: { name, env: stage, version: v.version, tag: formatTag(event), unchanged: false, previous: current?.version ?? null },
+        tags: [{ event, target: v.commit, message: `Assigning stage ${stage} to artifact ${name} version ${v.version}\n\n${trailers}`, version: v.version }],
+        message: `assign ${name}@${v.version} to ${stage}`,
       };
     });
   }
 
-  /** Takes an environment's version away: `name#env!#N`. */
-  async unassign(name: string, env: string, environments: readonly string[]): Promise<Assigned> {
-    checkEnvironment(env, environments);
+  /** Takes an environment's version away: `name#env!#N` (`name#env-canary!#N` for a role). */
+  async unassign(name: string, base: string, environments: readonly string[], role: Role = 'main'): Promise<Assigned> {
+    checkEnvironment(base, environments);
+    const env = roleStage(base, role);
     return this.transact<Assigned>(`unassign ${name} from ${env}`, async (snapshot, models) => {
       const m = models.get(name);
       const current = m?.envs.get(env);

@@ -1,6 +1,7 @@
 // The registry's state, folded from its tag records: which versions exist, which environment serves which
 // version, and the full history of each. Pure functions over plain records, so that the same code answers
 // "what serves prod now" and "what served prod on 1 November" (fold only the records up to that time).
+import { stageRole, type CanarySettings, type ReleaseRole } from './roles.js';
 import { compareVersions, type RegistryEvent } from './tags.js';
 
 export interface Person {
@@ -23,6 +24,8 @@ export interface TagRecord {
   version?: string;
   /** Registrations: the sha256 of the artifact the message names (absent on tags Bramble did not write). */
   artifact?: string;
+  /** Canary assignments: the weight and stickiness the message records (roles.ts). */
+  canary?: CanarySettings;
   /**
    * The annotated tag object's own text. The index carries it so that a reader can check each record against the
    * tag's object id (git's SHA-1 of this text) and never trust a record that a push to the branch could forge.
@@ -52,6 +55,10 @@ export interface Assignment {
   by: Person;
   at: string;
   tag: string;
+  /** A role stage's assignment (`prod-canary`): its role; absent for an environment's main version. */
+  role?: ReleaseRole;
+  /** A canary's weight and stickiness, as its tag's message records them. */
+  canary?: CanarySettings;
 }
 
 export interface ModelState {
@@ -116,6 +123,9 @@ export function foldState(events: readonly RecordedEvent[], until?: string): Map
     } else if (event.kind === 'assign' || event.kind === 'unassign') {
       const version = event.kind === 'unassign' ? null : (record.version ?? versionOnCommit(m, record.target));
       const assignment: Assignment = { env: event.env, version, counter: event.counter, by: record.by, at: record.at, tag: record.tag };
+      const { role } = stageRole(event.env);
+      if (role !== 'main') assignment.role = role;
+      if (role === 'canary' && record.canary && version !== null) assignment.canary = record.canary;
       m.history.push(assignment);
       m.envs.set(event.env, assignment);
     }

@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { errnoCode, isMissing } from '../fs/codes.js';
 import type { Person, RecordedEvent, TagRecord } from './state.js';
 import { parseTag } from './tags.js';
+import { readCanaryTrailers } from './roles.js';
 
 export const REGISTRY = {
   branch: 'bramble/registry',
@@ -129,6 +130,8 @@ function parseTagObject(tag: string, oid: string, text: string): TagRecord | nul
   const artifact = /^Bramble-Artifact: sha256:([0-9a-f]{64})$/m.exec(message)?.[1];
   if (version) record.version = version;
   if (artifact) record.artifact = artifact;
+  const canary = readCanaryTrailers(message);
+  if (canary) record.canary = canary;
   return record;
 }
 

@@ -10,6 +10,7 @@ import { ModelHost } from './host.js';
 import { reply, SERVE, type Reply, type ServeRequest } from './http.js';
 import type { Metrics } from './metrics.js';
 import { PredictionLog, type PredictionSink } from './prediction-log.js';
+import { planShares } from './release.js';
 import { adminRoute, envRoute, hostRoute, uiRoute, type RouteContext } from './routes.js';
 import { GitSync } from './sync.js';
 import { ServeTelemetry } from './telemetry.js';
@@ -80,8 +81,9 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
   host.keepSources = deps.keepModelSources === true;
   const worker = deps.worker;
   const log = worker?.log ?? new PredictionLog({ dir: config.log.dir, maxBytes: config.log.maxBytes, files: config.log.files, onFault: (m) => deps.warn(`prediction log: ${m}`) });
-  const telemetry = new ServeTelemetry(log);
+  const telemetry = new ServeTelemetry(log, deps.warn);
   host.onSwap = (env, model) => telemetry.swapped(env, model);
+  host.onPlan = (env, plan) => telemetry.released(env, planShares(plan));
   if (!worker) await host.start();
   // The host pulls from git when serve.json says where: the tags decide what serves, not a deploy call.
   const sync = config.git && !worker

@@ -11,7 +11,7 @@ import { describeError } from '../errors.js';
 import { buildServer, type BuiltServer, type ServeDeps } from './app.js';
 import type { ServeConfig } from './config.js';
 import type { Reply, ServeRequest } from './http.js';
-import type { ModelHost } from './host.js';
+import type { ModelHost, ModelSource } from './host.js';
 import { mergeMetrics } from './metrics-merge.js';
 import type { ServedModel } from './model.js';
 import { ListenError, startServer, type RunningServer } from './server.js';
@@ -106,10 +106,10 @@ class Primary {
   /** Every environment's model, as the text the primary loaded. */
   private wireModels(): WireModel[] {
     const out: WireModel[] = [];
-    for (const env of this.app.host.envs) {
-      const model = this.app.host.model(env);
+    for (const slot of this.app.host.slots) {
+      const model = this.app.host.model(slot);
       const source = model ? this.app.host.source(model) : undefined;
-      if (model && source) out.push({ env, text: source.text, file: source.file, version: model.version, sha256: model.sha256 });
+      if (model && source) out.push(wireModel(slot, model, source));
     }
     return out;
   }
@@ -171,7 +171,11 @@ class Primary {
   /** A model was swapped in here: every worker loads the same text; resolves once each has answered. */
   swapped(env: string, model: ServedModel): void {
     const source = this.app.host.source(model);
-    if (!source) return;
+    if (source) this.broadcast([wireModel(env, model, source)], []);
+  }
+
+  /** Sends every worker models to serve and role slots to empty; /status and /admin answers wait until each has. */
+  broadcast(models: WireModel[], removed: string[]): void {
     const seq = ++this.asked;
     const left = new Set([...this.workers.values()].filter((w) => w.worker.isConnected()).map((w) => w.worker.id));
     if (left.size === 0) return;
@@ -181,10 +185,9 @@ class Primary {
       this.pendingSwaps.delete(settled);
     });
     this.pendingSwaps.add(settled);
-    const models: WireModel[] = [{ env, text: source.text, file: source.file, version: model.version, sha256: model.sha256 }];
     for (const id of left) {
       const w = this.workers.get(id);
-      if (w) this.send(w.worker, { t: 'models', seq, models });
+      if (w) this.send(w.worker, { t: 'models', seq, models, ...(removed.length > 0 ? { removed } : {}) });
     }
   }
 
@@ -280,6 +283,10 @@ class Primary {
   }
 }
 
+function wireModel(slot: string, model: ServedModel, source: ModelSource): WireModel {
+  return { env: slot, text: source.text, file: source.file, version: model.version, sha256: model.sha256, ...(source.canary ? { canary: source.canary } : {}) };
+}
+
 async function runPrimary(config: ServeConfig, deps: ServeDeps): Promise<RunningServer> {
   const app = await buildServer(config, { ...deps, keepModelSources: true });
   const host: ModelHost = app.host;
@@ -288,6 +295,11 @@ async function runPrimary(config: ServeConfig, deps: ServeDeps): Promise<Running
   host.onSwap = (env, model) => {
     before(env, model);
     primary.swapped(env, model);
+  };
+  const retired = host.onRetire;
+  host.onRetire = (slot) => {
+    retired(slot);
+    primary.broadcast([], [slot]);
   };
   let where: { url: string; envUrls: Record<string, string> };
   try {

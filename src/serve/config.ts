@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { describeError, errorClass } from '../errors.js';
+import { stageRole } from '../registry/roles.js';
 import { schemaValidator } from '../schemas.js';
 
 export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
@@ -45,6 +46,8 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
   }
   const envs = Object.entries(copy.environments);
   for (const [env, e] of envs) {
+    // `prod-canary` is prod's canary slot (registry/roles.ts): an environment of that name would share its folder.
+    if (stageRole(env).role !== 'main') throw new ServeConfigError(`${file} environments.${env}: a name ending in -${stageRole(env).role} is kept for ${stageRole(env).env}'s ${stageRole(env).role}; rename the environment`, { file });
     if (e.path === undefined && e.port === undefined) throw new ServeConfigError(`${file} environments.${env}: give a path (e.g. "/${env}") or a port`, { file });
   }
   // Port 0 asks the system for a free port, so only fixed ports can collide.

@@ -9,13 +9,17 @@ import { join } from 'node:path';
 import { describeError, errorClass } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { isMissing } from '../fs/codes.js';
+import { checkCanary, RELEASE, roleStage, stageRole, type CanarySettings } from '../registry/roles.js';
 import { ModelLoadError, ServedModel } from './model.js';
+import { NO_RELEASE, releasePlan, type ReleasePlan } from './release.js';
 
 export const HOST_FILES = {
   current: 'current.json',
   previous: 'previous.json',
   candidate: 'candidate.json',
   rejected: 'rejected.json',
+  /** A canary or shadow taken away: its last model, kept for the record and never loaded again. */
+  retired: 'retired.json',
   /** Beside each model file: { name, version, sha256 } as the deploy named it. */
   meta: (file: string) => file.replace(/\.json$/, '.meta.json'),
 } as const;
@@ -24,6 +28,8 @@ export interface DeployMeta {
   name: string;
   version: string;
   sha256: string;
+  /** A canary slot's weight and stickiness, as its assignment tag recorded them (release.ts). */
+  canary?: CanarySettings;
 }
 
 export interface DeployResult {
@@ -65,6 +71,7 @@ export interface ModelSource {
   file: string;
   version?: string;
   sha256?: string;
+  canary?: CanarySettings;
 }
 
 export class ModelHost {
@@ -76,8 +83,17 @@ export class ModelHost {
   /** One deploy at a time per environment: the next waits for the one before. */
   private readonly queue = new Map<string, Promise<unknown>>();
   readonly envs: readonly string[];
+  /** Every environment and its role slots (`prod`, `prod-canary`, `prod-shadow`): each has its own folder. */
+  readonly slots: readonly string[];
+  /** Per environment: its canary's settings, and the plan requests read (release.ts). */
+  private readonly canaries = new Map<string, CanarySettings>();
+  private readonly plans = new Map<string, ReleasePlan>();
   /** Called after every swap (the server re-labels its metrics). */
-  onSwap: (env: string, model: ServedModel) => void = () => {};
+  onSwap: (slot: string, model: ServedModel) => void = () => {};
+  /** Called when a role slot is emptied (its canary or shadow taken away). */
+  onRetire: (slot: string) => void = () => {};
+  /** Called with an environment's new plan after any change to it. */
+  onPlan: (env: string, plan: ReleasePlan) => void = () => {};
 
   constructor(
     readonly folder: string,
@@ -85,11 +101,22 @@ export class ModelHost {
     private readonly warn: (message: string) => void = () => {},
   ) {
     this.envs = envs;
-    for (const env of envs) this.models.set(env, null);
+    this.slots = envs.flatMap((env) => [env, ...RELEASE.roles.map((role) => roleStage(env, role))]);
+    for (const slot of this.slots) this.models.set(slot, null);
   }
 
   model(env: string): ServedModel | null {
     return this.models.get(env) ?? null;
+  }
+
+  /** What answers an environment's requests: its main model, canary and shadow, read as one object. */
+  plan(env: string): ReleasePlan {
+    return this.plans.get(env) ?? NO_RELEASE;
+  }
+
+  /** An environment's canary settings, when it has a canary. */
+  canary(env: string): CanarySettings | null {
+    return this.model(roleStage(env, 'canary')) ? (this.canaries.get(env) ?? null) : null;
   }
 
   /** The text `model` was loaded from; only with keepSources. */
@@ -98,33 +125,79 @@ export class ModelHost {
   }
 
   /** A worker's swap: a model its primary verified, loaded and self-tested here again, served from now on. */
-  install(env: string, model: ServedModel): void {
-    if (!this.models.has(env)) throw new ModelLoadError(`unknown environment ${JSON.stringify(env)}; this server hosts ${this.envs.join(', ')}`, { env });
-    this.models.set(env, model);
-    this.onSwap(env, model);
+  install(slot: string, model: ServedModel, canary?: CanarySettings): void {
+    if (!this.models.has(slot)) throw new ModelLoadError(`unknown environment ${JSON.stringify(slot)}; this server hosts ${this.envs.join(', ')}`, { env: slot });
+    this.swapIn(slot, model, canary);
   }
 
-  /** Loads every environment's current.json (falling back to previous.json if current no longer passes). */
+  /** The swap itself: the slot's model (and a canary's settings) and the environment's plan, then the listeners. */
+  private swapIn(slot: string, model: ServedModel, canary: CanarySettings | undefined): void {
+    const { env, role } = stageRole(slot);
+    this.models.set(slot, model);
+    if (role === 'canary' && canary) this.canaries.set(env, canary);
+    this.replan(env);
+    this.onSwap(slot, model);
+  }
+
+  private replan(env: string): void {
+    const plan = releasePlan(this.model(env), this.model(roleStage(env, 'canary')), this.canaries.get(env) ?? null, this.model(roleStage(env, 'shadow')));
+    this.plans.set(env, plan);
+    this.onPlan(env, plan);
+  }
+
+  /** A role slot emptied in memory (a worker, told by its primary); `retire` also moves its files. */
+  drop(slot: string): void {
+    if (!this.models.get(slot)) return;
+    this.models.set(slot, null);
+    this.replan(stageRole(slot).env);
+    this.onRetire(slot);
+  }
+
+  /** Takes a canary or shadow away: the slot serves nothing, and its files become retired.json so a restart does not bring it back. */
+  async retire(slot: string): Promise<void> {
+    if (stageRole(slot).role === 'main') throw new ModelLoadError(`${slot} is an environment's main slot; only a canary or shadow is retired`, { env: slot });
+    this.drop(slot);
+    const dir = join(this.folder, slot);
+    await rename(join(dir, HOST_FILES.current), join(dir, HOST_FILES.retired)).catch(throwUnlessMissing);
+    await rename(HOST_FILES.meta(join(dir, HOST_FILES.current)), HOST_FILES.meta(join(dir, HOST_FILES.retired))).catch(throwUnlessMissing);
+  }
+
+  /** A canary's new weight or stickiness for the model it serves: no reload, the plan and the meta file change. */
+  async reweight(env: string, canary: CanarySettings): Promise<void> {
+    const slot = roleStage(env, 'canary');
+    const model = this.model(slot);
+    if (!model) throw new ModelLoadError(`${env} has no canary to reweight`, { env });
+    const file = HOST_FILES.meta(join(this.folder, slot, HOST_FILES.current));
+    await writeFileAtomic(file, JSON.stringify({ name: model.name, version: model.version, sha256: model.sha256, canary } satisfies DeployMeta, null, 2) + '\n');
+    const source = this.sources.get(model);
+    if (source) source.canary = canary;
+    this.swapIn(slot, model, canary);
+  }
+
+  /** Loads every slot's current.json (falling back to previous.json if current no longer passes). */
   async start(): Promise<void> {
-    for (const env of this.envs) {
-      const dir = join(this.folder, env);
-      await makeEnvDir(this.folder, dir);
+    for (const slot of this.slots) {
+      const dir = join(this.folder, slot);
+      const main = stageRole(slot).role === 'main';
+      // A role's folder is made when the sync first deploys to it.
+      if (main) await makeEnvDir(this.folder, dir);
       for (const file of [HOST_FILES.current, HOST_FILES.previous]) {
-        const model = await this.tryLoad(join(dir, file)).catch((err: unknown) => {
-          this.warn(`${env}: ${join(dir, file)} is not served: ${describeError(err)}`);
+        const loaded = await this.tryLoad(join(dir, file)).catch((err: unknown) => {
+          this.warn(`${slot}: ${join(dir, file)} is not served: ${describeError(err)}`);
           return null;
         });
-        if (model) {
-          this.models.set(env, model);
-          this.onSwap(env, model);
+        if (loaded) {
+          this.swapIn(slot, loaded.model, loaded.canary);
           break;
         }
+        // A role's previous model is not a fallback: it was replaced or taken away on purpose.
+        if (!main) break;
       }
-      if (!this.models.get(env)) this.warn(`${env}: no model yet; deploy one with bramble deploy NAME@VERSION --env ${env}`);
+      if (main && !this.models.get(slot)) this.warn(`${slot}: no model yet; deploy one with bramble deploy NAME@VERSION --env ${slot}`);
     }
   }
 
-  private async tryLoad(path: string): Promise<ServedModel | null> {
+  private async tryLoad(path: string): Promise<{ model: ServedModel; canary?: CanarySettings } | null> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -134,8 +207,8 @@ export class ModelHost {
     }
     const meta = await readMeta(path);
     const model = ServedModel.load(text, path, meta ? { version: meta.version, expectSha256: meta.sha256 } : {});
-    if (this.keepSources) this.sources.set(model, { text, file: path, version: meta?.version, sha256: meta?.sha256 });
-    return model;
+    if (this.keepSources) this.sources.set(model, { text, file: path, version: meta?.version, sha256: meta?.sha256, canary: meta?.canary });
+    return { model, canary: meta?.canary };
   }
 
   /** Takes MODELS/<env>/candidate.json: load, verify, self-test, swap; or refuse and keep the old model. */
@@ -155,10 +228,10 @@ export class ModelHost {
     if (!this.models.has(env)) throw new ModelLoadError(`unknown environment ${JSON.stringify(env)}; this server hosts ${this.envs.join(', ')}`, { env });
     const dir = join(this.folder, env);
     const candidate = join(dir, HOST_FILES.candidate);
-    let model: ServedModel | null;
+    let loaded: Awaited<ReturnType<ModelHost['tryLoad']>>;
     try {
-      model = await this.tryLoad(candidate);
-      if (!model) throw new ModelLoadError(`${candidate} does not exist; bramble deploy writes it before asking the server to take it`, { env });
+      loaded = await this.tryLoad(candidate);
+      if (!loaded) throw new ModelLoadError(`${candidate} does not exist; bramble deploy writes it before asking the server to take it`, { env });
     } catch (err) {
       // The refusal is what the caller must hear; a failure to set the candidate aside is only worth a warning.
       const setAside = (e: unknown): void => {
@@ -168,10 +241,10 @@ export class ModelHost {
       await rename(HOST_FILES.meta(candidate), HOST_FILES.meta(join(dir, HOST_FILES.rejected))).catch(setAside);
       throw err instanceof ModelLoadError ? err : new ModelLoadError(describeError(err), { env });
     }
+    const { model } = loaded;
     const old = this.models.get(env) ?? null;
-    // The swap: one assignment. Requests already running keep the object they hold.
-    this.models.set(env, model);
-    this.onSwap(env, model);
+    // The swap: one assignment. Requests already running keep the object (and plan) they hold.
+    this.swapIn(env, model, loaded.canary);
     // Then the files, so that a restart serves this model (and can fall back to the one before).
     const current = join(dir, HOST_FILES.current);
     const previous = join(dir, HOST_FILES.previous);
@@ -219,7 +292,13 @@ async function readMeta(path: string): Promise<DeployMeta | null> {
   const { version, sha256 } = meta;
   if (typeof version !== 'string' || typeof sha256 !== 'string') throw damagedMeta(file, 'version and sha256 are not strings');
   const name = 'name' in meta && typeof meta.name === 'string' ? meta.name : '';
-  return { name, version, sha256 };
+  if (!('canary' in meta)) return { name, version, sha256 };
+  const canary = meta.canary as CanarySettings;
+  try {
+    return { name, version, sha256, canary: checkCanary(canary, file) };
+  } catch (err) {
+    throw damagedMeta(file, describeError(err));
+  }
 }
 
 function damagedMeta(file: string, why: string): ModelLoadError {

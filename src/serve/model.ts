@@ -33,6 +33,10 @@ export class ServedModel {
   readonly inputs: readonly { name: string; kind: SlotKind }[];
   /** Columns a record may carry that are not inputs: the id and the target. */
   readonly passthrough: readonly string[];
+  /** The input record's JSON Schema as text: two models with the same accept the same rows (a shadow skips the check main made). */
+  readonly signature: string;
+  /** ml.yaml's data.id: the column a canary's `sticky: id` reads (release.ts); null when the model has none. */
+  readonly idColumn: string | null;
   readonly bytes: number;
   private readonly features: FittedFeatures;
   private readonly forest: RandomForest;
@@ -56,9 +60,12 @@ export class ServedModel {
     this.inputs = this.features.inputs.map((i) => ({ name: i.name, kind: i.kind }));
     const json = artifact.features as FeaturesJSON;
     this.passthrough = [json.id, json.target].filter((c): c is string => typeof c === 'string');
+    this.idColumn = typeof json.id === 'string' ? json.id : null;
     this.known = [...this.inputs.map((i) => i.name), ...this.passthrough];
     this.dates = this.inputs.filter((i) => i.kind === 'date').map((i) => i.name);
-    this.validate = compileSchema(recordSchema(json, booleanColumns(artifact.profile)));
+    const schema = recordSchema(json, booleanColumns(artifact.profile));
+    this.signature = JSON.stringify(schema);
+    this.validate = compileSchema(schema);
     this.row = new Float64Array(this.features.width);
     this.out = new Float64Array(this.classes ? this.classes.length : 1);
   }
@@ -114,9 +121,9 @@ export class ServedModel {
     }
   }
 
-  /** Checks and scores records; every record is checked before any is scored. */
-  predict(records: readonly unknown[], where: (i: number) => string): Prediction {
-    for (let i = 0; i < records.length; i++) this.check(records[i], where(i));
+  /** Checks and scores records; every record is checked before any is scored (unless `checked`: by a model of the same signature). */
+  predict(records: readonly unknown[], where: (i: number) => string, checked = false): Prediction {
+    if (!checked) for (let i = 0; i < records.length; i++) this.check(records[i], where(i));
     const n = records.length;
     const width = this.out.length;
     const probabilities = this.classes ? new Float64Array(n * width) : null;

@@ -13,6 +13,7 @@ import type { ModelHost } from './host.js';
 import { decodeSegment, errorReply, HttpError, reply, SERVE, type Protocol, type Reply, type ServeRequest } from './http.js';
 import { InputError, type ServedModel } from './model.js';
 import type { PredictionSink } from './prediction-log.js';
+import { scoreRequest } from './release.js';
 import type { GitSync } from './sync.js';
 import type { ServeTelemetry } from './telemetry.js';
 
@@ -78,9 +79,8 @@ function probeRoute(ctx: RouteContext, env: string, rest: string, model: ServedM
 async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST /invocations', { Allow: 'POST' });
   const records = mlflowRecords(await readBody(q.req, ctx.config.limits.bodyBytes), String(q.req.headers['content-type'] ?? ''), q.model);
-  const { predictions, probabilities } = q.model.predict(records, (i) => `row ${i}`);
-  ctx.telemetry.predicted({ env: q.env, model: q.model, id: q.id, records, labels: predictions, probabilities, started: q.started });
-  return reply(200, { predictions }, { 'x-request-id': q.id, 'x-bramble-model': `${q.model.name}@${q.model.version}` });
+  const { predictions, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), q.model, q, records);
+  return reply(200, { predictions }, { 'x-request-id': q.id, ...headers });
 }
 
 /** Open Inference Protocol v2: a model's metadata, readiness and inference. */
@@ -95,11 +95,12 @@ async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Pro
   if (match[3] === '/ready') return reply(200, { name: m.name, ready: true });
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST …/infer', { Allow: 'POST' });
   const { records, id: requestId } = v2Records(await readBody(q.req, ctx.config.limits.bodyBytes), m);
-  const { predictions, probabilities } = m.predict(records, (i) => `row ${i}`);
+  const { predictions, probabilities, model, role, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), m, q, records);
   const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];
-  if (probabilities && m.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, m.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
-  ctx.telemetry.predicted({ env: q.env, model: m, id: q.id, records, labels: predictions, probabilities, started: q.started });
-  return reply(200, { model_name: m.name, model_version: m.version, id: requestId ?? q.id, outputs }, { 'x-request-id': q.id });
+  if (probabilities && model.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, model.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
+  // v2's optional response parameters name who answered when it was not the main version alone.
+  const parameters = role === 'main' ? {} : { parameters: { bramble_role: role, bramble_model: headers['x-bramble-model'] } };
+  return reply(200, { model_name: m.name, model_version: model.version, id: requestId ?? q.id, outputs, ...parameters }, { 'x-request-id': q.id, ...headers });
 }
 
 function v2Metadata(model: ServedModel) {

@@ -17,6 +17,8 @@ import * as git from 'isomorphic-git';
 import { describeError, errorClass } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { readRegistryFile, REGISTRY, type Snapshot } from '../registry/store.js';
+import { RELEASE, roleStage, stageRole, type CanarySettings } from '../registry/roles.js';
+import type { Assignment, ModelState } from '../registry/state.js';
 import { writeCandidate, type ModelHost } from './host.js';
 import { blobId, monitorLatestPath, readMonitorSummary, type MonitorSummary } from './monitor-metrics.js';
 
@@ -33,16 +35,23 @@ export interface Desired {
   tag: string;
   version: string;
   sha256: string | null;
+  /** A canary's weight and stickiness, from its tag. */
+  canary?: CanarySettings;
 }
 
-export interface EnvStatus {
-  model: string;
+export interface SlotStatus {
   desired: Desired | null;
   live: { version: string; sha256: string } | null;
   /** Whether live is what the tags say (null when the tags assign nothing). */
   inSync: boolean | null;
   /** Why the last attempt to serve the desired version failed, if it did. */
   error: string | null;
+}
+
+export interface EnvStatus extends SlotStatus {
+  model: string;
+  /** The environment's canary and shadow, when the tags name one or one serves; a canary with the weight it serves at. */
+  roles?: { canary?: SlotStatus & { weight?: number | null; sticky?: string | null }; shadow?: SlotStatus };
 }
 
 export interface SyncStatus {
@@ -134,28 +143,17 @@ export class GitSync {
       const registry = await this.openRegistry();
       const { snapshot, models } = await registry.read({ fetch: registry.remote !== null });
       for (const [env, name] of Object.entries(this.models)) {
-        const assignment = models.get(name)?.envs.get(env);
-        if (!assignment || assignment.version === null) {
-          this.desired.set(env, null);
-          continue;
-        }
-        const v = Registry.version(models, name, assignment.version);
-        this.desired.set(env, { tag: assignment.tag, version: v.version, sha256: v.artifact });
-        const live = this.host.model(env);
-        if (live !== null && v.artifact !== null && live.sha256 === v.artifact && live.version === v.version) {
-          this.errors.set(env, null);
-          continue;
-        }
-        try {
-          // Verified against the sha256 in the version tag; a replaced file is refused here and never served.
-          const { text, artifact } = await registry.artifact(snapshot.head, v);
-          await writeCandidate(this.host.folder, env, text, { name, version: v.version, sha256: artifact.sha256 });
-          await this.host.deploy(env);
-          this.errors.set(env, null);
-        } catch (err) {
-          const message = `${name}@${v.version} (${assignment.tag}) is not served: ${describeError(err)}`;
-          this.errors.set(env, message);
-          this.deps.warn(`${env}: ${message}`);
+        const model = models.get(name);
+        const main = model?.envs.get(env);
+        await this.reconcile(registry, snapshot, models, name, env, main);
+        for (const role of RELEASE.roles) {
+          const slot = roleStage(env, role);
+          const assignment = model?.envs.get(slot);
+          // A canary or shadow runs beside a main version: without one it is not served, and /status says why.
+          if (assignment?.version && !main?.version) {
+            await this.reconcile(registry, snapshot, models, name, slot, undefined);
+            this.errors.set(slot, `${name} ${assignment.tag} names a ${role} for ${env}, which has no main version assigned; promote one to ${env} first`);
+          } else await this.reconcile(registry, snapshot, models, name, slot, assignment);
         }
       }
       try {
@@ -172,6 +170,43 @@ export class GitSync {
     this.count++;
     this.last = { at: new Date(now()).toISOString(), ok: error === null, seconds, error };
     this.deps.onSync?.(error === null, seconds);
+  }
+
+  /** One slot (an environment, or its canary or shadow) brought to what its assignment says. */
+  private async reconcile(registry: Registry, snapshot: Snapshot, models: Map<string, ModelState>, name: string, slot: string, assignment: Assignment | undefined): Promise<void> {
+    const { env, role } = stageRole(slot);
+    const live = this.host.model(slot);
+    if (!assignment || assignment.version === null) {
+      this.desired.set(slot, null);
+      this.errors.set(slot, null);
+      // Taken away by its tag (or its main version's): the role's slot empties; a main version stays (DESIGN.md §6).
+      if (role !== 'main' && live !== null) await this.host.retire(slot);
+      return;
+    }
+    const v = Registry.version(models, name, assignment.version);
+    const canary = role === 'canary' ? (assignment.canary ?? null) : null;
+    this.desired.set(slot, { tag: assignment.tag, version: v.version, sha256: v.artifact, ...(canary ? { canary } : {}) });
+    if (role === 'canary' && canary === null) {
+      this.errors.set(slot, `${name} ${assignment.tag} records no weight, so the canary is not served; promote it with bramble promote --role canary, which writes ml.yaml's weight into the tag`);
+      if (live !== null) await this.host.retire(slot);
+      return;
+    }
+    try {
+      if (live !== null && v.artifact !== null && live.sha256 === v.artifact && live.version === v.version) {
+        const now = this.host.canary(env);
+        if (canary && (now?.weight !== canary.weight || now.sticky !== canary.sticky)) await this.host.reweight(env, canary);
+      } else {
+        // Verified against the sha256 in the version tag; a replaced file is refused here and never served.
+        const { text, artifact } = await registry.artifact(snapshot.head, v);
+        await writeCandidate(this.host.folder, slot, text, { name, version: v.version, sha256: artifact.sha256, ...(canary ? { canary } : {}) });
+        await this.host.deploy(slot);
+      }
+      this.errors.set(slot, null);
+    } catch (err) {
+      const message = `${name}@${v.version} (${assignment.tag}) is not served: ${describeError(err)}`;
+      this.errors.set(slot, message);
+      this.deps.warn(`${slot}: ${message}`);
+    }
   }
 
   /** Each environment's NAME/monitoring/ENV/latest.json on the snapshot just read; absent is no result, not an error. */
@@ -229,17 +264,27 @@ export class GitSync {
   status(): SyncStatus {
     const environments: Record<string, EnvStatus> = {};
     for (const [env, model] of Object.entries(this.models)) {
-      const live = this.host.model(env);
-      const desired = this.desired.get(env) ?? null;
-      environments[env] = {
-        model,
-        desired,
-        live: live ? { version: live.version, sha256: live.sha256 } : null,
-        inSync: desired === null ? null : live !== null && live.version === desired.version && live.sha256 === desired.sha256,
-        error: this.errors.get(env) ?? null,
-      };
+      const status: EnvStatus = { model, ...this.slotStatus(env) };
+      for (const role of RELEASE.roles) {
+        const slot = this.slotStatus(roleStage(env, role));
+        if (slot.desired === null && slot.live === null && slot.error === null) continue;
+        status.roles ??= {};
+        status.roles[role] = role === 'canary' ? { ...slot, weight: this.host.canary(env)?.weight ?? null, sticky: this.host.canary(env)?.sticky ?? null } : slot;
+      }
+      environments[env] = status;
     }
     return { url: safeUrl(this.source.url), intervalSeconds: this.source.intervalSeconds, lastSync: this.last, syncs: this.count, environments };
+  }
+
+  private slotStatus(slot: string): SlotStatus {
+    const live = this.host.model(slot);
+    const desired = this.desired.get(slot) ?? null;
+    return {
+      desired,
+      live: live ? { version: live.version, sha256: live.sha256 } : null,
+      inSync: desired === null ? null : live !== null && live.version === desired.version && live.sha256 === desired.sha256,
+      error: this.errors.get(slot) ?? null,
+    };
   }
 }
 

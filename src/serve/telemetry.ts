@@ -2,7 +2,9 @@
 // series the hot path touches are resolved once per model (on each swap), not per request.
 import type { Label } from '../model/forest/forest.js';
 import { LATENCY_BUCKETS, Metrics } from './metrics.js';
-import type { ServedModel } from './model.js';
+import { describeError } from '../errors.js';
+import { roleStage, stageRole, type Role } from '../registry/roles.js';
+import { InputError, type ServedModel } from './model.js';
 import { MonitorMetrics } from './monitor-metrics.js';
 import type { PredictionSink } from './prediction-log.js';
 import type { GitSync } from './sync.js';
@@ -21,6 +23,8 @@ export interface Answered {
   probabilities: Float64Array | null;
   /** performance.now() when the request came in. */
   started: number;
+  /** Who answered (release.ts); main when absent. */
+  role?: Role;
 }
 
 export class ServeTelemetry {
@@ -41,26 +45,49 @@ export class ServeTelemetry {
   private readonly syncSeconds = this.metrics.gauge('bramble_sync_duration_seconds', 'How long the last sync took.');
   private readonly inSync = this.metrics.gauge('bramble_sync_in_sync', '1 when an environment serves what the tags assign it, 0 when not (absent when they assign nothing).', ['env']);
   private readonly monitor = new MonitorMetrics(this.metrics);
+  private readonly release = this.metrics.gauge(
+    'bramble_release_weight',
+    "The share of an environment's rows each role's version answers: main 1 − the canary's weight; a shadow scores every request (1) and answers none.",
+    ['env', 'role', 'model', 'version'],
+  );
+  private readonly shadowRefused = this.metrics.counter('bramble_shadow_refused_total', 'Requests the shadow could not score (rows its signature refuses); they are not logged for it.', ['env']);
+  private readonly shadowErrors = this.metrics.counter('bramble_shadow_errors_total', "Requests whose shadow scoring failed unexpectedly (each warned of); the client's answer had gone already.", ['env']);
 
   /** Per environment, the series the hot path touches. */
   private readonly series = new Map<string, { duration: { observe(v: number): void }; byClass: Map<string, Increment> }>();
   private readonly shown = new Map<string, ServedModel>();
   private readonly statusCounters = new Map<string, Increment>();
 
-  constructor(private readonly log: PredictionSink) {}
+  constructor(
+    private readonly log: PredictionSink,
+    private readonly warn: (message: string) => void = () => {},
+  ) {}
 
-  /** An environment now serves `model`: re-label the info gauge and resolve its series. */
-  swapped(env: string, model: ServedModel): void {
-    const before = this.shown.get(env);
-    if (before) this.info.set({ env, model: before.name, version: before.version, sha256: before.sha256 }, 0);
-    this.info.set({ env, model: model.name, version: model.version, sha256: model.sha256 }, 1);
-    this.shown.set(env, model);
+  /** A slot (an environment, or its role's `ENV-canary`/`ENV-shadow`) now serves `model`: re-label its gauge and resolve its series. */
+  swapped(slot: string, model: ServedModel): void {
+    const { env, role } = stageRole(slot);
+    const before = this.shown.get(slot);
+    if (role === 'main') {
+      if (before) this.info.set({ env, model: before.name, version: before.version, sha256: before.sha256 }, 0);
+      this.info.set({ env, model: model.name, version: model.version, sha256: model.sha256 }, 1);
+    }
+    this.shown.set(slot, model);
     const byClass = new Map<string, Increment>();
     // Regression answers are counted under the empty class, which Prometheus shows as no class label at all.
     if (model.classes) for (const c of model.classes) byClass.set(String(c), this.predictions.child({ env, model: model.name, task: model.task, class: String(c) }));
     else byClass.set('', this.predictions.child({ env, model: model.name, task: model.task, class: '' }));
-    this.series.set(env, { duration: this.duration.child({ env, model: model.name, version: model.version }), byClass });
+    this.series.set(slot, { duration: this.duration.child({ env, model: model.name, version: model.version }), byClass });
   }
+
+  /** Each role's share of an environment's rows, after any swap, reweight or removal (release.ts's plan). */
+  released(env: string, shares: readonly { role: Role; model: ServedModel; weight: number }[]): void {
+    for (const shown of this.releaseShown.get(env) ?? []) this.release.set(shown, 0);
+    const now = shares.map((s) => ({ env, role: s.role, model: s.model.name, version: s.model.version }));
+    shares.forEach((s, i) => this.release.set(now[i], s.weight));
+    this.releaseShown.set(env, now);
+  }
+
+  private readonly releaseShown = new Map<string, { env: string; role: string; model: string; version: string }[]>();
 
   /** A request to an environment was answered with `code`. */
   answered(env: string, code: number): void {
@@ -73,24 +100,51 @@ export class ServeTelemetry {
     c.inc();
   }
 
-  /** A prediction: its latency and classes counted, and its record appended to the prediction log. */
-  predicted(a: Answered): void {
+  /** A prediction: its latency and classes counted, and its record appended to the prediction log; returns the inputs as the line wrote them. */
+  predicted(a: Answered, inputs: string = JSON.stringify(a.records)): string {
     const seconds = (performance.now() - a.started) / 1000;
-    const s = this.series.get(a.env);
+    const slot = a.role === undefined || a.role === 'main' ? a.env : roleStage(a.env, a.role);
+    const s = this.series.get(slot);
     s?.duration.observe(seconds);
     if (s && a.model.classes) for (const label of a.labels) s.byClass.get(String(label))?.inc();
     else if (s) s.byClass.get('')?.inc(a.labels.length);
-    this.log.appendLine(predictionLine(a, this.fragment(a.env, a.model), seconds * 1000));
+    this.log.appendLine(predictionLine(a, this.fragment(slot, a.env, a.role ?? 'main', a.model), seconds * 1000, inputs));
+    return inputs;
   }
 
-  /** Per environment, `"env":…,"model":{…}` of the model it serves, made once per model rather than per request. */
+  /**
+   * The shadow's turn, after the answer went out: scored and logged as role shadow, never returned. `main` is the
+   * model that checked these rows and `inputs` their JSON as main's line wrote it: a shadow of the same signature
+   * neither checks nor serialises them again.
+   */
+  shadowed(q: Pick<Answered, 'env' | 'id'>, shadow: ServedModel, records: unknown[], main: ServedModel, inputs: string | undefined): void {
+    const started = performance.now();
+    let p;
+    try {
+      // Rows one model checked whole (inputs given) need no second check by a model with the same signature.
+      p = shadow.predict(records, (i) => `row ${i}`, inputs !== undefined && shadow.signature === main.signature);
+    } catch (err) {
+      // It runs after the answer, outside any request: a failure here must neither reach a client nor end the process.
+      if (err instanceof InputError) this.shadowRefused.inc({ env: q.env });
+      else {
+        this.shadowErrors.inc({ env: q.env });
+        this.warn(`request ${q.id}: the shadow ${shadow.name}@${shadow.version} failed: ${describeError(err)}`);
+      }
+      return;
+    }
+    const answered = { env: q.env, model: shadow, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started, role: 'shadow' as const };
+    if (inputs === undefined) this.predicted(answered);
+    else this.predicted(answered, inputs);
+  }
+
+  /** Per slot, `"env":…,"role":…,"model":{…}` of the model it serves, made once per model rather than per request. */
   private readonly fragments = new Map<string, { model: ServedModel; text: string }>();
 
-  private fragment(env: string, model: ServedModel): string {
-    const known = this.fragments.get(env);
+  private fragment(slot: string, env: string, role: Role, model: ServedModel): string {
+    const known = this.fragments.get(slot);
     if (known?.model === model) return known.text;
-    const text = `"env":${JSON.stringify(env)},"model":${JSON.stringify({ name: model.name, version: model.version, sha256: model.sha256 })}`;
-    this.fragments.set(env, { model, text });
+    const text = `"env":${JSON.stringify(env)},"role":${JSON.stringify(role)},"model":${JSON.stringify({ name: model.name, version: model.version, sha256: model.sha256 })}`;
+    this.fragments.set(slot, { model, text });
     return text;
   }
 
@@ -115,13 +169,13 @@ export class ServeTelemetry {
 }
 
 /**
- * A prediction's log line, exactly as JSON.stringify would write the record { id, time, env, model, inputs, outputs:
+ * A prediction's log line, exactly as JSON.stringify would write the record { id, time, env, role, model, inputs, outputs:
  * { predictions, probabilities? }, latencyMs } (test/serve-prediction-log.test.ts compares them), with the
  * environment's and model's part made once per model and the probabilities written from their typed array
  * without copying them into an array first.
  */
-export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | 'probabilities'>, envAndModel: string, latencyMs: number): string {
-  let line = `{"id":${JSON.stringify(a.id)},"time":"${new Date().toISOString()}",${envAndModel},"inputs":${JSON.stringify(a.records)},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
+export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | 'probabilities'>, envAndModel: string, latencyMs: number, inputs: string = JSON.stringify(a.records)): string {
+  let line = `{"id":${JSON.stringify(a.id)},"time":"${new Date().toISOString()}",${envAndModel},"inputs":${inputs},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
   const p = a.probabilities;
   if (p) {
     line += ',"probabilities":[';

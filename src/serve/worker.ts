@@ -6,6 +6,7 @@ import type { WorkerSide } from './app.js';
 import { readBody } from './body.js';
 import type { ModelHost } from './host.js';
 import type { Reply, ServeRequest } from './http.js';
+import type { CanarySettings } from '../registry/roles.js';
 import { ServedModel } from './model.js';
 import { appendRecord, type PredictionLogStats, type PredictionSink } from './prediction-log.js';
 
@@ -16,6 +17,8 @@ export interface WireModel {
   file: string;
   version: string;
   sha256: string;
+  /** A canary slot's weight and stickiness. */
+  canary?: CanarySettings;
 }
 
 export interface WireRequest {
@@ -27,7 +30,7 @@ export interface WireRequest {
 }
 
 export type ToWorker =
-  | { t: 'models'; seq: number; models: WireModel[] }
+  | { t: 'models'; seq: number; models: WireModel[]; /** Role slots emptied (a canary or shadow taken away). */ removed?: string[] }
   | { t: 'reply'; n: number; reply: Reply }
   | { t: 'collect'; n: number }
   | { t: 'log-state'; faulty: boolean };
@@ -161,7 +164,7 @@ export class WorkerLink {
   private received(message: Envelope<ToWorker>): void {
     if (typeof message !== 'object' || message === null || message.bramble !== 1) return;
     const m = message.body;
-    if (m.t === 'models') this.load(m.seq, m.models);
+    if (m.t === 'models') this.load(m.seq, m.models, m.removed ?? []);
     else if (m.t === 'reply') {
       const resolve = this.waiting.get(m.n);
       this.waiting.delete(m.n);
@@ -172,21 +175,25 @@ export class WorkerLink {
   }
 
   /** Loads each model sent (hash, schema, self-test: as every process does) and serves it; answers what it serves. */
-  private load(seq: number, models: readonly WireModel[]): void {
+  private load(seq: number, models: readonly WireModel[], removed: readonly string[]): void {
     const host = this.host;
     if (!host) return;
     const errors: string[] = [];
     for (const m of models) {
       try {
-        host.install(m.env, ServedModel.load(m.text, m.file, { version: m.version, expectSha256: m.sha256 }));
+        const now = host.model(m.env);
+        // The same artifact with new canary settings (a reweight): nothing to load again.
+        const model = now !== null && now.sha256 === m.sha256 && now.version === m.version ? now : ServedModel.load(m.text, m.file, { version: m.version, expectSha256: m.sha256 });
+        host.install(m.env, model, m.canary);
       } catch (err) {
         // The primary verified this text: a worker that cannot load it keeps its model and says so (/status shows it).
         errors.push(`${m.env}: ${describeError(err)}`);
         this.warn(`${m.env}: the model the primary sent is not served here: ${describeError(err)}`);
       }
     }
+    for (const slot of removed) host.drop(slot);
     const versions: Record<string, string | null> = {};
-    for (const env of host.envs) versions[env] = host.model(env)?.version ?? null;
+    for (const slot of host.slots) if (host.envs.includes(slot) || host.model(slot)) versions[slot] = host.model(slot)?.version ?? null;
     this.send({ t: 'loaded', seq, versions, ...(errors.length > 0 ? { error: errors.join('; ') } : {}) });
     this.firstModels?.();
     this.firstModels = null;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { readMlYaml } from '../config/ml-yaml.js';
 import { describeError, errorClass } from '../errors.js';
 import { Registry, checkEnvironment } from '../registry/registry.js';
+import { stageRole } from '../registry/roles.js';
 import { parseTag } from '../registry/tags.js';
 import { ModelHost, writeCandidate, type DeployResult } from '../serve/host.js';
 import { readServeConfig, type ServeConfig } from '../serve/config.js';
@@ -217,6 +218,10 @@ export async function resolveAssignment(dir: string, tag: string, ports: Pick<Po
       `the tag ${tag} is not an assignment tag in GTO's grammar (name#env#N, e.g. churn#prod#4)${event ? ` but ${TAG_KINDS[event.kind]}` : ''}; there is nothing to deploy for it`,
       { tag },
     );
+  }
+  const { env, role } = stageRole(event.env);
+  if (role !== 'main') {
+    throw new UsageError(`the tag ${tag} names ${env}'s ${role}, which the hosts that follow git take on their next sync (POST /admin/sync); bramble deploy puts main versions only`, { tag });
   }
   const registry = await Registry.open({ dir, env: ports.git.env, remote: ports.git.remote, warn: (m) => ports.log.warn(m) });
   const { models } = await registry.read({ fetch: registry.remote !== null });

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { readMlYaml, type MlConfig } from '../config/ml-yaml.js';
 import { checkEnvironment, Registry, type Assigned } from '../registry/registry.js';
+import { checkCanary, parseRole, ReleaseError, roleStage, type CanarySettings, type ReleaseRole } from '../registry/roles.js';
 import { requireApproval } from './approval.js';
 import { rollbackTarget } from './options.js';
 import type { Ports } from './ports.js';
@@ -15,6 +16,8 @@ export interface PromoteOptions {
   name?: string;
   version: string;
   env: string;
+  /** A release role (canary or shadow): the version runs beside the environment's main one (registry/roles.ts). */
+  role?: string;
 }
 
 export interface RollbackOptions {
@@ -30,8 +33,42 @@ type AssignPorts = Pick<Ports, 'git' | 'log' | 'fs' | 'platform' | 'showPath'>;
 /** The promote use-case. */
 export function promote(options: PromoteOptions, ports: AssignPorts): Promise<Assigned> {
   return assignWith(options.dir, options.env, ports, (registry, config, environments) =>
-    registry.assign(options.name ?? config.name, options.version, options.env, environments),
+    registry.assign(options.name ?? config.name, options.version, options.env, environments, releaseOf(options, config)),
   );
+}
+
+/** A role's settings: a canary's weight and stickiness come from ml.yaml, reviewed there, and go into its tag. */
+function releaseOf(options: PromoteOptions, config: MlConfig): { role: ReleaseRole; canary: CanarySettings | null } | undefined {
+  if (options.role === undefined) return undefined;
+  const role = parseRole(options.role, '--role');
+  if (role !== 'canary') return { role, canary: null };
+  const block = config.environments[options.env]?.canary;
+  if (!block) {
+    throw new ReleaseError(
+      `${join(options.dir, 'ml.yaml')} environments.${options.env}: no canary block, so the canary's weight is not decided; add canary: { weight: 0.1, sticky: id } under environments.${options.env} (by pull request), then promote with --role canary`,
+      { env: options.env },
+    );
+  }
+  return { role, canary: checkCanary({ weight: block.weight, sticky: block.sticky }, `ml.yaml environments.${options.env}.canary`) };
+}
+
+/**
+ * The reweight use-case: ml.yaml's `environments.ENV.canary`, as merged, written to ENV's canary tag — a new tag
+ * for the same version when the weight or stickiness changed, its unassignment when ml.yaml has no canary block
+ * any more, nothing when the two agree. What a pull request changed in ml.yaml thus reaches the hosts, which read
+ * only the tags (registry/roles.ts), on their next sync.
+ */
+export function reweight(options: { dir: string; name?: string; env: string }, ports: AssignPorts): Promise<Assigned> {
+  return assignWith(options.dir, options.env, ports, async (registry, config, environments) => {
+    const name = options.name ?? config.name;
+    const { models } = await registry.read({ fetch: registry.remote !== null });
+    const current = models.get(name)?.envs.get(roleStage(options.env, 'canary'));
+    if (!current?.version) {
+      throw new ReleaseError(`${options.env} has no canary of ${name} to reweight; start one with bramble promote ${name}@vX.Y.Z ${options.env} --role canary`, { env: options.env });
+    }
+    if (!config.environments[options.env]?.canary) return registry.unassign(name, options.env, environments, 'canary');
+    return registry.assign(name, current.version, options.env, environments, releaseOf({ ...options, version: current.version, role: 'canary' }, config));
+  });
 }
 
 /** The rollback use-case: an earlier version assigned again; history is never rewritten. */

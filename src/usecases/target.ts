@@ -3,6 +3,7 @@
 import type { MlConfig } from '../config/ml-yaml.js';
 import type { EventContext } from '../platform/types.js';
 import { checkEnvironment } from '../registry/registry.js';
+import { stageRole } from '../registry/roles.js';
 import { parseTag } from '../registry/tags.js';
 import { UsageError } from './options.js';
 
@@ -39,8 +40,9 @@ export function targetOf(config: MlConfig, event: EventContext, requested: strin
         { tag: event.ref },
       );
     }
-    // Only an assignment deploys; taking a version away (name#env!#N) does not stop a server yet.
-    if (tag?.kind === 'assign' && tag.name === config.name) {
+    // Only an assignment deploys; taking a version away (name#env!#N) does not stop a server yet. A canary or
+    // shadow (name#env-canary#N) deploys nothing here either: the hosts that follow git take it on their next sync.
+    if (tag?.kind === 'assign' && tag.name === config.name && stageRole(tag.env).role === 'main') {
       checkEnvironment(tag.env, environments);
       environment = tag.env;
     }

@@ -34,6 +34,7 @@ const OPTIONS = {
   fetch: { type: 'boolean' },
   workers: { type: 'string' },
   server: { type: 'string' },
+  role: { type: 'string' },
 } as const;
 
 type Option = keyof typeof OPTIONS;

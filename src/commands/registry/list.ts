@@ -44,7 +44,7 @@ export function modelJson(m: ModelState) {
     name: m.name,
     latest: latestVersion(m)?.version ?? null,
     deprecated: m.deprecated,
-    environments: Object.fromEntries([...m.envs].map(([env, a]) => [env, { version: a.version, tag: a.tag, by: a.by, at: a.at }])),
+    environments: Object.fromEntries([...m.envs].map(([env, a]) => [env, { version: a.version, tag: a.tag, by: a.by, at: a.at, ...(a.role ? { role: a.role } : {}), ...(a.canary ? { canary: a.canary } : {}) }])),
     versions: m.versions,
   };
 }
@@ -53,7 +53,7 @@ function envSummary(m: ModelState): string {
   return [...m.envs.values()]
     .filter((a) => a.version !== null)
     .sort((a, b) => (a.env < b.env ? -1 : 1))
-    .map((a) => `${a.env}=${a.version}`)
+    .map((a) => `${a.env}=${a.version}${a.canary ? ` (weight ${a.canary.weight})` : ''}`)
     .join(' ');
 }
 
