@@ -183,6 +183,23 @@ describe('bad input to the actions', () => {
   });
 });
 
+/** The runner's variables for a job of the release path on `repo`, against the double. */
+function releaseEnv(double: GitHubDouble, repo: string, eventPath: string, run: { event: string; ref: string; run: string }): Record<string, string> {
+  return {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_API_URL: double.url,
+    GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
+    GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
+    GITHUB_EVENT_NAME: run.event,
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
+    GITHUB_REF: run.ref,
+    GITHUB_RUN_ID: run.run,
+    GIT_COMMITTER_NAME: 'Ada Lovelace',
+    GIT_COMMITTER_EMAIL: 'ada@example.com',
+  };
+}
+
 describe('promote and deploy record one Deployment', () => {
   it('promote records the tag as a Deployment in progress; deploy of that tag continues it to success', async () => {
     const repo = makeModelRepo({ trees: 10 });
@@ -208,19 +225,7 @@ describe('promote and deploy record one Deployment', () => {
       writeFileSync(serveJson, JSON.stringify({ listen: { port: closed }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' } } }));
       const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
       writeFileSync(eventPath, readFileSync(join(import.meta.dirname, 'fixtures/github-events/workflow_dispatch.json')));
-      const env = {
-        GITHUB_ACTIONS: 'true',
-        GITHUB_API_URL: double.url,
-        GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
-        GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
-        GITHUB_EVENT_NAME: 'workflow_dispatch',
-        GITHUB_EVENT_PATH: eventPath,
-        GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
-        GITHUB_REF: 'refs/heads/main',
-        GITHUB_RUN_ID: '9',
-        GIT_COMMITTER_NAME: 'Ada Lovelace',
-        GIT_COMMITTER_EMAIL: 'ada@example.com',
-      };
+      const env = releaseEnv(double, repo, eventPath, { event: 'workflow_dispatch', ref: 'refs/heads/main', run: '9' });
       // prod has `approval: true` in the template's ml.yaml: the GitHub environment must require a review.
       double.addEnvironment('prod', { reviewers: [GITHUB_ACTORS.octocat] });
       const promoted = await runStep('promote', { dir: '.', environment: 'prod', version: 'v1.0.0', token: GITHUB_DOUBLE.botToken }, env, repo);
@@ -241,4 +246,47 @@ describe('promote and deploy record one Deployment', () => {
       await double.close();
     }
   });
+});
+
+describe("the release job's promote applies ml.yaml's canary block", () => {
+  it('writes a merged weight to the canary tag, takes the canary away when the block goes, and is silent without a canary', async () => {
+    const repo = makeModelRepo({ trees: 10 });
+    const double = await startGitHubDouble({ resolveRef: (name) => git(repo, 'tag', '--list', name).trim() === name ? git(repo, 'rev-parse', `refs/tags/${name}^{commit}`).trim() : undefined });
+    try {
+      await (await import('../src/registry/registry.js')).Registry.open({ dir: repo, remote: null, env: {} }).then(async (r) => r.register(await train(repo)));
+      const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
+      writeFileSync(eventPath, readFileSync(join(import.meta.dirname, 'fixtures/github-events/workflow_dispatch.json')));
+      const env = releaseEnv(double, repo, eventPath, { event: 'push', ref: 'refs/heads/develop', run: '11' });
+      const release = () => runStep('promote', { dir: '.', environment: 'dev', version: 'v1.0.0', token: GITHUB_DOUBLE.botToken }, env, repo);
+      const tags = () => git(repo, 'tag', '--list', 'churn#dev-canary*').trim().split('\n').filter((t) => t !== '');
+      // No canary: the promotion alone, and not a word about canaries.
+      const first = await release();
+      expect(first.code, first.stdout).toBe(0);
+      expect(first.summary).not.toContain('canary');
+      expect(tags()).toEqual([]);
+      // A canary started at 0.1, then a pull request merged with 0.3: the release job's promote writes 0.3.
+      editMlYaml(repo, (t) => t.replace(/dev: +\{ branch: develop \}/, 'dev:     { branch: develop, canary: { weight: 0.1, sticky: id } }'));
+      commitAll(repo, 'a canary for dev');
+      const { spawnSync } = await import('node:child_process');
+      const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
+      const started = spawnSync(process.execPath, [cli, 'promote', 'churn@v1.0.0', 'dev', '--role', 'canary', '--no-remote'], { cwd: repo, encoding: 'utf8' });
+      expect(started.status, started.stderr).toBe(0);
+      editMlYaml(repo, (t) => t.replace('weight: 0.1', 'weight: 0.3'));
+      commitAll(repo, 'the canary at 0.3');
+      const reweighed = await release();
+      expect(reweighed.code, reweighed.stdout).toBe(0);
+      expect(reweighed.summary).toMatch(/The canary churn@v1\.0\.0 runs at ml\.yaml's weight now \(churn#dev-canary#\d+\)/);
+      const newest = tags().sort((a, b) => Number(a.split('#')[2]) - Number(b.split('#')[2])).at(-1) as string;
+      expect(git(repo, 'tag', '-l', '--format=%(contents)', newest)).toContain('Bramble-Weight: 0.3');
+      // The block removed and merged: the canary is taken away.
+      editMlYaml(repo, (t) => t.replace(/dev: +\{ branch: develop, canary: \{ weight: 0\.3, sticky: id \} \}/, 'dev:     { branch: develop }'));
+      commitAll(repo, 'no canary');
+      const removed = await release();
+      expect(removed.code, removed.stdout).toBe(0);
+      expect(removed.summary).toMatch(/The canary was taken away \(churn#dev-canary!#\d+\)/);
+      expect(double.problems).toEqual([]);
+    } finally {
+      await double.close();
+    }
+  }, 120_000);
 });

@@ -64,3 +64,13 @@ const DEPLOYED_VIA = {
 export function deploySummary(result: DeployOutcome, url: string): string {
   return `### Deployed ${result.name}@${result.version} to ${result.env}${DEPLOYED_VIA[result.via]}\n\n${url}\n`;
 }
+
+/**
+ * What the release's promote did to the environment's canary (usecases/promote.ts reweight with ifCanary): nothing
+ * to say when there is none or tag and ml.yaml agree.
+ */
+export function canarySummary(canary: Assigned | null, env: string): string {
+  if (canary === null || canary.unchanged) return '';
+  if (canary.version === null) return `\n\nThe canary was taken away (${canary.tag}): ml.yaml has no canary block for ${env} any more.\n`;
+  return `\n\nThe canary ${canary.name}@${canary.version} runs at ml.yaml's weight now (${canary.tag}).\n`;
+}

@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { ACTIONS, configAnnotations, splitVersion, type Inputs as StepInputs, type Step } from '../actions/common.js';
 import { compareStep, monitorStep, retrainStep, sweepStep, trainStep, validateStep, type StepIo } from '../actions/steps.js';
-import { deploySummary, promoteSummary, registerSummary } from '../actions/summaries.js';
+import { canarySummary, deploySummary, promoteSummary, registerSummary } from '../actions/summaries.js';
 import { ConfigError } from '../config/ml-yaml.js';
 import { gitlabPlatform, type GitLabPlatform } from '../platform/gitlab.js';
 import { deploy } from '../usecases/deploy.js';
 import { UsageError, workersOption } from '../usecases/options.js';
 import type { Env, Ports } from '../usecases/ports.js';
-import { promote, rollback } from '../usecases/promote.js';
+import { promote, reweight, rollback } from '../usecases/promote.js';
 import { register } from '../usecases/register.js';
 import { defineCommand, type CliIo } from './command.js';
 
@@ -165,7 +165,9 @@ const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
     const back = flag('rollback', inputs.rollback);
     if (!back && !inputs.version) throw new UsageError('--version is empty; give the version to promote (churn@v1.2.0), or --rollback true');
     const result = back ? await rollback({ dir, env, to: inputs.version }, ports) : await promote({ dir, env, ...splitVersion(inputs.version) }, ports);
-    await platform.summary(promoteSummary(result));
+    // As the promote action: a merged change to ml.yaml's canary block reaches the canary's tag (hosts sync it).
+    const canary = back ? null : await reweight({ dir, env, ifCanary: true }, ports);
+    await platform.summary(promoteSummary(result) + canarySummary(canary, env));
     output({ version: result.version ?? '', tag: result.tag ?? '', previous: result.previous ?? '', changed: String(!result.unchanged) });
     // Pushed with the job token: GitLab starts no pipeline for the tag, so ask for one.
     if (!result.unchanged && result.tag && !ports.git.env.GITLAB_TOKEN && !ports.git.env.BRAMBLE_GIT_TOKEN) {

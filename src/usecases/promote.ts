@@ -58,12 +58,15 @@ function releaseOf(options: PromoteOptions, config: MlConfig): { role: ReleaseRo
  * any more, nothing when the two agree. What a pull request changed in ml.yaml thus reaches the hosts, which read
  * only the tags (registry/roles.ts), on their next sync.
  */
-export function reweight(options: { dir: string; name?: string; env: string }, ports: AssignPorts): Promise<Assigned> {
+export function reweight(options: { dir: string; name?: string; env: string; ifCanary?: boolean }, ports: AssignPorts): Promise<Assigned> {
   return assignWith(options.dir, options.env, ports, async (registry, config, environments) => {
     const name = options.name ?? config.name;
     const { models } = await registry.read({ fetch: registry.remote !== null });
-    const current = models.get(name)?.envs.get(roleStage(options.env, 'canary'));
+    const stage = roleStage(options.env, 'canary');
+    const current = models.get(name)?.envs.get(stage);
     if (!current?.version) {
+      // The release job's reweight after every merge: no canary is nothing to do.
+      if (options.ifCanary) return { name, env: stage, version: null, tag: null, unchanged: true, previous: null };
       throw new ReleaseError(`${options.env} has no canary of ${name} to reweight; start one with bramble promote ${name}@vX.Y.Z ${options.env} --role canary`, { env: options.env });
     }
     if (!config.environments[options.env]?.canary) return registry.unassign(name, options.env, environments, 'canary');
