@@ -106,7 +106,18 @@ export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main:
 function whole(telemetry: ServeTelemetry, model: ServedModel, role: Role, q: Routed, records: unknown[], where: (i: number) => string): Scored {
   const p = model.predict(records, where);
   const inputs = telemetry.predicted({ env: q.env, model, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started: q.started, role });
-  return { ...p, model, role, headers: { 'x-bramble-model': `${model.name}@${model.version}`, 'x-bramble-role': role }, inputs };
+  return { predictions: p.predictions, probabilities: p.probabilities, model, role, headers: answerHeaders(model, role), inputs };
+}
+
+/** x-bramble-model and x-bramble-role of a whole answer, made once per model and role (every request reads them). */
+const ANSWER_HEADERS = new WeakMap<ServedModel, Map<Role, Readonly<Record<string, string>>>>();
+
+function answerHeaders(model: ServedModel, role: Role): Record<string, string> {
+  let byRole = ANSWER_HEADERS.get(model);
+  if (byRole === undefined) ANSWER_HEADERS.set(model, (byRole = new Map()));
+  let headers = byRole.get(role);
+  if (headers === undefined) byRole.set(role, (headers = Object.freeze({ 'x-bramble-model': `${model.name}@${model.version}`, 'x-bramble-role': role })));
+  return headers as Record<string, string>;
 }
 
 /** Per row, 1 where the canary answers, and how many rows that is. */
