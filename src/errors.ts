@@ -101,9 +101,12 @@ export const ERRORS = {
   E_PREDICTION_LOG: { class: 'PredictionLogError', exit: 2, http: 500, fix: "Fix serve.json's log block as the message says." },
   E_MONITOR_LOG: { class: 'MonitorLogError', exit: 2, http: 500, fix: "Give --logs the folder of serve.json's log.dir, where predictions.jsonl is." },
   E_SYNC: { class: 'SyncError', exit: 2, http: 500, fix: "Fix serve.json's git block, or the token it names, so the host can read the registry." },
+  E_ONLINE_STORE: { class: 'OnlineStoreError', exit: 2, http: 500, fix: 'Run bramble materialize for the view the message names, or fix the online store path (serve.json features.store, --online).' },
   // The server: answering a request.
   E_SERVE_INPUT: { class: 'InputError', exit: 2, http: 400, fix: "Send rows in one of the protocol's shapes, with the model's columns (GET /v2/models/NAME lists them)." },
   E_SERVE_MODEL: { class: 'ModelLoadError', exit: 2, http: 409, fix: 'The model was refused and the old one serves: deploy a sound artifact.' },
+  E_FEATURE_KEY: { class: 'FeatureKeyError', exit: 2, http: 400, fix: "Give the entity key the message names in each row that leaves the view's features to the online store." },
+  E_FEATURE_ENTITY: { class: 'FeatureEntityError', exit: 2, http: 404, fix: "Materialize the entity's values (bramble materialize), send its features in the row, or declare on_missing: null for the view." },
   E_HTTP_BAD_PATH: { class: 'HttpError', exit: 2, http: 400, fix: 'Percent-encode the path with encodeURIComponent.' },
   E_HTTP_UNAUTHORIZED: { class: 'HttpError', exit: 2, http: 401, fix: 'Send the bearer token of the environment (Authorization: Bearer …), or the admin token.' },
   E_HTTP_NOT_FOUND: { class: 'HttpError', exit: 2, http: 404, fix: 'Use a route the server has: POST /ENV/invocations, /ENV/v2/models/NAME/infer, /ping, /metrics.' },
