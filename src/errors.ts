@@ -75,6 +75,12 @@ export const ERRORS = {
   // Parameter sweeps (bramble sweep).
   E_SWEEP: { class: 'SweepError', exit: 2, http: 500, fix: 'Add a sweep: block to ml.yaml, or fix the --shard or --gather the message names.' },
   E_SWEEP_FOLDS: { class: 'SweepFoldError', exit: 2, http: 500, fix: 'Lower sweep.folds in ml.yaml, or add rows, so that every fold has rows to validate on and two classes to train on.' },
+  // The feature store (features.yaml, bramble ingest, training sets from the store).
+  E_FEATURES_CONFIG: { class: 'FeaturesConfigError', exit: 2, http: 500, fix: 'Fix features.yaml at the line and column given; docs/feature-store.md lists every key.' },
+  E_STORE_SOURCE: { class: 'StoreSourceError', exit: 2, http: 500, fix: "Make the source answer with a data file (the path, the URL, or the database and the environment variable the message names)." },
+  E_STORE_BATCH: { class: 'StoreBatchError', exit: 2, http: 500, fix: 'The batch was quarantined, not merged: read the report the message names, fix the source, ingest again.' },
+  E_STORE_DATA: { class: 'StoreDataError', exit: 2, http: 500, fix: 'Restore the partition the message names (or ingest again), so that it matches its manifest in git.' },
+  E_STORE_JOIN: { class: 'StoreJoinError', exit: 2, http: 500, fix: "Fix the entity table or the view's rows the message names: one row per key, event time and created time." },
   // GitHub.
   E_GITHUB_AUTH: { class: 'GitHubAuthError', exit: 2, http: 500, fix: "Pass a token GitHub accepts (the workflow's GITHUB_TOKEN)." },
   E_GITHUB_PERMISSION: { class: 'GitHubPermissionError', exit: 2, http: 500, fix: "Grant the workflow job the permission named in the message (permissions: in the workflow)." },
