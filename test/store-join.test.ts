@@ -7,33 +7,26 @@ import type { ViewRows } from '../src/store/offline.js';
 import { buildTrainingSet } from '../src/store/training-set.js';
 import { Rng } from '../src/util/rng.js';
 import { readFigures } from './helpers/reference.js';
-import { parsePitFigures, PIT_VIEW, pitCase, pitFingerprint, pitOurs, STORE_FIGURES } from './helpers/reference-store.js';
+import { parsePitFigures, PIT_VIEW, pitCase, pitFingerprint, pitOurs, STORE_FIGURES, textColumn } from './helpers/reference-store.js';
 
 const DAY = 86_400_000;
 
-function coded(name: string, codes: Int32Array, categories: string[]): Column {
-  return { name, kind: 'string', values: { codes, categories } };
-}
-
-function tableOf(columns: Column[]): Table {
-  const rows = columns[0].kind === 'string' || columns[0].kind === 'category' ? columns[0].values.codes.length : columns[0].values.length;
+function tableOf(columns: Column[], rows: number): Table {
   return { rows, columns, lines: Int32Array.from({ length: rows }, (_, i) => i + 2) };
 }
 
 function viewRows(keys: string[], time: number[], created: number[], charge: number[]): ViewRows {
-  const categories = [...new Set(keys)];
   const table = tableOf([
-    coded('customerID', Int32Array.from(keys, (k) => categories.indexOf(k)), categories),
+    textColumn('customerID', keys),
     { name: 'billed_at', kind: 'date', values: Float64Array.from(time) },
     { name: 'loaded_at', kind: 'date', values: Float64Array.from(created) },
     { name: 'charge', kind: 'number', values: Float64Array.from(charge) },
-  ]);
+  ], keys.length);
   return { view: PIT_VIEW, table, eventTime: Float64Array.from(time), createdTime: Float64Array.from(created), manifests: [] };
 }
 
 function labelsOf(keys: string[], at: number[]): Table {
-  const categories = [...new Set(keys)];
-  return tableOf([coded('customerID', Int32Array.from(keys, (k) => categories.indexOf(k)), categories), { name: 'at', kind: 'date', values: Float64Array.from(at) }]);
+  return tableOf([textColumn('customerID', keys), { name: 'at', kind: 'date', values: Float64Array.from(at) }], keys.length);
 }
 
 function charges(set: { table: Table }): (number | null)[] {

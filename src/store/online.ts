@@ -54,7 +54,7 @@ export interface OnlineBatch {
   readonly values: readonly OnlineValues[];
   /** UTC milliseconds. */
   readonly eventTime: Float64Array;
-  /** UTC milliseconds (NaN missing), or null when the view has no created time. */
+  /** UTC milliseconds (NaN or −Infinity missing), or null when the view has no created time. */
   readonly createdTime: Float64Array | null;
 }
 
@@ -222,7 +222,7 @@ export class OnlineStore {
       }
       args[nk + nc] = batch.eventTime[r];
       const created = batch.createdTime ? batch.createdTime[r] : NaN;
-      args[nk + nc + 1] = Number.isNaN(created) ? null : created;
+      args[nk + nc + 1] = Number.isFinite(created) ? created : null;
       args[nk + nc + 2] = materializedAt;
       written += statement.run(args).changes;
     }

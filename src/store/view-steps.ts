@@ -46,6 +46,12 @@ export function applyViewSteps(view: ViewSteps, table: Table): Table {
   return { rows: table.rows, columns, lines: table.lines };
 }
 
+/** A view's features after its steps: the stepped table's columns but the keys and the time columns, in order. */
+export function viewFeatureColumns(view: ViewSteps & { readonly keys: readonly string[]; readonly eventTime: string; readonly createdTime?: string }, stepped: Table): Column[] {
+  const special = new Set([...view.keys, view.eventTime, ...(view.createdTime === undefined ? [] : [view.createdTime])]);
+  return stepped.columns.filter((c) => !special.has(c.name));
+}
+
 function requireColumn(columns: readonly Column[], name: string, where: string): Column {
   const found = columns.find((c) => c.name === name);
   if (!found) throw new FeatureStepError(`${where}: no column ${JSON.stringify(name)} in the view (it has ${columns.map((c) => c.name).join(', ')})`, { column: name });

@@ -73,19 +73,11 @@ export function pitCase(seed = 17, entities = 300, labels = 3000): PitCase {
   return { batches: [batches[2], batches[0], batches[3], batches[1]], labels: { key: lk, time: lt } };
 }
 
-function textColumn(name: string, values: readonly string[]): Column {
-  const categories: string[] = [];
-  const index = new Map<string, number>();
-  const codes = Int32Array.from(values, (v) => {
-    let code = index.get(v);
-    if (code === undefined) {
-      code = categories.length;
-      categories.push(v);
-      index.set(v, code);
-    }
-    return code;
-  });
-  return { name, kind: 'string', values: { codes, categories } };
+/** A string column from its values, coded in order of first appearance. */
+export function textColumn(name: string, values: readonly string[]): Column {
+  const categories = [...new Set(values)];
+  const index = new Map(categories.map((c, i) => [c, i]));
+  return { name, kind: 'string', values: { codes: Int32Array.from(values, (v) => index.get(v) ?? -1), categories } };
 }
 
 function table(columns: Column[], rows: number): Table {
