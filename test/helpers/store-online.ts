@@ -167,10 +167,7 @@ schema:
     minutes_per_call: { type: number, nullable: true }
 features:
   - onehot: [Contract]
-model:
-  type: random-forest
-  params: { trees: 10, maxDepth: 6 }
-  seed: 7
+model: { type: random-forest, params: { trees: 10, maxDepth: 6 }, seed: 7 }
 split: { test: 0.25, stratify: true, seed: 7 }
 metrics: [accuracy]
 `,
