@@ -41,6 +41,7 @@ export const COMMANDS: readonly CommandRow[] = [
   row('reproduce', ['reproduce NAME@vX.Y.Z                                train a version again from its commit; identical or not'], () => import('./registry/reproduce.js')),
   row('monitor', ["monitor [DIR] --env ENV --logs DIR [--json]          drift and live performance from the host's prediction log"], () => import('./monitor.js')),
   row('ui', ['ui build [DIR] --out FOLDER                          the dashboard as a static site, from git alone'], () => import('./ui.js')),
+  row('ingest', ["ingest [DIR] [--view V] [--store DIR] [--json]       pull features.yaml's sources into the offline store; commit manifests"], () => import('./ingest.js')),
   row('materialize', ["materialize [DIR] [--view V] [--until TIME]          the views' latest values per entity into the online store"], () => import('./materialize.js')),
   row('serve', ["serve --config serve.json                            serve every environment's model (MLflow and Open Inference v2)"], () => import('./serve.js')),
   row('deploy', ['deploy NAME@vX.Y.Z --env ENV [--config serve.json]   put a registered version into service, without downtime'], () => import('./deploy.js')),
