@@ -15,6 +15,7 @@ import { InputError, type ServedModel } from './model.js';
 import type { PredictionSink } from './prediction-log.js';
 import type { GitSync } from './sync.js';
 import type { ServeTelemetry } from './telemetry.js';
+import type { FeatureAnswer, OnlineFeatures } from '../store/online-serve.js';
 
 /** What the routes read and report to: built once by buildServer. */
 export interface RouteContext {
@@ -26,6 +27,8 @@ export interface RouteContext {
   telemetry: ServeTelemetry;
   tokens: ServeTokens;
   warn: (message: string) => void;
+  /** serve.json's features: inputs a row leaves out, filled from the online store. */
+  features: OnlineFeatures | null;
 }
 
 /** A prediction request for an environment that has a model. */
@@ -78,9 +81,10 @@ function probeRoute(ctx: RouteContext, env: string, rest: string, model: ServedM
 async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST /invocations', { Allow: 'POST' });
   const records = mlflowRecords(await readBody(q.req, ctx.config.limits.bodyBytes), String(q.req.headers['content-type'] ?? ''), q.model);
+  const features = withFeatures(ctx, q, records);
   const { predictions, probabilities } = q.model.predict(records, (i) => `row ${i}`);
   ctx.telemetry.predicted({ env: q.env, model: q.model, id: q.id, records, labels: predictions, probabilities, started: q.started });
-  return reply(200, { predictions }, { 'x-request-id': q.id, 'x-bramble-model': `${q.model.name}@${q.model.version}` });
+  return reply(200, features ? { predictions, features } : { predictions }, { 'x-request-id': q.id, 'x-bramble-model': `${q.model.name}@${q.model.version}` });
 }
 
 /** Open Inference Protocol v2: a model's metadata, readiness and inference. */
@@ -95,11 +99,18 @@ async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Pro
   if (match[3] === '/ready') return reply(200, { name: m.name, ready: true });
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST …/infer', { Allow: 'POST' });
   const { records, id: requestId } = v2Records(await readBody(q.req, ctx.config.limits.bodyBytes), m);
+  const features = withFeatures(ctx, q, records);
   const { predictions, probabilities } = m.predict(records, (i) => `row ${i}`);
   const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];
   if (probabilities && m.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, m.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
   ctx.telemetry.predicted({ env: q.env, model: m, id: q.id, records, labels: predictions, probabilities, started: q.started });
-  return reply(200, { model_name: m.name, model_version: m.version, id: requestId ?? q.id, outputs }, { 'x-request-id': q.id });
+  const answer = { model_name: m.name, model_version: m.version, id: requestId ?? q.id, outputs };
+  return reply(200, features ? { ...answer, parameters: { features } } : answer, { 'x-request-id': q.id });
+}
+
+/** The inputs rows leave out, filled from the online store (src/store/online-serve.ts); what it tells of them, or null. */
+function withFeatures(ctx: RouteContext, q: Asked, records: unknown[]): FeatureAnswer | null {
+  return ctx.features ? ctx.features.fill(records, q.model, (i) => `row ${i}`) : null;
 }
 
 function v2Metadata(model: ServedModel) {
