@@ -58,6 +58,12 @@ describe('the point-in-time join', () => {
     expect(() => buildTrainingSet(labelsOf(['a'], [t]), 'at', [view], 'labels.csv')).toThrow(/view billing has two rows for key a at event time 2026-01-10T00:00:00.000Z and created time/);
   });
 
+  it('lets a later partition restate a row: the newer version wins at one key, event time and created time', () => {
+    const t = Date.UTC(2026, 0, 10);
+    const restated = { ...viewRows(['a', 'b', 'a', 'b'], [t, t, t, t], [t, t, t, t], [1, 2, 3, 4]), manifests: [{ rows: 2 }, { rows: 2 }] as unknown as ViewRows['manifests'] };
+    expect(charges(buildTrainingSet(labelsOf(['a', 'b'], [t, t]), 'at', [restated], 'labels.csv'))).toEqual([3, 4]);
+  });
+
   it('refuses a label row without its event time, at its line', () => {
     const labels = labelsOf(['a', 'a'], [Date.UTC(2026, 0, 1), NaN]);
     expect(() => buildTrainingSet(labels, 'at', [viewRows(['a'], [0], [0], [1])], 'data/labels.csv')).toThrow('data/labels.csv:3 has no at');

@@ -80,7 +80,15 @@ export interface Environment {
 export interface MlConfig {
   name: string;
   task: Task;
-  data: { train: string; target: string; id?: string; skip_missing_target?: boolean; missing?: string[] };
+  data: {
+    train: string;
+    target: string;
+    id?: string;
+    skip_missing_target?: boolean;
+    missing?: string[];
+    /** The training set from a feature store: data.train is then the entity table (docs/feature-store.md). */
+    store?: { repo: string; event_time: string; views: string[] };
+  };
   schema?: {
     rows?: { min?: number; max?: number };
     columns?: Record<string, ColumnSpec>;

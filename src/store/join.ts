@@ -106,8 +106,13 @@ export interface SortResult extends SortedRows {
   readonly duplicate?: readonly [number, number];
 }
 
-/** Orders rows by (key, time, created); rows whose key is −1 are left out. Returns the first duplicate too. */
-export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array, created: Float64Array): SortResult {
+/**
+ * Orders rows by (key, time, created, row); rows whose key is −1 are left out. Returns the first duplicate too: two
+ * rows at one (key, time, created) in the same partition. `ends` are the partitions' cumulative row counts (rows
+ * are concatenated oldest version first); at a tie across partitions the later row sorts last, so the newer batch
+ * restating a row wins. Without `ends`, all rows are one partition.
+ */
+export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array, created: Float64Array, ends?: readonly number[]): SortResult {
   const start = new Int32Array(keyCount + 1);
   for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) start[keys[i] + 1]++;
   for (let k = 0; k < keyCount; k++) start[k + 1] += start[k];
@@ -123,13 +128,23 @@ export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array,
     else insertionSort(order, from, to, time, created);
     if (duplicate) continue;
     for (let j = from + 1; j < to; j++) {
-      if (time[order[j]] === time[order[j - 1]] && created[order[j]] === created[order[j - 1]]) {
+      if (time[order[j]] === time[order[j - 1]] && created[order[j]] === created[order[j - 1]] && samePartition(ends, order[j - 1], order[j])) {
         duplicate = [order[j - 1], order[j]];
         break;
       }
     }
   }
   return duplicate ? { order, start, time, created, duplicate } : { order, start, time, created };
+}
+
+function samePartition(ends: readonly number[] | undefined, a: number, b: number): boolean {
+  if (!ends) return true;
+  const part = (row: number): number => {
+    let p = 0;
+    while (p < ends.length - 1 && row >= ends[p]) p++;
+    return p;
+  };
+  return part(a) === part(b);
 }
 
 function insertionSort(order: Int32Array, from: number, to: number, time: Float64Array, created: Float64Array): void {

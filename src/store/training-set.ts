@@ -5,6 +5,7 @@ import type { Column, Table } from '../data/table.js';
 import { cellValue } from '../data/table.js';
 import { gatherColumn, KeyInterner, pointInTimeJoin, sortRows, StoreJoinError, type SortResult } from './join.js';
 import type { ViewRows } from './offline.js';
+import { applyViewSteps } from './view-steps.js';
 
 /** What a training set was built from: per view, the partitions and how many rows found a value. */
 export interface ViewLineage {
@@ -22,7 +23,9 @@ export interface TrainingSet {
 export function sortView(rows: ViewRows, interner: KeyInterner): { sorted: SortResult; keys: Int32Array } {
   const where = `view ${rows.view.name}`;
   const keys = interner.ids(rows.table, rows.view.keys, where);
-  return { sorted: sortRows(keys, interner.size, rows.eventTime, rows.createdTime), keys };
+  const ends: number[] = [];
+  for (const m of rows.manifests) ends.push((ends.at(-1) ?? 0) + m.rows);
+  return { sorted: sortRows(keys, interner.size, rows.eventTime, rows.createdTime, ends.length > 1 ? ends : undefined), keys };
 }
 
 function duplicateError(rows: ViewRows, pair: readonly [number, number]): StoreJoinError {
@@ -30,7 +33,7 @@ function duplicateError(rows: ViewRows, pair: readonly [number, number]): StoreJ
   const at = new Date(rows.eventTime[pair[0]]).toISOString();
   const created = rows.view.createdTime ? ` and created time ${new Date(rows.createdTime[pair[0]]).toISOString()}` : '';
   return new StoreJoinError(
-    `view ${rows.view.name} has two rows for key ${key} at event time ${at}${created}; which one a label sees would depend on file order — ${rows.view.createdTime ? 'give them different created times' : 'add a created_time column to the view, or'} remove the duplicate from the source`,
+    `view ${rows.view.name} has two rows for key ${key} at event time ${at}${created} in one partition; which one a label sees would depend on file order — ${rows.view.createdTime ? 'give them different created times, or' : 'add a created_time column to the view, or'} remove the duplicate from the source`,
     { view: rows.view.name, key, eventTime: at },
   );
 }
@@ -59,10 +62,15 @@ export function buildTrainingSet(labels: Table, eventTime: string, views: readon
     const match = pointInTimeJoin({ keys: labelKeys, time: time.values }, sorted, sorted.start.length - 1, rows.view.ttlMs);
     let matched = 0;
     for (let i = 0; i < match.length; i++) if (match[i] >= 0) matched++;
-    for (const name of rows.view.features) {
+    // The view's own steps (derive, drop, impute a constant) run here as materialize runs them for the online store.
+    const stepped = applyViewSteps(rows.view, rows.table);
+    const special = new Set([...rows.view.keys, rows.view.eventTime, ...(rows.view.createdTime ? [rows.view.createdTime] : [])]);
+    for (const column of stepped.columns) {
+      const name = column.name;
+      if (special.has(name)) continue;
       if (names.has(name)) throw new StoreJoinError(`view ${rows.view.name}'s column ${JSON.stringify(name)} is already in the training set (from ${file} or an earlier view); rename one of them`, { view: rows.view.name, column: name });
       names.add(name);
-      columns.push(gatherColumn(rows.table.columns.find((c) => c.name === name) as Column, match));
+      columns.push(gatherColumn(column, match));
     }
     lineage.push({ view: rows.view.name, versions: rows.manifests.map((m) => ({ version: m.version, sha256: m.sha256 })), matched });
   }
