@@ -2,8 +2,7 @@
 // commit, idempotent re-ingest, readView back, quarantine, and every bad input of issue 17.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cellValue } from '../src/data/table.js';
@@ -12,23 +11,9 @@ import { readView } from '../src/store/offline.js';
 import { loadFeatureRepo, parseFeatureRepo } from '../src/store/spec.js';
 import { rejected } from './helpers/data.js';
 import { git } from './helpers/git.js';
+import { billingFeatures, makeFeaturesRepo } from './helpers/store-repo.js';
 
-const FEATURES = (source: string, extra = ''): string => `name: customer-features
-entities:
-  customer: { key: customerID }
-sources:
-${source}
-views:
-  billing:
-    entity: customer
-    source: billing
-    event_time: billed_at
-    created_time: loaded_at
-    ttl: 30d
-    columns:
-      MonthlyCharges: { type: number, min: 0 }
-      Contract: { type: category, values: [Month-to-month, One year, Two year] }
-${extra}`;
+const FEATURES = (spec: string, extra = ''): string => billingFeatures('billing', spec, extra);
 
 const GOOD = `customerID,billed_at,loaded_at,MonthlyCharges,Contract
 7590-VHVEG,2026-11-01,2026-11-01T02:00:00Z,29.85,Month-to-month
@@ -41,14 +26,7 @@ let dir: string;
 const deps = (now = NOW) => ({ env: { GIT_COMMITTER_NAME: 'Ingest Bot', GIT_COMMITTER_EMAIL: 'bot@example.com' }, now: () => now });
 
 function repoWith(features: string, data: string): string {
-  dir = mkdtempSync(join(tmpdir(), 'bramble-features-'));
-  git(dir, 'init', '-q', '-b', 'main');
-  writeFileSync(join(dir, 'features.yaml'), features);
-  writeFileSync(join(dir, '.gitignore'), '.bramble/\n');
-  mkdirSync(join(dir, 'data'));
-  writeFileSync(join(dir, 'data/billing.csv'), data);
-  git(dir, 'add', '.');
-  git(dir, 'commit', '-q', '-m', 'features');
+  dir = makeFeaturesRepo(features, { 'data/billing.csv': data });
   return dir;
 }
 
@@ -56,7 +34,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bramble ingest from a file in the repository', () => {
   it('writes a partition and its manifest, commits the manifest, and reads back every row', async () => {
-    const repo = await loadFeatureRepo(repoWith(FEATURES('  billing: { path: data/billing.csv }'), GOOD));
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
     const result = await ingest(repo, deps());
     expect(result.views).toMatchObject([{ view: 'billing', status: 'ingested', version: '2026.12.01', rows: 3 }]);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifests/billing/2026.12.01.json'), 'utf8'));
@@ -76,7 +54,7 @@ describe('bramble ingest from a file in the repository', () => {
   });
 
   it('is a no-op for the same batch, and writes the next version for a new one the same day', async () => {
-    const repo = await loadFeatureRepo(repoWith(FEATURES('  billing: { path: data/billing.csv }'), GOOD));
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
     await ingest(repo, deps());
     const head = git(dir, 'rev-parse', 'HEAD');
     const again = await ingest(repo, deps(new Date('2026-12-01T09:00:00Z')));
@@ -91,7 +69,7 @@ describe('bramble ingest from a file in the repository', () => {
   });
 
   it('refuses a partition that no longer matches its manifest', async () => {
-    const repo = await loadFeatureRepo(repoWith(FEATURES('  billing: { path: data/billing.csv }'), GOOD));
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
     await ingest(repo, deps());
     writeFileSync(join(dir, '.bramble/store/billing/2026.12.01.parquet'), 'PAR1 tampered');
     const err = await rejected(readView(repo, 'billing'));
@@ -107,7 +85,7 @@ describe('a bad batch is quarantined, reported and never merged', () => {
     ['a changed schema', GOOD.replace('Contract\n', 'Contract,Discount\n').replace(/\n(?=.)/g, '\n').replace(/(Month-to-month|One year)\n/g, '$1,0\n'), /the source's schema changed: column "Discount" is not declared in views.billing.columns/],
     ['a broken rule', GOOD.replace('56.95', '-5'), /MonthlyCharges/],
   ])('%s', async (_, data, message) => {
-    const repo = await loadFeatureRepo(repoWith(FEATURES('  billing: { path: data/billing.csv }'), data));
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), data));
     const head = git(dir, 'rev-parse', 'HEAD');
     const err = await rejected(ingest(repo, deps()));
     expect(err).toMatchObject({ code: 'E_STORE_BATCH' });
@@ -140,7 +118,7 @@ describe('an http(s) source', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('is pulled and ingested, its URL in the manifest', async () => {
-    const repo = await loadFeatureRepo(repoWith(FEATURES(`  billing: { url: "${base}/billing.csv" }`), ''));
+    const repo = await loadFeatureRepo(repoWith(FEATURES(`{ url: "${base}/billing.csv" }`), ''));
     const result = await ingest(repo, deps());
     expect(result.views).toMatchObject([{ status: 'ingested', rows: 3, manifest: { source: `${base}/billing.csv` } }]);
   });
@@ -149,7 +127,7 @@ describe('an http(s) source', () => {
     ['an HTML answer', '/login.csv', /answered with an HTML page \(content-type text\/html\), not csv data/],
     ['a 404', '/gone.csv', /answered 404 Not Found; it must answer 200 with the data file/],
   ])('refuses %s', async (_, path, message) => {
-    const repo = await loadFeatureRepo(repoWith(FEATURES(`  billing: { url: "${base}${path}" }`), ''));
+    const repo = await loadFeatureRepo(repoWith(FEATURES(`{ url: "${base}${path}" }`), ''));
     const err = await rejected(ingest(repo, deps()));
     expect(err).toMatchObject({ code: 'E_STORE_SOURCE' });
     expect((err as Error).message).toMatch(message);
@@ -160,7 +138,7 @@ describe('an http(s) source', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const repo = await loadFeatureRepo(repoWith(FEATURES(`  billing: { url: "http://127.0.0.1:${port}/billing.csv" }`), ''));
+    const repo = await loadFeatureRepo(repoWith(FEATURES(`{ url: "http://127.0.0.1:${port}/billing.csv" }`), ''));
     const err = await rejected(ingest(repo, deps()));
     expect(err).toMatchObject({ code: 'E_STORE_SOURCE' });
     expect((err as Error).message).toMatch(/is unreachable \(.*ECONNREFUSED.*\); check the address/);
@@ -171,18 +149,18 @@ describe('features.yaml', () => {
   const parse = (text: string) => () => parseFeatureRepo(text, '/tmp/features-repo');
 
   it.each([
-    ['a ttl of zero', FEATURES('  billing: { path: data/billing.csv }').replace('ttl: 30d', 'ttl: 0d'), 'features.yaml:12:10 views.billing.ttl: must be longer than 0 (got "0d")'],
-    ['an unknown entity', FEATURES('  billing: { path: data/billing.csv }').replace('entity: customer', 'entity: custmer'), 'features.yaml:8:13 views.billing.entity: no entity "custmer"; did you mean "customer"?'],
-    ['a source outside the repository', FEATURES('  billing: { path: ../elsewhere/billing.csv }'), 'features.yaml:5:20 sources.billing.path: "../elsewhere/billing.csv" is outside the repository'],
-    ['an event time that is not a date', FEATURES('  billing: { path: data/billing.csv }', '      billed_at: { type: number }\n'), 'views.billing.columns.billed_at.type: "billed_at" is the view\'s event_time, so its type must be date'],
-    ['a fitted step', FEATURES('  billing: { path: data/billing.csv }', '    features:\n      - standardize: [MonthlyCharges]\n'), 'a standardize step is fitted on training data'],
-    ['an unknown key', FEATURES('  billing: { path: data/billing.csv }').replace('ttl: 30d', 'ttl: 30d\n    tll: 1d'), 'views.billing'],
+    ['a ttl of zero', FEATURES('{ path: data/billing.csv }').replace('ttl: 30d', 'ttl: 0d'), 'features.yaml:12:10 views.billing.ttl: must be longer than 0 (got "0d")'],
+    ['an unknown entity', FEATURES('{ path: data/billing.csv }').replace('entity: customer', 'entity: custmer'), 'features.yaml:8:13 views.billing.entity: no entity "custmer"; did you mean "customer"?'],
+    ['a source outside the repository', FEATURES('{ path: ../elsewhere/billing.csv }'), 'features.yaml:5:20 sources.billing.path: "../elsewhere/billing.csv" is outside the repository'],
+    ['an event time that is not a date', FEATURES('{ path: data/billing.csv }', '      billed_at: { type: number }\n'), 'views.billing.columns.billed_at.type: "billed_at" is the view\'s event_time, so its type must be date'],
+    ['a fitted step', FEATURES('{ path: data/billing.csv }', '    features:\n      - standardize: [MonthlyCharges]\n'), 'a standardize step is fitted on training data'],
+    ['an unknown key', FEATURES('{ path: data/billing.csv }').replace('ttl: 30d', 'ttl: 30d\n    tll: 1d'), 'views.billing'],
   ])('refuses %s at its place', (_, text, message) => {
     expect(parse(text)).toThrow(message);
   });
 
   it('puts the store where BRAMBLE_STORE says, else inside the repository', () => {
-    const text = FEATURES('  billing: { path: data/billing.csv }');
+    const text = FEATURES('{ path: data/billing.csv }');
     expect(parseFeatureRepo(text, '/srv/features').store).toBe('/srv/features/.bramble/store');
     expect(parseFeatureRepo(text, '/srv/features', { env: { BRAMBLE_STORE: '/mnt/store' } }).store).toBe('/mnt/store');
     expect(parseFeatureRepo(text, '/srv/features', { env: { BRAMBLE_STORE: '/mnt/store' }, store: '/data/s' }).store).toBe('/data/s');

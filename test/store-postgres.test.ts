@@ -3,7 +3,7 @@
 // root), a table queried by `bramble ingest` through pg, and its failures. Skipped, with the reason in the
 // suite's name, when postgres cannot start here.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { ingest } from '../src/store/ingest.js';
 import { readView } from '../src/store/offline.js';
 import { loadFeatureRepo } from '../src/store/spec.js';
 import { rejected } from './helpers/data.js';
-import { git } from './helpers/git.js';
+import { makeFeaturesRepo, billingFeatures } from './helpers/store-repo.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -62,34 +62,13 @@ afterAll(() => {
   if (typeof server !== 'string') server.stop();
 });
 
-const FEATURES = `name: crm-features
-entities:
-  customer: { key: customerID }
-sources:
-  crm: { postgres: { query: 'select "customerID", billed_at, loaded_at, "MonthlyCharges", "Contract" from billing order by 1, 2', url_env: CRM_URL } }
-views:
-  billing:
-    entity: customer
-    source: crm
-    event_time: billed_at
-    created_time: loaded_at
-    ttl: 30d
-    columns:
-      MonthlyCharges: { type: number, min: 0 }
-      Contract: { type: category, values: [Month-to-month, One year, Two year] }
-`;
+const FEATURES = billingFeatures('crm', `{ postgres: { query: 'select "customerID", billed_at, loaded_at, "MonthlyCharges", "Contract" from billing order by 1, 2', url_env: CRM_URL } }`);
 
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function featuresRepo(text = FEATURES) {
-  dir = mkdtempSync(join(tmpdir(), 'bramble-pg-features-'));
-  git(dir, 'init', '-q', '-b', 'main');
-  writeFileSync(join(dir, 'features.yaml'), text);
-  writeFileSync(join(dir, '.gitignore'), '.bramble/\n');
-  mkdirSync(join(dir, 'data'));
-  git(dir, 'add', '.');
-  git(dir, 'commit', '-q', '-m', 'features');
+  dir = makeFeaturesRepo(text);
   return loadFeatureRepo(dir);
 }
 
