@@ -185,6 +185,21 @@ function paced(url, bodies, seconds) {
 
 const ms = (x) => `${x.toFixed(2)} ms`;
 
+/** The server's own request-duration histogram (from its arrival to the answer, lookup included), bucket → count. */
+async function serverHistogram(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const buckets = new Map();
+  for (const m of text.matchAll(/^bramble_inference_request_duration_seconds_bucket\{[^}]*le="([^"]+)"\} (\d+)$/gm)) buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
+  return buckets;
+}
+
+/** The smallest bucket bound that holds 99% of the requests answered between two scrapes, in ms. */
+function serverP99(before, after) {
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  for (const [le, n] of after) if (le !== '+Inf' && n - (before.get(le) ?? 0) >= 0.99 * total) return `≤ ${Number(le) * 1000} ms`;
+  return 'over the largest bucket';
+}
+
 async function main() {
   console.log(`online store bench: ${N.toLocaleString('en')} entities, two views of ${FEATURES} features; load average ${load()}`);
   const repo = featureRepo();
@@ -219,8 +234,10 @@ async function main() {
     await paced(`${url}/prod/invocations`, byKey.slice(0, 200), 2); // warm-up
     for (const [name, bodies] of [['key only (20 features from the online store)', byKey], ['all 20 inputs in the request', whole]]) {
       console.log(`lookup: ${name}, ${RATE} req/s for ${SECONDS} s, ${CONNECTIONS} connections, workers ${WORKERS}; load average ${load()}`);
+      const before = await serverHistogram(url);
       const r = await paced(`${url}/prod/invocations`, bodies, SECONDS);
-      console.log(`  ${r.rps.toFixed(0)} req/s answered, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, max ${ms(r.max)}, errors ${r.bad}`);
+      const inServer = serverP99(before, await serverHistogram(url));
+      console.log(`  ${r.rps.toFixed(0)} req/s answered, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, max ${ms(r.max)}, errors ${r.bad}; in the server, 99% answered ${inServer}`);
       if (r.bad > 0) console.log(`  first answer: ${r.sample.slice(0, 300)}`);
     }
   } finally {
