@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { materialize, versionsToRead } from '../src/store/materialize.js';
 import { OnlineStore, ONLINE_STORE, type OnlineRow } from '../src/store/online.js';
+import { bramble } from './helpers/cli.js';
 import { billingRows, customerId, ingestAt, makeFeatureRepo, openRepo, usageRows, writeSource } from './helpers/store-online.js';
 
 const NOW = () => Date.parse('2026-12-06T12:00:00Z');
@@ -104,6 +105,23 @@ describe('bramble materialize', () => {
     await expect(materialize(repo, join(dir, 'never', 'online.sqlite'), { views: ['biling'], now: NOW })).rejects.toMatchObject({
       code: 'E_FEATURES_CONFIG',
       message: expect.stringContaining('did you mean "billing"'),
+    });
+  });
+
+  it('runs as bramble materialize: --json reports each view, a bad --until exits 2 naming the value', async () => {
+    const dir = makeFeatureRepo();
+    writeSource(dir, 'data/billing.csv', billingRows(5, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 1));
+    writeSource(dir, 'data/usage.csv', usageRows(5, '2026-12-01T00:00:00Z', 2));
+    await ingestAt(dir, '2026-12-01T02:00:00Z');
+    const online = join(dir, 'elsewhere', 'online.sqlite');
+    const ran = bramble(['materialize', dir, '--online', online, '--view', 'usage', '--json']);
+    expect(ran.stderr).toBe('');
+    expect(ran.status).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ file: online, views: [{ view: 'usage', versions: ['2026.12.01'], entities: 5, written: 5, stored: 5 }] });
+    const bad = bramble(['materialize', dir, '--until', 'last tuesday']);
+    expect({ status: bad.status, stderr: bad.stderr }).toEqual({
+      status: 2,
+      stderr: 'bramble: --until is "last tuesday", not a time; give ISO 8601 such as 2026-12-01 or 2026-12-01T06:00:00Z (UTC unless it gives an offset)\n',
     });
   });
 
