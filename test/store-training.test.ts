@@ -13,6 +13,7 @@ import { ingest } from '../src/store/ingest.js';
 import { loadFeatureRepo } from '../src/store/spec.js';
 import { storeVersions } from '../src/store/training-data.js';
 import { rejected } from './helpers/data.js';
+import { bramble } from './helpers/cli.js';
 import { commitAll, git } from './helpers/model-repo.js';
 
 const TEMPLATE = join(import.meta.dirname, '../templates/features-repo');
@@ -122,6 +123,41 @@ describe('a training set from the feature store', () => {
       expect((err as Error).message).toContain('data.store.repo is "../../etc", which is neither inside the model repository nor beside it');
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bramble register and reproduce, through the CLI', () => {
+  it('registers a model trained from the store, and reproduces it identically after a newer batch arrived', async () => {
+    const sandbox = mkdtempSync(join(tmpdir(), 'bramble-store-cli-'));
+    try {
+      const featuresDir = join(sandbox, 'customer-features');
+      cpSync(TEMPLATE, featuresDir, { recursive: true });
+      init(featuresDir);
+      expect(bramble(['ingest', '.'], { cwd: featuresDir }).status).toBe(0);
+      const modelDir = join(sandbox, 'churn');
+      mkdirSync(join(modelDir, 'data'), { recursive: true });
+      writeFileSync(join(modelDir, 'ml.yaml'), ML_YAML.replace('name: churn-from-store', 'name: churn'));
+      cpSync(join(TEMPLATE, 'data/labels.csv'), join(modelDir, 'data/labels.csv'));
+      writeFileSync(join(modelDir, '.gitignore'), '.bramble/\n');
+      init(modelDir);
+      const registered = bramble(['register', '--dir', modelDir]);
+      expect(registered.status).toBe(0);
+      expect(registered.stdout).toMatch(/^registered churn@v1\.0\.0 on [0-9a-f]{7}/);
+
+      // A newer usage batch, with values before every label's time: the current set differs, the recorded one not.
+      const usage = join(featuresDir, 'data/usage.csv');
+      writeFileSync(usage, `${readFileSync(usage, 'utf8')}7590-VHVEG,2026-11-19T00:00:00Z,3,DSL,No,No,No,9\n`);
+      commitAll(featuresDir, 'a newer usage batch');
+      const ingested = bramble(['ingest', '.', '--json'], { cwd: featuresDir });
+      expect(JSON.parse(ingested.stdout).views).toEqual(expect.arrayContaining([expect.objectContaining({ view: 'usage', status: 'ingested' })]));
+
+      const same = bramble(['reproduce', 'churn@v1.0.0', '--dir', modelDir]);
+      expect(same.stderr).toBe('');
+      expect(same.stdout).toMatch(/^identical: churn@v1\.0\.0 retrained from [0-9a-f]{7} gives the registered artifact/);
+      expect(same.status).toBe(0);
+    } finally {
+      rmSync(sandbox, { recursive: true, force: true });
     }
   });
 });
