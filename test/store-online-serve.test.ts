@@ -10,6 +10,8 @@ import { checkServeConfig, type ServeConfig } from '../src/serve/config.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { materialize } from '../src/store/materialize.js';
 import { ONLINE_STORE } from '../src/store/online.js';
+import { OnlineFeatures } from '../src/store/online-serve.js';
+import { Metrics } from '../src/serve/metrics.js';
 import { billingRows, customerId, ingestAt, makeFeatureRepo, openRepo, trainOnViewColumns, usageRows, writeSource, type BillingRow, type UsageRow } from './helpers/store-online.js';
 
 const DAY = 86_400_000;
@@ -178,6 +180,20 @@ describe('bramble serve with online features', () => {
     expect(delta('bramble_feature_stale_total{view="usage"}')).toBe(0);
     expect(delta('bramble_feature_age_seconds_count{view="billing"}')).toBe(3);
     expect(delta('bramble_feature_age_seconds_bucket{view="billing",le="604800"}')).toBe(1);
+  });
+
+  it('fills only the model\'s inputs, and takes out a key the model does not read', async () => {
+    const features = await OnlineFeatures.open({ repo: config.features?.repo ?? '' }, { env: {}, metrics: new Metrics() });
+    try {
+      const row: Record<string, unknown> = { customerID: customerId(4) };
+      // A model that reads two of billing's columns, with another id and TotalCharges as its target.
+      const answer = features.fill([row], { inputs: [{ name: 'MonthlyCharges' }, { name: 'months' }], passthrough: ['account', 'TotalCharges'] }, (i) => `row ${i}`);
+      expect(row).toEqual({ MonthlyCharges: inputsOf(4).MonthlyCharges, months: inputsOf(4).months });
+      expect(Object.keys(answer?.views ?? {})).toEqual(['billing']);
+      expect(features.fill([{ MonthlyCharges: 1 }], { inputs: [{ name: 'calls' }], passthrough: [] }, (i) => `row ${i}`)).toBeNull();
+    } finally {
+      features.close();
+    }
   });
 
   it('refuses to start with a view features.yaml lacks, or a store never materialized, naming the fix', async () => {

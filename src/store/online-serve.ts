@@ -140,13 +140,15 @@ export class OnlineFeatures {
   private plan(model: ModelInputs): Plan {
     const known = this.plans.get(model);
     if (known) return known;
-    const reads = new Set([...model.inputs.map((i) => i.name), ...model.passthrough]);
+    // Only inputs are filled (never the id or the target); keys the model reads in either role stay in the row.
+    const inputs = new Set(model.inputs.map((i) => i.name));
+    const reads = new Set([...inputs, ...model.passthrough]);
     const views: Plan['views'][number][] = [];
     const keys = new Set<string>();
     for (const view of this.served) {
       const columns: number[] = [];
       view.layout.columns.forEach((c, i) => {
-        if (reads.has(c.name)) columns.push(i);
+        if (inputs.has(c.name)) columns.push(i);
       });
       if (columns.length === 0) continue;
       views.push({ view, columns, names: columns.map((i) => view.layout.columns[i].name) });
