@@ -12,7 +12,9 @@
 //   for Bramble; sort_values + merge_asof for pandas), and both read the same bytes with their own CSV readers.
 // - Both print a checksum (per view: labels matched, and the sum of the values they see), compared here, so the
 //   two sides are shown to do the same join.
-// Options: --labels N, --rows N (per view), --entities N, --fresh (generate again), --no-pandas.
+// - With --store, a third run reads the two views from store partitions written once (readView, sha256 checked)
+//   and joins them: what `bramble run` with data.store does, less the entity table's CSV.
+// Options: --labels N, --rows N (per view), --entities N, --fresh (generate again), --store, --no-pandas.
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -67,6 +69,38 @@ async function generate() {
   await writeLines(join(out, 'usage.csv'), 'customer,as_of,calls,minutes', ROWS, (i) => `${i % ENTITIES},${BASE + Math.floor(i / ENTITIES) * 12 * DAY + rng.int(11 * DAY)},${rng.int(20)},${rng.int(3000)}`);
 }
 
+const FEATURES_YAML = `name: bench-features
+entities:
+  customer: { key: customer }
+sources:
+  billing: { path: billing.csv }
+  usage: { path: usage.csv }
+views:
+  billing: { entity: customer, source: billing, event_time: billed_at, created_time: loaded_at, ttl: 30d, columns: { charge: { type: number }, total: { type: number } } }
+  usage: { entity: customer, source: usage, event_time: as_of, ttl: 14d, columns: { calls: { type: number }, minutes: { type: number } } }
+`;
+
+/** The CSV files' views written as store partitions with their manifests (once), as `bramble ingest` leaves them. */
+async function prepareStore(lib, tables) {
+  const repoDir = join(out, 'repo');
+  const { mkdirSync: mk, writeFileSync: write } = await import('node:fs');
+  const { createHash } = await import('node:crypto');
+  if (existsSync(join(repoDir, 'manifests', 'usage', '2026.12.01.json'))) return repoDir;
+  mk(repoDir, { recursive: true });
+  write(join(repoDir, 'features.yaml'), FEATURES_YAML);
+  const repo = lib.parseFeatureRepo(FEATURES_YAML, repoDir);
+  for (const [name, table] of Object.entries(tables)) {
+    const names = Object.keys(repo.views[name].columns);
+    const bytes = lib.partitionBytes(table, names);
+    mk(join(repo.store, name), { recursive: true });
+    write(join(repo.store, name, '2026.12.01.parquet'), bytes);
+    mk(join(repoDir, 'manifests', name), { recursive: true });
+    const manifest = { format: 'bramble-manifest', view: name, version: '2026.12.01', sha256: createHash('sha256').update(bytes).digest('hex'), batch_sha256: '', rows: table.rows, event_time: { min: '', max: '' }, source: `${name}.csv`, schema: {}, ingested: '' };
+    write(join(repoDir, 'manifests', name, '2026.12.01.json'), JSON.stringify(manifest));
+  }
+  return repoDir;
+}
+
 /** Bramble's side, in this process (started by the parent with --ours). */
 async function ours() {
   const lib = await import(pathToFileURL(join(here, '..', 'dist', 'index.js')).href);
@@ -87,7 +121,19 @@ async function ours() {
     createdTime: createdTime ? col(table, createdTime) : new Float64Array(table.rows),
     manifests: [],
   });
-  const set = lib.buildTrainingSet(asDate(labels, 'at'), 'at', [view('billing', billing, 'billed_at', 'loaded_at', ['charge', 'total']), view('usage', usage, 'as_of', null, ['calls', 'minutes'])], 'labels.csv');
+  let set;
+  let fromStore = null;
+  if (process.argv.includes('--from-store')) {
+    // The same join, with the views read from their Parquet partitions through readView (sha256 checked).
+    const repo = await lib.loadFeatureRepo(await prepareStore(lib, { billing: asDate(asDate(billing, 'billed_at'), 'loaded_at'), usage: asDate(usage, 'as_of') }));
+    const s0 = performance.now();
+    const views = [await lib.readView(repo, 'billing'), await lib.readView(repo, 'usage')];
+    const s1 = performance.now();
+    set = lib.buildTrainingSet(asDate(labels, 'at'), 'at', views, 'labels.csv');
+    fromStore = { read: (s1 - s0) / 1000, join: (performance.now() - s1) / 1000 };
+  } else {
+    set = lib.buildTrainingSet(asDate(labels, 'at'), 'at', [view('billing', billing, 'billed_at', 'loaded_at', ['charge', 'total']), view('usage', usage, 'as_of', null, ['calls', 'minutes'])], 'labels.csv');
+  }
   const t2 = performance.now();
   const sum = (name) => {
     let s = 0;
@@ -95,7 +141,7 @@ async function ours() {
     return s;
   };
   const check = { billing: [set.views[0].matched, Math.round(sum('charge') * 100)], usage: [set.views[1].matched, sum('minutes')] };
-  console.log(JSON.stringify({ read: (t1 - t0) / 1000, join: (t2 - t1) / 1000, maxRssMB: process.resourceUsage().maxRSS / 1024, check }));
+  console.log(JSON.stringify({ read: (t1 - t0) / 1000, join: (t2 - t1) / 1000, fromStore, maxRssMB: process.resourceUsage().maxRSS / 1024, check }));
 }
 
 const PANDAS = `
@@ -129,6 +175,13 @@ async function main() {
   console.log(`  load average before Bramble: ${load()}`);
   const b = run(process.execPath, [fileURLToPath(import.meta.url), '--ours', '--labels', String(LABELS), '--rows', String(ROWS), '--entities', String(ENTITIES)]);
   console.log(`  Bramble: join ${b.join.toFixed(2)} s (reading the CSV ${b.read.toFixed(2)} s), max RSS ${Math.round(b.maxRssMB)} MB`);
+  if (process.argv.includes('--store')) {
+    console.log(`  load average before Bramble from the store: ${load()}`);
+    const f = run(process.execPath, [fileURLToPath(import.meta.url), '--ours', '--from-store', '--labels', String(LABELS), '--rows', String(ROWS), '--entities', String(ENTITIES)]);
+    const same = JSON.stringify(f.check) === JSON.stringify(b.check);
+    console.log(`  Bramble from the store's Parquet partitions: reading both views ${f.fromStore.read.toFixed(2)} s, join ${f.fromStore.join.toFixed(2)} s, max RSS ${Math.round(f.maxRssMB)} MB (same join: ${same ? 'yes' : 'NO'})`);
+    if (!same) process.exitCode = 1;
+  }
   if (process.argv.includes('--no-pandas')) return;
   if (!existsSync('/usr/bin/python3')) {
     console.log('  pandas: skipped, /usr/bin/python3 is absent');
