@@ -2,7 +2,7 @@
 // repository beside it whose ml.yaml takes data.store, `bramble run`'s pipeline joining the views point in time,
 // the lineage naming the manifest versions, and a rebuild at those versions giving the same artifact after a
 // newer batch arrived. Also: the template's workflow runs on features.yaml's cron.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,14 +134,20 @@ describe('bramble register and reproduce, through the CLI', () => {
       const featuresDir = join(sandbox, 'customer-features');
       cpSync(TEMPLATE, featuresDir, { recursive: true });
       init(featuresDir);
-      expect(bramble(['ingest', '.'], { cwd: featuresDir }).status).toBe(0);
+      // The store is a host folder named by BRAMBLE_STORE, as on the runner: every command below must honour it.
+      const hostStore = join(sandbox, 'host-store');
+      const withStore = { env: { BRAMBLE_STORE: hostStore } };
+      expect(bramble(['ingest', '.'], { cwd: featuresDir, ...withStore }).status).toBe(0);
+      expect(readdirSync(join(hostStore, 'billing'))).toHaveLength(1);
+      expect(existsSync(join(featuresDir, '.bramble'))).toBe(false);
       const modelDir = join(sandbox, 'churn');
       mkdirSync(join(modelDir, 'data'), { recursive: true });
       writeFileSync(join(modelDir, 'ml.yaml'), ML_YAML.replace('name: churn-from-store', 'name: churn'));
       cpSync(join(TEMPLATE, 'data/labels.csv'), join(modelDir, 'data/labels.csv'));
       writeFileSync(join(modelDir, '.gitignore'), '.bramble/\n');
       init(modelDir);
-      const registered = bramble(['register', '--dir', modelDir]);
+      expect(bramble(['validate', modelDir], withStore).status).toBe(0);
+      const registered = bramble(['register', '--dir', modelDir], withStore);
       expect(registered.status).toBe(0);
       expect(registered.stdout).toMatch(/^registered churn@v1\.0\.0 on [0-9a-f]{7}/);
 
@@ -149,10 +155,10 @@ describe('bramble register and reproduce, through the CLI', () => {
       const usage = join(featuresDir, 'data/usage.csv');
       writeFileSync(usage, `${readFileSync(usage, 'utf8')}7590-VHVEG,2026-11-19T00:00:00Z,3,DSL,No,No,No,9\n`);
       commitAll(featuresDir, 'a newer usage batch');
-      const ingested = bramble(['ingest', '.', '--json'], { cwd: featuresDir });
+      const ingested = bramble(['ingest', '.', '--json'], { cwd: featuresDir, ...withStore });
       expect(JSON.parse(ingested.stdout).views).toEqual(expect.arrayContaining([expect.objectContaining({ view: 'usage', status: 'ingested' })]));
 
-      const same = bramble(['reproduce', 'churn@v1.0.0', '--dir', modelDir]);
+      const same = bramble(['reproduce', 'churn@v1.0.0', '--dir', modelDir], withStore);
       expect(same.stderr).toBe('');
       expect(same.stdout).toMatch(/^identical: churn@v1\.0\.0 retrained from [0-9a-f]{7} gives the registered artifact/);
       expect(same.status).toBe(0);
