@@ -1,10 +1,13 @@
 // bramble materialize into the online store: partitions ingested through the real ingest, the view's steps applied,
 // each entity's latest value (event time, then created time) kept, and incremental runs that read only the new
 // partitions, where a newer row wins and a late older one does not overwrite.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { materialize, versionsToRead } from '../src/store/materialize.js';
 import { OnlineStore, ONLINE_STORE, type OnlineRow } from '../src/store/online.js';
+import { OnlineFeatures } from '../src/store/online-serve.js';
+import { Metrics } from '../src/serve/metrics.js';
 import { bramble } from './helpers/cli.js';
 import { billingRows, customerId, ingestAt, makeFeatureRepo, openRepo, usageRows, writeSource } from './helpers/store-online.js';
 
@@ -88,6 +91,46 @@ describe('bramble materialize', () => {
     const all = await materialize(repo, file, { views: ['billing'], now: NOW });
     expect(all.views[0]).toMatchObject({ versions: ['2026.12.01'], written: 5, kept: 0 });
     expect(stored(file, 'billing', customerId(2))).toMatchObject({ event_time: '2026-11-10T00:00:00.000Z', MonthlyCharges: billingRows(5, '', '', 2)[2].MonthlyCharges });
+  });
+
+  it('writes a view anew when features.yaml changes it, with no new partition; a server sees the new column within a second', async () => {
+    const dir = makeFeatureRepo();
+    writeSource(dir, 'data/billing.csv', billingRows(8, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 1));
+    writeSource(dir, 'data/usage.csv', usageRows(8, '2026-12-01T00:00:00Z', 2));
+    await ingestAt(dir, '2026-12-01T02:00:00Z');
+    let repo = await openRepo(dir);
+    const file = join(repo.store, ONLINE_STORE.file);
+    await materialize(repo, file, { now: NOW });
+    let clock = NOW();
+    const features = await OnlineFeatures.open({ repo: dir }, { env: {}, metrics: new Metrics(), now: () => clock });
+    try {
+      const model = { inputs: [{ name: 'long_contract' }, { name: 'double_charge' }], passthrough: [] };
+      const before: Record<string, unknown> = { customerID: customerId(2) };
+      features.fill([before], model, (i) => `row ${i}`);
+      expect(before).toEqual({ long_contract: billingRows(8, '', '', 1)[2].Contract === 'Two year' ? 1 : 0 });
+
+      // The same columns with another expression (the layout is the same: only the definition tells), and a new one.
+      const yaml = readFileSync(join(dir, 'features.yaml'), 'utf8');
+      writeFileSync(
+        join(dir, 'features.yaml'),
+        yaml.replace(`long_contract: "d => d.Contract === 'Two year' ? 1 : 0"`, `long_contract: "d => d.Contract === 'Month-to-month' ? 0 : 1"\n          double_charge: "d => d.MonthlyCharges * 2"`),
+      );
+      repo = await openRepo(dir);
+      const again = await materialize(repo, file, { views: ['billing'], now: NOW });
+      expect(again.views[0]).toMatchObject({ versions: ['2026.12.01'], written: 8, full: true });
+      const b2 = billingRows(8, '', '', 1)[2];
+      expect(stored(file, 'billing', customerId(2))).toMatchObject({ long_contract: b2.Contract === 'Month-to-month' ? 0 : 1, double_charge: b2.MonthlyCharges * 2 });
+      const unchanged = await materialize(repo, file, { views: ['billing'], now: NOW });
+      expect(unchanged.views[0]).toMatchObject({ versions: [], full: false });
+
+      // The open reader finds the new layout once a second has passed.
+      clock += 1000;
+      const after: Record<string, unknown> = { customerID: customerId(2) };
+      features.fill([after], model, (i) => `row ${i}`);
+      expect(after).toEqual({ long_contract: b2.Contract === 'Month-to-month' ? 0 : 1, double_charge: b2.MonthlyCharges * 2 });
+    } finally {
+      features.close();
+    }
   });
 
   it('chooses the partitions to read from the record: newer versions, and those with rows after the recorded until', () => {

@@ -99,6 +99,8 @@ export interface SortedRows {
   readonly start: Int32Array;
   readonly time: Float64Array;
   readonly created: Float64Array;
+  /** `time[order[i]]` for each i: the walk reads times in order, contiguously, instead of one cache miss each. */
+  readonly orderedTime: Float64Array;
 }
 
 /** sortRows's answer: the order, and the first two rows at one (key, time, created), if any. */
@@ -117,24 +119,41 @@ export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array,
   for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) start[keys[i] + 1]++;
   for (let k = 0; k < keyCount; k++) start[k + 1] += start[k];
   const fill = start.slice(0, keyCount);
-  const order = new Int32Array(start[keyCount]);
+  const n = start[keyCount];
+  const order = new Int32Array(n);
   for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) order[fill[keys[i]]++] = i;
+  // The times in key order, sorted within each key alongside `order`: the sort and the duplicate check then read
+  // neighbouring memory rather than jumping through `order` into the columns.
+  const st = new Float64Array(n);
+  const sc = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    st[i] = time[order[i]];
+    sc[i] = created[order[i]];
+  }
   let duplicate: [number, number] | undefined;
   const before = (a: number, b: number): number => time[a] - time[b] || (created[a] < created[b] ? -1 : created[a] > created[b] ? 1 : a - b);
   for (let k = 0; k < keyCount; k++) {
     const from = start[k];
     const to = start[k + 1];
-    if (to - from > 24) order.subarray(from, to).sort(before);
-    else insertionSort(order, from, to, time, created);
+    if (to - from > 24) {
+      order.subarray(from, to).sort(before);
+      for (let i = from; i < to; i++) {
+        st[i] = time[order[i]];
+        sc[i] = created[order[i]];
+      }
+    } else {
+      insertionSort(order, st, sc, from, to);
+    }
     if (duplicate) continue;
     for (let j = from + 1; j < to; j++) {
-      if (time[order[j]] === time[order[j - 1]] && created[order[j]] === created[order[j - 1]] && samePartition(ends, order[j - 1], order[j])) {
+      if (st[j] === st[j - 1] && sc[j] === sc[j - 1] && samePartition(ends, order[j - 1], order[j])) {
         duplicate = [order[j - 1], order[j]];
         break;
       }
     }
   }
-  return duplicate ? { order, start, time, created, duplicate } : { order, start, time, created };
+  const sorted = { order, start, time, created, orderedTime: st };
+  return duplicate ? { ...sorted, duplicate } : sorted;
 }
 
 function samePartition(ends: readonly number[] | undefined, a: number, b: number): boolean {
@@ -147,18 +166,22 @@ function samePartition(ends: readonly number[] | undefined, a: number, b: number
   return part(a) === part(b);
 }
 
-function insertionSort(order: Int32Array, from: number, to: number, time: Float64Array, created: Float64Array): void {
+/** Sorts [from, to) of order/st/sc by (st, sc); stable, so equal rows keep row order (the later version last). */
+function insertionSort(order: Int32Array, st: Float64Array, sc: Float64Array, from: number, to: number): void {
   for (let i = from + 1; i < to; i++) {
     const row = order[i];
-    const t = time[row];
-    const c = created[row];
+    const t = st[i];
+    const c = sc[i];
     let j = i - 1;
-    // Stable: equal (time, created) keep file order, so the duplicate reported is the first pair in the file.
-    while (j >= from && (time[order[j]] > t || (time[order[j]] === t && created[order[j]] > c))) {
+    while (j >= from && (st[j] > t || (st[j] === t && sc[j] > c))) {
       order[j + 1] = order[j];
+      st[j + 1] = st[j];
+      sc[j + 1] = sc[j];
       j--;
     }
     order[j + 1] = row;
+    st[j + 1] = t;
+    sc[j + 1] = c;
   }
 }
 
@@ -172,19 +195,17 @@ export function pointInTimeJoin(labels: { keys: Int32Array; time: Float64Array }
   const keys = new Int32Array(labels.keys.length);
   for (let i = 0; i < keys.length; i++) keys[i] = labels.keys[i] < keyCount ? labels.keys[i] : -1;
   const sorted = sortRows(keys, keyCount, labels.time, new Float64Array(labels.keys.length));
-  const { order: vOrder, start: vStart, time: vTime } = view;
-  const { order: lOrder, start: lStart } = sorted;
+  const { order: vOrder, start: vStart, orderedTime: vTime } = view;
+  const { order: lOrder, start: lStart, orderedTime: lTime } = sorted;
   for (let k = 0; k < keyCount; k++) {
     const vEnd = vStart[k + 1];
     let p = vStart[k];
     if (p === vEnd) continue;
     for (let j = lStart[k]; j < lStart[k + 1]; j++) {
-      const row = lOrder[j];
-      const t = labels.time[row];
-      while (p < vEnd && vTime[vOrder[p]] <= t) p++;
+      const t = lTime[j];
+      while (p < vEnd && vTime[p] <= t) p++;
       if (p === vStart[k]) continue;
-      const hit = vOrder[p - 1];
-      if (t - vTime[hit] <= ttlMs) match[row] = hit;
+      if (t - vTime[p - 1] <= ttlMs) match[lOrder[j]] = vOrder[p - 1];
     }
   }
   return match;
@@ -195,7 +216,7 @@ export function latestPerEntity(view: SortedRows, keyCount: number, asOf = Infin
   const out: number[] = [];
   for (let k = 0; k < keyCount; k++) {
     let p = view.start[k + 1] - 1;
-    while (p >= view.start[k] && view.time[view.order[p]] > asOf) p--;
+    while (p >= view.start[k] && view.orderedTime[p] > asOf) p--;
     if (p >= view.start[k]) out.push(view.order[p]);
   }
   return Int32Array.from(out);

@@ -7,13 +7,14 @@
 //   steps through applyViewSteps, and the join's own order (join.ts: key, event time, created time), whose last row
 //   at or before `until` per entity is the entity's value — so that the online row equals the training row at the
 //   same instant. Two rows at one (key, event time, created time) are an error, as they are for the join.
-// - A view whose columns after its steps differ from what the store holds (a column added, a type changed) is
-//   written anew from every partition.
+// - A view whose definition in features.yaml changed (keys, times, columns, steps: a hash of them is recorded), or
+//   whose columns after its steps differ from what the store holds, is written anew from every partition.
+import { createHash } from 'node:crypto';
 import { isCoded, type Column, type Table } from '../data/table.js';
 import { KeyInterner, latestPerEntity, sortRows, StoreJoinError } from './join.js';
 import { readManifests, readView, type ViewRows } from './offline.js';
 import { OnlineStore, sameLayout, type OnlineBatch, type OnlineKind, type OnlineLayout, type OnlineValues } from './online.js';
-import { compareVersions, getView, type FeatureRepo, type Manifest } from './spec.js';
+import { compareVersions, getView, type FeatureRepo, type Manifest, type ViewSpec } from './spec.js';
 import { applyViewSteps, viewFeatureColumns } from './view-steps.js';
 
 export interface MaterializeOptions {
@@ -78,7 +79,13 @@ async function materializeView(repo: FeatureRepo, store: OnlineStore, name: stri
   let versions = versionsToRead(manifests, recorded, options.until);
   let full = !recorded;
   const latestVersion = manifests.length > 0 ? manifests[manifests.length - 1].version : null;
-  const record = { version: latestVersion ?? recorded?.version ?? null, until: options.until ?? null, materializedAt: options.now() };
+  const definition = definitionOf(repo.views[name]);
+  if (recorded && recorded.definition !== definition) {
+    // features.yaml changed the view (a step, a column, a key): every partition is read again, into a new table.
+    versions = manifests.map((m) => m.version);
+    full = true;
+  }
+  const record = { definition, version: latestVersion ?? recorded?.version ?? null, until: options.until ?? null, materializedAt: options.now() };
   if (versions.length === 0) {
     return { view: name, versions, rows: 0, entities: 0, written: 0, kept: 0, stored: recorded?.rows ?? 0, full: false, seconds: (performance.now() - started) / 1000 };
   }
@@ -89,7 +96,7 @@ async function materializeView(repo: FeatureRepo, store: OnlineStore, name: stri
     batch = await latestBatch(repo, name, versions, options.until);
   }
   if (recorded && !sameLayout(recorded.layout, batch.layout)) full = true;
-  const result = store.write(name, batch.layout, batch.batch, record);
+  const result = store.write(name, batch.layout, batch.batch, record, full);
   const stored = store.state(name)?.rows ?? 0;
   return { view: name, versions, rows: batch.rows, entities: batch.batch.rows, written: result.written, kept: result.kept, stored, full, seconds: (performance.now() - started) / 1000 };
 }
@@ -114,6 +121,12 @@ async function latestBatch(repo: FeatureRepo, name: string, versions: readonly s
     createdTime: view.createdTime === undefined ? null : gatherTimes(rows.createdTime, latest),
   };
   return { layout, batch, rows: rows.table.rows };
+}
+
+/** What the online table of a view depends on in features.yaml, as a hash: a change means writing it anew. */
+export function definitionOf(view: ViewSpec): string {
+  const { keys, eventTime, createdTime, columns, steps } = view;
+  return createHash('sha256').update(JSON.stringify({ keys, eventTime, createdTime: createdTime ?? null, columns, steps })).digest('hex');
 }
 
 function kindOf(column: Column): OnlineKind {

@@ -17,7 +17,7 @@
 //   shapes below.
 import { join } from 'node:path';
 import { errorClass } from '../errors.js';
-import { OnlineStore, OnlineStoreError, ONLINE_STORE, type OnlineLayout, type OnlineReader } from './online.js';
+import { OnlineStore, OnlineStoreError, ONLINE_STORE, sameLayout, type OnlineLayout, type OnlineReader } from './online.js';
 import { loadFeatureRepo, type FeatureRepo, type ViewSpec } from './spec.js';
 
 /** A row leaves features to the online store but not the key to find them by: 400. */
@@ -66,6 +66,9 @@ export interface FeatureAnswer {
   views: Record<string, ViewAnswer>;
 }
 
+/** How often a lookup asks whether a materialization committed a new layout (ms). */
+const REFRESH_MS = 1000;
+
 /** Value ages in seconds: a minute to a quarter. */
 const AGE_BUCKETS = [60, 600, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_400, 90 * 86_400];
 
@@ -87,13 +90,17 @@ interface Plan {
 }
 
 export class OnlineFeatures {
-  private readonly plans = new WeakMap<ModelInputs, Plan>();
+  private plans = new WeakMap<ModelInputs, Plan>();
+  /** When the store was last asked whether a materialization committed (ms). */
+  private checked: number;
 
   private constructor(
     private readonly store: OnlineStore,
-    private readonly served: readonly ServedView[],
+    private served: ServedView[],
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.checked = now();
+  }
 
   /**
    * Loads the repository's views and opens the store read-only; a view the store lacks, or whose keys changed since
@@ -117,18 +124,31 @@ export class OnlineFeatures {
       const stale = m.counter('bramble_feature_stale_total', 'Online values served older than their view\'s ttl, by view.', ['view']);
       const age = m.histogram('bramble_feature_age_seconds', 'Age of the online values served (now − event time), by view.', ['view'], AGE_BUCKETS);
       const served = names.map((name): ServedView => {
-        const spec = repo.views[name];
-        const { layout, read } = store.reader(name);
-        if (layout.keys.join('\0') !== spec.keys.join('\0')) {
-          throw new OnlineStoreError(`the online store's ${name} is keyed by ${layout.keys.join(', ')} but features.yaml keys it by ${spec.keys.join(', ')}; run bramble materialize --view ${name}`, { view: name });
-        }
         const labels = { view: name };
-        return { spec, layout, read, lookups: lookups.child(labels), misses: misses.child(labels), stale: stale.child(labels), age: age.child(labels) };
+        const counted = { lookups: lookups.child(labels), misses: misses.child(labels), stale: stale.child(labels), age: age.child(labels) };
+        return { spec: repo.views[name], ...counted, ...reading(store, repo.views[name]) };
       });
       return new OnlineFeatures(store, served, deps.now ?? Date.now);
     } catch (err) {
       store.close();
       throw err;
+    }
+  }
+
+  /**
+   * At most once a second: when a materialization has committed since, views whose columns changed are read with
+   * their new layout (a model deployed after a new feature was materialized finds it without a restart).
+   */
+  private refresh(now: number): void {
+    this.checked = now;
+    if (!this.store.changed()) return;
+    const next = this.served.map((view) => {
+      const state = this.store.state(view.spec.name);
+      return state && !sameLayout(state.layout, view.layout) ? { ...view, ...reading(this.store, view.spec) } : view;
+    });
+    if (next.some((v, i) => v !== this.served[i])) {
+      this.served = next;
+      this.plans = new WeakMap();
     }
   }
 
@@ -164,10 +184,11 @@ export class OnlineFeatures {
    * row in messages. Rows that are not objects are left for the model's check to refuse.
    */
   fill(records: readonly unknown[], model: ModelInputs, where: (i: number) => string): FeatureAnswer | null {
+    const now = this.now();
+    if (now - this.checked >= REFRESH_MS) this.refresh(now);
     const plan = this.plan(model);
     if (plan.views.length === 0) return null;
     let answer: FeatureAnswer | null = null;
-    const now = this.now();
     for (let r = 0; r < records.length; r++) {
       const record = records[r];
       if (typeof record !== 'object' || record === null || Array.isArray(record)) continue;
@@ -216,6 +237,15 @@ export class OnlineFeatures {
   close(): void {
     this.store.close();
   }
+}
+
+/** A view's prepared lookup and layout; keys other than features.yaml's stop the server (or the refresh). */
+function reading(store: OnlineStore, spec: ViewSpec): { layout: OnlineLayout; read: OnlineReader } {
+  const { layout, read } = store.reader(spec.name);
+  if (layout.keys.join('\0') !== spec.keys.join('\0')) {
+    throw new OnlineStoreError(`the online store's ${spec.name} is keyed by ${layout.keys.join(', ')} but features.yaml keys it by ${spec.keys.join(', ')}; run bramble materialize --view ${spec.name}`, { view: spec.name });
+  }
+  return { layout, read };
 }
 
 function emptyAnswer(rows: number): ViewAnswer {

@@ -10,8 +10,9 @@
 // - An upsert replaces a stored row only when the incoming row is newer: a later event time, or the same event
 //   time and a later created time (the offline join's tie-break). A late row older than what is stored is counted
 //   and left out, so re-reading a partition is harmless and materializing is incremental.
-// - `bramble_online_views` records per view the layout written, the last manifest version read and the `--until`
-//   it was read with. A view whose layout changed (a column added, a type changed) is dropped and written anew.
+// - `bramble_online_views` records per view the layout written, a hash of the view's definition in features.yaml,
+//   the last manifest version read and the `--until` it was read with. A view whose layout changed (a column added,
+//   a type changed) is dropped and written anew; readers notice a commit (PRAGMA data_version) and re-read layouts.
 // - Everything a materialization writes for a view — rows and its record — is one transaction: nothing half-written.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -64,6 +65,8 @@ export interface OnlineBatch {
 export interface OnlineViewState {
   readonly view: string;
   readonly layout: OnlineLayout;
+  /** The sha256 of the view's definition (keys, times, columns, steps) it was written with. */
+  readonly definition: string;
   /** The newest manifest version read into the table; null before the first. */
   readonly version: string | null;
   /** The `--until` of that read (UTC ms); null when it took every row. */
@@ -89,6 +92,7 @@ export type OnlineReader = (key: readonly string[]) => OnlineRow | undefined;
 interface MetaRow {
   view: string;
   layout: string;
+  definition: string;
   version: string | null;
   until: number | null;
   materialized_at: number;
@@ -109,11 +113,17 @@ export function sameLayout(a: OnlineLayout, b: OnlineLayout): boolean {
 }
 
 export class OnlineStore {
+  private readonly dataVersion: Database.Statement;
+  private seenVersion: number;
+
   private constructor(
     private readonly db: Database.Database,
     readonly file: string,
     readonly readonly: boolean,
-  ) {}
+  ) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.seenVersion = this.dataVersion.get() as number;
+  }
 
   /**
    * Opens (and, to write, creates) the store. Read-only opens never create or change the file: a server started
@@ -157,15 +167,23 @@ export class OnlineStore {
     // A crash loses at most the last transaction, never the file: materialize runs again from the last version.
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(
-      `CREATE TABLE IF NOT EXISTS ${ONLINE_STORE.meta} (view TEXT PRIMARY KEY, layout TEXT NOT NULL, version TEXT, until REAL, materialized_at REAL NOT NULL, rows INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${ONLINE_STORE.meta} (view TEXT PRIMARY KEY, layout TEXT NOT NULL, definition TEXT NOT NULL, version TEXT, until REAL, materialized_at REAL NOT NULL, rows INTEGER NOT NULL)`,
     );
     this.db.pragma(`user_version = ${ONLINE_STORE.format}`);
   }
 
   /** What the store records about each view. */
   views(): OnlineViewState[] {
-    const rows = this.db.prepare(`SELECT view, layout, version, until, materialized_at, rows FROM ${ONLINE_STORE.meta} ORDER BY view`).all() as MetaRow[];
-    return rows.map((r) => ({ view: r.view, layout: JSON.parse(r.layout) as OnlineLayout, version: r.version, until: r.until, materializedAt: r.materialized_at, rows: r.rows }));
+    const rows = this.db.prepare(`SELECT view, layout, definition, version, until, materialized_at, rows FROM ${ONLINE_STORE.meta} ORDER BY view`).all() as MetaRow[];
+    return rows.map((r) => ({
+      view: r.view,
+      layout: JSON.parse(r.layout) as OnlineLayout,
+      definition: r.definition,
+      version: r.version,
+      until: r.until,
+      materializedAt: r.materialized_at,
+      rows: r.rows,
+    }));
   }
 
   state(view: string): OnlineViewState | null {
@@ -174,18 +192,24 @@ export class OnlineStore {
 
   /**
    * Upserts a batch into a view's table and records `record` for the view, in one transaction. A layout other than
-   * the recorded one replaces the table (the caller then writes every partition).
+   * the recorded one, or `fresh`, replaces the table (the caller then writes every partition).
    */
-  write(view: string, layout: OnlineLayout, batch: OnlineBatch, record: { version: string | null; until: number | null; materializedAt: number }): WriteResult {
+  write(
+    view: string,
+    layout: OnlineLayout,
+    batch: OnlineBatch,
+    record: { definition: string; version: string | null; until: number | null; materializedAt: number },
+    fresh = false,
+  ): WriteResult {
     if (this.readonly) throw new OnlineStoreError(`${this.file} is open read-only; bramble materialize writes it`, { file: this.file });
     const run = this.db.transaction((): WriteResult => {
       const before = this.state(view);
-      if (!before || !sameLayout(before.layout, layout)) this.createTable(view, layout);
+      if (fresh || !before || !sameLayout(before.layout, layout)) this.createTable(view, layout);
       const result = this.upsert(view, layout, batch, record.materializedAt);
       const rows = (this.db.prepare(`SELECT count(*) AS n FROM ${tableOf(view)}`).get() as { n: number }).n;
       this.db
-        .prepare(`INSERT OR REPLACE INTO ${ONLINE_STORE.meta} (view, layout, version, until, materialized_at, rows) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(view, JSON.stringify(layout), record.version, record.until, record.materializedAt, rows);
+        .prepare(`INSERT OR REPLACE INTO ${ONLINE_STORE.meta} (view, layout, definition, version, until, materialized_at, rows) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(view, JSON.stringify(layout), record.definition, record.version, record.until, record.materializedAt, rows);
       return result;
     });
     return run();
@@ -242,6 +266,14 @@ export class OnlineStore {
     const where = layout.keys.map((k) => `${quoted(k)} = ?`).join(' AND ');
     const statement = this.db.prepare(`SELECT ${select} FROM ${tableOf(view)} WHERE ${where}`).raw(true);
     return { layout, read: (key) => statement.get(key) as OnlineRow | undefined };
+  }
+
+  /** Whether another connection has committed since the last call (SQLite's PRAGMA data_version). */
+  changed(): boolean {
+    const version = this.dataVersion.get() as number;
+    const changed = version !== this.seenVersion;
+    this.seenVersion = version;
+    return changed;
   }
 
   close(): void {
