@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { materialize, versionsToRead } from '../src/store/materialize.js';
+import type { FeatureRepo } from '../src/store/spec.js';
 import { OnlineStore, ONLINE_STORE, type OnlineRow } from '../src/store/online.js';
 import { OnlineFeatures } from '../src/store/online-serve.js';
 import { Metrics } from '../src/serve/metrics.js';
@@ -28,14 +29,19 @@ function stored(file: string, view: string, key: string): Record<string, unknown
   }
 }
 
+/** A features repository with `n` customers' billing (2026-11-01) and usage (2026-12-01) ingested once. */
+async function ingested(n: number): Promise<{ dir: string; repo: FeatureRepo; file: string }> {
+  const dir = makeFeatureRepo();
+  writeSource(dir, 'data/billing.csv', billingRows(n, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 1));
+  writeSource(dir, 'data/usage.csv', usageRows(n, '2026-12-01T00:00:00Z', 2));
+  await ingestAt(dir, '2026-12-01T02:00:00Z');
+  const repo = await openRepo(dir);
+  return { dir, repo, file: join(repo.store, ONLINE_STORE.file) };
+}
+
 describe('bramble materialize', () => {
   it('writes each entity once with the view steps applied, then reads only new partitions: newer wins, a late older row does not overwrite', async () => {
-    const dir = makeFeatureRepo();
-    writeSource(dir, 'data/billing.csv', billingRows(50, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 1));
-    writeSource(dir, 'data/usage.csv', usageRows(50, '2026-12-01T00:00:00Z', 2));
-    await ingestAt(dir, '2026-12-01T02:00:00Z');
-    const repo = await openRepo(dir);
-    const file = join(repo.store, ONLINE_STORE.file);
+    const { dir, repo, file } = await ingested(50);
 
     const first = await materialize(repo, file, { now: NOW });
     expect(first.views.map((v) => [v.view, v.versions, v.rows, v.entities, v.written, v.kept, v.stored, v.full])).toEqual([
@@ -94,12 +100,9 @@ describe('bramble materialize', () => {
   });
 
   it('writes a view anew when features.yaml changes it, with no new partition; a server sees the new column within a second', async () => {
-    const dir = makeFeatureRepo();
-    writeSource(dir, 'data/billing.csv', billingRows(8, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 1));
-    writeSource(dir, 'data/usage.csv', usageRows(8, '2026-12-01T00:00:00Z', 2));
-    await ingestAt(dir, '2026-12-01T02:00:00Z');
-    let repo = await openRepo(dir);
-    const file = join(repo.store, ONLINE_STORE.file);
+    const made = await ingested(8);
+    const { dir, file } = made;
+    let repo = made.repo;
     await materialize(repo, file, { now: NOW });
     let clock = NOW();
     const features = await OnlineFeatures.open({ repo: dir }, { env: {}, metrics: new Metrics(), now: () => clock });
@@ -152,10 +155,7 @@ describe('bramble materialize', () => {
   });
 
   it('runs as bramble materialize: --json reports each view, a bad --until exits 2 naming the value', async () => {
-    const dir = makeFeatureRepo();
-    writeSource(dir, 'data/billing.csv', billingRows(5, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 1));
-    writeSource(dir, 'data/usage.csv', usageRows(5, '2026-12-01T00:00:00Z', 2));
-    await ingestAt(dir, '2026-12-01T02:00:00Z');
+    const { dir } = await ingested(5);
     const online = join(dir, 'elsewhere', 'online.sqlite');
     const ran = bramble(['materialize', dir, '--online', online, '--view', 'usage', '--json']);
     expect(ran.stderr).toBe('');
