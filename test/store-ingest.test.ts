@@ -76,6 +76,23 @@ describe('bramble ingest from a file in the repository', () => {
     expect(err).toMatchObject({ code: 'E_STORE_DATA' });
     expect((err as Error).message).toMatch(/2026\.12\.01\.parquet does not match its manifest/);
   });
+  it('refuses a damaged manifest, naming it', async () => {
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
+    await ingest(repo, deps());
+    writeFileSync(join(dir, 'manifests/billing/2026.12.01.json'), '{"view": "billing"');
+    const err = await rejected(readView(repo, 'billing'));
+    expect(err).toMatchObject({ code: 'E_STORE_DATA' });
+    expect((err as Error).message).toMatch(/manifests\/billing\/2026\.12\.01\.json is not a manifest of view billing version 2026\.12\.01; restore it from git/);
+  });
+
+  it('refuses a folder outside git before writing anything', async () => {
+    repoWith(FEATURES('{ path: data/billing.csv }'), GOOD);
+    rmSync(join(dir, '.git'), { recursive: true, force: true });
+    const err = await rejected(ingest(await loadFeatureRepo(dir), deps()));
+    expect(err).toMatchObject({ code: 'E_STORE_BATCH' });
+    expect((err as Error).message).toContain('is not inside a git repository; bramble ingest commits each partition\'s manifest there — run git init (nothing was ingested)');
+    expect(existsSync(join(dir, '.bramble'))).toBe(false);
+  });
 });
 
 describe('a bad batch is quarantined, reported and never merged', () => {

@@ -52,6 +52,7 @@ export interface IngestResult {
 /** Ingests every view (or `options.views`); throws a StoreBatchError after committing the rest when a batch was quarantined. */
 export async function ingest(repo: FeatureRepo, deps: IngestDeps, options: IngestOptions = {}): Promise<IngestResult> {
   const names = options.views ?? Object.keys(repo.views);
+  const root = options.commit === false ? undefined : await gitRoot(repo);
   const batches = new Map<string, Batch>();
   const outcomes: ViewOutcome[] = [];
   for (const name of names) {
@@ -65,7 +66,7 @@ export async function ingest(repo: FeatureRepo, deps: IngestDeps, options: Inges
     outcomes.push(await ingestView(repo, view, batch, deps.now()));
   }
   const written = outcomes.filter((o) => o.status === 'ingested');
-  const commit = written.length > 0 && options.commit !== false ? await commitManifests(repo, written, deps) : undefined;
+  const commit = written.length > 0 && root !== undefined ? await commitManifests(repo, root, written, deps) : undefined;
   const quarantined = outcomes.filter((o) => o.status === 'quarantined');
   if (quarantined.length > 0) {
     const lines = quarantined.map((q) => `view ${q.view}: ${q.problems.slice(0, 5).join('; ')} (report: ${q.report})`);
@@ -197,9 +198,19 @@ async function quarantine(repo: FeatureRepo, view: ViewSpec, batch: Batch, now: 
   return { view: view.name, status: 'quarantined', report, problems: refused.problems };
 }
 
-async function commitManifests(repo: FeatureRepo, written: readonly ViewOutcome[], deps: IngestDeps): Promise<string> {
+/** The git work tree holding the features repository: checked before anything is written. */
+async function gitRoot(repo: FeatureRepo): Promise<string> {
+  try {
+    return await git.findRoot({ fs: nodeFs, filepath: repo.dir });
+  } catch (err) {
+    if (!(err instanceof git.Errors.NotFoundError)) throw err;
+    throw new StoreBatchError(`${repo.dir} is not inside a git repository; bramble ingest commits each partition's manifest there — run git init (nothing was ingested)`, { dir: repo.dir });
+  }
+}
+
+async function commitManifests(repo: FeatureRepo, root: string, written: readonly ViewOutcome[], deps: IngestDeps): Promise<string> {
   const fs = nodeFs;
-  const root = await git.findRoot({ fs, filepath: repo.dir });
+
   const cache = {};
   for (const outcome of written) {
     if (outcome.status !== 'ingested') continue;

@@ -59,7 +59,19 @@ export async function readManifests(repo: FeatureRepo, viewName: string, version
   }
   found.sort(compareVersions);
   const out: Manifest[] = [];
-  for (const version of found) out.push(JSON.parse(await readFile(manifestPath(repo, viewName, version), 'utf8')) as Manifest);
+  for (const version of found) {
+    const file = manifestPath(repo, viewName, version);
+    let manifest: Partial<Manifest> | null = null;
+    try {
+      manifest = JSON.parse(await readFile(file, 'utf8')) as Partial<Manifest> | null;
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+    if (!manifest || manifest.version !== version || manifest.view !== viewName || typeof manifest.sha256 !== 'string' || typeof manifest.rows !== 'number') {
+      throw new StoreDataError(`${file} is not a manifest of view ${viewName} version ${version}; restore it from git (git checkout -- ${FEATURE_REPO.manifests}/${viewName})`, { file });
+    }
+    out.push(manifest as Manifest);
+  }
   return out;
 }
 
