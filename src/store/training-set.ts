@@ -51,13 +51,17 @@ export function buildTrainingSet(labels: Table, eventTime: string, views: readon
   const columns: Column[] = [...labels.columns];
   const lineage: ViewLineage[] = [];
   const interners = new Map<string, KeyInterner>();
+  const labelIds = new Map<string, Int32Array>();
   for (const rows of views) {
     const interner = interners.get(rows.view.entity) ?? new KeyInterner();
     interners.set(rows.view.entity, interner);
     const { sorted } = sortView(rows, interner);
     const duplicate = sorted.duplicate;
     if (duplicate) throw duplicateError(rows, duplicate);
-    const labelKeys = interner.ids(labels, rows.view.keys, file);
+    // One entity's label keys are interned once, whatever number of its views: ids never change once given.
+    const entityKeys = labelIds.get(rows.view.entity) ?? interner.ids(labels, rows.view.keys, file);
+    labelIds.set(rows.view.entity, entityKeys);
+    const labelKeys = entityKeys;
     // Label keys the view never saw got new ids past the view's; the join only walks ids the view has.
     const match = pointInTimeJoin({ keys: labelKeys, time: time.values }, sorted, sorted.start.length - 1, rows.view.ttlMs);
     let matched = 0;
