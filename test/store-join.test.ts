@@ -64,6 +64,14 @@ describe('the point-in-time join', () => {
     expect(charges(buildTrainingSet(labelsOf(['a', 'b'], [t, t]), 'at', [restated], 'labels.csv'))).toEqual([3, 4]);
   });
 
+  it('interns a key column whose categories repeat a text as one key', () => {
+    const t = Date.UTC(2026, 0, 10);
+    const view = viewRows(['a', 'b'], [t, t], [t, t], [1, 2]);
+    const repeated = { ...view, table: { ...view.table, columns: view.table.columns.map((c) => (c.name === 'customerID' ? { name: c.name, kind: 'string' as const, values: { codes: Int32Array.from([0, 1]), categories: ['a', 'a'] } } : c)) } };
+    // Both rows are key "a" at one time and created time: a duplicate, which only a shared id can reveal.
+    expect(() => buildTrainingSet(labelsOf(['a'], [t]), 'at', [repeated], 'labels.csv')).toThrow(/two rows for key a/);
+  });
+
   it('refuses a label row without its event time, at its line', () => {
     const labels = labelsOf(['a', 'a'], [Date.UTC(2026, 0, 1), NaN]);
     expect(() => buildTrainingSet(labels, 'at', [viewRows(['a'], [0], [0], [1])], 'data/labels.csv')).toThrow('data/labels.csv:3 has no at');

@@ -20,6 +20,7 @@ export class KeyInterner {
   private readonly texts = new Map<string, number>();
   private readonly pairs = new Map<number, number>();
   private multi = false;
+  private fresh = false;
 
   /** How many distinct keys so far: ids are 0 … size − 1. */
   get size(): number {
@@ -39,6 +40,12 @@ export class KeyInterner {
   }
 
   private textId(text: string): number {
+    // The first table's categories are distinct by construction: no lookup before the insert.
+    if (this.fresh) {
+      const id = this.texts.size;
+      this.texts.set(text, id);
+      return id;
+    }
     let id = this.texts.get(text);
     if (id === undefined) {
       id = this.texts.size;
@@ -51,7 +58,15 @@ export class KeyInterner {
   private columnIds(column: Column): Int32Array {
     const out = new Int32Array(isCoded(column) ? column.values.codes.length : column.values.length);
     if (isCoded(column)) {
-      const map = column.values.categories.map((text) => this.textId(text));
+      const fresh = this.texts.size === 0 && !this.multi;
+      this.fresh = fresh;
+      let map = column.values.categories.map((text) => this.textId(text));
+      this.fresh = false;
+      // A hand-made table may repeat a category: then the ids are given again, looking each text up.
+      if (fresh && this.texts.size !== map.length) {
+        this.texts.clear();
+        map = column.values.categories.map((text) => this.textId(text));
+      }
       const codes = column.values.codes;
       for (let i = 0; i < codes.length; i++) out[i] = codes[i] < 0 ? -1 : map[codes[i]];
       return out;
@@ -121,14 +136,17 @@ export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array,
   const fill = start.slice(0, keyCount);
   const n = start[keyCount];
   const order = new Int32Array(n);
-  for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) order[fill[keys[i]]++] = i;
-  // The times in key order, sorted within each key alongside `order`: the sort and the duplicate check then read
-  // neighbouring memory rather than jumping through `order` into the columns.
+  // The times are placed in key order with the rows, and sorted within each key alongside `order`: the sort and
+  // the duplicate check then read neighbouring memory rather than jumping through `order` into the columns.
   const st = new Float64Array(n);
   const sc = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    st[i] = time[order[i]];
-    sc[i] = created[order[i]];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k < 0) continue;
+    const at = fill[k]++;
+    order[at] = i;
+    st[at] = time[i];
+    sc[at] = created[i];
   }
   let duplicate: [number, number] | undefined;
   const before = (a: number, b: number): number => time[a] - time[b] || (created[a] < created[b] ? -1 : created[a] > created[b] ? 1 : a - b);
