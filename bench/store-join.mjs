@@ -85,13 +85,14 @@ async function prepareStore(lib, tables) {
   const repoDir = join(out, 'repo');
   const { mkdirSync: mk, writeFileSync: write } = await import('node:fs');
   const { createHash } = await import('node:crypto');
-  if (existsSync(join(repoDir, 'manifests', 'usage', '2026.12.01.json'))) return repoDir;
+  if (existsSync(join(repoDir, 'manifests', 'usage', '2026.12.01.json')) && !process.argv.includes('--fresh')) return repoDir;
   mk(repoDir, { recursive: true });
   write(join(repoDir, 'features.yaml'), FEATURES_YAML);
   const repo = lib.parseFeatureRepo(FEATURES_YAML, repoDir);
   for (const [name, table] of Object.entries(tables)) {
     const names = Object.keys(repo.views[name].columns);
-    const bytes = lib.partitionBytes(table, names);
+    // In key order, as bramble ingest writes a partition.
+    const bytes = lib.partitionBytes(table, names, lib.batchOrder(repo.views[name], table).order);
     mk(join(repo.store, name), { recursive: true });
     write(join(repo.store, name, '2026.12.01.parquet'), bytes);
     mk(join(repoDir, 'manifests', name), { recursive: true });

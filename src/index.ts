@@ -18,4 +18,4 @@ export { loadFeatureRepo, parseFeatureRepo, type FeatureRepo, type ViewSpec } fr
 export { partitionBytes, readView, type ViewRows } from './store/offline.js';
 export { KeyInterner, latestPerEntity, pointInTimeJoin, sortRows } from './store/join.js';
 export { buildTrainingSet } from './store/training-set.js';
-export { ingest } from './store/ingest.js';
+export { batchOrder, ingest } from './store/ingest.js';

@@ -46,11 +46,12 @@ describe('bramble ingest from a file in the repository', () => {
     expect(git(dir, 'show', '--name-only', '--format=', 'HEAD').trim()).toBe('manifests/billing/2026.12.01.json');
     expect(git(dir, 'status', '--porcelain').trim()).toBe('');
 
+    // The partition holds the rows by key (in order of first appearance), then event time.
     const rows = await readView(repo, 'billing');
     expect(rows.table.rows).toBe(3);
-    expect(Array.from(rows.eventTime)).toEqual([Date.parse('2026-11-01'), Date.parse('2026-11-01'), Date.parse('2026-11-15')]);
+    expect(Array.from(rows.eventTime)).toEqual([Date.parse('2026-11-01'), Date.parse('2026-11-15'), Date.parse('2026-11-01')]);
     const charges = rows.table.columns.find((c) => c.name === 'MonthlyCharges');
-    expect(charges && [0, 1, 2].map((i) => cellValue(charges, i))).toEqual([29.85, 56.95, 31.1]);
+    expect(charges && [0, 1, 2].map((i) => cellValue(charges, i))).toEqual([29.85, 31.1, 56.95]);
   });
 
   it('is a no-op for the same batch, and writes the next version for a new one the same day', async () => {

@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { loadTableAsync } from '../data/load.js';
 import { cellValue, type Table } from '../data/table.js';
 import { validateTable, validationLoadOptions, type RuleResult, type ValidationResult } from '../data/validate.js';
-import { KeyInterner, sortRows } from './join.js';
+import { KeyInterner, sortRows, type SortResult } from './join.js';
 import { declaredColumns, partitionBytes, readManifests } from './offline.js';
 import { pullSource, type Batch, type SourceDeps } from './source.js';
 import { compareVersions, FEATURE_REPO, manifestPath, partitionPath, type FeatureRepo, type Manifest, type ViewSpec } from './spec.js';
@@ -85,7 +85,7 @@ async function ingestView(repo: FeatureRepo, view: ViewSpec, batch: Batch, now: 
   const checked = await checkBatch(view, batch);
   if ('problems' in checked) return quarantine(repo, view, batch, now, checked);
   const names = Object.keys(view.columns);
-  const bytes = partitionBytes(checked.table, names);
+  const bytes = partitionBytes(checked.table, names, checked.order);
   const version = nextVersion(existing.map((m) => m.version), now);
   const file = partitionPath(repo, view.name, version);
   await mkdir(dirname(file), { recursive: true });
@@ -137,7 +137,7 @@ interface Refused {
 }
 
 /** The batch as a table when it may be merged, else every problem found. */
-async function checkBatch(view: ViewSpec, batch: Batch): Promise<{ table: Table } | Refused> {
+async function checkBatch(view: ViewSpec, batch: Batch): Promise<{ table: Table; order: Int32Array } | Refused> {
   const file = `${batch.origin} (view ${view.name})`;
   const schema = { columns: view.columns };
   let loaded;
@@ -155,11 +155,10 @@ async function checkBatch(view: ViewSpec, batch: Batch): Promise<{ table: Table 
   }
   const validation = validateTable(table, schema, { file, violations });
   for (const r of validation.results) if (!r.success) problems.push(ruleProblem(view, r));
-  if (problems.length === 0) {
-    const duplicate = duplicateRows(view, table);
-    if (duplicate) problems.push(duplicate);
-  }
-  return problems.length > 0 ? { problems, validation } : { table };
+  if (problems.length > 0) return { problems, validation };
+  const sorted = batchOrder(view, table);
+  const duplicate = duplicateRows(view, table, sorted);
+  return duplicate ? { problems: [duplicate], validation } : { table, order: sorted.order };
 }
 
 function ruleProblem(view: ViewSpec, r: RuleResult): string {
@@ -167,17 +166,24 @@ function ruleProblem(view: ViewSpec, r: RuleResult): string {
   return r.column === view.eventTime && (r.rule === 'type' || r.rule === 'not_null') ? `event_time ${JSON.stringify(view.eventTime)}: ${message}` : message;
 }
 
-function duplicateRows(view: ViewSpec, table: Table): string | undefined {
+/**
+ * The batch's rows ordered by (key, event time, created time): the order its partition is written in, so that an
+ * entity's rows sit together (reading and joining then walk memory in order, and text keys repeat row to row).
+ */
+export function batchOrder(view: ViewSpec, table: Table): SortResult {
   const interner = new KeyInterner();
   const keys = interner.ids(table, view.keys, view.name);
   const time = table.columns.find((c) => c.name === view.eventTime);
   const created = view.createdTime ? table.columns.find((c) => c.name === view.createdTime) : undefined;
-  if (!time || time.kind !== 'date') return undefined;
-  const createdValues = created && created.kind === 'date' ? created.values : new Float64Array(table.rows);
-  const { duplicate } = sortRows(keys, interner.size, time.values, createdValues);
+  const times = time && time.kind === 'date' ? time.values : new Float64Array(table.rows);
+  return sortRows(keys, interner.size, times, created && created.kind === 'date' ? created.values : new Float64Array(table.rows));
+}
+
+function duplicateRows(view: ViewSpec, table: Table, sorted: SortResult): string | undefined {
+  const { duplicate } = sorted;
   if (!duplicate) return undefined;
-  const key = view.keys.map((k) => String(cellValue(table.columns.find((c) => c.name === k) ?? time, duplicate[0]))).join(', ');
-  return `duplicate entity rows: lines ${table.lines[duplicate[0]]} and ${table.lines[duplicate[1]]} both have key ${key} at ${new Date(time.values[duplicate[0]]).toISOString()}${view.createdTime ? ' with the same created time' : ''}; keep one row per key and event time${view.createdTime ? '' : ', or add a created_time column to break the tie'}`;
+  const key = view.keys.map((k) => String(cellValue(table.columns.find((c) => c.name === k) ?? table.columns[0], duplicate[0]))).join(', ');
+  return `duplicate entity rows: lines ${table.lines[duplicate[0]]} and ${table.lines[duplicate[1]]} both have key ${key} at ${new Date(sorted.time[duplicate[0]]).toISOString()}${view.createdTime ? ' with the same created time' : ''}; keep one row per key and event time${view.createdTime ? '' : ', or add a created_time column to break the tie'}`;
 }
 
 async function quarantine(repo: FeatureRepo, view: ViewSpec, batch: Batch, now: Date, refused: Refused): Promise<ViewOutcome> {

@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
 import { errorClass } from '../errors.js';
+import { gatherColumn } from './join.js';
 import { errnoCode } from '../fs/codes.js';
 import { openParquet } from '../data/parquet.js';
 import type { DeclaredColumn } from '../data/load-options.js';
@@ -121,6 +122,8 @@ async function decodePartition(bytes: Uint8Array, file: string, view: ViewSpec, 
     const codes = coded ? new Int32Array(read.rows) : null;
     const index = new Map<string, number>();
     const categories: string[] = [];
+    let lastText: string | undefined;
+    let lastCode = -1;
     for (const group of read.groups) {
       const cells = await read.readColumn(name, group);
       for (let i = 0; i < cells.length; i++) {
@@ -131,6 +134,11 @@ async function decodePartition(bytes: Uint8Array, file: string, view: ViewSpec, 
             codes[at] = -1;
             continue;
           }
+          // Partitions are written in key order, so a text usually repeats the row before's.
+          if (cell === lastText) {
+            codes[at] = lastCode;
+            continue;
+          }
           let code = index.get(cell);
           if (code === undefined) {
             code = categories.length;
@@ -138,6 +146,8 @@ async function decodePartition(bytes: Uint8Array, file: string, view: ViewSpec, 
             index.set(cell, code);
           }
           codes[at] = code;
+          lastText = cell;
+          lastCode = code;
         } else if (values) {
           values[at] = typeof cell === 'number' ? cell : typeof cell === 'boolean' ? (cell ? 1 : 0) : typeof cell === 'bigint' ? Number(cell) : NaN;
         }
@@ -207,12 +217,15 @@ function concatCoded(name: string, kind: 'category' | 'string', pieces: readonly
   return { name, kind, values: { codes, categories } };
 }
 
-/** A table's columns `names` (in that order) as Parquet bytes; the same table always gives the same bytes. */
-export function partitionBytes(table: Table, names: readonly string[]): Uint8Array {
+/**
+ * A table's columns `names` (in that order) as Parquet bytes, its rows in the order `rows` gives (all, as they
+ * are, when left out); the same table always gives the same bytes.
+ */
+export function partitionBytes(table: Table, names: readonly string[], rows?: Int32Array): Uint8Array {
   const columnData: ColumnSource[] = names.map((name) => {
     const column = table.columns.find((c) => c.name === name);
     if (!column) throw new StoreDataError(`the batch has no column ${name}`, { column: name });
-    return columnSource(column);
+    return columnSource(rows ? gatherColumn(column, rows) : column);
   });
   return new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'bramble', rowGroupSize: 100_000 }));
 }
