@@ -77,6 +77,13 @@ describe('bramble ingest from a file in the repository', () => {
     expect(err).toMatchObject({ code: 'E_STORE_DATA' });
     expect((err as Error).message).toMatch(/2026\.12\.01\.parquet does not match its manifest/);
   });
+  it('refuses to read a view that was never ingested', async () => {
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
+    const err = await rejected(readView(repo, 'billing'));
+    expect(err).toMatchObject({ code: 'E_STORE_DATA' });
+    expect((err as Error).message).toMatch(/^view billing has no partitions: .*manifests\/billing holds no manifest; run bramble ingest in /);
+  });
+
   it('refuses a damaged manifest, naming it', async () => {
     const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
     await ingest(repo, deps());

@@ -80,6 +80,9 @@ export async function readManifests(repo: FeatureRepo, viewName: string, version
 export async function readView(repo: FeatureRepo, viewName: string, options: ReadViewOptions = {}): Promise<ViewRows> {
   const view = getView(repo, viewName);
   const manifests = await readManifests(repo, viewName, options.versions);
+  if (manifests.length === 0) {
+    throw new StoreDataError(`view ${viewName} has no partitions: ${join(repo.dir, FEATURE_REPO.manifests, viewName)} holds no manifest; run bramble ingest in ${repo.dir} first (or check out a commit that has its manifests)`, { view: viewName });
+  }
   const columns = declaredColumns(view);
   const parts: Table[] = [];
   for (const manifest of manifests) parts.push(await readPartition(repo, view, manifest, columns));
