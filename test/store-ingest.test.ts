@@ -84,6 +84,13 @@ describe('bramble ingest from a file in the repository', () => {
     expect((err as Error).message).toMatch(/^view billing has no partitions: .*manifests\/billing holds no manifest; run bramble ingest in /);
   });
 
+  it('refuses an unknown --view before pulling anything', async () => {
+    const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
+    const err = await rejected(ingest(repo, deps(), { views: ['biling'] }));
+    expect(err).toMatchObject({ code: 'E_FEATURES_CONFIG' });
+    expect((err as Error).message).toMatch(/views: no view "biling"; did you mean "billing"\?/);
+  });
+
   it('refuses a damaged manifest, naming it', async () => {
     const repo = await loadFeatureRepo(repoWith(FEATURES('{ path: data/billing.csv }'), GOOD));
     await ingest(repo, deps());

@@ -23,7 +23,7 @@ import { validateTable, validationLoadOptions, type RuleResult, type ValidationR
 import { KeyInterner, sortRows, type SortResult } from './join.js';
 import { declaredColumns, partitionBytes, readManifests } from './offline.js';
 import { pullSource, type Batch, type SourceDeps } from './source.js';
-import { compareVersions, FEATURE_REPO, manifestPath, partitionPath, type FeatureRepo, type Manifest, type ViewSpec } from './spec.js';
+import { FEATURE_REPO, getView, manifestPath, partitionPath, type FeatureRepo, type Manifest, type ViewSpec } from './spec.js';
 
 export class StoreBatchError extends errorClass('E_STORE_BATCH') {}
 
@@ -51,13 +51,12 @@ export interface IngestResult {
 
 /** Ingests every view (or `options.views`); throws a StoreBatchError after committing the rest when a batch was quarantined. */
 export async function ingest(repo: FeatureRepo, deps: IngestDeps, options: IngestOptions = {}): Promise<IngestResult> {
-  const names = options.views ?? Object.keys(repo.views);
+  // Every name is checked before any source is pulled.
+  const views = (options.views ?? Object.keys(repo.views)).map((name) => getView(repo, name));
   const root = options.commit === false ? undefined : await gitRoot(repo);
   const batches = new Map<string, Batch>();
   const outcomes: ViewOutcome[] = [];
-  for (const name of names) {
-    const view = repo.views[name];
-    if (!view) throw new StoreBatchError(`features.yaml has no view ${JSON.stringify(name)}; views: ${Object.keys(repo.views).join(', ')}`, { view: name });
+  for (const view of views) {
     let batch = batches.get(view.source);
     if (!batch) {
       batch = await pullSource(repo, repo.sources[view.source], deps);
