@@ -72,6 +72,21 @@ describe('the point-in-time join', () => {
     expect(() => buildTrainingSet(labelsOf(['a'], [t]), 'at', [repeated], 'labels.csv')).toThrow(/two rows for key a/);
   });
 
+  it('joins two views of one entity whose keys differ, the labels sorted once for both', () => {
+    const t = Date.UTC(2026, 0, 10);
+    const billing = viewRows(['a', 'x'], [t, t], [t, t], [1, 9]);
+    const other = viewRows(['y', 'b', 'a'], [t, t, t], [t, t, t], [7, 2, 3]);
+    const usage: ViewRows = {
+      ...other,
+      view: { ...other.view, name: 'usage' },
+      table: { ...other.table, columns: other.table.columns.map((c) => (c.name === 'charge' ? { ...c, name: 'minutes' } : c)) },
+    };
+    const set = buildTrainingSet(labelsOf(['a', 'b', 'd', 'a'], [t, t, t, t - 1]), 'at', [billing, usage], 'labels.csv');
+    const column = (name: string) => Array.from((set.table.columns.find((c) => c.name === name) as { values: Float64Array }).values, (v) => (Number.isNaN(v) ? null : v));
+    expect(column('charge')).toEqual([1, null, null, null]);
+    expect(column('minutes')).toEqual([3, 2, null, null]);
+  });
+
   it('refuses a label row without its event time, at its line', () => {
     const labels = labelsOf(['a', 'a'], [Date.UTC(2026, 0, 1), NaN]);
     expect(() => buildTrainingSet(labels, 'at', [viewRows(['a'], [0], [0], [1])], 'data/labels.csv')).toThrow('data/labels.csv:3 has no at');

@@ -131,7 +131,8 @@ export interface SortResult extends SortedRows {
  */
 export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array, created: Float64Array, ends?: readonly number[]): SortResult {
   const start = new Int32Array(keyCount + 1);
-  for (let i = 0; i < keys.length; i++) if (keys[i] >= 0) start[keys[i] + 1]++;
+  // A key id at or past keyCount (one the other side never had) is left out like a missing one.
+  for (let i = 0; i < keys.length; i++) if (keys[i] >= 0 && keys[i] < keyCount) start[keys[i] + 1]++;
   for (let k = 0; k < keyCount; k++) start[k + 1] += start[k];
   const fill = start.slice(0, keyCount);
   const n = start[keyCount];
@@ -142,7 +143,7 @@ export function sortRows(keys: Int32Array, keyCount: number, time: Float64Array,
   const sc = new Float64Array(n);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (k < 0) continue;
+    if (k < 0 || k >= keyCount) continue;
     const at = fill[k]++;
     order[at] = i;
     st[at] = time[i];
@@ -205,17 +206,17 @@ function insertionSort(order: Int32Array, st: Float64Array, sc: Float64Array, fr
 
 /**
  * For each label row, the view row it sees (or −1): the latest with event time ≤ the label's time, within ttl.
- * `labels` and `view` must use ids from one KeyInterner with `keyCount` ids.
+ * `labels` and `view` must use ids from one KeyInterner with `keyCount` ids. Labels may come sorted already
+ * (sortRows on their keys and times): an entity's labels are then sorted once for all its views.
  */
-export function pointInTimeJoin(labels: { keys: Int32Array; time: Float64Array }, view: SortedRows, keyCount: number, ttlMs: number): Int32Array {
-  const match = new Int32Array(labels.keys.length).fill(-1);
-  // A label key the view never had (an id at or past keyCount) matches nothing.
-  const keys = new Int32Array(labels.keys.length);
-  for (let i = 0; i < keys.length; i++) keys[i] = labels.keys[i] < keyCount ? labels.keys[i] : -1;
-  const sorted = sortRows(keys, keyCount, labels.time, new Float64Array(labels.keys.length));
+export function pointInTimeJoin(labels: { keys: Int32Array; time: Float64Array } | SortedRows, view: SortedRows, keyCount: number, ttlMs: number): Int32Array {
+  const sorted = 'order' in labels ? labels : sortRows(labels.keys, keyCount, labels.time, new Float64Array(labels.keys.length));
   const { order: vOrder, start: vStart, orderedTime: vTime } = view;
   const { order: lOrder, start: lStart, orderedTime: lTime } = sorted;
-  for (let k = 0; k < keyCount; k++) {
+  const match = new Int32Array(sorted.time.length).fill(-1);
+  // Keys past either side's count have rows on one side only: nothing to match.
+  const keys = Math.min(keyCount, vStart.length - 1, lStart.length - 1);
+  for (let k = 0; k < keys; k++) {
     const vEnd = vStart[k + 1];
     let p = vStart[k];
     if (p === vEnd) continue;

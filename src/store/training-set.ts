@@ -51,19 +51,23 @@ export function buildTrainingSet(labels: Table, eventTime: string, views: readon
   const columns: Column[] = [...labels.columns];
   const lineage: ViewLineage[] = [];
   const interners = new Map<string, KeyInterner>();
-  const labelIds = new Map<string, Int32Array>();
+  const sortedLabels = new Map<string, SortResult>();
   for (const rows of views) {
     const interner = interners.get(rows.view.entity) ?? new KeyInterner();
     interners.set(rows.view.entity, interner);
     const { sorted } = sortView(rows, interner);
     const duplicate = sorted.duplicate;
     if (duplicate) throw duplicateError(rows, duplicate);
-    // One entity's label keys are interned once, whatever number of its views: ids never change once given.
-    const entityKeys = labelIds.get(rows.view.entity) ?? interner.ids(labels, rows.view.keys, file);
-    labelIds.set(rows.view.entity, entityKeys);
-    const labelKeys = entityKeys;
+    // One entity's label keys are interned and sorted once, whatever number of its views: ids never change once
+    // given, and a key the labels have that a later view adds still sorts with its labels.
+    let labelRows = sortedLabels.get(rows.view.entity);
+    if (!labelRows) {
+      const keys = interner.ids(labels, rows.view.keys, file);
+      labelRows = sortRows(keys, interner.size, time.values, new Float64Array(labels.rows));
+      sortedLabels.set(rows.view.entity, labelRows);
+    }
     // Label keys the view never saw got new ids past the view's; the join only walks ids the view has.
-    const match = pointInTimeJoin({ keys: labelKeys, time: time.values }, sorted, sorted.start.length - 1, rows.view.ttlMs);
+    const match = pointInTimeJoin(labelRows, sorted, sorted.start.length - 1, rows.view.ttlMs);
     let matched = 0;
     for (let i = 0; i < match.length; i++) if (match[i] >= 0) matched++;
     // The view's own steps (derive, drop, impute a constant) run here as materialize runs them for the online store.
