@@ -28,6 +28,8 @@ await build({
   chunkNames: 'chunk-[hash]',
   // The report's Handlebars templates are inlined as text (imported as `./x.hbs?raw`, which vitest reads too).
   loader: { '.hbs': 'text' },
+  // A native addon finds its compiled .node file beside its own package: it is loaded from node_modules, never bundled.
+  external: ['better-sqlite3'],
   banner: { js: "import { createRequire as __bramble_createRequire } from 'node:module'; const require = __bramble_createRequire(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -76,6 +76,12 @@ export const ERRORS = {
   // Parameter sweeps (bramble sweep).
   E_SWEEP: { class: 'SweepError', exit: 2, http: 500, fix: 'Add a sweep: block to ml.yaml, or fix the --shard or --gather the message names.' },
   E_SWEEP_FOLDS: { class: 'SweepFoldError', exit: 2, http: 500, fix: 'Lower sweep.folds in ml.yaml, or add rows, so that every fold has rows to validate on and two classes to train on.' },
+  // The feature store (features.yaml, bramble ingest, training sets from the store).
+  E_FEATURES_CONFIG: { class: 'FeaturesConfigError', exit: 2, http: 500, fix: 'Fix features.yaml at the line and column given; docs/feature-store.md lists every key.' },
+  E_STORE_SOURCE: { class: 'StoreSourceError', exit: 2, http: 500, fix: "Make the source answer with a data file (the path, the URL, or the database and the environment variable the message names)." },
+  E_STORE_BATCH: { class: 'StoreBatchError', exit: 2, http: 500, fix: 'The batch was quarantined, not merged: read the report the message names, fix the source, ingest again.' },
+  E_STORE_DATA: { class: 'StoreDataError', exit: 2, http: 500, fix: 'Restore the partition the message names (or ingest again), so that it matches its manifest in git.' },
+  E_STORE_JOIN: { class: 'StoreJoinError', exit: 2, http: 500, fix: "Fix the entity table or the view's rows the message names: one row per key, event time and created time." },
   // GitHub.
   E_GITHUB_AUTH: { class: 'GitHubAuthError', exit: 2, http: 500, fix: "Pass a token GitHub accepts (the workflow's GITHUB_TOKEN)." },
   E_GITHUB_PERMISSION: { class: 'GitHubPermissionError', exit: 2, http: 500, fix: "Grant the workflow job the permission named in the message (permissions: in the workflow)." },
@@ -102,9 +108,12 @@ export const ERRORS = {
   E_PREDICTION_LOG: { class: 'PredictionLogError', exit: 2, http: 500, fix: "Fix serve.json's log block as the message says." },
   E_MONITOR_LOG: { class: 'MonitorLogError', exit: 2, http: 500, fix: "Give --logs the folder of serve.json's log.dir, where predictions.jsonl is." },
   E_SYNC: { class: 'SyncError', exit: 2, http: 500, fix: "Fix serve.json's git block, or the token it names, so the host can read the registry." },
+  E_ONLINE_STORE: { class: 'OnlineStoreError', exit: 2, http: 500, fix: 'Run bramble materialize for the view the message names, or fix the online store path (serve.json features.store, --online).' },
   // The server: answering a request.
   E_SERVE_INPUT: { class: 'InputError', exit: 2, http: 400, fix: "Send rows in one of the protocol's shapes, with the model's columns (GET /v2/models/NAME lists them)." },
   E_SERVE_MODEL: { class: 'ModelLoadError', exit: 2, http: 409, fix: 'The model was refused and the old one serves: deploy a sound artifact.' },
+  E_FEATURE_KEY: { class: 'FeatureKeyError', exit: 2, http: 400, fix: "Give the entity key the message names in each row that leaves the view's features to the online store." },
+  E_FEATURE_ENTITY: { class: 'FeatureEntityError', exit: 2, http: 404, fix: "Materialize the entity's values (bramble materialize), send its features in the row, or declare on_missing: null for the view." },
   E_HTTP_BAD_PATH: { class: 'HttpError', exit: 2, http: 400, fix: 'Percent-encode the path with encodeURIComponent.' },
   E_HTTP_UNAUTHORIZED: { class: 'HttpError', exit: 2, http: 401, fix: 'Send the bearer token of the environment (Authorization: Bearer …), or the admin token.' },
   E_HTTP_NOT_FOUND: { class: 'HttpError', exit: 2, http: 404, fix: 'Use a route the server has: POST /ENV/invocations, /ENV/v2/models/NAME/infer, /ping, /metrics.' },

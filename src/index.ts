@@ -14,3 +14,8 @@ export { DataFileError, DataFormatError } from './data/load-errors.js';
 export { profileTable } from './data/profile.js';
 export type { Table, Column } from './data/table.js';
 export { loadMlYaml, readMlYaml, ConfigError } from './config/ml-yaml.js';
+export { loadFeatureRepo, parseFeatureRepo, type FeatureRepo, type ViewSpec } from './store/spec.js';
+export { partitionBytes, readView, type ViewRows } from './store/offline.js';
+export { KeyInterner, latestPerEntity, pointInTimeJoin, sortRows } from './store/join.js';
+export { buildTrainingSet } from './store/training-set.js';
+export { batchOrder, ingest } from './store/ingest.js';

@@ -9,10 +9,11 @@ import validationSchema from '../schemas/validation.schema.json' with { type: 'j
 import registryIndexSchema from '../schemas/registry-index.schema.json' with { type: 'json' };
 import serveSchema from '../schemas/serve.schema.json' with { type: 'json' };
 import runRecordSchema from '../schemas/run-record.schema.json' with { type: 'json' };
+import featuresSchema from '../schemas/features.schema.json' with { type: 'json' };
 
 /** Every schema Bramble writes or reads, by `$id`. */
 export const SCHEMAS: Readonly<Record<string, AnySchema>> = Object.fromEntries(
-  [mlSchema, modelSchema, validationSchema, registryIndexSchema, serveSchema, runRecordSchema].map((schema) => [schema.$id, schema as AnySchema]),
+  [mlSchema, modelSchema, validationSchema, registryIndexSchema, serveSchema, runRecordSchema, featuresSchema].map((schema) => [schema.$id, schema as AnySchema]),
 );
 
 let ajv: Ajv2020 | undefined;
@@ -22,17 +23,16 @@ function instance(): Ajv2020 {
   ajv = new Ajv2020({ strict: true, allErrors: true, verbose: true, useDefaults: true, allowUnionTypes: true });
   // A human phrase for what a pattern means: the docs and the error messages show it instead of the regex.
   ajv.addKeyword('x-expected');
+  // Added, not compiled: a schema compiles on first use, and one may $ref another (features.yaml's columns are
+  // ml.yaml's), which ajv resolves only among the schemas it holds.
+  for (const schema of Object.values(SCHEMAS)) ajv.addSchema(schema);
   return ajv;
 }
 
 /** The compiled validator of the schema with this `$id`. */
 export function schemaValidator(id: string): ValidateFunction {
   const shared = instance();
-  const hit = shared.getSchema(id);
-  if (hit) return hit;
-  const schema = SCHEMAS[id];
-  if (!schema) throw new Error(`no schema with $id ${id}; known: ${Object.keys(SCHEMAS).join(', ')}`);
-  shared.addSchema(schema);
+  if (!SCHEMAS[id]) throw new Error(`no schema with $id ${id}; known: ${Object.keys(SCHEMAS).join(', ')}`);
   const validate = shared.getSchema(id);
   if (!validate) throw new Error(`${id} did not compile`);
   return validate;

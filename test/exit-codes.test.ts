@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealArtifact } from '../src/model/artifact.js';
 import { listenError } from '../src/serve/server.js';
+import { billingFeatures } from './helpers/store-repo.js';
 import { bramble, CLI } from './helpers/cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'bramble-exit-'));
@@ -82,6 +83,17 @@ const ROWS: Array<[string, () => Row]> = [
   ['an ml.yaml that is a folder', () => ({ files: { 'ml.yaml': null }, args: ['run', '.'], message: { startsWith: 'bramble: ml.yaml: is a folder', includes: 'ml.yaml must be a file' } })],
   ['a folder with no ml.yaml', () => ({ files: {}, args: ['run', 'nowhere'], message: 'bramble: nowhere/ml.yaml: not found; every model repository needs an ml.yaml at its root (see templates/model-repo/ml.yaml)' })],
   ['two documents in ml.yaml', () => ({ files: { 'ml.yaml': 'a: 1\n---\nb: 2\n' }, args: ['run', '.'], message: { startsWith: 'bramble: ml.yaml:2:1: ', includes: 'multiple documents' } })],
+
+  // features.yaml (bramble ingest)
+  [
+    'a feature view whose ttl is zero',
+    () => ({
+      files: { 'features.yaml': billingFeatures('billing', '{ path: data/billing.csv }').replace('ttl: 30d', 'ttl: 0d') },
+      args: ['ingest', '.'],
+      message: { startsWith: 'bramble: features.yaml:12:10 views.billing.ttl: must be longer than 0 (got "0d")', includes: 'give a duration such as 30d' },
+    }),
+  ],
+  ['a folder with no features.yaml', () => ({ files: {}, args: ['ingest', '.'], message: { startsWith: 'bramble: ', includes: 'features.yaml: not found; a features repository has a features.yaml at its root' } })],
 
   // Data
   [

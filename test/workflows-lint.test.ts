@@ -55,7 +55,7 @@ interface LanguageService {
 }
 
 const STEPS = readdirSync(join(ROOT, 'actions')).filter((d) => existsSync(join(ROOT, 'actions', d, 'action.yml')));
-const WORKFLOWS = ['.github/workflows', 'templates/model-repo/.github/workflows'].flatMap((dir) =>
+const WORKFLOWS = ['.github/workflows', 'templates/model-repo/.github/workflows', 'templates/features-repo/.github/workflows'].flatMap((dir) =>
   readdirSync(join(ROOT, dir))
     .filter((f) => /\.ya?ml$/.test(f))
     .map((f) => `${dir}/${f}`),
@@ -125,13 +125,14 @@ async function actionlint(file: string, text: string): Promise<string[]> {
 }
 
 describe('the files checked', () => {
-  it('are the nine actions and the five workflows', () => {
+  it('are the nine actions and the six workflows', () => {
     expect(STEPS.sort()).toEqual(['compare', 'deploy', 'monitor', 'promote', 'register', 'retrain', 'sweep', 'train', 'validate']);
     expect(WORKFLOWS.sort()).toEqual([
       '.github/workflows/ci.yml',
       '.github/workflows/dashboard.yml',
       '.github/workflows/model-pipeline.yml',
       '.github/workflows/release.yml',
+      'templates/features-repo/.github/workflows/ingest.yml',
       'templates/model-repo/.github/workflows/ml.yml',
     ]);
   });

@@ -14,6 +14,8 @@ Endpoints, under each environment's prefix: POST /invocations (MLflow: dataframe
 instances, inputs, or text/csv), GET /ping /health /version, Open Inference v2 (/v2/health/live|ready,
 /v2/models/NAME[/ready], POST /v2/models/NAME/infer), POST /feedback. At the root: GET /metrics (Prometheus),
 /ping, /version, and POST /admin/deploy/ENV (what bramble deploy calls).
+With serve.json "features", a row may leave inputs out and carry its entity's key ({"customerID": "…"}): they are
+filled from the online store that bramble materialize writes (docs/feature-store-online.md).
 `;
 
 export const command = defineCommand({

@@ -24,7 +24,7 @@ export const command = defineCommand({
   options: { reference: { type: 'string' }, json: { type: 'boolean' } },
   positionals: { max: 1, what: 'folder' },
   async run({ values, positionals }, io) {
-    const result = await validate({ dir: positionals[0] ?? '.', reference: values.reference });
+    const result = await validate({ dir: positionals[0] ?? '.', reference: values.reference, env: io.env });
     if (values.json) {
       const body = result.drift === undefined ? result.validation : { validation: result.validation, drift: result.drift };
       io.out(JSON.stringify(body, null, 2) + '\n');

@@ -2,7 +2,6 @@
 // its shape, defaults and descriptions), then against the rules a JSON Schema cannot express. Every problem is
 // reported at once, in document order, as `ml.yaml:14:5 model.params.trees: must be an integer ≥ 1 (got "lots")`.
 import { readFile } from 'node:fs/promises';
-import type { ValidateFunction } from 'ajv';
 import { schemaValidator } from '../schemas.js';
 import { isMap, isSeq, LineCounter, parseDocument, Parser, visit } from 'yaml';
 import type { CST, Document } from 'yaml';
@@ -83,7 +82,15 @@ export interface Environment {
 export interface MlConfig {
   name: string;
   task: Task;
-  data: { train: string; target: string; id?: string; skip_missing_target?: boolean; missing?: string[] };
+  data: {
+    train: string;
+    target: string;
+    id?: string;
+    skip_missing_target?: boolean;
+    missing?: string[];
+    /** The training set from a feature store: data.train is then the entity table (docs/feature-store.md). */
+    store?: { repo: string; event_time: string; views: string[] };
+  };
   schema?: {
     rows?: { min?: number; max?: number };
     columns?: Record<string, ColumnSpec>;
@@ -124,7 +131,7 @@ export class ConfigError extends errorClass('E_CONFIG') {
   }
 }
 
-function formatProblem(file: string, p: ConfigProblem): string {
+export function formatProblem(file: string, p: ConfigProblem): string {
   const where = p.line === undefined ? file : `${file}:${p.line}:${p.col ?? 1}`;
   return `${where}${p.path ? ` ${p.path}` : ''}: ${p.message}`;
 }
@@ -137,8 +144,30 @@ const YAML_LIMITS = { depth: 64, aliasCount: 100 } as const;
 
 /** Parses and checks ml.yaml text; throws a ConfigError that lists every problem. */
 export function loadMlYaml(text: string, file: string = ML_YAML.file): MlConfig {
+  const { doc, lineCounter, data } = parseCheckedYaml(text, file, ML_YAML.schemaId, (problems) => new ConfigError(file, problems));
+  const config = data as MlConfig;
+  config.metrics ??= [...DEFAULT_METRICS[config.task]];
+
+  const semantic = checkSemantics(config);
+  if (semantic.length > 0) throw new ConfigError(file, sortProblems(semantic.map((f) => place(doc, lineCounter, f))));
+  return config;
+}
+
+/** A YAML file parsed with positions and checked against a schema in schemas/ (ml.yaml, features.yaml). */
+export interface CheckedYaml {
+  readonly doc: Document;
+  readonly lineCounter: LineCounter;
+  /** The document as plain data, the schema's defaults filled in. */
+  readonly data: unknown;
+}
+
+/**
+ * The steps every YAML config Bramble reads shares: nesting and alias limits, syntax errors, list keys, then the
+ * JSON Schema; each failure becomes one error (from `fail`) listing every problem at once, in document order.
+ */
+export function parseCheckedYaml(text: string, file: string, schemaId: string, fail: (problems: ConfigProblem[]) => Error): CheckedYaml {
   const tooDeep = nestingProblem(text);
-  if (tooDeep) throw new ConfigError(file, [tooDeep]);
+  if (tooDeep) throw fail([tooDeep]);
   const lineCounter = new LineCounter();
   // logLevel 'error': yaml would otherwise print its own warnings (a list used as a key) on stderr.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
@@ -155,24 +184,19 @@ export function loadMlYaml(text: string, file: string = ML_YAML.file): MlConfig 
       Pair(_, pair) {
         if (!isMap(pair.key) && !isSeq(pair.key)) return;
         const { line, col } = lineCounter.linePos(pair.key.range?.[0] ?? 0);
-        problems.push({ line, col, path: '', message: `a key is a ${isSeq(pair.key) ? 'list' : 'mapping'}; keys in ml.yaml are plain names, such as model or trees` });
+        problems.push({ line, col, path: '', message: `a key is a ${isSeq(pair.key) ? 'list' : 'mapping'}; keys in ${file.slice(file.lastIndexOf('/') + 1)} are plain names, such as model or trees` });
       },
     });
   }
-  if (problems.length > 0) throw new ConfigError(file, sortProblems(problems));
+  if (problems.length > 0) throw fail(sortProblems(problems));
 
-  const data = aliasesResolved(doc, lineCounter, file);
-  const validate = mlValidator();
+  const data = aliasesResolved(doc, lineCounter, fail);
+  const validate = schemaValidator(schemaId);
   if (!validate(data)) {
     const found = reduceAjvErrors(validate.errors ?? []).flatMap(describeAjvError);
-    throw new ConfigError(file, sortProblems(found.map((f) => place(doc, lineCounter, f))));
+    throw fail(sortProblems(found.map((f) => place(doc, lineCounter, f))));
   }
-  const config = data as MlConfig;
-  config.metrics ??= [...DEFAULT_METRICS[config.task]];
-
-  const semantic = checkSemantics(config);
-  if (semantic.length > 0) throw new ConfigError(file, sortProblems(semantic.map((f) => place(doc, lineCounter, f))));
-  return config;
+  return { doc, lineCounter, data };
 }
 
 /**
@@ -204,7 +228,7 @@ function nestingProblem(text: string): ConfigProblem | undefined {
 }
 
 /** The document as plain data, with aliases expanded; an alias bomb or a dangling alias is a located problem. */
-function aliasesResolved(doc: Document, lineCounter: LineCounter, file: string): unknown {
+function aliasesResolved(doc: Document, lineCounter: LineCounter, fail: (problems: ConfigProblem[]) => Error): unknown {
   try {
     return doc.toJS({ maxAliasCount: YAML_LIMITS.aliasCount });
   } catch (err) {
@@ -224,7 +248,7 @@ function aliasesResolved(doc: Document, lineCounter: LineCounter, file: string):
     const message = dangling
       ? `the alias *${dangling} has no anchor &${dangling} before it; put the anchor on a value above, or write the value out`
       : `aliases expand too far (more than ${YAML_LIMITS.aliasCount}); write the values out instead of repeating aliases`;
-    throw new ConfigError(file, [{ line, col, path: '', message }]);
+    throw fail([{ line, col, path: '', message }]);
   }
 }
 
@@ -246,8 +270,4 @@ export async function readMlYaml(path: string): Promise<MlConfig> {
     throw new ConfigError(path, [{ path: '', message }]);
   }
   return loadMlYaml(text, path);
-}
-
-function mlValidator(): ValidateFunction {
-  return schemaValidator(ML_YAML.schemaId);
 }

@@ -54,6 +54,11 @@ export interface CodedValues {
 
 export type Column = NumberColumn | BooleanColumn | DateColumn | CodedColumn;
 
+/** Whether a column holds text as codes (category or string). */
+export function isCoded(column: Column): column is CodedColumn {
+  return column.kind === 'category' || column.kind === 'string';
+}
+
 export class DataColumnError extends errorClass('E_DATA_COLUMN') {}
 
 /** The column called `name`, or undefined. */

@@ -1,6 +1,6 @@
 import { errorClass } from '../errors.js';
 import type { DeclaredColumn, DeclaredType, TypeViolation } from './load-options.js';
-import { cellValue, columnNames, findColumn, missingColumnError, parseInstant, type CodedColumn, type Column, type Table } from './table.js';
+import { cellValue, columnNames, findColumn, isCoded, missingColumnError, parseInstant, type CodedColumn, type Column, type Table } from './table.js';
 
 /** Names that cross a boundary: the JSON form's identity and the rule names people and scripts match on. */
 export const VALIDATION = {
@@ -303,10 +303,6 @@ function outOfRange(column: Column, min: number | string | undefined, max: numbe
   // NaN (missing) fails both comparisons, so it is not counted here; not_null reports it.
   for (let r = 0; r < values.length; r++) if (values[r] < lo || values[r] > hi) rows.push(r);
   return rows;
-}
-
-function isCoded(column: Column): column is CodedColumn {
-  return column.kind === 'category' || column.kind === 'string';
 }
 
 /** Coded columns are checked once per distinct value, not once per row. */

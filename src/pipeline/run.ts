@@ -8,6 +8,7 @@ import { BrambleError, errorClass } from '../errors.js';
 import { FittedFeatures, type FeatureMatrix } from '../features/transforms.js';
 import { readTable, type DataIdentity } from '../data/load.js';
 import { containedDataPath } from '../data/paths.js';
+import { readStoreTrainingData, type StoreLineage, type StoreReadOptions } from '../store/training-data.js';
 import { sourceLineage, type SourceLineage } from '../lineage/source.js';
 import { profileTable } from '../data/profile.js';
 import { splitTable, type HeldOutRule, type IdentitySplit } from '../data/split.js';
@@ -49,6 +50,8 @@ export interface RunOptions {
    * commit, checks that its files hash to the recorded work tree, and then records the original source.
    */
   source?: SourceLineage;
+  /** Where data.store's features repository is, and which versions to read (reproduce); see training-data.ts. */
+  store?: Omit<StoreReadOptions, 'env'>;
 }
 
 export interface RunResult {
@@ -88,7 +91,7 @@ export interface RunResult {
 export interface Prepared {
   config: MlConfig;
   mlSha256: string;
-  loaded: Awaited<ReturnType<typeof readTable>>;
+  loaded: Awaited<ReturnType<typeof readTable>> & { store?: StoreLineage };
   validation: ValidationResult;
   /** Per table row; null where the target is missing and data.skip_missing_target leaves the row out. */
   labels: (Label | null)[];
@@ -98,26 +101,32 @@ export interface Prepared {
 }
 
 /** DIR/ml.yaml, and the data it names read leniently and checked against its schema: where every step begins. */
-export async function readAndValidate(dir: string): Promise<Pick<Prepared, 'config' | 'mlSha256' | 'loaded' | 'validation'>> {
+export async function readAndValidate(dir: string, store: StoreReadOptions = {}): Promise<Pick<Prepared, 'config' | 'mlSha256' | 'loaded' | 'validation'>> {
   const mlPath = join(dir, 'ml.yaml');
   const config = await readMlYaml(mlPath);
   const mlSha256 = createHash('sha256').update(await readFile(mlPath)).digest('hex');
   const schema = config.schema ?? {};
-  // ml.yaml may come from a pull request: its data path may not reach out of the repository.
-  const path = await containedDataPath(dir, config.data.train, 'data.train in ml.yaml');
-  const loaded = await readTable(path, {
-    file: config.data.train,
-    hint: 'check data.train in ml.yaml',
-    missing: config.data.missing,
-    ...validationLoadOptions(schema),
-  });
+  let loaded: Prepared['loaded'];
+  if (config.data.store) {
+    // The training set is the entity table joined point in time with the store's views (docs/feature-store.md).
+    loaded = await readStoreTrainingData(dir, config, validationLoadOptions(schema).columns, store);
+  } else {
+    // ml.yaml may come from a pull request: its data path may not reach out of the repository.
+    const path = await containedDataPath(dir, config.data.train, 'data.train in ml.yaml');
+    loaded = await readTable(path, {
+      file: config.data.train,
+      hint: 'check data.train in ml.yaml',
+      missing: config.data.missing,
+      ...validationLoadOptions(schema),
+    });
+  }
   const validation = validateTable(loaded.table, schema, { file: config.data.train, violations: loaded.violations });
   return { config, mlSha256, loaded, validation };
 }
 
 /** ml.yaml, the data validated and (when valid) split: what `bramble sweep` cross-validates on the training side. */
-export async function prepare(dir: string): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
-  const { config, mlSha256, loaded, validation } = await readAndValidate(dir);
+export async function prepare(dir: string, store: StoreReadOptions = {}): Promise<Prepared | Pick<Prepared, 'config' | 'validation'>> {
+  const { config, mlSha256, loaded, validation } = await readAndValidate(dir, store);
   if (!validation.success) return { config, validation };
   const { labels, rows, skipped } = targetLabels(loaded.table, config);
   const split = splitTable(loaded.table, rows, labels, { ...config.split, id: config.data.id, target: config.data.target }, config.data.train);
@@ -386,7 +395,7 @@ interface TrainingStage {
   config: MlConfig;
   validation: ValidationResult;
   mlSha256: string;
-  dataIdentity: DataIdentity;
+  dataIdentity: DataIdentity & { store?: StoreLineage };
   features: FittedFeatures;
   /** Taken (and let go) by runPipeline as training starts, as is `test`. */
   train: Matrix | undefined;
@@ -411,7 +420,7 @@ type FoundChampion = Exclude<Awaited<ReturnType<typeof resolveChampion>>, { none
  * frame (and with it the table, ~180 MB at a million rows) is gone before the first tree grows.
  */
 async function beforeTraining(dir: string, options: RunOptions, done: (step: 'validate' | 'features' | 'compare') => void): Promise<TrainingStage | Pick<TrainingStage, 'config' | 'validation'>> {
-  const prepared = await prepare(dir);
+  const prepared = await prepare(dir, { ...options.store, env: options.env });
   done('validate');
   if (!('split' in prepared)) return prepared;
   const { config, loaded, labels, split, skipped } = prepared;
@@ -459,7 +468,7 @@ async function beforeTraining(dir: string, options: RunOptions, done: (step: 'va
     config,
     validation: prepared.validation,
     mlSha256: prepared.mlSha256,
-    dataIdentity: loaded.identity,
+    dataIdentity: loaded.store ? { ...loaded.identity, store: loaded.store } : loaded.identity,
     features,
     train: trainMatrix,
     trainLabels: labelsOf(split.train),

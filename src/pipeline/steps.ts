@@ -1,6 +1,7 @@
 // What a pipeline run says about itself: the artifact's lineage (what made the model, without wall-clock time),
 // and for its run record how long each step took (on the pipeline's clock) and the part of that lineage a record
 // keeps (docs/runs.md).
+import type { StoreLineage } from '../store/training-data.js';
 import type { MlConfig } from '../config/ml-yaml.js';
 import type { DataIdentity } from '../data/load.js';
 import type { SourceLineage } from '../lineage/source.js';
@@ -48,7 +49,7 @@ export function runLineage(config: MlConfig, source: SourceLineage, data: DataId
 export function lineage(
   config: MlConfig,
   source: SourceLineage,
-  data: DataIdentity,
+  data: DataIdentity & { store?: StoreLineage },
   mlSha256: string,
   forest: RandomForest,
   versions: { bramble: string; node: string },
@@ -58,7 +59,8 @@ export function lineage(
     // The commit and its time, or the mark of uncommitted changes with a hash of the working tree.
     source,
     mlYaml: { sha256: mlSha256 },
-    data: { path: config.data.train, sha256: data.sha256, rows: data.rows, columns: data.columns, bytes: data.bytes },
+    // From data.store: sha256 is the joined set's (its Parquet form); `store` says which partitions made it.
+    data: { path: config.data.train, sha256: data.sha256, rows: data.rows, columns: data.columns, bytes: data.bytes, ...(data.store ? { store: data.store } : {}) },
     split,
     params: forest.params,
     seed: config.model.seed,

@@ -14,6 +14,7 @@ import { planShares } from './release.js';
 import { adminRoute, envRoute, hostRoute, uiRoute, type RouteContext } from './routes.js';
 import { GitSync } from './sync.js';
 import { ServeTelemetry } from './telemetry.js';
+import { OnlineFeatures } from '../store/online-serve.js';
 
 export interface ServeDeps {
   env: Readonly<Record<string, string | undefined>>;
@@ -95,7 +96,16 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
     : null;
   if (sync) await sync.start();
 
-  const ctx: RouteContext = { config, version: deps.version, host, sync, log, telemetry, tokens, warn: deps.warn };
+  // Online features: each process that answers requests opens the store read-only.
+  let features: OnlineFeatures | null = null;
+  try {
+    features = config.features ? await OnlineFeatures.open(config.features, { env: deps.env, metrics: telemetry.metrics }) : null;
+  } catch (err) {
+    sync?.close();
+    await log.close();
+    throw err;
+  }
+  const ctx: RouteContext = { config, version: deps.version, host, sync, log, telemetry, tokens, warn: deps.warn, features };
   const prefixes = Object.entries(config.environments)
     .filter(([, e]) => e.path)
     .map(([env, e]) => [env, (e.path as string).replace(/\/$/, '')] as const);
@@ -146,6 +156,7 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
     inject: (request) => inject(handle, request),
     close: async () => {
       sync?.close();
+      features?.close();
       await log.close();
     },
   };

@@ -25,6 +25,8 @@ export interface ServeConfig {
   git?: { url: string; tokenEnv?: string; intervalSeconds: number };
   /** A site written by `bramble ui build`, served read-only at /ui/. */
   ui?: string;
+  /** Online features: inputs a row leaves out, filled from the online store by entity key (src/store/online-serve.ts). */
+  features?: { repo: string; store?: string; views?: string[] };
 }
 
 export class ServeConfigError extends errorClass('E_SERVE_CONFIG') {}
@@ -78,6 +80,10 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
   copy.workers ??= availableParallelism();
   copy.models = resolve(base, copy.models);
   if (copy.ui !== undefined) copy.ui = resolve(base, copy.ui);
+  if (copy.features) {
+    copy.features.repo = resolve(base, copy.features.repo);
+    if (copy.features.store !== undefined) copy.features.store = resolve(base, copy.features.store);
+  }
   copy.log.dir = resolve(base, copy.log.dir);
   return copy;
 }

@@ -16,6 +16,7 @@ import type { PredictionSink } from './prediction-log.js';
 import { scoreRequest } from './release.js';
 import type { GitSync } from './sync.js';
 import type { ServeTelemetry } from './telemetry.js';
+import type { FeatureAnswer, OnlineFeatures } from '../store/online-serve.js';
 
 /** What the routes read and report to: built once by buildServer. */
 export interface RouteContext {
@@ -27,6 +28,8 @@ export interface RouteContext {
   telemetry: ServeTelemetry;
   tokens: ServeTokens;
   warn: (message: string) => void;
+  /** serve.json's features: inputs a row leaves out, filled from the online store. */
+  features: OnlineFeatures | null;
 }
 
 /** A prediction request for an environment that has a model. */
@@ -79,8 +82,9 @@ function probeRoute(ctx: RouteContext, env: string, rest: string, model: ServedM
 async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST /invocations', { Allow: 'POST' });
   const records = mlflowRecords(await readBody(q.req, ctx.config.limits.bodyBytes), String(q.req.headers['content-type'] ?? ''), q.model);
+  const features = withFeatures(ctx, q, records);
   const { predictions, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), q.model, q, records);
-  return reply(200, { predictions }, { 'x-request-id': q.id, ...headers });
+  return reply(200, features ? { predictions, features } : { predictions }, { 'x-request-id': q.id, ...headers });
 }
 
 /** Open Inference Protocol v2: a model's metadata, readiness and inference. */
@@ -95,12 +99,19 @@ async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Pro
   if (match[3] === '/ready') return reply(200, { name: m.name, ready: true });
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST …/infer', { Allow: 'POST' });
   const { records, id: requestId } = v2Records(await readBody(q.req, ctx.config.limits.bodyBytes), m);
+  const features = withFeatures(ctx, q, records);
   const { predictions, probabilities, model, role, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), m, q, records);
   const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];
   if (probabilities && model.classes) outputs.push({ name: 'predict_proba', shape: [predictions.length, model.classes.length], datatype: 'FP64', data: Array.from(probabilities) });
-  // v2's optional response parameters name who answered when it was not the main version alone.
-  const parameters = role === 'main' ? {} : { parameters: { bramble_role: role, bramble_model: headers['x-bramble-model'] } };
+  // v2's optional response parameters: who answered when it was not the main version alone, and the online features.
+  const who = role === 'main' ? {} : { bramble_role: role, bramble_model: headers['x-bramble-model'] };
+  const parameters = role === 'main' && !features ? {} : { parameters: { ...who, ...(features ? { features } : {}) } };
   return reply(200, { model_name: m.name, model_version: model.version, id: requestId ?? q.id, outputs, ...parameters }, { 'x-request-id': q.id, ...headers });
+}
+
+/** The inputs rows leave out, filled from the online store (src/store/online-serve.ts); what it tells of them, or null. */
+function withFeatures(ctx: RouteContext, q: Asked, records: unknown[]): FeatureAnswer | null {
+  return ctx.features ? ctx.features.fill(records, q.model, (i) => `row ${i}`) : null;
 }
 
 function v2Metadata(model: ServedModel) {

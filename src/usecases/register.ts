@@ -45,12 +45,12 @@ export async function register(options: RegisterOptions, ports: Pick<Ports, 'git
   let file = options.model || join(dir, ARTIFACT.folder, ARTIFACT.file);
   if (!options.model && options.trainWhenMissing && !existsSync(file)) {
     ports.log.info(`${file} does not exist; training first`);
-    const run = await runPipeline(dir, { now: () => ports.clock.now(), versions: ports.versions, workers: options.workers, fs: ports.fs });
+    const run = await runPipeline(dir, { now: () => ports.clock.now(), versions: ports.versions, workers: options.workers, fs: ports.fs, env: ports.git.env });
     if (!run.artifact) throw new UsageError(`the data of ${dir} failed validation; run bramble validate ${dir} to see why — nothing was registered`, { dir });
     file = run.artifact.path;
   }
   const text = await readModelText(file, options);
-  const { config, validation } = await readAndValidate(dir);
+  const { config, validation } = await readAndValidate(dir, { env: ports.git.env });
   const registry = await Registry.open({ dir, env: ports.git.env, remote: ports.git.remote, fs: ports.fs, warn: (m) => ports.log.warn(m) });
   const registered = await registry.register(text, {
     file,

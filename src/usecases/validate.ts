@@ -14,6 +14,8 @@ import { targetOf, type Target } from './target.js';
 export interface ValidateRepoOptions {
   /** A model artifact whose `profile` is the reference to check the data for drift against. */
   readonly reference?: string;
+  /** The environment: BRAMBLE_STORE for a training set from a feature store (ml.yaml data.store). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ValidateRepoResult {
@@ -31,12 +33,12 @@ export interface ValidateRepoResult {
 export async function validateRepo(dir: string, options: ValidateRepoOptions = {}): Promise<ValidateRepoResult> {
   // Opened before the data is read, so that a wrong --reference fails fast rather than after a large load.
   const reference = options.reference === undefined ? undefined : await readReferenceProfile(options.reference);
-  return validateAgainst(dir, reference);
+  return validateAgainst(dir, reference, options.env);
 }
 
 /** The data checked, and compared with a reference profile when there is one (the champion's, for a report). */
-export async function validateAgainst(dir: string, reference: TableProfile | undefined): Promise<ValidateRepoResult> {
-  const { config, loaded, validation } = await readAndValidate(dir);
+export async function validateAgainst(dir: string, reference: TableProfile | undefined, env?: Readonly<Record<string, string | undefined>>): Promise<ValidateRepoResult> {
+  const { config, loaded, validation } = await readAndValidate(dir, { env });
   if (reference === undefined) return { config, validation };
   // The reference profile was made by `bramble run` from the same lenient load, so the column kinds line up.
   const current = profileTable(loaded.table, { distributions: true });
@@ -60,7 +62,7 @@ export interface ValidateOutcome extends ValidateRepoResult {
 /** The validate use-case: the target first (a wrong environment or tag fails before a large file is read), then the data. */
 export async function validate(options: ValidateOptions): Promise<ValidateOutcome> {
   const target = options.event ? targetOf(await readMlYaml(join(options.dir, 'ml.yaml')), options.event, options.environment ?? '') : null;
-  const { config, validation, drift } = await validateRepo(options.dir, { reference: options.reference });
+  const { config, validation, drift } = await validateRepo(options.dir, { reference: options.reference, env: options.env });
   return drift === undefined ? { config, validation, target } : { config, validation, drift, target };
 }
 

@@ -23,6 +23,7 @@ import { driftJobs, jobFingerprint, runScipyJobs, type DriftFigure } from '../he
 import { metricsFigures, runSklearnMetrics } from '../helpers/reference-metrics.js';
 import { recordMonitorFigures } from '../helpers/reference-monitor.js';
 import { recordSweepFigures } from '../helpers/reference-sweep.js';
+import { recordStorePitFigures } from '../helpers/reference-store.js';
 
 export interface RecordDeps {
   python: string;
@@ -89,5 +90,8 @@ export async function recordFigures({ python, now, log }: RecordDeps): Promise<s
 
   log("scikit-learn's GridSearchCV on the sweep's grid and folds…");
   written.push(await recordSweepFigures(base, python));
+
+  log("pandas' merge_asof on the feature store's point-in-time case…");
+  written.push(recordStorePitFigures(base, python));
   return written;
 }

@@ -1,5 +1,7 @@
 // bramble reproduce: a registered version trained again from its source commit, and the two artifacts compared.
+import { join } from 'node:path';
 import type { SourceLineage } from '../../lineage/source.js';
+import { storeVersions } from '../../store/training-data.js';
 import { runPipeline } from '../../pipeline/run.js';
 import { Registry } from '../../registry/registry.js';
 import { reproduce } from '../../registry/reproduce.js';
@@ -28,8 +30,11 @@ export const command = registryCommand({
     const v = Registry.version(models, name, version);
     const { artifact } = await registry.artifact(snapshot.head, v);
     const now = (): number => performance.now();
+    // A training set from a feature store is rebuilt from the features repository beside the model folder of this
+    // checkout (not the extracted copy), at exactly the manifest versions the artifact records.
+    const store = storeVersions(artifact);
     const train = async (dir: string, source: SourceLineage): Promise<string | null> =>
-      (await runPipeline(dir, { workers, versions: io.versions, now, source })).artifact?.path ?? null;
+      (await runPipeline(dir, { workers, versions: io.versions, now, source, env: io.env, ...(store ? { store: { ...store, base: join(registry.repo.dir, source.path) } } : {}) })).artifact?.path ?? null;
     const result = await reproduce(registry.repo, artifact, { train, now });
     const rows = result.differences.map((d) => [d.path, d.registered, d.reproduced]);
     const text = result.identical
