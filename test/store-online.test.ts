@@ -82,6 +82,22 @@ describe('bramble materialize', () => {
     expect(third.views.map((v) => v.versions)).toEqual([[], []]);
   });
 
+  it('takes a row a later batch restates at the same event and created time, incrementally and in one run, as the offline join does', async () => {
+    const { dir, repo, file } = await ingested(5);
+    await materialize(repo, file, { now: NOW });
+    const restated = billingRows(3, '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z', 9).slice(2);
+    expect(restated[0].MonthlyCharges).not.toBe(billingRows(5, '', '', 1)[2].MonthlyCharges);
+    writeSource(dir, 'data/billing.csv', restated);
+    await ingestAt(dir, '2026-12-02T02:00:00Z', ['billing']);
+    await materialize(repo, file, { now: NOW });
+    expect(stored(file, 'billing', customerId(2))).toMatchObject({ MonthlyCharges: restated[0].MonthlyCharges, event_time: '2026-11-01T00:00:00.000Z' });
+    // Both partitions in one run (a new online file): the same answer, not a duplicate-row error.
+    const fresh = join(dir, 'fresh.sqlite');
+    await materialize(repo, fresh, { now: NOW });
+    expect(stored(fresh, 'billing', customerId(2))).toMatchObject({ MonthlyCharges: restated[0].MonthlyCharges });
+    expect(stored(fresh, 'billing', customerId(1))).toMatchObject({ MonthlyCharges: billingRows(5, '', '', 1)[1].MonthlyCharges });
+  });
+
   it('keeps only values at or before --until, and a later run without it reads the partitions with rows after that instant again', async () => {
     const dir = makeFeatureRepo();
     writeSource(dir, 'data/billing.csv', [

@@ -11,7 +11,8 @@
 //   whose columns after its steps differ from what the store holds, is written anew from every partition.
 import { createHash } from 'node:crypto';
 import { isCoded, type Column, type Table } from '../data/table.js';
-import { KeyInterner, latestPerEntity, sortRows, StoreJoinError } from './join.js';
+import { KeyInterner, latestPerEntity, StoreJoinError } from './join.js';
+import { sortView } from './training-set.js';
 import { readManifests, readView, type ViewRows } from './offline.js';
 import { OnlineStore, sameLayout, type OnlineBatch, type OnlineKind, type OnlineLayout, type OnlineValues } from './online.js';
 import { compareVersions, getView, type FeatureRepo, type Manifest, type ViewSpec } from './spec.js';
@@ -107,8 +108,8 @@ async function latestBatch(repo: FeatureRepo, name: string, versions: readonly s
   const { view } = rows;
   const stepped = applyViewSteps(view, rows.table);
   const interner = new KeyInterner();
-  const keys = interner.ids(rows.table, view.keys, `view ${name}`);
-  const sorted = sortRows(keys, interner.size, rows.eventTime, rows.createdTime);
+  // The join's own order, partition boundaries included: a row a later batch restates wins, as it does offline.
+  const { sorted } = sortView(rows, interner);
   if (sorted.duplicate) throw duplicateRows(rows, sorted.duplicate);
   const latest = latestPerEntity(sorted, interner.size, until ?? Infinity);
   const features = viewFeatureColumns(view, stepped);

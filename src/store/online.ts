@@ -231,10 +231,11 @@ export class OnlineStore {
     const t = tableOf(view);
     const names = [...layout.keys, ...layout.columns.map((c) => c.name), ONLINE_STORE.eventTime, ONLINE_STORE.createdTime, ONLINE_STORE.materializedAt];
     const updates = names.slice(layout.keys.length).map((n) => `${quoted(n)} = excluded.${quoted(n)}`);
-    // The stored row stays unless the incoming one is newer: its event time, then its created time (missing is oldest).
+    // The stored row stays unless the incoming one is newer: its event time, then its created time (missing is oldest);
+    // at the same instant a later batch restating the row wins, as in the offline join (join.ts sortRows).
     const ev = ONLINE_STORE.eventTime;
     const cr = ONLINE_STORE.createdTime;
-    const newer = `excluded.${ev} > ${t}.${ev} OR (excluded.${ev} = ${t}.${ev} AND coalesce(excluded.${cr}, -1e308) > coalesce(${t}.${cr}, -1e308))`;
+    const newer = `excluded.${ev} > ${t}.${ev} OR (excluded.${ev} = ${t}.${ev} AND coalesce(excluded.${cr}, -1e308) >= coalesce(${t}.${cr}, -1e308))`;
     const statement = this.db.prepare(
       `INSERT INTO ${t} (${names.map(quoted).join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (${layout.keys.map(quoted).join(', ')}) DO UPDATE SET ${updates.join(', ')} WHERE ${newer}`,
     );
