@@ -32,7 +32,8 @@ function instance(): Ajv2020 {
 /** The compiled validator of the schema with this `$id`. */
 export function schemaValidator(id: string): ValidateFunction {
   const shared = instance();
-  if (!SCHEMAS[id]) throw new Error(`no schema with $id ${id}; known: ${Object.keys(SCHEMAS).join(', ')}`);
+  // A part of one (`model.schema.json#/$defs/profile`) is looked up by its schema's $id and the fragment.
+  if (!SCHEMAS[id.split('#')[0]]) throw new Error(`no schema with $id ${id}; known: ${Object.keys(SCHEMAS).join(', ')}`);
   const validate = shared.getSchema(id);
   if (!validate) throw new Error(`${id} did not compile`);
   return validate;

@@ -169,11 +169,11 @@ describe('bramble register and reproduce, through the CLI', () => {
 });
 
 describe('the features-repo template', () => {
-  it("runs its workflow on features.yaml's ingest schedule", () => {
+  it("runs its workflow on features.yaml's ingest schedule, then materializes the host's online store", () => {
     const features = parse(readFileSync(join(TEMPLATE, 'features.yaml'), 'utf8')) as { ingest: { schedule: string } };
     const workflow = parse(readFileSync(join(TEMPLATE, '.github/workflows/ingest.yml'), 'utf8')) as { on: { schedule: { cron: string }[] }; jobs: { ingest: { steps: { run?: string }[] } } };
     expect(workflow.on.schedule).toEqual([{ cron: features.ingest.schedule }]);
-    expect(workflow.jobs.ingest.steps.map((s) => s.run).filter(Boolean)).toEqual(['bramble ingest .', 'git push origin "HEAD:${GITHUB_REF_NAME}"']);
+    expect(workflow.jobs.ingest.steps.map((s) => s.run).filter(Boolean)).toEqual(['bramble ingest .', 'git push origin "HEAD:${GITHUB_REF_NAME}"', 'bramble materialize .']);
   });
 
   it('has sample data that `node scripts/features-sample.mjs` writes', () => {

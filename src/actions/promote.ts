@@ -17,7 +17,8 @@ await runAction('promote', async ({ platform, inputs, flag, ports, output }) => 
     : await promote({ dir, env, ...splitVersion(inputs.version) }, ports);
   // A merge to the environment's branch may have changed ml.yaml's canary block: its weight reaches the canary's
   // tag here (a new tag, or the canary taken away), and the hosts take it on their next sync.
-  const canary = flag('rollback') ? null : await reweight({ dir, env, ifCanary: true }, ports);
+  // Without the platform: the promotion just passed the environment's approval, and a role's tag deploys nothing.
+  const canary = flag('rollback') ? null : await reweight({ dir, env, ifCanary: true }, { ...ports, platform: undefined });
   await platform.summary(promoteSummary(result) + canarySummary(canary, env));
   const changed = String(!result.unchanged);
   output({ version: result.version ?? '', tag: result.tag ?? '', previous: result.previous ?? '', changed });
