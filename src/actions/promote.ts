@@ -1,7 +1,7 @@
 // The promote action: `bramble promote` / `bramble rollback` on the runner — a GTO assignment tag (name#env#N)
 // pushed to the repository. It deploys nothing itself: the tag's own run does (a tag pushed with the default
 // GITHUB_TOKEN starts no run, so the pipeline passes an App or personal token here; docs/actions.md).
-import { promote, reweight, rollback } from '../usecases/promote.js';
+import { promote, releaseCanary, rollback } from '../usecases/promote.js';
 import { ActionInputError, runAction, splitVersion } from './common.js';
 import { canarySummary, promoteSummary } from './summaries.js';
 
@@ -17,8 +17,7 @@ await runAction('promote', async ({ platform, inputs, flag, ports, output }) => 
     : await promote({ dir, env, ...splitVersion(inputs.version) }, ports);
   // A merge to the environment's branch may have changed ml.yaml's canary block: its weight reaches the canary's
   // tag here (a new tag, or the canary taken away), and the hosts take it on their next sync.
-  // Without the platform: the promotion just passed the environment's approval, and a role's tag deploys nothing.
-  const canary = flag('rollback') ? null : await reweight({ dir, env, ifCanary: true }, { ...ports, platform: undefined });
+  const canary = flag('rollback') ? null : await releaseCanary({ dir, env }, ports);
   await platform.summary(promoteSummary(result) + canarySummary(canary, env));
   const changed = String(!result.unchanged);
   output({ version: result.version ?? '', tag: result.tag ?? '', previous: result.previous ?? '', changed });

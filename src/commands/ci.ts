@@ -24,7 +24,7 @@ import { gitlabPlatform, type GitLabPlatform } from '../platform/gitlab.js';
 import { deploy } from '../usecases/deploy.js';
 import { UsageError, workersOption } from '../usecases/options.js';
 import type { Env, Ports } from '../usecases/ports.js';
-import { promote, reweight, rollback } from '../usecases/promote.js';
+import { promote, releaseCanary, rollback } from '../usecases/promote.js';
 import { register } from '../usecases/register.js';
 import { defineCommand, type CliIo } from './command.js';
 
@@ -166,7 +166,7 @@ const BODIES: Record<Step, (context: StepContext) => Promise<void>> = {
     if (!back && !inputs.version) throw new UsageError('--version is empty; give the version to promote (churn@v1.2.0), or --rollback true');
     const result = back ? await rollback({ dir, env, to: inputs.version }, ports) : await promote({ dir, env, ...splitVersion(inputs.version) }, ports);
     // As the promote action: a merged change to ml.yaml's canary block reaches the canary's tag (hosts sync it).
-    const canary = back ? null : await reweight({ dir, env, ifCanary: true }, { ...ports, platform: undefined });
+    const canary = back ? null : await releaseCanary({ dir, env }, ports);
     await platform.summary(promoteSummary(result) + canarySummary(canary, env));
     output({ version: result.version ?? '', tag: result.tag ?? '', previous: result.previous ?? '', changed: String(!result.unchanged) });
     // Pushed with the job token: GitLab starts no pipeline for the tag, so ask for one.

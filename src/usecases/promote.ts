@@ -74,6 +74,15 @@ export function reweight(options: { dir: string; name?: string; env: string; ifC
   });
 }
 
+/**
+ * After a release's promotion: ml.yaml's canary block, as merged, applied to the environment's canary (reweight),
+ * or nothing when it has none. Without the platform: the promotion just passed the environment's approval, and a
+ * role's tag deploys nothing.
+ */
+export function releaseCanary(options: { dir: string; env: string }, ports: AssignPorts): Promise<Assigned> {
+  return reweight({ ...options, ifCanary: true }, { ...ports, platform: undefined });
+}
+
 /** The rollback use-case: an earlier version assigned again; history is never rewritten. */
 export function rollback(options: RollbackOptions, ports: AssignPorts): Promise<Assigned> {
   return assignWith(options.dir, options.env, ports, (registry, config, environments) =>
