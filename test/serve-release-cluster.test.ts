@@ -76,7 +76,7 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
     const repo = makeModelRepo({ trees: 5 });
     git(repo, 'remote', 'add', 'origin', remote);
     await gitAsync(repo, ...AUTH, 'push', '-q', 'origin', 'main');
-    const cli = async (...args: string[]): Promise<void> => {
+    const cli = async (args: string[]): Promise<void> => {
       const r = await brambleAsync(args, { cwd: repo, env: TOKEN_ENV });
       expect(r.status, r.stderr).toBe(0);
     };
@@ -85,7 +85,7 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
     editMlYaml(repo, (t) => t.replace(/trees: \d+/, 'trees: 6').replace(/prod: +\{ branch: main, approval: true \}/, canaryBlock(0.1)));
     commitAll(repo, 'a canary at 0.1');
     await (await Registry.open({ dir: repo, remote: 'origin', env: TOKEN_ENV })).register(await train(repo));
-    await cli('promote', 'churn@v1.0.0', 'prod');
+    await cli(['promote', 'churn@v1.0.0', 'prod']);
     const sample = (JSON.parse(first) as { samples: { rows: Record<string, unknown>[] } }).samples.rows[0];
 
     const host = mkdtempSync(join(tmpdir(), 'bramble-release-cluster-'));
@@ -126,8 +126,8 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
         expect([a.role, b.role], id).toEqual([expected, expected]);
       }
     };
-    const change = async (...args: string[]): Promise<SyncStatus> => {
-      await cli(...args);
+    const change = async (args: string[]): Promise<SyncStatus> => {
+      await cli(args);
       const sync = await send(`${url}/admin/sync`, 'POST');
       expect(sync.status, sync.body).toBe(200);
       return JSON.parse(sync.body) as SyncStatus;
@@ -135,7 +135,7 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
     await new Promise((resolve) => setTimeout(resolve, 300));
     await probe(0);
 
-    let s = await change('promote', 'churn@v1.1.0', 'prod', '--role', 'canary');
+    let s = await change(['promote', 'churn@v1.1.0', 'prod', '--role', 'canary']);
     expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.1 });
     await probe(0.1);
     const workers = (JSON.parse((await send(`${url}/status`, 'GET')).body) as { workers: { serves: Record<string, string> }[] }).workers;
@@ -144,14 +144,14 @@ describe('a canary added, reweighted and removed under load with workers: 2', ()
     // A pull request changes the weight in ml.yaml; once merged, bramble reweight writes it to the canary's tag.
     editMlYaml(repo, (t) => t.replace('weight: 0.1', 'weight: 0.6'));
     commitAll(repo, 'canary at 0.6');
-    s = await change('reweight', 'prod');
+    s = await change(['reweight', 'prod']);
     expect(s.environments.prod.roles?.canary).toMatchObject({ live: { version: 'v1.1.0' }, weight: 0.6, desired: { tag: 'churn#prod-canary#3' } });
     await probe(0.6);
 
     // Another removes the canary block: reweight takes the canary away.
     editMlYaml(repo, (t) => t.replace(canaryBlock(0.6), 'prod:    { branch: main, approval: true }'));
     commitAll(repo, 'no canary');
-    s = await change('reweight', 'prod');
+    s = await change(['reweight', 'prod']);
     expect(s.environments.prod.roles).toBeUndefined();
     await probe(0);
 

@@ -59,8 +59,9 @@ describe('the sticky hash', () => {
     }
     expect(Math.abs(at10 / 10_000 - 0.1)).toBeLessThanOrEqual(0.01);
     expect(movedBack).toBe(0);
-    // FNV-1a with murmur3's finaliser, pinned: a change of hash would move every client.
-    expect(stickyHash('')).toBe(2872998923);
+    // The identities' text hash under the sticky seed, pinned: a change of hash would move every client.
+    expect(stickyHash('')).toBe(205702734);
+    expect(stickyHash('a')).toBe(412723663);
     expect(stickyHash('a')).toBe(stickyHash('a'));
     expect(stickyHash('a')).not.toBe(stickyHash('b'));
   });

@@ -71,6 +71,6 @@ export function deploySummary(result: DeployOutcome, url: string): string {
  */
 export function canarySummary(canary: Assigned | null, env: string): string {
   if (canary === null || canary.unchanged) return '';
-  if (canary.version === null) return `\n\nThe canary was taken away (${canary.tag}): ml.yaml has no canary block for ${env} any more.\n`;
+  if (canary.version === null) return `\n\nThe canary was taken away (${canary.tag}): ml.yaml no longer has a canary block for ${env}.\n`;
   return `\n\nThe canary ${canary.name}@${canary.version} runs at ml.yaml's weight now (${canary.tag}).\n`;
 }

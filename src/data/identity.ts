@@ -38,7 +38,8 @@ function finish(h: number): number {
   return h >>> 0;
 }
 
-function textWords(text: string, seed: number): number {
+/** A text's 32-bit murmur3-style hash under `seed` (one lane of an identity; also the canary's sticky hash). */
+export function textWords(text: string, seed: number): number {
   let h = mix(seed, text.length);
   for (let i = 0; i < text.length; i++) h = mix(h, text.charCodeAt(i));
   return finish(h);

@@ -4,8 +4,8 @@
 //
 // Decisions:
 // - Per row, by the row's sticky key: `sticky: id` hashes the value of the model's id column (ml.yaml data.id),
-//   `sticky: header:NAME` the request's header. The hash is FNV-1a over the key's UTF-8 with murmur3's finaliser,
-//   compared with weight × 2³²: the same key goes to the same version for as long as the weight stays, and raising
+//   `sticky: header:NAME` the request's header. The hash is the row identities' murmur3-style text hash (data/identity.ts)
+//   under a seed of its own, compared with weight × 2³²: the same key goes to the same version for as long as the weight stays, and raising
 //   the weight only moves keys from main to canary (never back). A row without a key (no id column, null, or no
 //   header) is placed by the hash of the request id and the row's index: a seeded per-request choice.
 // - A request whose rows split across main and canary is answered row by row in order from both; when their
@@ -14,6 +14,7 @@
 // - The shadow scores every request after its answer is written (setImmediate runs after the reply's promise
 //   callbacks), and its line is logged with role "shadow"; its answer never reaches the client. Rows the shadow
 //   refuses (a changed signature) are counted, not logged.
+import { textWords } from '../data/identity.js';
 import type { Label } from '../model/forest/input.js';
 import type { CanarySettings, Role } from '../registry/roles.js';
 import type { ServedModel, Prediction } from './model.js';
@@ -47,19 +48,12 @@ function headerOf(sticky: string): string | null {
   return sticky.startsWith('header:') ? sticky.slice('header:'.length).toLowerCase() : null;
 }
 
-/** FNV-1a (32 bits) over the key's UTF-16 code units, then murmur3's fmix32 so that near keys spread. */
+/** The seed of the sticky hash, apart from the identities' lanes: a row's canary draw is not its split position. */
+const STICKY_SEED = 0x5a11c0de;
+
+/** The key's 32-bit hash: the identities' text hash (data/identity.ts) under a seed of its own. */
 export function stickyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return textWords(key, STICKY_SEED);
 }
 
 /** Whether a key goes to the canary under this plan. */

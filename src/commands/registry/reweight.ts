@@ -10,7 +10,7 @@ Usage: bramble reweight ENV [--name NAME] [options]
 
 Reads environments.ENV.canary in ml.yaml (as merged) and the canary ENV serves by the tags: writes a new
 name#ENV-canary#N tag for the same version when the weight or stickiness changed, takes the canary away
-(name#ENV-canary!#N) when ml.yaml has no canary block any more, and does nothing when they agree. The hosts that
+(name#ENV-canary!#N) when ml.yaml no longer has a canary block, and does nothing when they agree. The hosts that
 follow git take it on their next sync. Run it after merging a pull request that changes the block.
 ${COMMON_HELP}`;
 
