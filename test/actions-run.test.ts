@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pullRequestOpened, runStep } from './helpers/actions.js';
+import { pullRequestOpened, runnerEnv, runStep } from './helpers/actions.js';
 import { GITHUB_ACTORS, GITHUB_DOUBLE, startGitHubDouble, type GitHubDouble } from './helpers/github-double.js';
 import { commitAll, editMlYaml, git, makeModelRepo, train } from './helpers/model-repo.js';
 
@@ -33,18 +33,7 @@ describe('the compare action on a pull request', () => {
     double.openPullRequest(event.number);
     const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
     writeFileSync(eventPath, JSON.stringify(event));
-    env = {
-      GITHUB_ACTIONS: 'true',
-      GITHUB_API_URL: double.url,
-      GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
-      GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
-      GITHUB_EVENT_NAME: 'pull_request',
-      GITHUB_EVENT_PATH: eventPath,
-      GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
-      GITHUB_REF: `refs/pull/${event.number}/merge`,
-      GITHUB_RUN_ID: '42',
-      GITHUB_ACTOR: 'Codertocat',
-    };
+    env = runnerEnv(double.url, repo, eventPath, { event: 'pull_request', ref: `refs/pull/${event.number}/merge`, run: '42' }, { GITHUB_ACTOR: 'Codertocat' });
   });
   afterAll(async () => {
     await double.close();
@@ -183,22 +172,8 @@ describe('bad input to the actions', () => {
   });
 });
 
-/** The runner's variables for a job of the release path on `repo`, against the double. */
-function releaseEnv(double: GitHubDouble, repo: string, eventPath: string, run: { event: string; ref: string; run: string }): Record<string, string> {
-  return {
-    GITHUB_ACTIONS: 'true',
-    GITHUB_API_URL: double.url,
-    GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
-    GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
-    GITHUB_EVENT_NAME: run.event,
-    GITHUB_EVENT_PATH: eventPath,
-    GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
-    GITHUB_REF: run.ref,
-    GITHUB_RUN_ID: run.run,
-    GIT_COMMITTER_NAME: 'Ada Lovelace',
-    GIT_COMMITTER_EMAIL: 'ada@example.com',
-  };
-}
+/** Who commits the tags a release job writes. */
+const COMMITTER = { GIT_COMMITTER_NAME: 'Ada Lovelace', GIT_COMMITTER_EMAIL: 'ada@example.com' };
 
 describe('promote and deploy record one Deployment', () => {
   it('promote records the tag as a Deployment in progress; deploy of that tag continues it to success', async () => {
@@ -225,7 +200,7 @@ describe('promote and deploy record one Deployment', () => {
       writeFileSync(serveJson, JSON.stringify({ listen: { port: closed }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' } } }));
       const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
       writeFileSync(eventPath, readFileSync(join(import.meta.dirname, 'fixtures/github-events/workflow_dispatch.json')));
-      const env = releaseEnv(double, repo, eventPath, { event: 'workflow_dispatch', ref: 'refs/heads/main', run: '9' });
+      const env = runnerEnv(double.url, repo, eventPath, { event: 'workflow_dispatch', ref: 'refs/heads/main', run: '9' }, COMMITTER);
       // prod has `approval: true` in the template's ml.yaml: the GitHub environment must require a review.
       double.addEnvironment('prod', { reviewers: [GITHUB_ACTORS.octocat] });
       const promoted = await runStep('promote', { dir: '.', environment: 'prod', version: 'v1.0.0', token: GITHUB_DOUBLE.botToken }, env, repo);
@@ -256,7 +231,7 @@ describe("the release job's promote applies ml.yaml's canary block", () => {
       await (await import('../src/registry/registry.js')).Registry.open({ dir: repo, remote: null, env: {} }).then(async (r) => r.register(await train(repo)));
       const eventPath = join(mkdtempSync(join(tmpdir(), 'bramble-event-')), 'event.json');
       writeFileSync(eventPath, readFileSync(join(import.meta.dirname, 'fixtures/github-events/workflow_dispatch.json')));
-      const env = releaseEnv(double, repo, eventPath, { event: 'push', ref: 'refs/heads/develop', run: '11' });
+      const env = runnerEnv(double.url, repo, eventPath, { event: 'push', ref: 'refs/heads/develop', run: '11' }, COMMITTER);
       const release = () => runStep('promote', { dir: '.', environment: 'dev', version: 'v1.0.0', token: GITHUB_DOUBLE.botToken }, env, repo);
       const tags = () => git(repo, 'tag', '--list', 'churn#dev-canary*').trim().split('\n').filter((t) => t !== '');
       // No canary: the promotion alone, and not a word about canaries.

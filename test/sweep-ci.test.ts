@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ACTIONS } from '../src/actions/common.js';
 import { applyParams } from '../src/sweep/apply.js';
-import { pullRequestOpened, runStep } from './helpers/actions.js';
+import { pullRequestOpened, runnerEnv, runStep } from './helpers/actions.js';
 import { bramble, brambleAsync } from './helpers/cli.js';
 import { git, gitAsync } from './helpers/git.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
@@ -77,18 +77,7 @@ describe('the sweep action across two runners, and the gather with a shard missi
     double.openPullRequest(number);
     const eventPath = join(checkout(repo), 'event.json');
     writeFileSync(eventPath, JSON.stringify(event));
-    env = {
-      GITHUB_ACTIONS: 'true',
-      GITHUB_API_URL: double.url,
-      GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
-      GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
-      GITHUB_EVENT_NAME: 'pull_request',
-      GITHUB_EVENT_PATH: eventPath,
-      GITHUB_SHA: git(repo, 'rev-parse', 'HEAD').trim(),
-      GITHUB_REF: `refs/pull/${number}/merge`,
-      GITHUB_RUN_ID: '42',
-      GITHUB_ACTOR: 'Codertocat',
-    };
+    env = runnerEnv(double.url, repo, eventPath, { event: 'pull_request', ref: `refs/pull/${number}/merge`, run: '42' }, { GITHUB_ACTOR: 'Codertocat' });
   });
   afterAll(async () => {
     await double.close();

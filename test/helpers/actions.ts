@@ -1,11 +1,12 @@
 // Runs a bundled action the way GitHub's runner runs it: `node dist/actions/<step>.js` with INPUT_*, GITHUB_OUTPUT
 // and GITHUB_STEP_SUMMARY files, and the given GITHUB_* variables. Asynchronous, so that servers living in the test's
 // own process (the API double, the git server) can answer it.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GITHUB_DOUBLE } from './github-double.js';
 
 const dist = join(import.meta.dirname, '../../dist/actions');
 
@@ -49,4 +50,23 @@ export function pullRequestOpened(): Record<string, unknown> & { number: number 
   const event = examples.find((e) => e.name === 'pull_request')?.examples.find((x) => x.action === 'opened');
   if (!event) throw new Error('no pull_request.opened example');
   return event as Record<string, unknown> & { number: number };
+}
+
+/**
+ * The runner's GITHUB_* variables for a job on `repo` (its HEAD as GITHUB_SHA) against the API double at `apiUrl`,
+ * with the event file at `eventPath`; `extra` adds or overrides (GITHUB_ACTOR, the committer's name).
+ */
+export function runnerEnv(apiUrl: string, repo: string, eventPath: string, run: { event: string; ref: string; run: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_API_URL: apiUrl,
+    GITHUB_SERVER_URL: GITHUB_DOUBLE.serverUrl,
+    GITHUB_REPOSITORY: `${GITHUB_DOUBLE.owner}/${GITHUB_DOUBLE.repo}`,
+    GITHUB_EVENT_NAME: run.event,
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_SHA: execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim(),
+    GITHUB_REF: run.ref,
+    GITHUB_RUN_ID: run.run,
+    ...extra,
+  };
 }
