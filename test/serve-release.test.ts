@@ -245,7 +245,7 @@ describe('a canary and a shadow declared by tags, served by a host that follows 
     }
   }, 60_000);
 
-  it('serves its canary and shadow again after a restart, from its folders, before any sync', async () => {
+  it('serves its canary and shadow again after a restart, from its folders, before the first sync', async () => {
     const config = checkServeConfig(
       { listen: { host: '127.0.0.1', port: 0 }, workers: 1, models: 'models', log: { dir: 'logs-restart' }, environments: { prod: { path: '/prod' } } },
       'serve.json',
