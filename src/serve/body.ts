@@ -9,8 +9,8 @@ import { InputError, type ServedModel } from './model.js';
 
 /** The body as text; over `limit` bytes (declared or sent) is a 413, and the connection is then closed. */
 export async function readBody(req: ServeRequest, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) throw new HttpError('E_HTTP_TOO_LARGE', `the request body is ${declared} bytes; the limit is ${limit}`, { Connection: 'close' });
+  const now = bodyNow(req, limit);
+  if (now !== null) return now;
   if (req.body instanceof Readable) return readStream(req.body, limit);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -20,6 +20,24 @@ export async function readBody(req: ServeRequest, limit: number): Promise<string
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   }
   return chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The body as text when it is in memory already (Bramble's HTTP/1.1 server reads it whole, http1.ts): without a
+ * promise, which the prediction routes would otherwise wait a turn of the event loop for. Null for a stream.
+ * Throws readBody's 413s.
+ */
+export function bodyNow(req: ServeRequest, limit: number): string | null {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) throw new HttpError('E_HTTP_TOO_LARGE', `the request body is ${declared} bytes; the limit is ${limit}`, { Connection: 'close' });
+  if (!Array.isArray(req.body)) return null;
+  const chunks = req.body as readonly Uint8Array[];
+  let size = 0;
+  for (const chunk of chunks) size += chunk.length;
+  if (size > limit) throw new HttpError('E_HTTP_TOO_LARGE', `the request body is over ${limit} bytes; send fewer rows per request`, { Connection: 'close' });
+  if (chunks.length === 0) return '';
+  const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString('utf8');
 }
 
 /**
@@ -58,8 +76,12 @@ function readStream(stream: Readable, limit: number): Promise<string> {
   });
 }
 
-/** MLflow's four JSON shapes (exactly one) or CSV, as records. */
-export function mlflowRecords(body: string, contentType: string, model: ServedModel): unknown[] {
+/**
+ * MLflow's four JSON shapes (exactly one) or CSV, as records; `text` is the records' JSON exactly as the client sent
+ * it, when the body is `{"dataframe_records": [...]}` or `{"instances": [...]}` alone, for the prediction log to
+ * write instead of serialising the records again (a JSON text means what its parse means).
+ */
+export function mlflowRecords(body: string, contentType: string, model: ServedModel): { records: unknown[]; text?: string } {
   if (contentType.startsWith('text/csv')) {
     let table;
     try {
@@ -68,7 +90,7 @@ export function mlflowRecords(body: string, contentType: string, model: ServedMo
       throw new InputError(describeError(err));
     }
     const kinds = new Map(model.inputs.map((i) => [i.name, i.kind]));
-    return table.rows.map((row) => {
+    const records = table.rows.map((row) => {
       const record: Record<string, unknown> = {};
       table.header.forEach((name, c) => {
         const text = row[c];
@@ -77,6 +99,7 @@ export function mlflowRecords(body: string, contentType: string, model: ServedMo
       });
       return record;
     });
+    return { records };
   }
   if (!contentType.startsWith('application/json') && contentType !== '') {
     throw new HttpError('E_HTTP_MEDIA_TYPE', `Content-Type ${contentType} is not accepted; send application/json or text/csv`);
@@ -91,7 +114,8 @@ export function mlflowRecords(body: string, contentType: string, model: ServedMo
     throw new InputError(`the request body must be an object with one of ${SERVE.mlflowTypes.join(', ')}`);
   }
   const keys = SERVE.mlflowTypes.filter((k) => k in json);
-  const unknown = Object.keys(json).filter((k) => !(SERVE.mlflowTypes as readonly string[]).includes(k) && k !== 'params');
+  const given = Object.keys(json);
+  const unknown = given.filter((k) => !(SERVE.mlflowTypes as readonly string[]).includes(k) && k !== 'params');
   if (keys.length !== 1 || unknown.length > 0) {
     throw new InputError(
       keys.length === 0
@@ -108,7 +132,7 @@ export function mlflowRecords(body: string, contentType: string, model: ServedMo
       throw new InputError('dataframe_split must be { "columns": [...], "data": [[...], ...] }');
     }
     const columns = split.columns as unknown[];
-    return (split.data as unknown[]).map((row, i) => {
+    const records = (split.data as unknown[]).map((row, i) => {
       if (!Array.isArray(row) || row.length !== columns.length) throw new InputError(`dataframe_split.data[${i}] must be an array of ${columns.length} values, one per column`);
       const record: Record<string, unknown> = {};
       columns.forEach((c, j) => {
@@ -116,16 +140,18 @@ export function mlflowRecords(body: string, contentType: string, model: ServedMo
       });
       return record;
     });
+    return { records };
   }
   if (keys[0] === 'inputs' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
     // Columnar: { column: [values…] }.
     const columns = Object.entries(value as Record<string, unknown>);
     const n = columns.length > 0 && Array.isArray(columns[0][1]) ? (columns[0][1] as unknown[]).length : 0;
     for (const [name, values] of columns) if (!Array.isArray(values) || values.length !== n) throw new InputError(`inputs.${name} must be an array of ${n} values, as long as the others`);
-    return Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([name, values]) => [name, (values as unknown[])[i]])));
+    return { records: Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([name, values]) => [name, (values as unknown[])[i]]))) };
   }
   if (!Array.isArray(value)) throw new InputError(`${keys[0]} must be an array of records`);
-  return value;
+  // The body's one key holds an array: its text runs from the body's first [ (a key has none) to its last ].
+  return given.length === 1 ? { records: value, text: body.slice(body.indexOf('['), body.lastIndexOf(']') + 1) } : { records: value };
 }
 
 /** OIP v2 tensors, one per column ([n] or [n, 1]), as records. */

@@ -12,7 +12,8 @@ export const SERVE_SCHEMA_ID = 'https://bramble.dev/schemas/serve.schema.json';
 export const SERVE_ROOT_PATHS = ['/metrics', '/ping', '/health', '/version', '/status', '/admin', '/v2', '/ui'] as const;
 
 export interface ServeConfig {
-  listen: { host: string; port: number };
+  /** `http`: Bramble's own HTTP/1.1 server (http1.ts, the default) or node:http's. */
+  listen: { host: string; port: number; http: 'bramble' | 'node' };
   /** Processes that answer requests (node:cluster); 1 is one process. Default: the machine's core count. */
   workers: number;
   models: string;

@@ -80,14 +80,17 @@ export interface Scored extends Prediction {
   inputs?: string;
 }
 
-/** Scores a request's rows under the plan (per row: main or canary), logs each part, and schedules the shadow. */
-export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main: ServedModel, q: Routed, records: unknown[]): Scored {
+/**
+ * Scores a request's rows under the plan (per row: main or canary), logs each part, and schedules the shadow.
+ * `text` is the records' JSON as the client sent it, when the log may write that instead of serialising them.
+ */
+export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main: ServedModel, q: Routed, records: unknown[], text?: string): Scored {
   const canary = plan.main === main ? plan.canary : null;
   const where = (i: number): string => `row ${i}`;
   let scored: Scored;
   const picks = canary === null ? null : pickRows(canary, main, q, records);
-  if (canary === null || picks === null || picks.canary === 0) scored = whole(telemetry, main, 'main', q, records, where);
-  else if (picks.canary === records.length) scored = whole(telemetry, canary.model, 'canary', q, records, where);
+  if (canary === null || picks === null || picks.canary === 0) scored = whole(telemetry, main, 'main', q, records, where, text);
+  else if (picks.canary === records.length) scored = whole(telemetry, canary.model, 'canary', q, records, where, text);
   else scored = split(telemetry, main, canary.model, picks.rows, q, records);
   if (plan.shadow !== null && plan.main === main) {
     const shadow = plan.shadow;
@@ -97,9 +100,10 @@ export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main:
   return scored;
 }
 
-function whole(telemetry: ServeTelemetry, model: ServedModel, role: Role, q: Routed, records: unknown[], where: (i: number) => string): Scored {
+function whole(telemetry: ServeTelemetry, model: ServedModel, role: Role, q: Routed, records: unknown[], where: (i: number) => string, text: string | undefined): Scored {
   const p = model.predict(records, where);
-  const inputs = telemetry.predicted({ env: q.env, model, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started: q.started, role });
+  const answered = { env: q.env, model, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started: q.started, role };
+  const inputs = text === undefined ? telemetry.predicted(answered) : telemetry.predicted(answered, text);
   return { predictions: p.predictions, probabilities: p.probabilities, model, role, headers: answerHeaders(model, role), inputs };
 }
 

@@ -7,7 +7,7 @@ import { join, sep } from 'node:path';
 import { describeError, httpStatusOf } from '../errors.js';
 import { isMissing } from '../fs/codes.js';
 import { requireAdmin, requireToken, type ServeTokens } from './auth.js';
-import { mlflowRecords, readBody, v2Records } from './body.js';
+import { bodyNow, mlflowRecords, readBody, v2Records } from './body.js';
 import type { ServeConfig } from './config.js';
 import type { ModelHost } from './host.js';
 import { decodeSegment, errorReply, HttpError, reply, SERVE, type Protocol, type Reply, type ServeRequest } from './http.js';
@@ -81,9 +81,11 @@ function probeRoute(ctx: RouteContext, env: string, rest: string, model: ServedM
 /** MLflow's POST /invocations. */
 async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST /invocations', { Allow: 'POST' });
-  const records = mlflowRecords(await readBody(q.req, ctx.config.limits.bodyBytes), String(q.req.headers['content-type'] ?? ''), q.model);
+  const limit = ctx.config.limits.bodyBytes;
+  const { records, text } = mlflowRecords(bodyNow(q.req, limit) ?? (await readBody(q.req, limit)), String(q.req.headers['content-type'] ?? ''), q.model);
   const features = withFeatures(ctx, q, records);
-  const { predictions, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), q.model, q, records);
+  // Rows the store filled in are no longer what the client sent: their log line is written from the records.
+  const { predictions, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), q.model, q, records, features ? undefined : text);
   return reply(200, features ? { predictions, features } : { predictions }, { 'x-request-id': q.id, ...headers });
 }
 
@@ -98,7 +100,8 @@ async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Pro
   if (match[3] === undefined) return reply(200, v2Metadata(m));
   if (match[3] === '/ready') return reply(200, { name: m.name, ready: true });
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST …/infer', { Allow: 'POST' });
-  const { records, id: requestId } = v2Records(await readBody(q.req, ctx.config.limits.bodyBytes), m);
+  const limit = ctx.config.limits.bodyBytes;
+  const { records, id: requestId } = v2Records(bodyNow(q.req, limit) ?? (await readBody(q.req, limit)), m);
   const features = withFeatures(ctx, q, records);
   const { predictions, probabilities, model, role, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), m, q, records);
   const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];

@@ -5,13 +5,14 @@
 // The parts: app.ts (buildServer: models, sync, and a handler that does not listen), routes.ts, auth.ts, body.ts
 // (reading and parsing request bodies), http.ts (the request, the reply, and errors → statuses), telemetry.ts
 // (metrics and the prediction log). This file only puts listeners in front of the handler.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, errorFamily } from '../errors.js';
 import { buildServer, type BuiltServer, type ServeDeps } from './app.js';
 import type { ServeConfig } from './config.js';
 import type { ModelHost } from './host.js';
 import { reply, type Reply } from './http.js';
+import { Http1Server } from './http1.js';
 import type { Metrics } from './metrics.js';
 import type { PredictionSink } from './prediction-log.js';
 import type { GitSync } from './sync.js';
@@ -70,7 +71,7 @@ export async function startServer(config: ServeConfig, deps: ServeDeps, beforeLi
       throw err;
     }
   }
-  const servers: Server[] = [];
+  const servers: Listener[] = [];
   const close = async (): Promise<void> => {
     app.sync?.close();
     await Promise.all(
@@ -97,17 +98,37 @@ export async function startServer(config: ServeConfig, deps: ServeDeps, beforeLi
   return { url, envUrls, host: app.host, metrics: app.metrics, log: app.log, sync: app.sync, close };
 }
 
-/** Starts one listener (pushed onto `servers`) and returns its base URL. */
-async function listen(app: BuiltServer, config: ServeConfig, port: number, fixedEnv: string | null, warn: (message: string) => void, servers: Server[]): Promise<string> {
+/** What close() needs of a listener, node:http's or ours. */
+interface Listener {
+  close(callback: () => void): void;
+  closeAllConnections(): void;
+}
+
+/** The listener serve.json's listen.http names: Bramble's HTTP/1.1 (http1.ts), or node:http. */
+function createListener(app: BuiltServer, config: ServeConfig, fixedEnv: string | null, warn: (message: string) => void): Http1Server | ReturnType<typeof createServer> {
+  const limits = config.limits;
+  // An idle keep-alive connection must be closed before the headers timeout could fire on it: equal values race,
+  // and a client then sees a 408 for a request it had not yet sent.
+  const keepAliveTimeoutMs = Math.min(5_000, Math.floor(limits.headersTimeoutMs / 2));
+  // How often stalled requests are looked for (Node's default, 30 s, lets a slow client hold a socket that long).
+  const checkIntervalMs = Math.min(1_000, limits.headersTimeoutMs);
+  if (config.listen.http === 'bramble') {
+    return new Http1Server(
+      { requestTimeoutMs: limits.requestTimeoutMs, headersTimeoutMs: limits.headersTimeoutMs, keepAliveTimeoutMs, checkIntervalMs, bodyBytes: limits.bodyBytes },
+      (req) => app.handle(req, fixedEnv),
+      (err, req) => warn(`request ${String(req?.headers['x-request-id'] ?? '')}: ${describeError(err)}`),
+    );
+  }
+  return nodeListener(app, config, fixedEnv, warn, keepAliveTimeoutMs, checkIntervalMs);
+}
+
+function nodeListener(app: BuiltServer, config: ServeConfig, fixedEnv: string | null, warn: (message: string) => void, keepAliveTimeout: number, connectionsCheckingInterval: number) {
   const server = createServer(
     {
       requestTimeout: config.limits.requestTimeoutMs,
       headersTimeout: config.limits.headersTimeoutMs,
-      // An idle keep-alive connection must be closed before the headers timeout could fire on it: equal values
-      // race, and a client then sees a 408 for a request it had not yet sent.
-      keepAliveTimeout: Math.min(5_000, Math.floor(config.limits.headersTimeoutMs / 2)),
-      // How often stalled requests are looked for (Node's default, 30 s, lets a slow client hold a socket that long).
-      connectionsCheckingInterval: Math.min(1_000, config.limits.headersTimeoutMs),
+      keepAliveTimeout,
+      connectionsCheckingInterval,
     },
     (req, res) => answer(app, req, res, fixedEnv, warn),
   );
@@ -116,6 +137,12 @@ async function listen(app: BuiltServer, config: ServeConfig, port: number, fixed
     if (socket.writable) socket.end(timedOut ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy(err);
   });
+  return server;
+}
+
+/** Starts one listener (pushed onto `servers`) and returns its base URL. */
+async function listen(app: BuiltServer, config: ServeConfig, port: number, fixedEnv: string | null, warn: (message: string) => void, servers: Listener[]): Promise<string> {
+  const server = createListener(app, config, fixedEnv, warn);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(listenError(err, config.listen.host, port, fixedEnv === null ? 'listen.port' : `environments.${fixedEnv}.port`) ?? err));
     server.listen(port, config.listen.host, () => resolve());

@@ -175,7 +175,7 @@ export class ServeTelemetry {
  * without copying them into an array first.
  */
 export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | 'probabilities'>, envAndModel: string, latencyMs: number, inputs: string = JSON.stringify(a.records)): string {
-  let line = `{"id":${JSON.stringify(a.id)},"time":"${new Date().toISOString()}",${envAndModel},"inputs":${inputs},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
+  let line = `{"id":${JSON.stringify(a.id)},"time":"${isoNow()}",${envAndModel},"inputs":${inputs},"outputs":{"predictions":${JSON.stringify(a.labels)}`;
   const p = a.probabilities;
   if (p) {
     line += ',"probabilities":[';
@@ -183,6 +183,19 @@ export function predictionLine(a: Pick<Answered, 'id' | 'records' | 'labels' | '
     line += ']';
   }
   return `${line}},"latencyMs":${jsonNumber(latencyMs)}}`;
+}
+
+let isoMs = 0;
+let isoText = '';
+
+/** new Date().toISOString(), made once a millisecond: several requests are logged in one. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
 }
 
 /** A number as JSON.stringify writes it: itself, or null when it is not finite. */

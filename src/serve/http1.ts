@@ -1,0 +1,559 @@
+// Bramble's own HTTP/1.1 server, on node:net: the listener in front of every route unless serve.json says
+// `listen.http: "node"`. It reads requests into the ServeRequest the routes take and writes their Reply.
+//
+// Decisions:
+// - Why not node:http: on these machines it costs ~25 µs of CPU a request before any route runs (IncomingMessage
+//   and ServerResponse streams, a cork and a two-buffer writev per answer); this server costs about half that
+//   (bench/serve.mjs: 79,000 against 41,000 requests/s answering the same constant). The answer is written with
+//   one write() of one string.
+// - Strict, in the subset prediction clients use: HTTP/1.1 and 1.0, Content-Length or chunked bodies,
+//   `Expect: 100-continue`, keep-alive and pipelining (answered in order, one at a time). What request smuggling
+//   feeds on is refused with a 400 and the connection closed: Transfer-Encoding with Content-Length, a
+//   Transfer-Encoding other than chunked (501), two different Content-Lengths, two Hosts, folded header lines,
+//   control characters, a bare LF in a line. HTTP/1.1 without Host is a 400, as node:http's requireHostHeader.
+// - Limits as node:http's: a head over 16 KiB is a 431; headersTimeout from the request's first byte to the end of
+//   its head and requestTimeout to the end of its body are a 408; an idle keep-alive connection is closed after
+//   keepAliveTimeout. One interval per server checks them (node's connectionsCheckingInterval): no timer per
+//   request.
+// - A body over `bodyBytes` is not read: the routes see its declared length (readBody answers 413), and the
+//   connection is closed after the answer, as with everything left unread.
+// - Duplicate headers are merged as node:http merges them (the first kept for content-type, host, user-agent…; a
+//   list for set-cookie; "; " for cookie; ", " otherwise), so the routes see what they saw before.
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import { Server, type Socket } from 'node:net';
+import { reply as jsonReply, type Reply, type ServeRequest } from './http.js';
+
+export interface Http1Options {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** How often stalled and idle connections are looked for. */
+  checkIntervalMs: number;
+  /** The largest body read; a longer one is left unread and the connection closed after the answer. */
+  bodyBytes: number;
+  /** The request line and headers together, at most (node:http's default, 16 KiB). */
+  maxHeaderBytes?: number;
+}
+
+/** Answers a request; a rejection is answered 500 and passed to `onError`. */
+export type Http1Handler = (req: ServeRequest) => Promise<Reply>;
+
+/** Told of a rejected handler, a reply that cannot be written, or a fault of this server's own; the client gets a 500. */
+export type Http1Fault = (err: unknown, req: Pick<ServeRequest, 'method' | 'url' | 'headers'> | null) => void;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TARGET = /^[\x21-\x7e]+$/;
+/** A header value as received: no control characters but tab (obs-text, 0x80–0xFF, is allowed, as by node:http). */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** A header value we write: visible ASCII, space and tab. */
+const BAD_OUT_VALUE = /[^\t\x20-\x7e]/;
+const DIGITS = /^\d{1,15}$/;
+/** What node:http keeps the first of when a request repeats it. */
+const FIRST_ONLY = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since',
+  'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+/** Pipelined bytes kept while a request is answered; past this the socket stops reading until the answer is out. */
+const PIPELINE_BYTES = 64 * 1024;
+/** A chunk-size line (with its extensions), at most. */
+const CHUNK_LINE_BYTES = 4096;
+
+/** A request the connection cannot read, answered with `status` and `message` and then closed. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Head {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** Content-Length, or -1 for chunked. */
+  length: number;
+  keepAlive: boolean;
+  /** HTTP/1.0 with `Connection: keep-alive`: the answer says so. */
+  http10KeepAlive: boolean;
+  expectContinue: boolean;
+}
+
+/** The request line and headers (latin1 text, without the final CRLF CRLF), checked. */
+export function parseHead(text: string): Head {
+  const lines = text.split('\r\n');
+  const first = lines[0];
+  const sp1 = first.indexOf(' ');
+  const sp2 = first.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 <= sp1 + 1 || first.indexOf(' ', sp2 + 1) !== -1) throw new Refusal(400, `the request line ${quote(first)} is not METHOD TARGET HTTP/1.1`);
+  const method = first.slice(0, sp1);
+  const url = first.slice(sp1 + 1, sp2);
+  const version = first.slice(sp2 + 1);
+  if (!TOKEN.test(method)) throw new Refusal(400, `the method ${quote(method)} is not a token`);
+  if (!TARGET.test(url)) throw new Refusal(400, `the request target ${quote(url)} has characters a URL cannot have; percent-encode them`);
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
+    if (/^HTTP\/\d\.\d$/.test(version)) throw new Refusal(505, `${version} is not served here; speak HTTP/1.1`);
+    throw new Refusal(400, `the request line ${quote(first)} does not end in HTTP/1.1`);
+  }
+  const headers: IncomingHttpHeaders = {};
+  let contentLength: string | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      const folded = line.length > 0 && (line[0] === ' ' || line[0] === '\t');
+      throw new Refusal(400, folded ? `header line ${i} is folded onto the line before it; send each header on one line` : `header line ${i} ${quote(line)} is not NAME: VALUE`);
+    }
+    const name = line.slice(0, colon).toLowerCase();
+    if (!TOKEN.test(name)) throw new Refusal(400, `header line ${i}: ${quote(line.slice(0, colon))} is not a header name`);
+    const value = trimValue(line, colon + 1);
+    if (BAD_VALUE.test(value)) throw new Refusal(400, `header ${name} has a control character in its value`);
+    if (name === 'content-length') {
+      if (contentLength !== undefined && contentLength !== value) throw new Refusal(400, 'the request has two different Content-Length headers');
+      contentLength = value;
+    } else if (name === 'host' && headers.host !== undefined) throw new Refusal(400, 'the request has two Host headers');
+    addHeader(headers, name, value);
+  }
+  return finishHead(method, url, version === 'HTTP/1.0', headers, contentLength);
+}
+
+function finishHead(method: string, url: string, http10: boolean, headers: IncomingHttpHeaders, contentLength: string | undefined): Head {
+  if (!http10 && headers.host === undefined) throw new Refusal(400, 'an HTTP/1.1 request needs a Host header');
+  const te = headers['transfer-encoding'];
+  let length = 0;
+  if (te !== undefined) {
+    if (contentLength !== undefined) throw new Refusal(400, 'the request has both Transfer-Encoding and Content-Length; send one');
+    if (te.toLowerCase() !== 'chunked') throw new Refusal(501, `Transfer-Encoding ${quote(te)} is not supported; send the body with Content-Length, or chunked alone`);
+    length = -1;
+  } else if (contentLength !== undefined) {
+    if (!DIGITS.test(contentLength)) throw new Refusal(400, `Content-Length ${quote(contentLength)} is not a number of bytes`);
+    length = Number(contentLength);
+  }
+  const connection = headers.connection?.toLowerCase();
+  const close = connection !== undefined && hasToken(connection, 'close');
+  const http10KeepAlive = http10 && !close && connection !== undefined && hasToken(connection, 'keep-alive');
+  const expect = headers.expect?.toLowerCase();
+  if (expect !== undefined && expect !== '100-continue') throw new Refusal(417, `Expect: ${quote(headers.expect as string)} cannot be met; send no Expect header`);
+  return { method, url, headers, length, keepAlive: http10 ? http10KeepAlive : !close, http10KeepAlive, expectContinue: expect === '100-continue' };
+}
+
+function hasToken(list: string, token: string): boolean {
+  if (list === token) return true;
+  for (const part of list.split(',')) if (part.trim() === token) return true;
+  return false;
+}
+
+/** The value after the colon, without the spaces and tabs around it (only those: RFC 9110's OWS). */
+function trimValue(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
+  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+  return line.slice(start, end);
+}
+
+function addHeader(headers: IncomingHttpHeaders, name: string, value: string): void {
+  const before = headers[name];
+  if (before === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+  else if (name === 'set-cookie') (before as string[]).push(value);
+  else if (!FIRST_ONLY.has(name)) headers[name] = `${before as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+}
+
+/** What a connection is doing, for the timeouts. */
+const enum Phase {
+  /** Between requests (or before the first): keepAliveTimeout (headersTimeout before the first). */
+  Idle,
+  /** Reading a head: headersTimeout from its first byte. */
+  Head,
+  /** Reading a body: requestTimeout from the request's first byte. */
+  Body,
+  /** A route is answering: no timeout of ours. */
+  Busy,
+  Closed,
+}
+
+/** Chunked decoding's place: in a size line, in data, at the CRLF after data, or in the trailer. */
+const enum Chunked {
+  Size,
+  Data,
+  DataEnd,
+  Trailer,
+}
+
+/** The server: a net.Server that speaks HTTP/1.1 to each connection through `handler`. */
+export class Http1Server extends Server {
+  private readonly open = new Set<Connection>();
+  private timer: NodeJS.Timeout | null = null;
+  readonly maxHeaderBytes: number;
+  /** What a kept-alive answer ends with: node:http's Keep-Alive hint, so that clients drop the connection before we do. */
+  readonly keepAliveTail: string;
+
+  constructor(
+    readonly options: Http1Options,
+    readonly handler: Http1Handler,
+    readonly onError: Http1Fault,
+  ) {
+    super({ allowHalfOpen: true, noDelay: true });
+    this.maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
+    this.keepAliveTail = `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n\r\n`;
+    this.on('connection', (socket: Socket) => {
+      const c = new Connection(this, socket);
+      this.open.add(c);
+      socket.once('close', () => this.open.delete(c));
+    });
+    this.on('listening', () => {
+      this.timer = setInterval(() => this.check(), options.checkIntervalMs);
+      this.timer.unref();
+    });
+    this.on('close', () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+    });
+  }
+
+  /** Answers waiting for the end of this turn of the event loop: socket, text, and whether the connection ends. */
+  private outbox: { socket: Socket; text: string; end: boolean }[] = [];
+
+  /**
+   * Writes `text` at the end of this turn of the event loop, after every request that came in it is answered: the
+   * first write wakes the client, and the rest find it awake. On these machines that wake-up is most of the CPU a
+   * write costs (bench/serve.mjs: 10 % more answers a second than writing each at once).
+   */
+  send(socket: Socket, text: string, end: boolean): void {
+    if (this.outbox.length === 0) setImmediate(this.flush);
+    this.outbox.push({ socket, text, end });
+  }
+
+  private readonly flush = (): void => {
+    const out = this.outbox;
+    this.outbox = [];
+    for (const { socket, text, end } of out) {
+      if (socket.destroyed) continue;
+      if (end) socket.end(text);
+      else socket.write(text);
+    }
+  };
+
+  /** Ends every connection now, answering none of what is in flight (node:http's closeAllConnections). */
+  closeAllConnections(): void {
+    for (const c of this.open) c.socket.destroy();
+  }
+
+  private check(): void {
+    const now = Date.now();
+    for (const c of this.open) c.check(now);
+  }
+}
+
+/** One client connection: bytes in, requests read one at a time, answers written in order. */
+class Connection {
+  private phase = Phase.Idle;
+  /** When the phase's clock started (the server's clock). */
+  private since: number;
+  private fresh = true;
+  /** Bytes received and not yet read as part of a request. */
+  private buffered: Buffer | null = null;
+  /** Bytes that came while a route was answering (pipelined), and their total. */
+  private inbox: Buffer[] = [];
+  private inboxBytes = 0;
+  private head: Head | null = null;
+  private body: Buffer[] = [];
+  private bodyBytes = 0;
+  /** Content-Length: the bytes still to come; chunked: those of the current chunk. */
+  private need = 0;
+  private chunked = Chunked.Size;
+  private continued = false;
+  /** The request's body was left unread (too long): the connection cannot be read past it. */
+  private unread = false;
+  /** The client sent its FIN: answer what was asked, then close. */
+  private ended = false;
+  private readonly remoteAddress: string;
+
+  constructor(
+    private readonly server: Http1Server,
+    readonly socket: Socket,
+  ) {
+    this.since = Date.now();
+    this.remoteAddress = socket.remoteAddress ?? '';
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    socket.on('end', () => this.clientEnded());
+    // A reset, or a write to a peer that has gone: nothing is left to answer (node:http ignores these too).
+    socket.on('error', () => this.close());
+    socket.on('close', () => {
+      this.phase = Phase.Closed;
+    });
+    socket.on('drain', () => this.pump());
+  }
+
+  check(now: number): void {
+    const o = this.server.options;
+    if (this.phase === Phase.Idle && now - this.since > (this.fresh ? o.headersTimeoutMs : o.keepAliveTimeoutMs)) this.close();
+    else if (this.phase === Phase.Head && now - this.since > o.headersTimeoutMs) this.refuse(408, 'the request head did not arrive in time');
+    else if (this.phase === Phase.Body && now - this.since > o.requestTimeoutMs) this.refuse(408, 'the request body did not arrive in time');
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.phase === Phase.Busy || this.phase === Phase.Closed || this.socket.writableNeedDrain) {
+      if (this.phase === Phase.Closed) return;
+      this.inbox.push(chunk);
+      this.inboxBytes += chunk.length;
+      if (this.inboxBytes > PIPELINE_BYTES) this.socket.pause();
+      return;
+    }
+    this.buffered = this.buffered === null ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.pump();
+  }
+
+  private clientEnded(): void {
+    this.ended = true;
+    if (this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) {
+      this.phase = Phase.Closed;
+      this.server.send(this.socket, '', true);
+    }
+    else if (this.phase === Phase.Head || this.phase === Phase.Body) this.close();
+  }
+
+  /** Reads what is buffered: heads, bodies, and the requests they make, until it needs more bytes or a route is answering. */
+  private pump(): void {
+    try {
+      while (this.phase !== Phase.Busy && this.phase !== Phase.Closed && !this.socket.writableNeedDrain) {
+        if (this.inboxBytes > 0) this.takeInbox();
+        if (this.buffered === null) {
+          if (this.ended && this.phase === Phase.Idle) {
+            this.phase = Phase.Closed;
+            this.server.send(this.socket, '', true);
+          }
+          return;
+        }
+        if (this.head === null && !this.readHead()) return;
+        if (!this.readBody()) return;
+        this.dispatch();
+      }
+    } catch (err) {
+      // Thrown out of a 'data' listener it would end the process: a fault of ours is this request's 500.
+      if (!(err instanceof Refusal)) this.server.onError(err, null);
+      this.refuse(err instanceof Refusal ? err.status : 500, err instanceof Refusal ? err.message : 'internal error');
+    }
+  }
+
+  private takeInbox(): void {
+    const parts = this.buffered === null ? this.inbox : [this.buffered, ...this.inbox];
+    this.buffered = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    this.inbox = [];
+    this.inboxBytes = 0;
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** The head, when all of it is here; false while it is not. */
+  private readHead(): boolean {
+    let buf = this.buffered as Buffer;
+    if (this.phase === Phase.Idle) {
+      this.phase = Phase.Head;
+      this.since = Date.now();
+    }
+    // Empty lines before a request line are ignored (RFC 9112 2.2): some clients send CRLF after a body.
+    let skip = 0;
+    while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
+    if (skip > 0) buf = this.consume(skip) ?? Buffer.alloc(0);
+    const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+    if (end === -1) {
+      if (buf.length > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
+      return false;
+    }
+    if (end > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
+    this.head = parseHead(buf.toString('latin1', 0, end));
+    this.consume(end + 4);
+    this.body = [];
+    this.bodyBytes = 0;
+    this.chunked = Chunked.Size;
+    this.continued = false;
+    this.need = this.head.length;
+    if (this.head.length > this.server.options.bodyBytes) {
+      // Not read: the route answers by the declared length, and the connection ends with the answer.
+      this.unread = true;
+      this.need = 0;
+    }
+    return true;
+  }
+
+  /** Takes `n` bytes off the front of what is buffered; what remains (or null). */
+  private consume(n: number): Buffer | null {
+    const buf = this.buffered as Buffer;
+    this.buffered = n >= buf.length ? null : buf.subarray(n);
+    return this.buffered;
+  }
+
+  /** Reads the body from what is buffered; true when all of it is here. */
+  private readBody(): boolean {
+    const head = this.head as Head;
+    if (this.unread || head.length === 0) return true;
+    if (this.phase !== Phase.Body) this.phase = Phase.Body;
+    const done = head.length > 0 ? this.readLength() : this.readChunked();
+    if (!done && head.expectContinue && !this.continued && !this.socket.destroyed) {
+      this.continued = true;
+      this.server.send(this.socket, 'HTTP/1.1 100 Continue\r\n\r\n', false);
+    }
+    return done;
+  }
+
+  private readLength(): boolean {
+    const buf = this.buffered;
+    if (buf === null) return this.need === 0;
+    const take = Math.min(this.need, buf.length);
+    this.keep(take === buf.length ? buf : buf.subarray(0, take));
+    this.consume(take);
+    this.need -= take;
+    return this.need === 0;
+  }
+
+  private keep(part: Buffer): void {
+    this.body.push(part);
+    this.bodyBytes += part.length;
+  }
+
+  /** Chunked transfer coding (RFC 9112 7.1); past bodyBytes the rest is left unread. */
+  private readChunked(): boolean {
+    for (;;) {
+      const buf = this.buffered;
+      if (buf === null) return false;
+      if (this.chunked === Chunked.Data) {
+        const take = Math.min(this.need, buf.length);
+        this.keep(buf.subarray(0, take));
+        this.consume(take);
+        this.need -= take;
+        if (this.need === 0) this.chunked = Chunked.DataEnd;
+        if (this.bodyBytes > this.server.options.bodyBytes) {
+          this.unread = true;
+          return true;
+        }
+        continue;
+      }
+      const eol = buf.indexOf('\r\n', 0, 'latin1');
+      if (eol === -1) {
+        if (buf.length > (this.chunked === Chunked.Trailer ? this.server.maxHeaderBytes : CHUNK_LINE_BYTES)) throw new Refusal(400, 'a chunked body has a line too long');
+        return false;
+      }
+      const line = buf.toString('latin1', 0, eol);
+      this.consume(eol + 2);
+      if (this.chunked === Chunked.DataEnd) {
+        if (line !== '') throw new Refusal(400, 'a chunk of the body is longer than its size says');
+        this.chunked = Chunked.Size;
+      } else if (this.chunked === Chunked.Trailer) {
+        if (line === '') return true;
+        if (line.indexOf(':') <= 0 || BAD_VALUE.test(line)) throw new Refusal(400, `the body's trailer line ${quote(line)} is not NAME: VALUE`);
+      } else {
+        const size = /^([0-9A-Fa-f]{1,8})(?:[ \t]*;.*)?$/.exec(line);
+        if (size === null || BAD_VALUE.test(line)) throw new Refusal(400, `the chunk size ${quote(line)} is not a hexadecimal number`);
+        this.need = parseInt(size[1], 16);
+        this.chunked = this.need === 0 ? Chunked.Trailer : Chunked.Data;
+      }
+    }
+  }
+
+  private dispatch(): void {
+    const head = this.head as Head;
+    this.head = null;
+    this.phase = Phase.Busy;
+    const req: ServeRequest = { method: head.method, url: head.url, headers: head.headers, remoteAddress: this.remoteAddress, body: this.body };
+    this.server.handler(req).then(
+      (reply) => this.answer(head, reply),
+      (err: unknown) => {
+        this.server.onError(err, req);
+        this.answer(head, jsonReply(500, { error: 'internal error' }));
+      },
+    );
+  }
+
+  private answer(head: Head, reply: Reply): void {
+    if (this.phase === Phase.Closed) return;
+    const close = !head.keepAlive || this.unread || this.ended;
+    let text: string;
+    let shut: boolean;
+    try {
+      ({ text, shut } = writeReply(reply, head, close, this.server.keepAliveTail));
+    } catch (err) {
+      // A header the socket cannot carry: the route's bug, answered as node:http's writeHead refusal was.
+      this.server.onError(err, head);
+      ({ text, shut } = writeReply(jsonReply(500, { error: 'internal error' }), head, close, this.server.keepAliveTail));
+    }
+    this.server.send(this.socket, text, shut);
+    if (shut) {
+      this.phase = Phase.Closed;
+      return;
+    }
+    this.phase = Phase.Idle;
+    this.fresh = false;
+    this.since = Date.now();
+    this.pump();
+  }
+
+  /** Answers a request the connection cannot read, and closes it. */
+  private refuse(status: number, message: string): void {
+    if (this.phase === Phase.Closed) return;
+    this.phase = Phase.Closed;
+    this.buffered = null;
+    const body = `${message}\n`;
+    const length = Buffer.byteLength(body);
+    // Through the outbox, after any answer to a request before it that is still there.
+    this.server.send(this.socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`, true);
+  }
+
+  private close(): void {
+    this.phase = Phase.Closed;
+    this.buffered = null;
+    this.socket.destroy();
+  }
+}
+
+/** The status lines written so far, by status. */
+const STATUS_LINES = new Map<number, string>();
+
+function statusLine(status: number): string {
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error(`a reply has status ${status}`);
+    STATUS_LINES.set(status, (line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`));
+  }
+  return line;
+}
+
+let dateSecond = 0;
+let dateText = '';
+
+/** The Date header's value (RFC 9110 6.6.1: an origin server with a clock sends it), made once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+/** The whole answer as one string, and whether the connection ends with it. Throws on a header it cannot write. */
+export function writeReply(reply: Reply, head: Pick<Head, 'method' | 'http10KeepAlive'>, close: boolean, keepAliveTail: string): { text: string; shut: boolean } {
+  let text = statusLine(reply.status);
+  let shut = close;
+  let length = false;
+  const headers = reply.headers;
+  for (const name in headers) {
+    const value = headers[name];
+    if (!TOKEN.test(name) || BAD_OUT_VALUE.test(value)) throw new Error(`the reply's header ${JSON.stringify(name)}: ${JSON.stringify(value)} cannot be written`);
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      if (value.toLowerCase() === 'close') shut = true;
+      continue;
+    }
+    if (name.length === 14 && name.toLowerCase() === 'content-length') length = true;
+    text += `${name}: ${value}\r\n`;
+  }
+  if (!length) text += `Content-Length: ${Buffer.byteLength(reply.body)}\r\n`;
+  text += `Date: ${httpDate()}\r\n`;
+  text += shut ? 'Connection: close\r\n\r\n' : head.http10KeepAlive ? `Connection: keep-alive\r\n${keepAliveTail}` : keepAliveTail;
+  return { text: head.method === 'HEAD' ? text : text + reply.body, shut };
+}
