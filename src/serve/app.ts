@@ -110,7 +110,7 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
     .filter(([, e]) => e.path)
     .map(([env, e]) => [env, (e.path as string).replace(/\/$/, '')] as const);
 
-  async function route(req: ServeRequest, fixedEnv: string | null, id: string): Promise<Reply> {
+  function route(req: ServeRequest, fixedEnv: string | null, id: string): Reply | Promise<Reply> {
     const q = req.url.indexOf('?');
     const path = q === -1 ? req.url : req.url.slice(0, q);
     let env = fixedEnv;
@@ -131,19 +131,27 @@ export async function buildServer(config: ServeConfig, deps: ServeDeps): Promise
       if (!config.default) return reply(404, { error: `no route ${path}; environments are served under ${prefixes.map(([, p]) => p).join(', ')}` });
       env = config.default;
     }
-    const answer = await envRoute(ctx, env, rest, req, id);
-    telemetry.answered(env, answer.status);
-    return answer;
+    const answer = envRoute(ctx, env, rest, req, id);
+    const counted = (r: Reply): Reply => {
+      telemetry.answered(env as string, r.status);
+      return r;
+    };
+    return answer instanceof Promise ? answer.then(counted) : counted(answer);
   }
 
-  async function handle(req: ServeRequest, fixedEnv: string | null): Promise<Reply> {
+  /** One promise a request, whatever the route: a prediction is answered inside it without waiting on another. */
+  function handle(req: ServeRequest, fixedEnv: string | null): Promise<Reply> {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && SERVE.requestId.test(given) ? given : randomUUID();
-    try {
-      return await route(req, fixedEnv, id);
-    } catch (err) {
+    const fail = (err: unknown): Reply => {
       deps.warn(`request ${id}: ${describeError(err)}`);
       return reply(500, { error: `internal error (request ${id})` });
+    };
+    try {
+      const answer = route(req, fixedEnv, id);
+      return answer instanceof Promise ? answer.then(undefined, fail) : Promise.resolve(answer);
+    } catch (err) {
+      return Promise.resolve(fail(err));
     }
   }
 

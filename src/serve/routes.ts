@@ -44,24 +44,38 @@ interface Asked {
 
 const V2_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
 
-/** Routes a request for one environment; `rest` is the path after the environment's prefix. */
-export async function envRoute(ctx: RouteContext, env: string, rest: string, req: ServeRequest, id: string): Promise<Reply> {
+/**
+ * Routes a request for one environment; `rest` is the path after the environment's prefix. A prediction whose body
+ * is in memory already (http1.ts) is answered without a promise: each one a request waits on is a turn of the
+ * event loop, and the prediction path is the one that runs at the hardware's limit.
+ */
+export function envRoute(ctx: RouteContext, env: string, rest: string, req: ServeRequest, id: string): Reply | Promise<Reply> {
   const started = performance.now();
   const model = ctx.host.model(env);
   const probe = probeRoute(ctx, env, rest, model);
   if (probe) return probe;
   if (rest === '/feedback' && req.method === 'POST') return feedbackRoute(ctx, env, req, id);
   const protocol: Protocol = rest.startsWith('/v2/') ? 'v2' : rest === '/invocations' ? 'mlflow' : 'plain';
+  const fail = (err: unknown): Reply => errorReply(err, id, ctx.warn, protocol, { 'x-request-id': id });
   try {
     requireToken(ctx.tokens, env, req, ' (Authorization: Bearer …)');
     const v2 = V2_MODEL.exec(rest);
     if (!model && protocol !== 'plain') throw new HttpError('E_HTTP_UNAVAILABLE', `${env} has no model yet; deploy one with bramble deploy NAME@VERSION --env ${env}`);
-    if (protocol === 'mlflow' && model) return await invocations(ctx, { env, model, req, id, started });
-    if (v2 && model) return await v2Route(ctx, v2, { env, model, req, id, started });
-    throw new HttpError('E_HTTP_NOT_FOUND', `no route ${req.method} ${rest} for ${env}; try POST /invocations, /v2/models/${model?.name ?? 'NAME'}/infer, /ping`);
+    let answer: Reply | Promise<Reply> | null = null;
+    if (protocol === 'mlflow' && model) answer = withBody(ctx, req, (body) => invocations(ctx, { env, model, req, id, started }, body));
+    else if (v2 && model) answer = v2Route(ctx, v2, { env, model, req, id, started });
+    if (answer === null) throw new HttpError('E_HTTP_NOT_FOUND', `no route ${req.method} ${rest} for ${env}; try POST /invocations, /v2/models/${model?.name ?? 'NAME'}/infer, /ping`);
+    return answer instanceof Promise ? answer.then(undefined, fail) : answer;
   } catch (err) {
-    return errorReply(err, id, ctx.warn, protocol, { 'x-request-id': id });
+    return fail(err);
   }
+}
+
+/** `answer` given the request's body: at once when it is in memory (bodyNow), else once it is read. */
+function withBody(ctx: RouteContext, req: ServeRequest, answer: (body: string) => Reply): Reply | Promise<Reply> {
+  const limit = ctx.config.limits.bodyBytes;
+  const now = bodyNow(req, limit);
+  return now !== null ? answer(now) : readBody(req, limit).then(answer);
 }
 
 /** An environment's health and version, which need no token. */
@@ -79,10 +93,9 @@ function probeRoute(ctx: RouteContext, env: string, rest: string, model: ServedM
 }
 
 /** MLflow's POST /invocations. */
-async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
+function invocations(ctx: RouteContext, q: Asked, body: string): Reply {
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST /invocations', { Allow: 'POST' });
-  const limit = ctx.config.limits.bodyBytes;
-  const { records, text } = mlflowRecords(bodyNow(q.req, limit) ?? (await readBody(q.req, limit)), String(q.req.headers['content-type'] ?? ''), q.model);
+  const { records, text } = mlflowRecords(body, String(q.req.headers['content-type'] ?? ''), q.model);
   const features = withFeatures(ctx, q, records);
   // Rows the store filled in are no longer what the client sent: their log line is written from the records.
   const { predictions, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), q.model, q, records, features ? undefined : text);
@@ -90,7 +103,7 @@ async function invocations(ctx: RouteContext, q: Asked): Promise<Reply> {
 }
 
 /** Open Inference Protocol v2: a model's metadata, readiness and inference. */
-async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Promise<Reply> {
+function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Reply | Promise<Reply> {
   const m = q.model;
   const asked = decodeSegment(match[1]);
   const askedVersion = match[2] === undefined ? undefined : decodeSegment(match[2]);
@@ -100,8 +113,14 @@ async function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Pro
   if (match[3] === undefined) return reply(200, v2Metadata(m));
   if (match[3] === '/ready') return reply(200, { name: m.name, ready: true });
   if (q.req.method !== 'POST') throw new HttpError('E_HTTP_METHOD', 'use POST …/infer', { Allow: 'POST' });
-  const limit = ctx.config.limits.bodyBytes;
-  const { records, id: requestId } = v2Records(bodyNow(q.req, limit) ?? (await readBody(q.req, limit)), m);
+  return withBody(ctx, q.req, (body) => v2Infer(ctx, q, body));
+}
+
+
+/** v2 inference, once the body is here. */
+function v2Infer(ctx: RouteContext, q: Asked, body: string): Reply {
+  const m = q.model;
+  const { records, id: requestId } = v2Records(body, m);
   const features = withFeatures(ctx, q, records);
   const { predictions, probabilities, model, role, headers } = scoreRequest(ctx.telemetry, ctx.host.plan(q.env), m, q, records);
   const outputs: unknown[] = [{ name: 'predict', shape: [predictions.length], datatype: typeof predictions[0] === 'string' ? 'BYTES' : 'FP64', data: predictions }];
