@@ -110,12 +110,24 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** A measured run, with the server's CPU time per answered request (µs): the cost that does not depend on how busy the machine is. */
+/** The machine's busy CPU seconds so far, all cores (/proc/stat: everything but idle and iowait, in 1/100 s). */
+function machineBusy() {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (ticks.reduce((sum, t) => sum + t, 0) - ticks[3] - ticks[4]) / 100;
+}
+
+/**
+ * A measured run, with the server's CPU time per answered request (µs): the cost that does not depend on how busy
+ * the machine is; the load generator's (wrk's) too, and how many of the machine's cores were busy.
+ */
 async function withCpu(pids, run, seconds) {
   const before = pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const busyBefore = machineBusy();
   const r = await run();
+  const busy = machineBusy() - busyBefore;
   const used = pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0) - before;
-  return { ...r, cpuUs: (used * 1e6) / Math.max(1, r.rps * seconds) };
+  const requests = Math.max(1, r.rps * seconds);
+  return { ...r, cpuUs: (used * 1e6) / requests, clientUs: r.clientCpu === undefined ? undefined : (r.clientCpu * 1e6) / requests, cores: busy / seconds };
 }
 
 /** A process's children (a cluster's workers), from /proc. */
@@ -276,7 +288,9 @@ function toMs(value, unit) {
 function wrkLoad(url, script, seconds) {
   return new Promise((resolve, reject) => {
     const args = ['-t1', `-c${settings.connections}`, `-d${seconds}s`, '--latency', '-s', script, url];
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Through sh, which prints its waited children's CPU time (cutime and cstime of /proc/PID/stat) after wrk exits:
+    // the load generator's own CPU.
+    const child = spawn('sh', ['-c', 'wrk "$@"; s=$?; echo "client-cpu $(cut -d" " -f16,17 /proc/$$/stat)"; exit $s', 'sh', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c) => (out += c));
@@ -291,7 +305,9 @@ function wrkLoad(url, script, seconds) {
       if (code !== 0 || !rps || !p50 || !p99) return reject(new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`));
       const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const client = /client-cpu (\d+) (\d+)/.exec(out);
       resolve({
+        clientCpu: client ? (Number(client[1]) + Number(client[2])) / 100 : undefined,
         rps: Number(rps[1]),
         p50: toMs(p50[2], p50[3]),
         p99: toMs(p99[2], p99[3]),
@@ -450,9 +466,20 @@ async function main() {
   if (half) rows.push([`(b) at half its max: ${half.rate} req/s (paced, open loop)`, half, `${(half.rps / a.rps).toFixed(2)}× a`, `${mem.end.rss.toFixed(0)} MB`]);
   if (d) rows.push([`(d) bramble serve, workers: ${workers}`, d, `${(d.rps / a.rps).toFixed(2)}× a, ${(d.rps / b.rps).toFixed(2)}× b`, `${d.rss.map((r) => r.toFixed(0)).join(' + ')} MB`]);
   if (c) rows.push(['(c) Flask + scikit-learn, 200 trees, 1 worker', c, `b = ${(b.rps / c.rps).toFixed(1)}× c`, '']);
-  const lines = ['| case | req/s | p50 ms | p99 ms | ratio | errors | server CPU µs/request | RSS |', '|---|---|---|---|---|---|---|---|'];
-  for (const [name, r, ratio, rss] of rows) lines.push(`| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio} | ${r.bad} | ${r.cpuUs === undefined ? '–' : r.cpuUs.toFixed(0)} | ${rss} |`);
+  const lines = ['| case | req/s | p50 ms | p99 ms | ratio | errors | server CPU µs/request | wrk CPU µs/request | cores busy | RSS |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const us = (v) => (v === undefined ? '–' : v.toFixed(0));
+  for (const [name, r, ratio, rss] of rows) {
+    lines.push(`| ${name} | ${Math.round(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio} | ${r.bad} | ${us(r.cpuUs)} | ${us(r.clientUs)} | ${r.cores === undefined ? '–' : r.cores.toFixed(2)} | ${rss} |`);
+  }
   process.stdout.write(`\n${lines.join('\n')}\n`);
+  if (d?.clientUs !== undefined) {
+    // What the machine's cores can give (d) at the CPU it and its client spent a request: its ceiling here.
+    const ceiling = (cpus().length * 1e6) / (d.cpuUs + d.clientUs);
+    process.stdout.write(
+      `\n(d) and wrk kept ${d.cores.toFixed(2)} of ${cpus().length} cores busy. At ${d.cpuUs.toFixed(0)} µs of server CPU and ${d.clientUs.toFixed(0)} µs of wrk's a request, ` +
+        `${cpus().length} cores answer at most ${Math.round(ceiling)} req/s: ${(ceiling / b.rps).toFixed(2)}× (b). A client on the same cores caps (d) there.\n`,
+    );
+  }
 
   const rss = Math.max(mem.warm.rss, mem.loaded.rss, mem.end?.rss ?? 0);
   const hwm = (mem.end ?? mem.loaded).hwm;

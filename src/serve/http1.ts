@@ -536,6 +536,15 @@ function httpDate(): string {
   return dateText;
 }
 
+/** Header names the routes have written: a handful, set in code, each checked once. */
+const NAMES_WRITTEN = new Set<string>();
+
+function writableName(name: string): boolean {
+  if (!TOKEN.test(name)) return false;
+  if (NAMES_WRITTEN.size < 256) NAMES_WRITTEN.add(name);
+  return true;
+}
+
 /** The whole answer as one string, and whether the connection ends with it. Throws on a header it cannot write. */
 export function writeReply(reply: Reply, head: Pick<Head, 'method' | 'http10KeepAlive'>, close: boolean, keepAliveTail: string): { text: string; shut: boolean } {
   let text = statusLine(reply.status);
@@ -544,7 +553,7 @@ export function writeReply(reply: Reply, head: Pick<Head, 'method' | 'http10Keep
   const headers = reply.headers;
   for (const name in headers) {
     const value = headers[name];
-    if (!TOKEN.test(name) || BAD_OUT_VALUE.test(value)) throw new Error(`the reply's header ${JSON.stringify(name)}: ${JSON.stringify(value)} cannot be written`);
+    if (!(NAMES_WRITTEN.has(name) || writableName(name)) || BAD_OUT_VALUE.test(value)) throw new Error(`the reply's header ${JSON.stringify(name)}: ${JSON.stringify(value)} cannot be written`);
     if (name.length === 10 && name.toLowerCase() === 'connection') {
       if (value.toLowerCase() === 'close') shut = true;
       continue;
