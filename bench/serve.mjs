@@ -8,7 +8,8 @@
 // fast as it can and then waits, so its latencies are those of full load), and (b)'s memory from /proc/PID/status.
 // Options: --tool wrk|autocannon, --duration S (10), --warmup S (3), --connections N (10),
 //          --model FILE (a model.json to serve instead of training the template), --cpu-prof DIR (profile (b)),
-//          --workers N (2; (d): the same server with serve.json `workers: N`; 1 skips it).
+//          --workers N (2; (d): the same server with serve.json `workers: N`; 1 skips it),
+//          --no-node-http (skips (b'): (b) with serve.json listen.http "node", node:http in front of the routes).
 // (b) runs with `workers: 1` (one process). Each measured run also gives the server's CPU time per request, from
 // /proc (the primary and its workers summed for (d)): on two cores shared with the load generator, req/s says as
 // much about the client as about the server.
@@ -424,6 +425,23 @@ async function main() {
     await stopServer(bramble);
   }
 
+  // (b') the same server with node:http in front of the routes (serve.json listen.http: node): what our own HTTP/1.1
+  // server (src/serve/http1.ts) is worth, side by side.
+  let bNode = null;
+  if (!process.argv.includes('--no-node-http')) {
+    const nodeConfig = join(work, 'serve-node-http.json');
+    writeFileSync(nodeConfig, JSON.stringify({ ...serveConfig, listen: { ...serveConfig.listen, http: 'node' }, log: { dir: join(work, 'logs-node-http') } }, null, 2));
+    const viaNode = await startServer('bramble serve (node:http)', process.execPath, [cli, 'serve', '--config', nodeConfig], 60_000);
+    try {
+      const url = `${viaNode.url}/prod/invocations`;
+      await check('bramble serve (node:http)', url, body);
+      await load(url, settings.warmup);
+      bNode = await withCpu(() => [viaNode.child.pid], () => load(url, settings.duration), settings.duration);
+    } finally {
+      await stopServer(viaNode);
+    }
+  }
+
   // (d) the same with `workers: N` (default 2): the primary and its workers, their CPU summed.
   const workers = Number(option('--workers', '2'));
   let d = null;
@@ -464,6 +482,7 @@ async function main() {
     ['(b) bramble serve, churn 200 trees, /prod/invocations', b, `${(b.rps / a.rps).toFixed(2)}× a`, `${mem.loaded.rss.toFixed(0)} MB`],
   ];
   if (half) rows.push([`(b) at half its max: ${half.rate} req/s (paced, open loop)`, half, `${(half.rps / a.rps).toFixed(2)}× a`, `${mem.end.rss.toFixed(0)} MB`]);
+  if (bNode) rows.push([`(b') the same, listen.http: node (node:http)`, bNode, `${(bNode.rps / a.rps).toFixed(2)}× a, b = ${(b.rps / bNode.rps).toFixed(2)}× b'`, '']);
   if (d) rows.push([`(d) bramble serve, workers: ${workers}`, d, `${(d.rps / a.rps).toFixed(2)}× a, ${(d.rps / b.rps).toFixed(2)}× b`, `${d.rss.map((r) => r.toFixed(0)).join(' + ')} MB`]);
   if (c) rows.push(['(c) Flask + scikit-learn, 200 trees, 1 worker', c, `b = ${(b.rps / c.rps).toFixed(1)}× c`, '']);
   const lines = ['| case | req/s | p50 ms | p99 ms | ratio | errors | server CPU µs/request | wrk CPU µs/request | cores busy | RSS |', '|---|---|---|---|---|---|---|---|---|---|'];

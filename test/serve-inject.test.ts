@@ -101,6 +101,26 @@ describe('buildServer, by injection', () => {
     expect(json(v2.body)).toMatchObject({ model_name: 'ab', model_version: 'v1.0.0', id: 'mine', outputs: [{ name: 'predict', data: ['yes'] }, { name: 'predict_proba', shape: [1, 2] }] });
   });
 
+  it('logs the records as the client sent them when they are the body alone, and as parsed otherwise', async () => {
+    const cases: [string, string, string][] = [
+      // The records' text itself, spaces and 1.0 included: the log does not serialise them again.
+      ['as-sent', '{ "dataframe_records" :\n [ {"a": 9, "b": 1.0} ]\n}', '"inputs":[ {"a": 9, "b": 1.0} ],'],
+      ['with-params', '{"instances": [ {"a": 0, "b": 12} ], "params": {}}', '"inputs":[{"a":0,"b":12}],'],
+      ['split', '{"dataframe_split": {"columns": ["a", "b"], "data": [[9, 1]]}}', '"inputs":[{"a":9,"b":1}],'],
+    ];
+    for (const [id, body] of cases) {
+      const answer = await server.inject({ method: 'POST', url: '/prod/invocations', headers: { 'x-request-id': id, 'content-type': 'application/json' }, body });
+      expect({ id, status: answer.status }).toEqual({ id, status: 200 });
+    }
+    await server.log.flush();
+    const lines = readFileSync(join(config.log.dir, 'predictions.jsonl'), 'utf8').split('\n');
+    for (const [id, , inputs] of cases) {
+      const line = lines.find((l) => l.startsWith(`{"id":"${id}"`)) ?? '';
+      expect({ id, inputs: line.includes(inputs) }).toEqual({ id, inputs: true });
+      expect((JSON.parse(line) as { inputs: unknown }).inputs).toEqual([id === 'with-params' ? { a: 0, b: 12 } : { a: 9, b: 1 }]);
+    }
+  });
+
   it('routes an environment on its own port without the prefix', async () => {
     const answer = await server.inject({ method: 'POST', url: '/invocations', env: 'side', body: { instances: [{ a: 9, b: 1 }] } });
     expect({ status: answer.status, body: json(answer.body) }).toEqual({ status: 200, body: { predictions: ['yes'] } });
