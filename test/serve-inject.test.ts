@@ -180,3 +180,19 @@ describe('buildServer refuses to start', () => {
     expect(existsSync(join(root, 'models'))).toBe(false);
   });
 });
+
+describe('serve.json', () => {
+  it.each([
+    [{ listen: { http: 'nginx' } }, 'serve.json listen.http: is "nginx"; give one of "bramble", "node"; see schemas/serve.schema.json'],
+    [{ listen: { port: 70000 } }, 'serve.json listen.port: must be <= 65535 (got 70000); see schemas/serve.schema.json'],
+  ])('names the field, the value and what would do: %j', (extra, message) => {
+    const config = { models: 'models', environments: { prod: { path: '/prod' } }, ...extra };
+    expect(() => checkServeConfig(config, 'serve.json', '/')).toThrow(message);
+  });
+
+  it('answers through Bramble\'s own HTTP/1.1 server unless listen.http says node', () => {
+    const base = { models: 'models', environments: { prod: { path: '/prod' } } };
+    expect(checkServeConfig(base, 'serve.json', '/').listen).toEqual({ host: '127.0.0.1', port: 8080, http: 'bramble' });
+    expect(checkServeConfig({ ...base, listen: { http: 'node' } }, 'serve.json', '/').listen.http).toBe('node');
+  });
+});

@@ -44,7 +44,9 @@ export function checkServeConfig(value: unknown, file: string, base: string): Se
         ? `unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`
         : e?.keyword === 'required'
           ? `missing ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`
-          : `${e?.message ?? 'is not valid'}${e && 'data' in e ? ` (got ${JSON.stringify(e.data)})` : ''}`;
+          : e?.keyword === 'enum'
+            ? `is ${JSON.stringify(e.data)}; give one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+            : `${e?.message ?? 'is not valid'}${e && 'data' in e ? ` (got ${JSON.stringify(e.data)})` : ''}`;
     throw new ServeConfigError(`${file} ${where}: ${detail}; see schemas/serve.schema.json`, { file });
   }
   const envs = Object.entries(copy.environments);
