@@ -2,11 +2,12 @@
 //   (a) a bare node:http server that reads and parses the JSON body and answers a constant — the floor for Node here;
 //   (b) `bramble serve` with the template's churn model (200 trees, depth 12) in prod, staging and dev;
 //   (c) Flask + scikit-learn (bench/flask_serve.py), a forest trained on the same data — MLflow's shape.
-// Each server runs alone, as a child process; each gets the same load: a warm-up, then the measured run (wrk -t1
-// when it is installed, autocannon otherwise; 10 connections). Then (b) again at half its maximum throughput, from
+// Each server is a child process, and all are started first; each gets the same load: a warm-up, then in each of
+// --rounds rounds a measured run on every server in turn (wrk -t1 when it is installed, autocannon otherwise; 10
+// connections); each row is its server's median run, and the ratios of every round are printed too. Then (b) again at half its maximum throughput, from
 // a paced client of our own (wrk cannot limit its rate, and autocannon's overallRate sends each second's quota as
 // fast as it can and then waits, so its latencies are those of full load), and (b)'s memory from /proc/PID/status.
-// Options: --tool wrk|autocannon, --duration S (10), --warmup S (3), --connections N (10),
+// Options: --tool wrk|autocannon, --duration S (10), --warmup S (3), --connections N (10), --rounds N (3),
 //          --model FILE (a model.json to serve instead of training the template), --cpu-prof DIR (profile (b)),
 //          --workers N (2; (d): the same server with serve.json `workers: N`; 1 skips it),
 //          --no-node-http (skips (b'): (b) with serve.json listen.http "node", node:http in front of the routes).
@@ -37,7 +38,13 @@ const settings = {
   duration: Number(option('--duration', '10')),
   warmup: Number(option('--warmup', '3')),
   connections: Number(option('--connections', '10')),
+  rounds: Number(option('--rounds', '3')),
 };
+
+/** The run with the median throughput (the lower middle one of an even count). */
+function median(list) {
+  return [...list].sort((x, y) => x.rps - y.rps)[Math.floor((list.length - 1) / 2)];
+}
 
 // The bare server reads the whole body and parses it as JSON, as the real one must (issue 16's baseline: "a bare
 // node:http server that parses the same JSON body"), then answers a constant.
@@ -356,7 +363,7 @@ async function main() {
   const autocannon = tool === 'autocannon' ? (await import('autocannon')).default : null;
   process.stdout.write(
     `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start; load from ${tool}, ` +
-      `1 thread, ${settings.connections} connections, ${settings.warmup} s warm-up then ${settings.duration} s measured, servers one at a time.\n`,
+      `1 thread, ${settings.connections} connections, ${settings.warmup} s warm-up each, then ${settings.rounds} rounds of ${settings.duration} s on each server in turn; medians.\n`,
   );
 
   const work = mkdtempSync(join(tmpdir(), 'bramble-bench-serve-'));
@@ -378,24 +385,12 @@ async function main() {
     return load(url, settings.duration);
   };
 
-  // (a) the floor.
-  const bare = await startServer('the bare node:http server', process.execPath, ['-e', BARE], 10_000);
-  let a;
-  try {
-    await check('bare', bare.url, body);
-    await load(bare.url, settings.warmup);
-    a = await withCpu(() => [bare.child.pid], () => load(bare.url, settings.duration), settings.duration);
-  } finally {
-    await stopServer(bare);
-  }
-
   // (b) bramble serve, the same artifact as every environment's current model.
   const models = join(work, 'models');
   for (const env of ENVS) {
     mkdirSync(join(models, env), { recursive: true });
     cpSync(modelFile, join(models, env, 'current.json'));
   }
-  const config = join(work, 'serve.json');
   const serveConfig = {
     listen: { host: '127.0.0.1', port: 0 },
     workers: 1,
@@ -403,62 +398,59 @@ async function main() {
     log: { dir: join(work, 'logs') },
     environments: Object.fromEntries(ENVS.map((env) => [env, { path: `/${env}` }])),
   };
-  writeFileSync(config, JSON.stringify(serveConfig, null, 2));
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const bramble = await startServer('bramble serve', process.execPath, [...nodeArgs, cli, 'serve', '--config', config], 60_000);
-  const invocations = `${bramble.url}/prod/invocations`;
-  let b;
+  const serve = (name, file, overrides, args = []) => {
+    writeFileSync(join(work, file), JSON.stringify({ ...serveConfig, ...overrides }, null, 2));
+    return startServer(name, process.execPath, [...args, cli, 'serve', '--config', join(work, file)], 60_000);
+  };
+  const workers = Number(option('--workers', '2'));
+
+  // Every server is started first and stays up; the rounds then load them in turn, so that each round's ratios are
+  // side by side and a busy spell of the machine falls on every case alike. An idle server costs nothing.
+  const cases = [];
+  const bare = await startServer('the bare node:http server', process.execPath, ['-e', BARE], 10_000);
+  cases.push({ key: 'a', url: bare.url, server: bare, pids: () => [bare.child.pid] });
+  const bramble = await serve('bramble serve', 'serve.json', {}, nodeArgs);
+  cases.push({ key: 'b', url: `${bramble.url}/prod/invocations`, server: bramble, pids: () => [bramble.child.pid] });
+  if (!process.argv.includes('--no-node-http')) {
+    // (b') the same server with node:http in front of the routes (listen.http: node): what http1.ts is worth.
+    const viaNode = await serve('bramble serve (node:http)', 'serve-node-http.json', { listen: { ...serveConfig.listen, http: 'node' }, log: { dir: join(work, 'logs-node-http') } });
+    cases.push({ key: "b'", url: `${viaNode.url}/prod/invocations`, server: viaNode, pids: () => [viaNode.child.pid] });
+  }
+  if (workers > 1) {
+    // (d) the same with `workers: N` (default 2): the primary and its workers, their CPU summed.
+    const many = await serve('bramble serve (workers)', 'serve-workers.json', { workers, log: { dir: join(work, 'logs-workers') } });
+    cases.push({ key: 'd', url: `${many.url}/prod/invocations`, server: many, pids: () => [many.child.pid, ...childPids(many.child.pid)] });
+  }
+  const byKey = Object.fromEntries(cases.map((k) => [k.key, k]));
   let half = null;
-  const mem = {};
+  const mem = { started: memory(bramble.child.pid) };
+  const runs = Object.fromEntries(cases.map((k) => [k.key, []]));
   try {
-    mem.started = memory(bramble.child.pid);
-    const answer = await check('bramble serve', invocations, body);
-    if (answer !== ANSWER) process.stdout.write(`note: bramble serve answered ${answer}, the bare server ${ANSWER}\n`);
-    await load(invocations, settings.warmup);
+    for (const k of cases) {
+      const answer = await check(k.key, k.url, body);
+      if (k.key !== 'a' && answer !== ANSWER) process.stdout.write(`note: (${k.key}) answered ${answer}, the bare server ${ANSWER}\n`);
+      await load(k.url, settings.warmup);
+    }
     mem.warm = memory(bramble.child.pid);
-    b = await withCpu(() => [bramble.child.pid], () => load(invocations, settings.duration), settings.duration);
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const k of cases) runs[k.key].push(await withCpu(k.pids, () => load(k.url, settings.duration), settings.duration));
+    }
     mem.loaded = memory(bramble.child.pid);
-    const rate = Math.round(b.rps / 2);
-    half = { rate, ...(await pacedLoad(invocations, body, rate, settings.duration)) };
+    if (byKey.d) byKey.d.rss = byKey.d.pids().map((pid) => memory(pid).rss);
+    const rate = Math.round(median(runs.b).rps / 2);
+    half = { rate, ...(await pacedLoad(byKey.b.url, body, rate, settings.duration)) };
     mem.end = memory(bramble.child.pid);
   } finally {
-    await stopServer(bramble);
+    for (const k of cases) await stopServer(k.server);
   }
-
-  // (b') the same server with node:http in front of the routes (serve.json listen.http: node): what our own HTTP/1.1
-  // server (src/serve/http1.ts) is worth, side by side.
-  let bNode = null;
-  if (!process.argv.includes('--no-node-http')) {
-    const nodeConfig = join(work, 'serve-node-http.json');
-    writeFileSync(nodeConfig, JSON.stringify({ ...serveConfig, listen: { ...serveConfig.listen, http: 'node' }, log: { dir: join(work, 'logs-node-http') } }, null, 2));
-    const viaNode = await startServer('bramble serve (node:http)', process.execPath, [cli, 'serve', '--config', nodeConfig], 60_000);
-    try {
-      const url = `${viaNode.url}/prod/invocations`;
-      await check('bramble serve (node:http)', url, body);
-      await load(url, settings.warmup);
-      bNode = await withCpu(() => [viaNode.child.pid], () => load(url, settings.duration), settings.duration);
-    } finally {
-      await stopServer(viaNode);
-    }
-  }
-
-  // (d) the same with `workers: N` (default 2): the primary and its workers, their CPU summed.
-  const workers = Number(option('--workers', '2'));
-  let d = null;
-  if (workers > 1) {
-    const clusterConfig = join(work, 'serve-workers.json');
-    writeFileSync(clusterConfig, JSON.stringify({ ...serveConfig, workers, log: { dir: join(work, 'logs-workers') } }, null, 2));
-    const many = await startServer('bramble serve (workers)', process.execPath, [cli, 'serve', '--config', clusterConfig], 60_000);
-    const pids = () => [many.child.pid, ...childPids(many.child.pid)];
-    try {
-      const url = `${many.url}/prod/invocations`;
-      await check('bramble serve (workers)', url, body);
-      await load(url, settings.warmup);
-      d = await withCpu(pids, () => load(url, settings.duration), settings.duration);
-      d.rss = pids().map((pid) => memory(pid).rss);
-    } finally {
-      await stopServer(many);
-    }
+  const a = median(runs.a);
+  const b = median(runs.b);
+  const bNode = runs["b'"] ? median(runs["b'"]) : null;
+  const d = runs.d ? { ...median(runs.d), rss: byKey.d.rss } : null;
+  if (settings.rounds > 1) {
+    const each = (x, y) => runs[x].map((r, i) => (r.rps / runs[y][i].rps).toFixed(2)).join(', ');
+    process.stdout.write(`\nper round: (b)/(a) ${each('b', 'a')}${d ? `; (d)/(b) ${each('d', 'b')}` : ''}${bNode ? `; (b)/(b') ${each('b', "b'")}` : ''}\n`);
   }
 
   // (c) Flask + scikit-learn.
