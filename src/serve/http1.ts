@@ -295,6 +295,15 @@ class Connection {
     if (this.phase === Phase.Idle && now - this.since > (this.fresh ? o.headersTimeoutMs : o.keepAliveTimeoutMs)) this.close();
     else if (this.phase === Phase.Head && now - this.since > o.headersTimeoutMs) this.refuse(408, 'the request head did not arrive in time');
     else if (this.phase === Phase.Body && now - this.since > o.requestTimeoutMs) this.refuse(408, 'the request body did not arrive in time');
+    // Our side ended, the client's not: not forever (a client that never closes would hold the socket).
+    else if (this.phase === Phase.Closed && !this.socket.destroyed && now - this.since > o.keepAliveTimeoutMs) this.socket.destroy();
+  }
+
+  /** The last answer is on its way: end our side, and give the client keepAliveTimeout to end its own. */
+  private shut(text: string): void {
+    this.phase = Phase.Closed;
+    this.since = Date.now();
+    this.server.send(this.socket, text, true);
   }
 
   private received(chunk: Buffer): void {
@@ -311,10 +320,7 @@ class Connection {
 
   private clientEnded(): void {
     this.ended = true;
-    if (this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) {
-      this.phase = Phase.Closed;
-      this.server.send(this.socket, '', true);
-    }
+    if (this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) this.shut('');
     else if (this.phase === Phase.Head || this.phase === Phase.Body) this.close();
   }
 
@@ -324,10 +330,7 @@ class Connection {
       while (this.phase !== Phase.Busy && this.phase !== Phase.Closed && !this.socket.writableNeedDrain) {
         if (this.inboxBytes > 0) this.takeInbox();
         if (this.buffered === null) {
-          if (this.ended && this.phase === Phase.Idle) {
-            this.phase = Phase.Closed;
-            this.server.send(this.socket, '', true);
-          }
+          if (this.ended && this.phase === Phase.Idle) this.shut('');
           return;
         }
         if (this.head === null && !this.readHead()) return;
@@ -481,11 +484,11 @@ class Connection {
       this.server.onError(err, head);
       ({ text, shut } = writeReply(jsonReply(500, { error: 'internal error' }), head, close, this.server.keepAliveTail));
     }
-    this.server.send(this.socket, text, shut);
     if (shut) {
-      this.phase = Phase.Closed;
+      this.shut(text);
       return;
     }
+    this.server.send(this.socket, text, false);
     this.phase = Phase.Idle;
     this.fresh = false;
     this.since = Date.now();
@@ -495,12 +498,11 @@ class Connection {
   /** Answers a request the connection cannot read, and closes it. */
   private refuse(status: number, message: string): void {
     if (this.phase === Phase.Closed) return;
-    this.phase = Phase.Closed;
     this.buffered = null;
     const body = `${message}\n`;
     const length = Buffer.byteLength(body);
     // Through the outbox, after any answer to a request before it that is still there.
-    this.server.send(this.socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`, true);
+    this.shut(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`);
   }
 
   private close(): void {
