@@ -330,8 +330,11 @@ class Connection {
           }
           return;
         }
-        if (this.head === null && !this.readHead()) return;
-        if (!this.readBody()) return;
+        if ((this.head === null && !this.readHead()) || !this.readBody()) {
+          // After the client's FIN the rest of this request can never come.
+          if (this.ended) this.close();
+          return;
+        }
         this.dispatch();
       }
     } catch (err) {
@@ -471,7 +474,9 @@ class Connection {
 
   private answer(head: Head, reply: Reply): void {
     if (this.phase === Phase.Closed) return;
-    const close = !head.keepAlive || this.unread || this.ended;
+    // After the client's FIN, the connection ends with the answer to the last request it sent (pipelined ones are
+    // answered first).
+    const close = !head.keepAlive || this.unread || (this.ended && this.buffered === null && this.inboxBytes === 0);
     let text: string;
     let shut: boolean;
     try {
