@@ -355,14 +355,19 @@ class Connection {
   /** The head, when all of it is here; false while it is not. */
   private readHead(): boolean {
     let buf = this.buffered as Buffer;
+    // Empty lines before a request line are ignored (RFC 9112 2.2): some clients send CRLF after a body. They do not
+    // start a request: the connection stays idle (keepAliveTimeout), not a stalled head (a 408 at headersTimeout).
+    let skip = 0;
+    while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
+    if (skip > 0) {
+      const rest = this.consume(skip);
+      if (rest === null) return false;
+      buf = rest;
+    }
     if (this.phase === Phase.Idle) {
       this.phase = Phase.Head;
       this.since = Date.now();
     }
-    // Empty lines before a request line are ignored (RFC 9112 2.2): some clients send CRLF after a body.
-    let skip = 0;
-    while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
-    if (skip > 0) buf = this.consume(skip) ?? Buffer.alloc(0);
     const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
     if (end === -1) {
       if (buf.length > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
