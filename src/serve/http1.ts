@@ -160,6 +160,12 @@ function addHeader(headers: IncomingHttpHeaders, name: string, value: string): v
   else if (!FIRST_ONLY.has(name)) headers[name] = `${before as string}${name === 'cookie' ? '; ' : ', '}${value}`;
 }
 
+/** Whether an LF in `buf` has no CR before it (a complete head's are refused by parseHead, as part of a line). */
+function hasBareLf(buf: Buffer): boolean {
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) if (i === 0 || buf[i - 1] !== 13) return true;
+  return false;
+}
+
 function quote(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
 }
@@ -371,6 +377,8 @@ class Connection {
     const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
     if (end === -1) {
       if (buf.length > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
+      // A head whose lines end in bare LFs has no CRLF CRLF to wait for: refused now, not with a 408 at headersTimeout.
+      if (hasBareLf(buf)) throw new Refusal(400, 'a line of the request head ends in a bare LF; end each line with CRLF');
       return false;
     }
     if (end > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
