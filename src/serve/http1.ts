@@ -301,6 +301,10 @@ class Connection {
     if (this.phase === Phase.Idle && now - this.since > (this.fresh ? o.headersTimeoutMs : o.keepAliveTimeoutMs)) this.close();
     else if (this.phase === Phase.Head && now - this.since > o.headersTimeoutMs) this.refuse(408, 'the request head did not arrive in time');
     else if (this.phase === Phase.Body && now - this.since > o.requestTimeoutMs) this.refuse(408, 'the request body did not arrive in time');
+    // Ended on our side and the answer handed to the kernel: what the client still sends is read and dropped (a reset
+    // now could destroy the answer before the client reads it) until it ends its side too, or keepAliveTimeout
+    // passes and the socket is let go (with allowHalfOpen, a client that never ends its side would hold it forever).
+    else if (this.phase === Phase.Closed && this.socket.writableFinished && now - this.since > o.keepAliveTimeoutMs) this.socket.destroy();
   }
 
   private received(chunk: Buffer): void {
@@ -502,6 +506,7 @@ class Connection {
     this.server.send(this.socket, text, shut);
     if (shut) {
       this.phase = Phase.Closed;
+      this.since = Date.now();
       return;
     }
     this.phase = Phase.Idle;
@@ -514,6 +519,7 @@ class Connection {
   private refuse(status: number, message: string): void {
     if (this.phase === Phase.Closed) return;
     this.phase = Phase.Closed;
+    this.since = Date.now();
     this.buffered = null;
     const body = `${message}\n`;
     const length = Buffer.byteLength(body);
