@@ -321,11 +321,16 @@ class Connection {
 
   private clientEnded(): void {
     this.ended = true;
-    if (this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) {
-      this.phase = Phase.Closed;
-      this.server.send(this.socket, '', true);
-    }
-    else if (this.phase === Phase.Head || this.phase === Phase.Body) this.close();
+    // A request cut short by the FIN can never be read: the connection ends, after the answers before it (still in
+    // the server's outbox).
+    if ((this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) || this.phase === Phase.Head || this.phase === Phase.Body) this.endAfterAnswers();
+  }
+
+  private endAfterAnswers(): void {
+    this.phase = Phase.Closed;
+    this.since = Date.now();
+    this.buffered = null;
+    this.server.send(this.socket, '', true);
   }
 
   /** Reads what is buffered: heads, bodies, and the requests they make, until it needs more bytes or a route is answering. */
@@ -334,15 +339,12 @@ class Connection {
       while (this.phase !== Phase.Busy && this.phase !== Phase.Closed && !this.socket.writableNeedDrain) {
         if (this.inboxBytes > 0) this.takeInbox();
         if (this.buffered === null) {
-          if (this.ended && this.phase === Phase.Idle) {
-            this.phase = Phase.Closed;
-            this.server.send(this.socket, '', true);
-          }
+          if (this.ended && this.phase === Phase.Idle) this.endAfterAnswers();
           return;
         }
         if ((this.head === null && !this.readHead()) || !this.readBody()) {
           // After the client's FIN the rest of this request can never come.
-          if (this.ended) this.close();
+          if (this.ended) this.endAfterAnswers();
           return;
         }
         this.dispatch();
