@@ -1,0 +1,153 @@
+// A raw HTTP/1.1 client on node:net, for the listener tests (test/serve-http1.test.ts): the bytes go out exactly as
+// written (split, delayed, malformed), and the answers are read back from the bytes, so that no client library
+// repairs a request or hides a second answer, a missing one or a split one.
+import { connect, type Socket } from 'node:net';
+
+export interface RawAnswer {
+  status: number;
+  /** The headers, names lower-cased; a repeated name keeps its last value. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The answers in `text` (latin1), in order: interim 1xx answers too (without a body), and no incomplete one at the
+ * end. `noBody(i)` says that the i-th final answer is to a HEAD request, whose Content-Length announces no bytes.
+ */
+export function parseAnswers(text: string, noBody: (i: number) => boolean = () => false): RawAnswer[] {
+  const answers: RawAnswer[] = [];
+  let at = 0;
+  let finals = 0;
+  for (;;) {
+    const end = text.indexOf('\r\n\r\n', at);
+    if (end === -1) return answers;
+    const lines = text.slice(at, end).split('\r\n');
+    const status = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
+    if (status === null) throw new Error(`not a status line: ${JSON.stringify(lines[0])} in ${JSON.stringify(text)}`);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw new Error(`not a header line: ${JSON.stringify(line)} in ${JSON.stringify(text)}`);
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const code = Number(status[1]);
+    const interim = code < 200;
+    const length = interim || noBody(finals) ? 0 : Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`an answer without a Content-Length: ${JSON.stringify(text.slice(at, end))}`);
+    if (end + 4 + length > text.length) return answers;
+    answers.push({ status: code, headers, body: Buffer.from(text.slice(end + 4, end + 4 + length), 'latin1').toString('utf8') });
+    if (!interim) finals++;
+    at = end + 4 + length;
+  }
+}
+
+/** One connection: what the server sent (latin1), and when it ended its side or the socket closed. */
+export class RawClient {
+  text = '';
+  /** The server's FIN (or the socket's close), in Date.now() time. */
+  endedAt: number | null = null;
+  closed = false;
+  /** A reset or a write the server refused (ECONNRESET, EPIPE). */
+  error: string | null = null;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly socket: Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.text += chunk.toString('latin1');
+      this.wake();
+    });
+    socket.on('end', () => {
+      this.endedAt ??= Date.now();
+      this.wake();
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      this.error = err.code ?? err.message;
+    });
+    socket.on('close', () => {
+      this.endedAt ??= Date.now();
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  /** `allowHalfOpen`: the client keeps its side open after the server's FIN (it does not answer with its own). */
+  static open(port: number, allowHalfOpen = false): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen });
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new RawClient(socket));
+      });
+    });
+  }
+
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Writes `data` in pieces cut at `cuts` (ascending offsets), `delayMs` apart, so that each reaches the server alone. */
+  async writeCut(data: string | Buffer, cuts: readonly number[], delayMs = 2): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    let from = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      if (cut <= from) continue;
+      await this.write(bytes.subarray(from, cut));
+      from = cut;
+      await sleep(delayMs);
+    }
+  }
+
+  answers(noBody?: (i: number) => boolean): RawAnswer[] {
+    return parseAnswers(this.text, noBody);
+  }
+
+  /** Waits for `n` answers (interim ones count), or fails with what did arrive. */
+  async untilAnswers(n: number, timeoutMs = 5_000, noBody?: (i: number) => boolean): Promise<RawAnswer[]> {
+    await this.until(() => this.answers(noBody).length >= n || this.endedAt !== null, timeoutMs, `${n} answers`);
+    const answers = this.answers(noBody);
+    if (answers.length < n) throw new Error(`the connection ended after ${answers.length} of ${n} answers: ${JSON.stringify(this.text)}`);
+    return answers;
+  }
+
+  /** Waits for the server to end the connection; the time it took from `since`. */
+  async untilEnded(timeoutMs = 5_000, since = Date.now()): Promise<number> {
+    await this.until(() => this.endedAt !== null, timeoutMs, 'the end of the connection');
+    return (this.endedAt as number) - since;
+  }
+
+  until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no ${what} within ${timeoutMs} ms; received ${JSON.stringify(this.text.slice(0, 600))}`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!done()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** `count` distinct cut points in (0, length), ascending, drawn from `random`. */
+export function randomCuts(length: number, count: number, random: () => number): number[] {
+  const cuts = new Set<number>();
+  while (cuts.size < Math.min(count, length - 1)) cuts.add(1 + Math.floor(random() * (length - 1)));
+  return [...cuts].sort((a, b) => a - b);
+}
