@@ -298,6 +298,13 @@ class Connection {
 
   check(now: number): void {
     const o = this.server.options;
+    // While answers are still being written to a client that reads them slowly, the connection is not idle, and what
+    // it sent meanwhile waits unread in the inbox, not stalled: the clocks start when the writing is done (node:http
+    // starts keepAliveTimeout when an answer is written, too).
+    if (this.phase !== Phase.Closed && (this.socket.writableLength > 0 || this.inboxBytes > 0)) {
+      this.since = now;
+      return;
+    }
     if (this.phase === Phase.Idle && now - this.since > (this.fresh ? o.headersTimeoutMs : o.keepAliveTimeoutMs)) this.close();
     else if (this.phase === Phase.Head && now - this.since > o.headersTimeoutMs) this.refuse(408, 'the request head did not arrive in time');
     else if (this.phase === Phase.Body && now - this.since > o.requestTimeoutMs) this.refuse(408, 'the request body did not arrive in time');
