@@ -135,7 +135,8 @@ function finishHead(method: string, url: string, http10: boolean, headers: Incom
   const http10KeepAlive = http10 && !close && connection !== undefined && hasToken(connection, 'keep-alive');
   const expect = headers.expect?.toLowerCase();
   if (expect !== undefined && expect !== '100-continue') throw new Refusal(417, `Expect: ${quote(headers.expect as string)} cannot be met; send no Expect header`);
-  return { method, url, headers, length, keepAlive: http10 ? http10KeepAlive : !close, http10KeepAlive, expectContinue: expect === '100-continue' };
+  // An HTTP/1.0 client cannot read a 100 Continue: its expectation is ignored (RFC 9110 10.1.1).
+  return { method, url, headers, length, keepAlive: http10 ? http10KeepAlive : !close, http10KeepAlive, expectContinue: expect === '100-continue' && !http10 };
 }
 
 function hasToken(list: string, token: string): boolean {
