@@ -259,6 +259,40 @@ describe('pipelining', () => {
     }
   });
 
+  it('two thousand requests pipelined behind a slow one (past what is buffered unread, so reading pauses) are all answered, in order', async () => {
+    const { port } = await start();
+    let stream = request('GET /slow HTTP/1.1', { 'X-Delay': '300' });
+    for (let i = 0; i < 2000; i++) stream += request(`GET /${i} HTTP/1.1`);
+    expect(stream.length).toBeGreaterThan(64 * 1024);
+    const client = await open(port);
+    await client.write(stream);
+    const answers = await client.untilAnswers(2001, 20_000);
+    expect(answers.map((a) => echoOf(a).url)).toEqual(['/slow', ...range(0, 2000).map((i) => `/${i}`)]);
+  });
+
+  it.each([
+    ['pipelined requests with small answers, past what the kernel buffers', 20_000, 1024],
+    ['one request whose answer is 16 MB', 1, 16 * 1024 * 1024],
+  ])('a client that stops reading %s for longer than every timeout is not read from, nor timed out, nor cut short', async (_, count, size) => {
+    const padding = 'x'.repeat(size);
+    let handled = 0;
+    const { port } = await start({ ...QUICK, checkIntervalMs: 10 }, async (req) => {
+      handled++;
+      return reply(200, `${req.url} ${padding}`);
+    });
+    const client = await open(port);
+    client.socket.pause();
+    let stream = '';
+    for (let i = 0; i < count; i++) stream += request(`GET /${i} HTTP/1.1`);
+    client.socket.write(stream);
+    await sleep(1_000);
+    if (count > 1) expect(handled).toBeLessThan(count);
+    client.socket.resume();
+    const answers = await client.untilAnswers(count, 30_000);
+    expect(answers.map((a) => a.body.slice(0, a.body.indexOf(' ')))).toEqual(range(0, count).map((i) => `/${i}`));
+    expect(answers.at(-1)?.body.length).toBe(`/${count - 1} `.length + size);
+  });
+
   it("a slow first answer is not overtaken by the second's: the second is not even started before it", async () => {
     const events: string[] = [];
     const { port } = await start({}, async (req) => {
@@ -320,6 +354,17 @@ describe('bodies', () => {
     // node:http's client waits for the 100 before it sends the body.
     const answer = await nodeRequest(port, '/node', { body: 'sent after 100', headers: { Expect: '100-continue' } });
     expect(echoOf(answer).body).toBe('sent after 100');
+  });
+
+  it('HTTP/1.0 with Expect: 100-continue gets no 100 Continue (RFC 9110 10.1.1: the expectation is ignored)', async () => {
+    const { port } = await start();
+    const client = await open(port);
+    await client.write(request('POST /expect HTTP/1.0', { Expect: '100-continue', 'Content-Length': '5' }));
+    await sleep(100);
+    expect(client.text).toBe('');
+    await client.write('hello');
+    const [answer] = await client.untilAnswers(1);
+    expect(echoOf(answer).body).toBe('hello');
   });
 
   it.each([

@@ -18,25 +18,35 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  */
 export function parseAnswers(text: string, noBody: (i: number) => boolean = () => false): RawAnswer[] {
   const answers: RawAnswer[] = [];
+  readAnswers(text, answers, noBody);
+  return answers;
+}
+
+/**
+ * Reads the answers in `text` onto `answers` (which holds those before it); where the first incomplete one starts,
+ * and how long `text` must be to complete it (0 while its head is incomplete).
+ */
+function readAnswers(text: string, answers: RawAnswer[], noBody: (i: number) => boolean): { at: number; need: number } {
   let at = 0;
   let finals = 0;
+  for (const answer of answers) if (answer.status >= 200) finals++;
   for (;;) {
     const end = text.indexOf('\r\n\r\n', at);
-    if (end === -1) return answers;
+    if (end === -1) return { at, need: 0 };
     const lines = text.slice(at, end).split('\r\n');
     const status = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
-    if (status === null) throw new Error(`not a status line: ${JSON.stringify(lines[0])} in ${JSON.stringify(text)}`);
+    if (status === null) throw new Error(`not a status line: ${JSON.stringify(lines[0])} at byte ${at} of ${JSON.stringify(text.slice(0, 300))}`);
     const headers: Record<string, string> = {};
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
-      if (colon <= 0) throw new Error(`not a header line: ${JSON.stringify(line)} in ${JSON.stringify(text)}`);
+      if (colon <= 0) throw new Error(`not a header line: ${JSON.stringify(line)} at byte ${at}`);
       headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
     }
     const code = Number(status[1]);
     const interim = code < 200;
     const length = interim || noBody(finals) ? 0 : Number(headers['content-length']);
     if (!Number.isInteger(length)) throw new Error(`an answer without a Content-Length: ${JSON.stringify(text.slice(at, end))}`);
-    if (end + 4 + length > text.length) return answers;
+    if (end + 4 + length > text.length) return { at, need: end + 4 + length };
     answers.push({ status: code, headers, body: Buffer.from(text.slice(end + 4, end + 4 + length), 'latin1').toString('utf8') });
     if (!interim) finals++;
     at = end + 4 + length;
@@ -45,18 +55,37 @@ export function parseAnswers(text: string, noBody: (i: number) => boolean = () =
 
 /** One connection: what the server sent (latin1), and when it ended its side or the socket closed. */
 export class RawClient {
-  text = '';
   /** The server's FIN (or the socket's close), in Date.now() time. */
   endedAt: number | null = null;
   closed = false;
   /** A reset or a write the server refused (ECONNRESET, EPIPE). */
   error: string | null = null;
   private readonly waiters = new Set<() => void>();
+  private readonly chunks: Buffer[] = [];
+  /** What is read but not yet parsed into `parsed` (latin1), and the length it must reach to complete an answer. */
+  private tail = '';
+  private need = 0;
+  private readonly parsed: RawAnswer[] = [];
+  /** Why the bytes could not be read as answers. */
+  private unreadable: string | null = null;
 
   private constructor(readonly socket: Socket) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      this.text += chunk.toString('latin1');
+      this.chunks.push(chunk);
+      this.tail += chunk.toString('latin1');
+      // Parsed only when an answer can be complete: a 16 MB body is not searched 250 times.
+      if (this.tail.length >= this.need) {
+        try {
+          const { at, need } = readAnswers(this.tail, this.parsed, () => false);
+          this.tail = this.tail.slice(at);
+          this.need = need === 0 ? 0 : need - at;
+        } catch (err) {
+          // Not HTTP/1.1 answers with lengths (node:http's refusals have none): `text` still has every byte.
+          this.unreadable = err instanceof Error ? err.message : String(err);
+          this.need = Infinity;
+        }
+      }
       this.wake();
     });
     socket.on('end', () => {
@@ -71,6 +100,11 @@ export class RawClient {
       this.closed = true;
       this.wake();
     });
+  }
+
+  /** Everything the server sent, as latin1 text. */
+  get text(): string {
+    return Buffer.concat(this.chunks).toString('latin1');
   }
 
   /** `allowHalfOpen`: the client keeps its side open after the server's FIN (it does not answer with its own). */
@@ -101,15 +135,18 @@ export class RawClient {
     }
   }
 
+  /** The answers read so far (each parsed once, as it came), or all of them parsed again with `noBody`. */
   answers(noBody?: (i: number) => boolean): RawAnswer[] {
-    return parseAnswers(this.text, noBody);
+    return noBody === undefined ? this.parsed.slice() : parseAnswers(this.text, noBody);
   }
 
   /** Waits for `n` answers (interim ones count), or fails with what did arrive. */
   async untilAnswers(n: number, timeoutMs = 5_000, noBody?: (i: number) => boolean): Promise<RawAnswer[]> {
-    await this.until(() => this.answers(noBody).length >= n || this.endedAt !== null, timeoutMs, `${n} answers`);
+    const count = (): number => (noBody === undefined ? this.parsed : this.answers(noBody)).length;
+    await this.until(() => count() >= n || this.endedAt !== null || this.unreadable !== null, timeoutMs, `${n} answers`);
     const answers = this.answers(noBody);
-    if (answers.length < n) throw new Error(`the connection ended after ${answers.length} of ${n} answers: ${JSON.stringify(this.text)}`);
+    if (this.unreadable !== null && noBody === undefined) throw new Error(this.unreadable);
+    if (answers.length < n) throw new Error(`the connection ended after ${answers.length} of ${n} answers, the last ${JSON.stringify(answers.at(-1))}; it began ${JSON.stringify(this.text.slice(0, 300))}`);
     return answers;
   }
 
