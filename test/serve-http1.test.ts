@@ -3,7 +3,7 @@
 // pipelining split at every byte, bodies, 100-continue, the refusals request smuggling feeds on (each beside what
 // node:http answers to the same bytes), timeouts, answers, and the real `bramble serve` stack on both listeners.
 import { mkdtempSync } from 'node:fs';
-import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent, createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,19 +16,14 @@ import { Http1Server, type Http1Handler, type Http1Options } from '../src/serve/
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { seeded } from './helpers/data.js';
 import { makeModelRepo, train } from './helpers/model-repo.js';
-import { RawClient, parseAnswers, randomCuts, sleep, type RawAnswer } from './helpers/raw-http.js';
+import { RawClient, nodeRequest, randomCuts, request, sleep, untilNoConnections, type RawAnswer } from './helpers/raw-http.js';
 
 const LIMIT = 1024;
 const BASE: Http1Options = { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, checkIntervalMs: 20, bodyBytes: LIMIT };
 /** Small limits, for the timeout tests. */
 const QUICK: Partial<Http1Options> = { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 200 };
 
-interface Echo {
-  method: string;
-  url: string;
-  body: string;
-  headers: IncomingHttpHeaders;
-}
+type Echo = { method: string; url: string; body: string; headers: IncomingHttpHeaders };
 
 /** Answers with the request as the routes see it, its body read as the routes read it (readBody: bodyNow's 413s); `X-Delay: ms` answers late. */
 const echo: Http1Handler = async (req) => {
@@ -43,15 +38,6 @@ const echo: Http1Handler = async (req) => {
 };
 
 const echoOf = (answer: RawAnswer): Echo => JSON.parse(answer.body) as Echo;
-
-/** A request's bytes: Host first (unless `headers` sets it to null), `headers`, and Content-Length for a body. */
-function request(line: string, headers: Record<string, string | null> = {}, body?: string): string {
-  const all: Record<string, string | null> = { Host: 'test', ...headers };
-  if (body !== undefined) all['Content-Length'] = String(Buffer.byteLength(body));
-  let text = `${line}\r\n`;
-  for (const [name, value] of Object.entries(all)) if (value !== null) text += `${name}: ${value}\r\n`;
-  return `${text}\r\n${body === undefined ? '' : Buffer.from(body).toString('latin1')}`;
-}
 
 const CHUNKED = { 'Transfer-Encoding': 'chunked' };
 
@@ -78,12 +64,11 @@ async function listen(server: Server, until = cleanups): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** The server, its port, what onError was told, and how many connections it accepted so far. */
 interface Started {
   server: Http1Server;
   port: number;
-  /** What onError was told. */
   faults: unknown[];
-  /** Connections accepted so far. */
   connections(): number;
 }
 
@@ -106,17 +91,6 @@ async function exchange(port: number, bytes: string, answers = 1): Promise<RawAn
   const client = await open(port);
   await client.write(bytes);
   return client.untilAnswers(answers);
-}
-
-/** Polls until the server holds no socket (it closed its side and let go), or fails after `timeoutMs`. */
-async function untilNoConnections(server: Server, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const count = await new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-    if (count === 0) return;
-    if (Date.now() > until) throw new Error(`the server still holds ${count} connection(s) after ${timeoutMs} ms`);
-    await sleep(20);
-  }
 }
 
 describe('keep-alive', () => {
@@ -200,21 +174,6 @@ describe('keep-alive', () => {
     expect(connections() - 1).toBeLessThanOrEqual(2);
   });
 });
-
-/** A request through node:http's client; its status, headers (joined) and body. */
-function nodeRequest(port: number, path: string, options: { agent?: Agent; body?: string; headers?: Record<string, string> } = {}): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.body === undefined ? 'GET' : 'POST', agent: options.agent, headers: options.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])), body }));
-    });
-    req.on('error', reject);
-    if (options.headers?.Expect === '100-continue') req.on('continue', () => req.end(options.body));
-    else req.end(options.body);
-  });
-}
 
 describe('pipelining', () => {
   it('answers ten requests of one write in order, each once, whatever their bodies', async () => {
@@ -451,15 +410,6 @@ describe('refusals', () => {
 });
 
 describe('timeouts', () => {
-  /** Writes `text` a byte every `ms` until it is written or the connection ends. */
-  async function trickle(client: RawClient, text: string, ms: number): Promise<void> {
-    for (const byte of text) {
-      if (client.endedAt !== null) return;
-      client.socket.write(byte);
-      await sleep(ms);
-    }
-  }
-
   it.each([
     ['a stalled head: 408 after headersTimeout', 'GET / HTTP/1.1\r\nHo', '', [408], 300],
     ['a head sent a byte every 50 ms: 408 after headersTimeout', '', request('GET / HTTP/1.1', { 'X-Long': 'x'.repeat(40) }), [408], 300],
@@ -473,7 +423,7 @@ describe('timeouts', () => {
     const client = await open(port);
     const since = Date.now();
     if (bytes !== '') await client.write(bytes);
-    await trickle(client, trickled, 50);
+    await client.trickle(trickled, 50);
     const took = await client.untilEnded(3_000, since);
     expect(client.answers().map((a) => a.status)).toEqual(statuses);
     if (statuses.at(-1) === 408) expect(client.answers().at(-1)?.headers.connection).toBe('close');
@@ -567,5 +517,71 @@ describe('closing', () => {
     await sleep(400);
     expect(busy.answers()).toHaveLength(0);
     expect(faults).toEqual([]);
+  });
+});
+
+describe('the real bramble serve, on listen.http "bramble" and "node"', () => {
+  const servers = new Map<string, { url: string; port: number }>();
+  let rows: unknown[];
+  beforeAll(async () => {
+    const model = await train(makeModelRepo({ trees: 5 }));
+    rows = (JSON.parse(model) as { samples: { rows: unknown[] } }).samples.rows;
+    for (const http of ['bramble', 'node'] as const) {
+      const root = mkdtempSync(join(tmpdir(), 'bramble-http1-'));
+      // The default limits (serve.schema.json): the listeners are compared as they ship.
+      const config = checkServeConfig({ listen: { port: 0, http }, models: 'models', log: { dir: 'logs' }, environments: { prod: { path: '/prod' } } }, 'serve.json', root);
+      await writeCandidate(config.models, 'prod', model, { name: 'churn', version: 'v1.0.0', sha256: (JSON.parse(model) as { sha256: string }).sha256 });
+      const server: RunningServer = await startServer(config, { env: {}, version: 'test', warn: () => {} });
+      fileCleanups.push(() => server.close());
+      expect((await fetch(`${server.url}/admin/deploy/prod`, { method: 'POST' })).status).toBe(200);
+      servers.set(http, { url: server.url, port: Number(new URL(server.url).port) });
+    }
+  });
+
+  /** What must be the same from either listener: status, body, and the headers the routes set. */
+  const same = (answer: RawAnswer): RawAnswer => ({
+    status: answer.status,
+    body: answer.body,
+    headers: Object.fromEntries(Object.entries(answer.headers).filter(([name]) => /^(x-bramble-|x-request-id$|content-type$|allow$)/.test(name))),
+  });
+  const json = { 'Content-Type': 'application/json', 'X-Request-Id': 'same-id' };
+  it.each([
+    ['a prediction', '/prod/invocations', () => JSON.stringify({ dataframe_records: rows }), 200],
+    ['a prediction sent chunked', '/prod/invocations', () => [JSON.stringify({ dataframe_records: rows.slice(0, 3) }).slice(0, 20), JSON.stringify({ dataframe_records: rows.slice(0, 3) }).slice(20)], 200],
+    ['a body that is not JSON', '/prod/invocations', () => '{"dataframe_records": [', 400],
+    ["the model's metadata", '/prod/v2/models/churn', () => undefined, 200],
+    ['an unknown path', '/nowhere', () => undefined, 404],
+  ])('%s is answered the same by both listeners (%s → %i)', async (_, path, body, status) => {
+    const bramble = same(await nodeRequest(servers.get('bramble')?.port ?? 0, path, { body: body(), headers: json }));
+    const node = same(await nodeRequest(servers.get('node')?.port ?? 0, path, { body: body(), headers: json }));
+    expect(bramble.status).toBe(status);
+    expect(bramble).toEqual(node);
+    if (path === '/prod/invocations' && status === 200) expect(bramble.headers['x-bramble-model']).toBe('churn@v1.0.0');
+  });
+
+  it('fifty predictions pipelined in one write are answered in order, each as the one alone', async () => {
+    const body = JSON.stringify({ dataframe_records: rows.slice(0, 2) });
+    const alone = await nodeRequest(servers.get('bramble')?.port ?? 0, '/prod/invocations', { body, headers: json });
+    let stream = '';
+    for (let i = 0; i < 50; i++) stream += request('POST /prod/invocations HTTP/1.1', { ...json, 'X-Request-Id': `p${i}` }, body);
+    const answers = await exchange(servers.get('bramble')?.port ?? 0, stream, 50);
+    expect(answers.map((a) => a.headers['x-request-id'])).toEqual(range(0, 50).map((i) => `p${i}`));
+    for (const answer of answers) expect([answer.status, answer.body]).toEqual([200, alone.body]);
+  });
+
+  it.each([
+    ['in the head', 'POST /prod/invocations HTTP/1.1\r\nHost: t\r\nContent-Le'],
+    ['in the body', request('POST /prod/invocations HTTP/1.1', { 'Content-Type': 'application/json', 'Content-Length': '500' }) + '{"dataframe_records": ['],
+    ['after a whole request, before its answer', request('POST /prod/invocations HTTP/1.1', { 'Content-Type': 'application/json' }, '{"dataframe_records": []}')],
+  ])('clients that reset the connection %s do not crash either listener: the next prediction is answered', async (_, bytes) => {
+    for (const [http, { port }] of servers) {
+      for (let i = 0; i < 20; i++) {
+        const client = await open(port);
+        await client.write(bytes);
+        client.socket.resetAndDestroy();
+      }
+      const answer = await nodeRequest(port, '/prod/invocations', { body: JSON.stringify({ dataframe_records: rows.slice(0, 1) }), headers: json });
+      expect(answer.status, http).toBe(200);
+    }
   });
 });

@@ -1,13 +1,23 @@
 // A raw HTTP/1.1 client on node:net, for the listener tests (test/serve-http1.test.ts): the bytes go out exactly as
 // written (split, delayed, malformed), and the answers are read back from the bytes, so that no client library
-// repairs a request or hides a second answer, a missing one or a split one.
-import { connect, type Socket } from 'node:net';
+// repairs a request or hides a second answer, a missing one or a split one. Also node:http's client, for a real one.
+import { request as httpRequest, type Agent } from 'node:http';
+import { connect, type Server, type Socket } from 'node:net';
 
 export interface RawAnswer {
   status: number;
   /** The headers, names lower-cased; a repeated name keeps its last value. */
   headers: Record<string, string>;
   body: string;
+}
+
+/** A request's bytes: Host first (unless `headers` sets it to null), `headers`, and Content-Length for a body. */
+export function request(line: string, headers: Record<string, string | null> = {}, body?: string): string {
+  const all: Record<string, string | null> = { Host: 'test', ...headers };
+  if (body !== undefined) all['Content-Length'] = String(Buffer.byteLength(body));
+  let text = `${line}\r\n`;
+  for (const [name, value] of Object.entries(all)) if (value !== null) text += `${name}: ${value}\r\n`;
+  return `${text}\r\n${body === undefined ? '' : Buffer.from(body).toString('latin1')}`;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -135,6 +145,15 @@ export class RawClient {
     }
   }
 
+  /** Writes `text` a byte every `ms` (a slow client), until it is written or the connection ends. */
+  async trickle(text: string, ms: number): Promise<void> {
+    for (const byte of text) {
+      if (this.endedAt !== null) return;
+      this.socket.write(byte, 'latin1');
+      await sleep(ms);
+    }
+  }
+
   /** The answers read so far (each parsed once, as it came), or all of them parsed again with `noBody`. */
   answers(noBody?: (i: number) => boolean): RawAnswer[] {
     return noBody === undefined ? this.parsed.slice() : parseAnswers(this.text, noBody);
@@ -187,4 +206,35 @@ export function randomCuts(length: number, count: number, random: () => number):
   const cuts = new Set<number>();
   while (cuts.size < Math.min(count, length - 1)) cuts.add(1 + Math.floor(random() * (length - 1)));
   return [...cuts].sort((a, b) => a - b);
+}
+
+/** A request through node:http's client; its status, headers (joined) and body. A body in parts is sent chunked. */
+export function nodeRequest(port: number, path: string, options: { agent?: Agent; body?: string | string[]; headers?: Record<string, string> } = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.body === undefined ? 'GET' : 'POST', agent: options.agent, headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])), body }));
+    });
+    req.on('error', reject);
+    const parts = typeof options.body === 'string' ? [options.body] : (options.body ?? []);
+    const send = (): void => {
+      for (const part of parts.slice(0, -1)) req.write(part);
+      req.end(parts.at(-1));
+    };
+    if (options.headers?.Expect === '100-continue') req.on('continue', send);
+    else send();
+  });
+}
+
+/** Polls until the server holds no socket (it closed its side and let go), or fails after `timeoutMs`. */
+export async function untilNoConnections(server: Server, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const count = await new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    if (count === 0) return;
+    if (Date.now() > until) throw new Error(`the server still holds ${count} connection(s) after ${timeoutMs} ms`);
+    await sleep(20);
+  }
 }
