@@ -14,7 +14,8 @@
 // - Limits as node:http's: a head over 16 KiB is a 431; headersTimeout from the request's first byte to the end of
 //   its head and requestTimeout to the end of its body are a 408; an idle keep-alive connection is closed after
 //   keepAliveTimeout. One interval per server checks them (node's connectionsCheckingInterval): no timer per
-//   request.
+//   request. No clock runs while answers are still being written to a client that reads slowly. A connection this
+//   server ends lingers, dropping what the client still sends, until the client ends its side or keepAliveTimeout.
 // - A body over `bodyBytes` is not read: the routes see its declared length (readBody answers 413), and the
 //   connection is closed after the answer, as with everything left unread.
 // - Duplicate headers are merged as node:http merges them (the first kept for content-type, host, user-agent…; a
