@@ -14,12 +14,14 @@
 // - Limits as node:http's: a head over 16 KiB is a 431; headersTimeout from the request's first byte to the end of
 //   its head and requestTimeout to the end of its body are a 408; an idle keep-alive connection is closed after
 //   keepAliveTimeout. One interval per server checks them (node's connectionsCheckingInterval): no timer per
-//   request.
+//   request. No clock runs while answers are still being written to a client that reads slowly. A connection this
+//   server ends lingers, dropping what the client still sends, until the client ends its side or keepAliveTimeout.
 // - A body over `bodyBytes` is not read: the routes see its declared length (readBody answers 413), and the
 //   connection is closed after the answer, as with everything left unread.
 // - Duplicate headers are merged as node:http merges them (the first kept for content-type, host, user-agent…; a
 //   list for set-cookie; "; " for cookie; ", " otherwise), so the routes see what they saw before.
-import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { BAD_VALUE, hasBareLf, parseHead, quote, Refusal, TOKEN, type Head } from './http1-head.js';
 import { Server, type Socket } from 'node:net';
 import { reply as jsonReply, type Reply, type ServeRequest } from './http.js';
 
@@ -41,128 +43,12 @@ export type Http1Handler = (req: ServeRequest) => Promise<Reply>;
 /** Told of a rejected handler, a reply that cannot be written, or a fault of this server's own; the client gets a 500. */
 export type Http1Fault = (err: unknown, req: Pick<ServeRequest, 'method' | 'url' | 'headers'> | null) => void;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const TARGET = /^[\x21-\x7e]+$/;
-/** A header value as received: no control characters but tab (obs-text, 0x80–0xFF, is allowed, as by node:http). */
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** A header value we write: visible ASCII, space and tab. */
 const BAD_OUT_VALUE = /[^\t\x20-\x7e]/;
-const DIGITS = /^\d{1,15}$/;
-/** What node:http keeps the first of when a request repeats it. */
-const FIRST_ONLY = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since',
-  'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
-]);
 /** Pipelined bytes kept while a request is answered; past this the socket stops reading until the answer is out. */
 const PIPELINE_BYTES = 64 * 1024;
 /** A chunk-size line (with its extensions), at most. */
 const CHUNK_LINE_BYTES = 4096;
-
-/** A request the connection cannot read, answered with `status` and `message` and then closed. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-interface Head {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  /** Content-Length, or -1 for chunked. */
-  length: number;
-  keepAlive: boolean;
-  /** HTTP/1.0 with `Connection: keep-alive`: the answer says so. */
-  http10KeepAlive: boolean;
-  expectContinue: boolean;
-}
-
-/** The request line and headers (latin1 text, without the final CRLF CRLF), checked. */
-export function parseHead(text: string): Head {
-  const lines = text.split('\r\n');
-  const first = lines[0];
-  const sp1 = first.indexOf(' ');
-  const sp2 = first.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 <= sp1 + 1 || first.indexOf(' ', sp2 + 1) !== -1) throw new Refusal(400, `the request line ${quote(first)} is not METHOD TARGET HTTP/1.1`);
-  const method = first.slice(0, sp1);
-  const url = first.slice(sp1 + 1, sp2);
-  const version = first.slice(sp2 + 1);
-  if (!TOKEN.test(method)) throw new Refusal(400, `the method ${quote(method)} is not a token`);
-  if (!TARGET.test(url)) throw new Refusal(400, `the request target ${quote(url)} has characters a URL cannot have; percent-encode them`);
-  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
-    if (/^HTTP\/\d\.\d$/.test(version)) throw new Refusal(505, `${version} is not served here; speak HTTP/1.1`);
-    throw new Refusal(400, `the request line ${quote(first)} does not end in HTTP/1.1`);
-  }
-  const headers: IncomingHttpHeaders = {};
-  let contentLength: string | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      const folded = line.length > 0 && (line[0] === ' ' || line[0] === '\t');
-      throw new Refusal(400, folded ? `header line ${i} is folded onto the line before it; send each header on one line` : `header line ${i} ${quote(line)} is not NAME: VALUE`);
-    }
-    const name = line.slice(0, colon).toLowerCase();
-    if (!TOKEN.test(name)) throw new Refusal(400, `header line ${i}: ${quote(line.slice(0, colon))} is not a header name`);
-    const value = trimValue(line, colon + 1);
-    if (BAD_VALUE.test(value)) throw new Refusal(400, `header ${name} has a control character in its value`);
-    if (name === 'content-length') {
-      if (contentLength !== undefined && contentLength !== value) throw new Refusal(400, 'the request has two different Content-Length headers');
-      contentLength = value;
-    } else if (name === 'host' && headers.host !== undefined) throw new Refusal(400, 'the request has two Host headers');
-    addHeader(headers, name, value);
-  }
-  return finishHead(method, url, version === 'HTTP/1.0', headers, contentLength);
-}
-
-function finishHead(method: string, url: string, http10: boolean, headers: IncomingHttpHeaders, contentLength: string | undefined): Head {
-  if (!http10 && headers.host === undefined) throw new Refusal(400, 'an HTTP/1.1 request needs a Host header');
-  const te = headers['transfer-encoding'];
-  let length = 0;
-  if (te !== undefined) {
-    if (contentLength !== undefined) throw new Refusal(400, 'the request has both Transfer-Encoding and Content-Length; send one');
-    if (te.toLowerCase() !== 'chunked') throw new Refusal(501, `Transfer-Encoding ${quote(te)} is not supported; send the body with Content-Length, or chunked alone`);
-    length = -1;
-  } else if (contentLength !== undefined) {
-    if (!DIGITS.test(contentLength)) throw new Refusal(400, `Content-Length ${quote(contentLength)} is not a number of bytes`);
-    length = Number(contentLength);
-  }
-  const connection = headers.connection?.toLowerCase();
-  const close = connection !== undefined && hasToken(connection, 'close');
-  const http10KeepAlive = http10 && !close && connection !== undefined && hasToken(connection, 'keep-alive');
-  const expect = headers.expect?.toLowerCase();
-  if (expect !== undefined && expect !== '100-continue') throw new Refusal(417, `Expect: ${quote(headers.expect as string)} cannot be met; send no Expect header`);
-  return { method, url, headers, length, keepAlive: http10 ? http10KeepAlive : !close, http10KeepAlive, expectContinue: expect === '100-continue' };
-}
-
-function hasToken(list: string, token: string): boolean {
-  if (list === token) return true;
-  for (const part of list.split(',')) if (part.trim() === token) return true;
-  return false;
-}
-
-/** The value after the colon, without the spaces and tabs around it (only those: RFC 9110's OWS). */
-function trimValue(line: string, from: number): string {
-  let start = from;
-  let end = line.length;
-  while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++;
-  while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
-  return line.slice(start, end);
-}
-
-function addHeader(headers: IncomingHttpHeaders, name: string, value: string): void {
-  const before = headers[name];
-  if (before === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-  else if (name === 'set-cookie') (before as string[]).push(value);
-  else if (!FIRST_ONLY.has(name)) headers[name] = `${before as string}${name === 'cookie' ? '; ' : ', '}${value}`;
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
-}
 
 /** What a connection is doing, for the timeouts. */
 const enum Phase {
@@ -292,18 +178,20 @@ class Connection {
 
   check(now: number): void {
     const o = this.server.options;
+    // While answers are still being written to a client that reads them slowly, the connection is not idle, and what
+    // it sent meanwhile waits unread in the inbox, not stalled: the clocks start when the writing is done (node:http
+    // starts keepAliveTimeout when an answer is written, too).
+    if (this.phase !== Phase.Closed && (this.socket.writableLength > 0 || this.inboxBytes > 0)) {
+      this.since = now;
+      return;
+    }
     if (this.phase === Phase.Idle && now - this.since > (this.fresh ? o.headersTimeoutMs : o.keepAliveTimeoutMs)) this.close();
     else if (this.phase === Phase.Head && now - this.since > o.headersTimeoutMs) this.refuse(408, 'the request head did not arrive in time');
     else if (this.phase === Phase.Body && now - this.since > o.requestTimeoutMs) this.refuse(408, 'the request body did not arrive in time');
-    // Our side ended, the client's not: not forever (a client that never closes would hold the socket).
-    else if (this.phase === Phase.Closed && !this.socket.destroyed && now - this.since > o.keepAliveTimeoutMs) this.socket.destroy();
-  }
-
-  /** The last answer is on its way: end our side, and give the client keepAliveTimeout to end its own. */
-  private shut(text: string): void {
-    this.phase = Phase.Closed;
-    this.since = Date.now();
-    this.server.send(this.socket, text, true);
+    // Ended on our side and the answer handed to the kernel: what the client still sends is read and dropped (a reset
+    // now could destroy the answer before the client reads it) until it ends its side too, or keepAliveTimeout
+    // passes and the socket is let go (with allowHalfOpen, a client that never ends its side would hold it forever).
+    else if (this.phase === Phase.Closed && this.socket.writableFinished && now - this.since > o.keepAliveTimeoutMs) this.socket.destroy();
   }
 
   private received(chunk: Buffer): void {
@@ -320,8 +208,16 @@ class Connection {
 
   private clientEnded(): void {
     this.ended = true;
-    if (this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) this.shut('');
-    else if (this.phase === Phase.Head || this.phase === Phase.Body) this.close();
+    // A request cut short by the FIN can never be read: the connection ends, after the answers before it (still in
+    // the server's outbox).
+    if ((this.phase === Phase.Idle && this.buffered === null && this.inboxBytes === 0) || this.phase === Phase.Head || this.phase === Phase.Body) this.endAfterAnswers();
+  }
+
+  private endAfterAnswers(): void {
+    this.phase = Phase.Closed;
+    this.since = Date.now();
+    this.buffered = null;
+    this.server.send(this.socket, '', true);
   }
 
   /** Reads what is buffered: heads, bodies, and the requests they make, until it needs more bytes or a route is answering. */
@@ -330,11 +226,14 @@ class Connection {
       while (this.phase !== Phase.Busy && this.phase !== Phase.Closed && !this.socket.writableNeedDrain) {
         if (this.inboxBytes > 0) this.takeInbox();
         if (this.buffered === null) {
-          if (this.ended && this.phase === Phase.Idle) this.shut('');
+          if (this.ended && this.phase === Phase.Idle) this.endAfterAnswers();
           return;
         }
-        if (this.head === null && !this.readHead()) return;
-        if (!this.readBody()) return;
+        if ((this.head === null && !this.readHead()) || !this.readBody()) {
+          // After the client's FIN the rest of this request can never come.
+          if (this.ended) this.endAfterAnswers();
+          return;
+        }
         this.dispatch();
       }
     } catch (err) {
@@ -355,17 +254,24 @@ class Connection {
   /** The head, when all of it is here; false while it is not. */
   private readHead(): boolean {
     let buf = this.buffered as Buffer;
+    // Empty lines before a request line are ignored (RFC 9112 2.2): some clients send CRLF after a body. They do not
+    // start a request: the connection stays idle (keepAliveTimeout), not a stalled head (a 408 at headersTimeout).
+    let skip = 0;
+    while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
+    if (skip > 0) {
+      const rest = this.consume(skip);
+      if (rest === null) return false;
+      buf = rest;
+    }
     if (this.phase === Phase.Idle) {
       this.phase = Phase.Head;
       this.since = Date.now();
     }
-    // Empty lines before a request line are ignored (RFC 9112 2.2): some clients send CRLF after a body.
-    let skip = 0;
-    while (skip + 1 < buf.length && buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
-    if (skip > 0) buf = this.consume(skip) ?? Buffer.alloc(0);
     const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
     if (end === -1) {
       if (buf.length > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
+      // A head whose lines end in bare LFs has no CRLF CRLF to wait for: refused now, not with a 408 at headersTimeout.
+      if (hasBareLf(buf)) throw new Refusal(400, 'a line of the request head ends in a bare LF; end each line with CRLF');
       return false;
     }
     if (end > this.server.maxHeaderBytes) throw new Refusal(431, `the request head is over ${this.server.maxHeaderBytes} bytes`);
@@ -474,7 +380,9 @@ class Connection {
 
   private answer(head: Head, reply: Reply): void {
     if (this.phase === Phase.Closed) return;
-    const close = !head.keepAlive || this.unread || this.ended;
+    // After the client's FIN, the connection ends with the answer to the last request it sent (pipelined ones are
+    // answered first).
+    const close = !head.keepAlive || this.unread || (this.ended && this.buffered === null && this.inboxBytes === 0);
     let text: string;
     let shut: boolean;
     try {
@@ -484,11 +392,12 @@ class Connection {
       this.server.onError(err, head);
       ({ text, shut } = writeReply(jsonReply(500, { error: 'internal error' }), head, close, this.server.keepAliveTail));
     }
+    this.server.send(this.socket, text, shut);
     if (shut) {
-      this.shut(text);
+      this.phase = Phase.Closed;
+      this.since = Date.now();
       return;
     }
-    this.server.send(this.socket, text, false);
     this.phase = Phase.Idle;
     this.fresh = false;
     this.since = Date.now();
@@ -498,11 +407,13 @@ class Connection {
   /** Answers a request the connection cannot read, and closes it. */
   private refuse(status: number, message: string): void {
     if (this.phase === Phase.Closed) return;
+    this.phase = Phase.Closed;
+    this.since = Date.now();
     this.buffered = null;
     const body = `${message}\n`;
     const length = Buffer.byteLength(body);
     // Through the outbox, after any answer to a request before it that is still there.
-    this.shut(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`);
+    this.server.send(this.socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`, true);
   }
 
   private close(): void {
