@@ -438,8 +438,13 @@ async function main() {
     }
     mem.loaded = memory(bramble.child.pid);
     if (byKey.d) byKey.d.rss = byKey.d.pids().map((pid) => memory(pid).rss);
+    // The paced client warms up too (its first half-second is its own JIT, not the server), and measures (a) at the
+    // same rate: the floor of what it can show on this machine.
     const rate = Math.round(median(runs.b).rps / 2);
+    await pacedLoad(byKey.b.url, body, rate, settings.warmup);
     half = { rate, ...(await pacedLoad(byKey.b.url, body, rate, settings.duration)) };
+    await pacedLoad(byKey.a.url, body, rate, settings.warmup);
+    half.floor = await pacedLoad(byKey.a.url, body, rate, settings.duration);
     mem.end = memory(bramble.child.pid);
   } finally {
     for (const k of cases) await stopServer(k.server);
@@ -473,7 +478,10 @@ async function main() {
     ['(a) bare node:http, parses the body, constant answer', a, '1.00× a', ''],
     ['(b) bramble serve, churn 200 trees, /prod/invocations', b, `${(b.rps / a.rps).toFixed(2)}× a`, `${mem.loaded.rss.toFixed(0)} MB`],
   ];
-  if (half) rows.push([`(b) at half its max: ${half.rate} req/s (paced, open loop)`, half, `${(half.rps / a.rps).toFixed(2)}× a`, `${mem.end.rss.toFixed(0)} MB`]);
+  if (half) {
+    rows.push([`(b) at half its max: ${half.rate} req/s (paced, open loop)`, half, `${(half.rps / a.rps).toFixed(2)}× a`, `${mem.end.rss.toFixed(0)} MB`]);
+    rows.push([`(a) at the same rate (the paced client's floor)`, half.floor, '', '']);
+  }
   if (bNode) rows.push([`(b') the same, listen.http: node (node:http)`, bNode, `${(bNode.rps / a.rps).toFixed(2)}× a, b = ${(b.rps / bNode.rps).toFixed(2)}× b'`, '']);
   if (d) rows.push([`(d) bramble serve, workers: ${workers}`, d, `${(d.rps / a.rps).toFixed(2)}× a, ${(d.rps / b.rps).toFixed(2)}× b`, `${d.rss.map((r) => r.toFixed(0)).join(' + ')} MB`]);
   if (c) rows.push(['(c) Flask + scikit-learn, 200 trees, 1 worker', c, `b = ${(b.rps / c.rps).toFixed(1)}× c`, '']);
@@ -497,7 +505,7 @@ async function main() {
   const targets = [
     ['(b) ≥ 0.7× the throughput of (a)', `${(b.rps / a.rps).toFixed(2)}×`, b.rps >= 0.7 * a.rps],
     [`(d) workers: ${workers} ≥ 1.6× the throughput of (b)`, d ? `${(d.rps / b.rps).toFixed(2)}×` : 'not measured', d ? d.rps >= 1.6 * b.rps : null],
-    ['(b) p99 ≤ 5 ms at half its max throughput', half ? `${ms(half.p99)} ms` : 'not measured', half ? half.p99 <= 5 : null],
+    ['(b) p99 ≤ 5 ms at half its max throughput', half ? `${ms(half.p99)} ms ((a) at the same rate: ${ms(half.floor.p99)} ms)` : 'not measured', half ? half.p99 <= 5 : null],
     ['(b) ≥ 20× the throughput of (c)', c ? `${(b.rps / c.rps).toFixed(1)}×` : 'not measured', c ? b.rps >= 20 * c.rps : null],
     ['RSS with three environments loaded ≤ 150 MB', `${rss.toFixed(0)} MB (peak VmHWM ${hwm.toFixed(0)} MB)`, rss <= 150],
   ];
