@@ -14,8 +14,9 @@
 // - Limits as node:http's: a head over 16 KiB is a 431; headersTimeout from the request's first byte to the end of
 //   its head and requestTimeout to the end of its body are a 408; an idle keep-alive connection is closed after
 //   keepAliveTimeout. One interval per server checks them (node's connectionsCheckingInterval): no timer per
-//   request. No clock runs while answers are still being written to a client that reads slowly. A connection this
-//   server ends lingers, dropping what the client still sends, until the client ends its side or keepAliveTimeout.
+//   request. They run on performance.now(), which a changed wall clock (or a test's faked Date) cannot move. No
+//   clock runs while answers are still being written to a client that reads slowly. A connection this server ends
+//   lingers, dropping what the client still sends, until the client ends its side or keepAliveTimeout.
 // - A body over `bodyBytes` is not read: the routes see its declared length (readBody answers 413), and the
 //   connection is closed after the answer, as with everything left unread.
 // - Duplicate headers are merged as node:http merges them (the first kept for content-type, host, user-agent…; a
@@ -131,7 +132,7 @@ export class Http1Server extends Server {
   }
 
   private check(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const c of this.open) c.check(now);
   }
 }
@@ -164,7 +165,7 @@ class Connection {
     private readonly server: Http1Server,
     readonly socket: Socket,
   ) {
-    this.since = Date.now();
+    this.since = performance.now();
     this.remoteAddress = socket.remoteAddress ?? '';
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('end', () => this.clientEnded());
@@ -215,7 +216,7 @@ class Connection {
 
   private endAfterAnswers(): void {
     this.phase = Phase.Closed;
-    this.since = Date.now();
+    this.since = performance.now();
     this.buffered = null;
     this.server.send(this.socket, '', true);
   }
@@ -265,7 +266,7 @@ class Connection {
     }
     if (this.phase === Phase.Idle) {
       this.phase = Phase.Head;
-      this.since = Date.now();
+      this.since = performance.now();
     }
     const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
     if (end === -1) {
@@ -395,12 +396,12 @@ class Connection {
     this.server.send(this.socket, text, shut);
     if (shut) {
       this.phase = Phase.Closed;
-      this.since = Date.now();
+      this.since = performance.now();
       return;
     }
     this.phase = Phase.Idle;
     this.fresh = false;
-    this.since = Date.now();
+    this.since = performance.now();
     this.pump();
   }
 
@@ -408,7 +409,7 @@ class Connection {
   private refuse(status: number, message: string): void {
     if (this.phase === Phase.Closed) return;
     this.phase = Phase.Closed;
-    this.since = Date.now();
+    this.since = performance.now();
     this.buffered = null;
     const body = `${message}\n`;
     const length = Buffer.byteLength(body);
