@@ -21,10 +21,12 @@
 //   connection is closed after the answer, as with everything left unread.
 // - Duplicate headers are merged as node:http merges them (the first kept for content-type, host, user-agent…; a
 //   list for set-cookie; "; " for cookie; ", " otherwise), so the routes see what they saw before.
+// - Answers are written at the end of the event loop's turn, all of the turn's together (send, flush): on these
+//   virtual machines waking the client on the other core was most of what a write cost.
 import { STATUS_CODES } from 'node:http';
-import { BAD_VALUE, hasBareLf, parseHead, quote, Refusal, TOKEN, type Head } from './http1-head.js';
 import { Server, type Socket } from 'node:net';
 import { reply as jsonReply, type Reply, type ServeRequest } from './http.js';
+import { BAD_VALUE, hasBareLf, parseHead, quote, Refusal, TOKEN, type Head } from './http1-head.js';
 
 export interface Http1Options {
   requestTimeoutMs: number;
