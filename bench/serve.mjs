@@ -10,7 +10,9 @@
 // Options: --tool wrk|autocannon, --duration S (10), --warmup S (3), --connections N (10), --rounds N (3),
 //          --model FILE (a model.json to serve instead of training the template), --cpu-prof DIR (profile (b)),
 //          --workers N (2; (d): the same server with serve.json `workers: N`; 1 skips it),
-//          --no-node-http (skips (b'): (b) with serve.json listen.http "node", node:http in front of the routes).
+//          --no-node-http (skips (b'): (b) with serve.json listen.http "node", node:http in front of the routes),
+//          --pipeline N (1: wrk sends N requests a write on each connection, a cheap client; the paced run is
+//          unchanged).
 // (b) runs with `workers: 1` (one process). Each measured run also gives the server's CPU time per request, from
 // /proc (the primary and its workers summed for (d)): on two cores shared with the load generator, req/s says as
 // much about the client as about the server.
@@ -39,6 +41,7 @@ const settings = {
   warmup: Number(option('--warmup', '3')),
   connections: Number(option('--connections', '10')),
   rounds: Number(option('--rounds', '3')),
+  pipeline: Number(option('--pipeline', '1')),
 };
 
 /** The run with the median throughput (the lower middle one of an even count). */
@@ -363,7 +366,7 @@ async function main() {
   const autocannon = tool === 'autocannon' ? (await import('autocannon')).default : null;
   process.stdout.write(
     `${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start; load from ${tool}, ` +
-      `1 thread, ${settings.connections} connections, ${settings.warmup} s warm-up each, then ${settings.rounds} rounds of ${settings.duration} s on each server in turn; medians.\n`,
+      `1 thread, ${settings.connections} connections${settings.pipeline > 1 ? `, ${settings.pipeline} requests pipelined a write` : ''}, ${settings.warmup} s warm-up each, then ${settings.rounds} rounds of ${settings.duration} s on each server in turn; medians.\n`,
   );
 
   const work = mkdtempSync(join(tmpdir(), 'bramble-bench-serve-'));
@@ -379,6 +382,12 @@ async function main() {
   const body = JSON.stringify({ dataframe_records: [artifact.samples.rows[0]] });
   const script = join(work, 'post.lua');
   writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+  if (settings.pipeline > 1) {
+    // --pipeline N: each write carries N requests (wrk's request() returning them joined), so the client's CPU a
+    // request falls to a few µs and the cores are left to the servers: what (d) can do when the client is cheap.
+    const one = `wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, ${JSON.stringify(body)})`;
+    writeFileSync(script, `init = function(args)\n  local r = {}\n  for i = 1, ${settings.pipeline} do r[i] = ${one} end\n  req = table.concat(r)\nend\nrequest = function() return req end\n`);
+  }
   const load = (url, seconds) => (tool === 'wrk' ? wrkLoad(url, script, seconds) : autocannonLoad(autocannon, url, body, seconds));
   const measure = async (url) => {
     await load(url, settings.warmup);
