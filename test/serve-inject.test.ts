@@ -107,6 +107,8 @@ describe('buildServer, by injection', () => {
       ['as-sent', '{ "dataframe_records" :\n [ {"a": 9, "b": 1.0} ]\n}', '"inputs":[ {"a": 9, "b": 1.0} ],'],
       ['with-params', '{"instances": [ {"a": 0, "b": 12} ], "params": {}}', '"inputs":[{"a":0,"b":12}],'],
       ['split', '{"dataframe_split": {"columns": ["a", "b"], "data": [[9, 1]]}}', '"inputs":[{"a":9,"b":1}],'],
+      // The key twice: JSON.parse keeps the last, so the text from the first [ to the last ] is not the records.
+      ['twice', '{"instances": [{"a": 0, "b": 12}], "instances": [{"a": 9, "b": 1}]}', '"inputs":[{"a":9,"b":1}],'],
     ];
     for (const [id, body] of cases) {
       const answer = await server.inject({ method: 'POST', url: '/prod/invocations', headers: { 'x-request-id': id, 'content-type': 'application/json' }, body });

@@ -150,8 +150,27 @@ export function mlflowRecords(body: string, contentType: string, model: ServedMo
     return { records: Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map(([name, values]) => [name, (values as unknown[])[i]]))) };
   }
   if (!Array.isArray(value)) throw new InputError(`${keys[0]} must be an array of records`);
-  // The body's one key holds an array: its text runs from the body's first [ (a key has none) to its last ].
-  return given.length === 1 ? { records: value, text: body.slice(body.indexOf('['), body.lastIndexOf(']') + 1) } : { records: value };
+  // The body's one key holds an array: its text starts at the body's first [ (a key has none) and ends where that
+  // [ closes. That must be the body's last ], or the key was given twice ({"instances": [1], "instances": [2]}, which
+  // JSON.parse reads as its last) and the text is not the records.
+  if (given.length !== 1) return { records: value };
+  const start = body.indexOf('[');
+  const end = closingBracket(body, start);
+  return end === body.lastIndexOf(']') ? { records: value, text: body.slice(start, end + 1) } : { records: value };
+}
+
+/** Where the array opened at `start` closes, skipping brackets inside strings; -1 if it does not. */
+function closingBracket(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string: to its closing quote, past escaped characters.
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+    } else if (c === 91 || c === 123) depth++;
+    else if ((c === 93 || c === 125) && --depth === 0) return i;
+  }
+  return -1;
 }
 
 /** OIP v2 tensors, one per column ([n] or [n, 1]), as records. */
