@@ -2,7 +2,7 @@
 // `listen.http: "node"`. It reads requests into the ServeRequest the routes take and writes their Reply.
 //
 // Decisions:
-// - Why not node:http: on these machines it costs ~25 µs of CPU a request before any route runs (IncomingMessage
+// - Why not node:http: on these machines it costs ~25 µs of CPU a request before a route runs (IncomingMessage
 //   and ServerResponse streams, a cork and a two-buffer writev per answer); this server costs about half that
 //   (bench/serve.mjs: 79,000 against 41,000 requests/s answering the same constant). The answer is written with
 //   one write() of one string.
@@ -429,7 +429,7 @@ class Connection {
     this.buffered = null;
     const body = `${message}\n`;
     const length = Buffer.byteLength(body);
-    // Through the outbox, after any answer to a request before it that is still there.
+    // Through the outbox, after the answers to earlier requests that are still there.
     this.server.send(this.socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`, true);
   }
 
