@@ -103,7 +103,8 @@ export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main:
 function whole(telemetry: ServeTelemetry, model: ServedModel, role: Role, q: Routed, records: unknown[], where: (i: number) => string, text: string | undefined): Scored {
   const p = model.predict(records, where);
   const answered = { env: q.env, model, id: q.id, records, labels: p.predictions, probabilities: p.probabilities, started: q.started, role };
-  const inputs = text === undefined ? telemetry.predicted(answered) : telemetry.predicted(answered, text);
+  // Without the text as sent, predicted's default serialises the records.
+  const inputs = telemetry.predicted(answered, text);
   return { predictions: p.predictions, probabilities: p.probabilities, model, role, headers: answerHeaders(model, role), inputs };
 }
 

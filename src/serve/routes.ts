@@ -116,7 +116,6 @@ function v2Route(ctx: RouteContext, match: RegExpExecArray, q: Asked): Reply | P
   return withBody(ctx, q.req, (body) => v2Infer(ctx, q, body));
 }
 
-
 /** v2 inference, once the body is here. */
 function v2Infer(ctx: RouteContext, q: Asked, body: string): Reply {
   const m = q.model;
