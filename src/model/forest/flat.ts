@@ -293,6 +293,19 @@ function predictorFactory(forest: FlatForest): Predictor {
       }
       const values = x as ArrayLike<number>;
       for (let g = 0; g < GROUPS; g++) walkGroup(values, g * LANES, GROUP_DEPTH[g]);
+      // Two classes (the common case) in one pass over the leaves: each sum adds the same values in the same order.
+      if (WIDTH === 2) {
+        let s0 = 0;
+        let s1 = 0;
+        for (let t = 0; t < TREES; t++) {
+          const at = LEAVES[t] << 1;
+          s0 += VALUE[at];
+          s1 += VALUE[at + 1];
+        }
+        out[outAt] = s0 * SCALE;
+        out[outAt + 1] = s1 * SCALE;
+        return;
+      }
       for (let c = 0; c < WIDTH; c++) {
         let sum = 0;
         for (let t = 0; t < TREES; t++) sum += VALUE[LEAVES[t] * WIDTH + c];
