@@ -231,6 +231,63 @@ describe('the queue bound', () => {
   });
 });
 
+describe('the encoded queue (line-queue.ts)', () => {
+  it('writes the bytes of each line as UTF-8 encodes it: text of every width, a lone surrogate, and a line past the first buffer', async () => {
+    const dir = tempDir();
+    const log = openLog({ dir, maxBytes: 64 << 20, files: 2 });
+    // appendLine takes the text as given, so a lone surrogate reaches the encoder (JSON.stringify would escape it).
+    const lines = ['{"a":"ascii"}', '{"b":"ünïcödé ✓"}', '{"c":"😀 two units, four bytes"}', '{"d":"\ud800 alone"}', `{"e":"${'é'.repeat(40_000)}"}`, `{"f":"${'z'.repeat(70_000)}"}`, '{"g":"after"}'];
+    for (const line of lines) expect(log.appendLine(line)).toBe(true);
+    const expected = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+    expect(log.stats().queuedBytes).toBe(expected.length);
+    await log.flush();
+    expect(readFileSync(join(dir, PREDICTION_LOG.file)).equals(expected)).toBe(true);
+    expect(log.stats()).toMatchObject({ written: lines.length, queuedBytes: 0, dropped: 0 });
+  });
+
+  it('refuses a line by its UTF-8 size: three-byte characters that fit as text do not fit as bytes', async () => {
+    const dir = tempDir();
+    const log = openLog({ dir, maxBytes: 1 << 20, files: 2, maxQueueBytes: 100 });
+    // 40 units, 120 bytes: under the bound as text, over it as UTF-8.
+    expect(log.appendLine('✓'.repeat(40))).toBe(false);
+    expect(log.appendLine('x'.repeat(99))).toBe(true);
+    expect(log.appendLine('y')).toBe(false);
+    expect(log.stats()).toMatchObject({ queuedBytes: 100, dropped: 2 });
+    await log.flush();
+    expect(readFileSync(join(dir, PREDICTION_LOG.file), 'utf8')).toBe(`${'x'.repeat(99)}\n`);
+  });
+
+  it('reuses a written batch\'s buffer without mixing batches: five flushes of different lengths, every line whole', async () => {
+    const dir = tempDir();
+    const log = openLog({ dir, maxBytes: 64 << 20, files: 2 });
+    const all: unknown[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      // Long then short: a later, shorter batch lands in a buffer that held longer lines.
+      const n = [3000, 10, 700, 1, 2000][batch];
+      for (let i = 0; i < n; i++) {
+        const record = { batch, i, pad: 'p'.repeat((i * 37) % 300) };
+        all.push(record);
+        log.append(record);
+      }
+      await log.flush();
+    }
+    expect(readLines(join(dir, PREDICTION_LOG.file))).toEqual(all);
+  });
+
+  it('rotates by bytes, not units: multi-byte lines fill a file at their encoded size', async () => {
+    const dir = tempDir();
+    const log = openLog({ dir, maxBytes: 1000, files: 3 });
+    // Two quotes and 98 three-byte characters, 297 bytes with the line feed (98 as text): three fit in 1,000 bytes.
+    const line = `"${'€'.repeat(98)}"`;
+    const size = Buffer.byteLength(line) + 1;
+    expect(size).toBe(297);
+    for (let i = 0; i < 4; i++) log.appendLine(line);
+    await log.flush();
+    expect(statSync(join(dir, PREDICTION_LOG.rotated(1))).size).toBe(3 * size);
+    expect(statSync(join(dir, PREDICTION_LOG.file)).size).toBe(size);
+  });
+});
+
 describe('faults', () => {
   it('keeps going when its folder cannot be made (ENOTDIR, even as root), reports once, and marks the gap on recovery', async () => {
     const root = tempDir();

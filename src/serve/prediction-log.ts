@@ -17,6 +17,7 @@ import { appendFile, mkdir, open, readdir, rename, rm, stat, truncate } from 'no
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { errorClass } from '../errors.js';
+import { LineQueue, lineBytes, withFirstLine, type LineBatch } from './line-queue.js';
 
 /** The log's file names, shared with the server and the monitoring job. */
 export const PREDICTION_LOG = {
@@ -101,6 +102,7 @@ export function appendRecord(sink: PredictionSink, record: object, unserialisabl
 /** Options that cannot work; thrown by the constructor only, never by `append`. */
 export class PredictionLogError extends errorClass('E_PREDICTION_LOG') {}
 
+const NEWLINE = Buffer.from('\n');
 const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_FLUSH_MS = 50;
 const DEFAULT_RETRY_MS = 1000;
@@ -123,9 +125,9 @@ export class PredictionLog implements PredictionSink {
   private readonly onFault: ((message: string) => void) | undefined;
   private readonly now: () => number;
 
-  // The queue: lines without their '\n', and each one's size in bytes with it.
-  private lines: string[] = [];
-  private sizes: number[] = [];
+  // The queue: lines already encoded, each with its '\n' (line-queue.ts).
+  private readonly queue = new LineQueue();
+  /** Bytes queued or being written, of records only (a fault line is not counted). */
   private queuedBytes = 0;
 
   private written = 0;
@@ -193,13 +195,11 @@ export class PredictionLog implements PredictionSink {
       this.drop(1);
       return false;
     }
-    const bytes = Buffer.byteLength(line) + 1;
-    if (this.queuedBytes + bytes > this.maxQueueBytes) {
+    const bytes = this.queue.push(line, this.maxQueueBytes - this.queuedBytes);
+    if (bytes < 0) {
       this.drop(1);
       return false;
     }
-    this.lines.push(line);
-    this.sizes.push(bytes);
     this.queuedBytes += bytes;
     if (this.timer === null) this.schedule();
     return true;
@@ -256,11 +256,9 @@ export class PredictionLog implements PredictionSink {
   };
 
   private async drain(): Promise<void> {
-    if (this.lines.length === 0 && this.fault === null) return;
-    let lines = this.lines;
-    let sizes = this.sizes;
-    this.lines = [];
-    this.sizes = [];
+    if (this.queue.count === 0 && this.fault === null) return;
+    const taken = this.queue.take();
+    let batch = taken;
     const fault = this.fault;
     let faultDropped = 0;
     // Items before `first` are not records: the fault line, written ahead of the batch when writing resumes.
@@ -276,47 +274,47 @@ export class PredictionLog implements PredictionSink {
           dropped: faultDropped,
           error: fault.error,
         });
-        lines = [line, ...lines];
-        sizes = [Buffer.byteLength(line) + 1, ...sizes];
+        batch = withFirstLine(batch, line);
         first = 1;
         done = 1;
       }
       await this.prepare();
       let start = 0;
       let chunkBytes = this.needsNewline ? 1 : 0;
-      for (let k = 0; k < lines.length; k++) {
+      const count = batch.ends.length;
+      for (let k = 0; k < count; k++) {
         // Rotate between lines, never inside one; a line longer than maxBytes gets a file of its own.
-        if (this.size + chunkBytes > 0 && this.size + chunkBytes + sizes[k] > this.maxBytes) {
-          if (k > start) done = await this.writeLines(lines, sizes, start, k, first);
+        const size = lineBytes(batch, k);
+        if (this.size + chunkBytes > 0 && this.size + chunkBytes + size > this.maxBytes) {
+          if (k > start) done = await this.writeLines(batch, start, k, first);
           await this.rotate();
           start = k;
           chunkBytes = 0;
         }
-        chunkBytes += sizes[k];
+        chunkBytes += size;
       }
-      if (lines.length > start) done = await this.writeLines(lines, sizes, start, lines.length, first);
+      if (count > start) done = await this.writeLines(batch, start, count, first);
       if (fault !== null) this.recover(fault, faultDropped);
     } catch (err) {
       let lostBytes = 0;
-      for (let k = done; k < lines.length; k++) lostBytes += sizes[k];
+      for (let k = done; k < batch.ends.length; k++) lostBytes += lineBytes(batch, k);
       this.queuedBytes -= lostBytes;
-      this.fail(err, lines.length - done);
+      this.fail(err, batch.ends.length - done);
     }
-    if (this.lines.length > 0 || this.fault !== null) this.schedule();
+    this.queue.release(taken);
+    if (this.queue.count > 0 || this.fault !== null) this.schedule();
   }
 
   /** Appends lines[start, end) in one write; returns `end`. Counts the records among them and frees their queue bytes. */
-  private async writeLines(lines: readonly string[], sizes: readonly number[], start: number, end: number, first: number): Promise<number> {
-    let text = this.needsNewline ? '\n' : '';
-    let bytes = text.length;
-    let recordBytes = 0;
-    for (let k = start; k < end; k++) {
-      text += lines[k];
-      text += '\n';
-      bytes += sizes[k];
-      if (k >= first) recordBytes += sizes[k];
-    }
-    await appendFile(this.path, text, 'utf8');
+  private async writeLines(batch: LineBatch, start: number, end: number, first: number): Promise<number> {
+    const from = start === 0 ? 0 : batch.ends[start - 1];
+    const lines = batch.buf.subarray(from, batch.ends[end - 1]);
+    // Lines before `first` are not records: the fault line.
+    let recordBytes = lines.length;
+    for (let k = start; k < Math.min(first, end); k++) recordBytes -= lineBytes(batch, k);
+    const data = this.needsNewline ? Buffer.concat([NEWLINE, lines]) : lines;
+    const bytes = data.length;
+    await appendFile(this.path, data);
     this.size += bytes;
     this.needsNewline = false;
     this.written += end - Math.max(start, first);
