@@ -11,9 +11,9 @@
 // - A request whose rows split across main and canary is answered row by row in order from both; when their
 //   classes differ (the probabilities would not line up) the whole request follows its first row's key. Each part
 //   is logged as its own line (same request id) naming its version and role.
-// - The shadow scores every request after its answer is written (setImmediate runs after the reply's promise
-//   callbacks), and its line is logged with role "shadow"; its answer never reaches the client. Rows the shadow
-//   refuses (a changed signature) are counted, not logged.
+// - The shadow scores every request after its answer is written (telemetry.shadow: one setImmediate a turn, which
+//   runs after the reply's promise callbacks), and its line is logged with role "shadow"; its answer never reaches
+//   the client. Rows the shadow refuses (a changed signature) are counted, not logged.
 import { textWords } from '../data/identity.js';
 import type { Label } from '../model/forest/input.js';
 import type { CanarySettings, Role } from '../registry/roles.js';
@@ -93,9 +93,7 @@ export function scoreRequest(telemetry: ServeTelemetry, plan: ReleasePlan, main:
   else if (picks.canary === records.length) scored = whole(telemetry, canary.model, 'canary', q, records, where, text);
   else scored = split(telemetry, main, canary.model, picks.rows, q, records);
   if (plan.shadow !== null && plan.main === main) {
-    const shadow = plan.shadow;
-    const inputs = scored.inputs;
-    setImmediate(() => telemetry.shadowed(q, shadow, records, scored.model, inputs));
+    telemetry.shadow(q, plan.shadow, records, scored.model, scored.inputs);
   }
   return scored;
 }

@@ -117,6 +117,23 @@ export class ServeTelemetry {
    * model that checked these rows and `inputs` their JSON as main's line wrote it: a shadow of the same signature
    * neither checks nor serialises them again.
    */
+  /**
+   * Queues a shadow's turn for after the answers of this event-loop turn are written: one setImmediate for all the
+   * requests of a turn, not one each (an Immediate and a closure a request were a measurable share of the shadow).
+   */
+  shadow(q: Pick<Answered, 'env' | 'id'>, shadow: ServedModel, records: unknown[], main: ServedModel, inputs: string | undefined): void {
+    if (this.shadows.length === 0) setImmediate(this.runShadows);
+    this.shadows.push({ q, shadow, records, main, inputs });
+  }
+
+  private shadows: { q: Pick<Answered, 'env' | 'id'>; shadow: ServedModel; records: unknown[]; main: ServedModel; inputs: string | undefined }[] = [];
+
+  private readonly runShadows = (): void => {
+    const due = this.shadows;
+    this.shadows = [];
+    for (const s of due) this.shadowed(s.q, s.shadow, s.records, s.main, s.inputs);
+  };
+
   shadowed(q: Pick<Answered, 'env' | 'id'>, shadow: ServedModel, records: unknown[], main: ServedModel, inputs: string | undefined): void {
     const started = performance.now();
     let p;
