@@ -2,8 +2,8 @@
 // template's churn model (200 trees, depth 12) served by `bramble serve` following a real git repository:
 //   (a) a canary at weight 0.1 over 10,000 single-row requests with distinct ids: its share (target 10 % ± 1 point);
 //   (b) throughput with a shadow against the same server without one (wrk -t1, 10 connections; target: the shadow
-//       costs ≤ 20 %), alternating runs without and with it (--rounds, 3), best of each, with the server's CPU
-//       time per request (median) from /proc;
+//       costs ≤ 20 %), alternating runs without and with it (--rounds, 3): the median of the rounds' costs is
+//       judged (best of each is shown too), with the server's CPU time per request (median) from /proc;
 //   (c) `workers: 2` under wrk load while a canary is added (bramble promote --role canary), reweighted and removed
 //       through ml.yaml (a commit, then bramble reweight) and POST /admin/sync: failed requests (non-2xx and socket
 //       errors; target 0).
@@ -201,14 +201,17 @@ async function main() {
   await stop(two);
 
   const share = toCanary / N;
-  const cost = 1 - shadowed.rps / plain.rps;
+  const bestCost = 1 - shadowed.rps / plain.rps;
+  // Each round's pair of runs, side by side: the cost judged is their median, which one lucky run cannot move.
+  const pairCosts = plainRuns.map((r, i) => 1 - shadowRuns[i].rps / r.rps);
+  const cost = median(pairCosts);
   process.stdout.write(
     [
       '',
       '| target | measured | met |',
       '|---|---|---|',
       `| (a) canary at 0.1: 10 % ± 1 point of ${N.toLocaleString('en')} requests | ${(100 * share).toFixed(2)} % (${toCanary}) | ${Math.abs(share - 0.1) <= 0.01 ? 'yes' : 'no'} |`,
-      `| (b) a shadow costs ≤ 20 % of throughput | best of ${ROUNDS}: ${plain.rps.toFixed(0)} → ${shadowed.rps.toFixed(0)} req/s: ${(100 * cost).toFixed(1)} % (runs: ${plainRuns.map((r) => r.rps.toFixed(0)).join(', ')} → ${shadowRuns.map((r) => r.rps.toFixed(0)).join(', ')}); CPU ${(plainCpu * 1e6).toFixed(0)} → ${(shadowCpu * 1e6).toFixed(0)} µs/request (+${((100 * (shadowCpu - plainCpu)) / plainCpu).toFixed(0)} %) | ${cost <= 0.2 ? 'yes' : 'no'} |`,
+      `| (b) a shadow costs ≤ 20 % of throughput | median of ${ROUNDS} rounds: ${(100 * cost).toFixed(1)} % (per round: ${pairCosts.map((c) => `${(100 * c).toFixed(1)} %`).join(', ')}); best of each: ${plain.rps.toFixed(0)} → ${shadowed.rps.toFixed(0)} req/s, ${(100 * bestCost).toFixed(1)} % (runs: ${plainRuns.map((r) => r.rps.toFixed(0)).join(', ')} → ${shadowRuns.map((r) => r.rps.toFixed(0)).join(', ')}); CPU ${(plainCpu * 1e6).toFixed(0)} → ${(shadowCpu * 1e6).toFixed(0)} µs/request (+${((100 * (shadowCpu - plainCpu)) / plainCpu).toFixed(0)} %) | ${cost <= 0.2 ? 'yes' : 'no'} |`,
       `| (c) workers: 2, canary added, reweighted, removed under load: 0 failed | ${changes.failed} failed of ${changes.total.toLocaleString('en')} (${changes.rps.toFixed(0)} req/s) | ${changes.failed === 0 ? 'yes' : 'no'} |`,
       '',
       `load average after (b) ${loadB}, after (a) ${loadA}, after (c) ${loadC}.`,
