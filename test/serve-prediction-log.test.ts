@@ -274,6 +274,23 @@ describe('the encoded queue (line-queue.ts)', () => {
     expect(readLines(join(dir, PREDICTION_LOG.file))).toEqual(all);
   });
 
+  it("queues a worker's encoded lines as they are, each against the bound, and writes their bytes unchanged", async () => {
+    const dir = tempDir();
+    const log = openLog({ dir, maxBytes: 1 << 20, files: 2, maxQueueBytes: 40 });
+    const lines = ['{"w":1}', '{"w":"ü"}', `{"w":"${'x'.repeat(30)}"}`, '{"w":4}'];
+    const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+    const ends: number[] = [];
+    for (const l of lines) ends.push((ends.at(-1) ?? 0) + Buffer.byteLength(l) + 1);
+    // 8 + 11 bytes fit in 40; the third (39 bytes) does not; the fourth (8) does.
+    expect(log.appendEncoded(bytes, ends)).toBe(3);
+    expect(log.stats()).toMatchObject({ queuedBytes: 8 + 11 + 8, dropped: 1 });
+    await log.flush();
+    expect(readFileSync(join(dir, PREDICTION_LOG.file), 'utf8')).toBe(`${lines[0]}\n${lines[1]}\n${lines[3]}\n`);
+    await log.close();
+    expect(log.appendEncoded(bytes, ends)).toBe(0);
+    expect(log.stats().dropped).toBe(1 + 4);
+  });
+
   it('rotates by bytes, not units: multi-byte lines fill a file at their encoded size', async () => {
     const dir = tempDir();
     const log = openLog({ dir, maxBytes: 1000, files: 3 });

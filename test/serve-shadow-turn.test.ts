@@ -15,6 +15,10 @@ function memorySink(): PredictionSink & { lines: string[] } {
     lines,
     append: (record) => lines.push(JSON.stringify(record)) > 0,
     appendLine: (line) => lines.push(line) > 0,
+    appendEncoded: (bytes, ends) => {
+      ends.forEach((end, k) => lines.push(Buffer.from(bytes.subarray(k === 0 ? 0 : ends[k - 1], end - 1)).toString('utf8')));
+      return ends.length;
+    },
     stats: () => stats,
     flush: () => Promise.resolve(),
     close: () => Promise.resolve(),

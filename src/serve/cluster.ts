@@ -130,7 +130,7 @@ class Primary {
       }
     } else if (m.t === 'listening') this.listening(state, m.url, m.envUrls);
     else if (m.t === 'failed') this.failed(state, m);
-    else if (m.t === 'log') for (const line of m.lines) this.app.log.appendLine?.(line);
+    else if (m.t === 'log') this.app.log.appendEncoded(m.bytes, m.ends);
     else if (m.t === 'request') void this.answerForwarded(worker, m.n, m.req);
     else if (m.t === 'collected') this.collected(worker.id, state, m);
   }

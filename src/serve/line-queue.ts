@@ -52,6 +52,17 @@ export class LineQueue {
     return bytes;
   }
 
+  /** Queues bytes[from, to): one line already encoded, its '\n' included (a cluster's worker sent it). As `push`. */
+  pushEncoded(bytes: Uint8Array, from: number, to: number, room: number): number {
+    const size = to - from;
+    if (size > room) return -1;
+    if (this.used + size > this.buf.length) this.grow(size);
+    this.buf.set(bytes.subarray(from, to), this.used);
+    this.used += size;
+    this.ends.push(this.used);
+    return size;
+  }
+
   /** What is queued, as a batch; the queue starts again empty. Give the batch back with `release` once written. */
   take(): LineBatch {
     const batch = { buf: this.buf, ends: this.ends };

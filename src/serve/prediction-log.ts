@@ -69,8 +69,13 @@ export interface PredictionLogStats {
 /** What the server's routes append to: this log, or in a cluster's worker the link to the primary that writes it. */
 export interface PredictionSink {
   append(record: object): boolean;
-  /** A line already serialised (a cluster's primary takes its workers' lines through this). */
+  /** A line already serialised. */
   appendLine(line: string): boolean;
+  /**
+   * Lines already encoded, each ending in '\n': line k is bytes[k === 0 ? 0 : ends[k - 1], ends[k]). A cluster's
+   * primary takes its workers' lines through this (worker.ts sends them so). Returns how many were queued.
+   */
+  appendEncoded(bytes: Uint8Array, ends: readonly number[]): number;
   stats(): PredictionLogStats;
   /** Writes (or sends) what is queued now. Never rejects. */
   flush(): Promise<void>;
@@ -203,6 +208,21 @@ export class PredictionLog implements PredictionSink {
     this.queuedBytes += bytes;
     if (this.timer === null) this.schedule();
     return true;
+  }
+
+  appendEncoded(bytes: Uint8Array, ends: readonly number[]): number {
+    let queued = 0;
+    for (let k = 0; k < ends.length; k++) {
+      const size = this.closed ? -1 : this.queue.pushEncoded(bytes, k === 0 ? 0 : ends[k - 1], ends[k], this.maxQueueBytes - this.queuedBytes);
+      if (size < 0) {
+        this.drop(1);
+        continue;
+      }
+      this.queuedBytes += size;
+      queued++;
+    }
+    if (queued > 0 && this.timer === null) this.schedule();
+    return queued;
   }
 
   stats(): PredictionLogStats {

@@ -9,6 +9,7 @@ import type { Reply, ServeRequest } from './http.js';
 import type { CanarySettings } from '../registry/roles.js';
 import { ServedModel } from './model.js';
 import { appendRecord, type PredictionLogStats, type PredictionSink } from './prediction-log.js';
+import { LineQueue } from './line-queue.js';
 
 /** One model as sent over IPC: the artifact's text, as the primary read and verified it. */
 export interface WireModel {
@@ -40,7 +41,7 @@ export type ToPrimary =
   | { t: 'loaded'; seq: number; versions: Record<string, string | null>; error?: string }
   | { t: 'listening'; url: string; envUrls: Record<string, string> }
   | { t: 'failed'; message: string; listen?: { code: 'E_PORT_IN_USE' | 'E_PORT_PRIVILEGED' | 'E_LISTEN_ADDRESS'; data: { host: string; port: number; key: string } } }
-  | { t: 'log'; lines: string[] }
+  | { t: 'log'; bytes: Uint8Array; ends: number[] }
   | { t: 'request'; n: number; req: WireRequest }
   | { t: 'collected'; n: number; metrics: string; rss: number; answered: number };
 
@@ -55,9 +56,12 @@ const LOG_BATCH_MS = 50;
 /** Records held while the primary is slow to take them; more are dropped and counted, as the log itself does. */
 const LOG_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 
-/** The prediction log as a worker sees it: records are serialised here and sent to the primary in batches. */
+/**
+ * The prediction log as a worker sees it: records are serialised and encoded here (line-queue.ts, for the reason
+ * given there) and their bytes sent to the primary in batches, which queues them as they are.
+ */
 class RemoteLog implements PredictionSink {
-  private lines: string[] = [];
+  private readonly queue = new LineQueue();
   private bytes = 0;
   private sent = 0;
   private dropped = 0;
@@ -73,12 +77,25 @@ class RemoteLog implements PredictionSink {
   }
 
   appendLine(line: string): boolean {
-    if (this.closed || this.bytes + line.length > LOG_MAX_QUEUE_BYTES) {
+    const size = this.closed ? -1 : this.queue.push(line, LOG_MAX_QUEUE_BYTES - this.bytes);
+    return this.queued(size);
+  }
+
+  appendEncoded(bytes: Uint8Array, ends: readonly number[]): number {
+    let queued = 0;
+    for (let k = 0; k < ends.length; k++) {
+      const size = this.closed ? -1 : this.queue.pushEncoded(bytes, k === 0 ? 0 : ends[k - 1], ends[k], LOG_MAX_QUEUE_BYTES - this.bytes);
+      if (this.queued(size)) queued++;
+    }
+    return queued;
+  }
+
+  private queued(size: number): boolean {
+    if (size < 0) {
       this.dropped++;
       return false;
     }
-    this.lines.push(line);
-    this.bytes += line.length;
+    this.bytes += size;
     this.timer ??= setTimeout(() => this.drain(), LOG_BATCH_MS);
     return true;
   }
@@ -86,17 +103,18 @@ class RemoteLog implements PredictionSink {
   private drain(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (this.lines.length === 0) return;
-    const lines = this.lines;
-    this.lines = [];
+    if (this.queue.count === 0) return;
+    // Not released for reuse: the message may be serialised after this returns (a channel busy with a handle).
+    const batch = this.queue.take();
+    const ends = batch.ends as number[];
     this.bytes = 0;
-    this.sent += lines.length;
-    this.send({ t: 'log', lines });
+    this.sent += ends.length;
+    this.send({ t: 'log', bytes: batch.buf.subarray(0, ends[ends.length - 1]), ends });
   }
 
   /** Records taken since start: sent to the primary or waiting to be. */
   get records(): number {
-    return this.sent + this.lines.length;
+    return this.sent + this.queue.count;
   }
 
   stats(): PredictionLogStats {
