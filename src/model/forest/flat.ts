@@ -66,6 +66,34 @@ export class FlatForest {
     this.predictor().batch(x, rows, features, out);
   }
 
+  /**
+   * For the one-row walk: per group of `lanes` trees (in order), the depth of its deepest tree, and the highest
+   * feature a split reads (-1 when none does). Found by walking each tree depth first, one pending sibling a level.
+   */
+  shape(lanes: number): { groupDepth: Int32Array; maxFeature: number } {
+    const groupDepth = new Int32Array(Math.ceil(this.trees / lanes));
+    const stack: number[] = [];
+    let maxFeature = -1;
+    for (let t = 0; t < this.trees; t++) {
+      stack.push(this.roots[t], 0);
+      let deepest = 0;
+      while (stack.length > 0) {
+        const d = stack.pop() as number;
+        const i = stack.pop() as number;
+        const f = this.feature[i];
+        if (f < 0) {
+          if (d > deepest) deepest = d;
+          continue;
+        }
+        if (f > maxFeature) maxFeature = f;
+        stack.push(this.left[i], d + 1, this.left[i] + 1, d + 1);
+      }
+      const g = (t / lanes) | 0;
+      if (deepest > groupDepth[g]) groupDepth[g] = deepest;
+    }
+    return { groupDepth, maxFeature };
+  }
+
   private compiled: Predictor | undefined;
 
   private predictor(): Predictor {
@@ -205,29 +233,10 @@ function predictorFactory(forest: FlatForest): Predictor {
     NODE_INT[4 * i + 2] = split ? FEATURE[i] : 0;
     NODE_INT[4 * i + 3] = split ? LEFT[i] : i;
   }
-  // Each group of eight trees is walked as many steps as its deepest tree is deep (found by walking each tree).
+  // Each group of eight trees is walked as many steps as its deepest tree is deep.
   const LANES = 8;
   const GROUPS = Math.ceil(TREES / LANES);
-  const GROUP_DEPTH = new Int32Array(GROUPS);
-  // Depth first: the stack holds one pending sibling a level, so it stays as short as the tree is deep.
-  const stack: number[] = [];
-  let maxFeature = -1;
-  for (let t = 0; t < TREES; t++) {
-    stack.push(ROOTS[t], 0);
-    let deepest = 0;
-    while (stack.length > 0) {
-      const d = stack.pop() as number;
-      const i = stack.pop() as number;
-      if (FEATURE[i] < 0) {
-        if (d > deepest) deepest = d;
-        continue;
-      }
-      if (FEATURE[i] > maxFeature) maxFeature = FEATURE[i];
-      stack.push(LEFT[i], d + 1, LEFT[i] + 1, d + 1);
-    }
-    const g = (t / LANES) | 0;
-    if (deepest > GROUP_DEPTH[g]) GROUP_DEPTH[g] = deepest;
-  }
+  const { groupDepth: GROUP_DEPTH, maxFeature } = forest.shape(LANES);
   const LEAVES = new Int32Array(GROUPS * LANES);
   /** A row must reach this far for the walk without tests (a value past its end would read as undefined). */
   const MIN_LENGTH = maxFeature + 1;
