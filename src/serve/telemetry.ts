@@ -113,11 +113,6 @@ export class ServeTelemetry {
   }
 
   /**
-   * The shadow's turn, after the answer went out: scored and logged as role shadow, never returned. `main` is the
-   * model that checked these rows and `inputs` their JSON as main's line wrote it: a shadow of the same signature
-   * neither checks nor serialises them again.
-   */
-  /**
    * Queues a shadow's turn for after the answers of this event-loop turn are written: one setImmediate for all the
    * requests of a turn, not one each (an Immediate and a closure a request were a measurable share of the shadow).
    */
@@ -134,6 +129,11 @@ export class ServeTelemetry {
     for (const s of due) this.shadowed(s.q, s.shadow, s.records, s.main, s.inputs);
   };
 
+  /**
+   * The shadow's turn, after the answer went out: scored and logged as role shadow, never returned. `main` is the
+   * model that checked these rows and `inputs` their JSON as main's line wrote it: a shadow of the same signature
+   * neither checks nor serialises them again.
+   */
   shadowed(q: Pick<Answered, 'env' | 'id'>, shadow: ServedModel, records: unknown[], main: ServedModel, inputs: string | undefined): void {
     const started = performance.now();
     let p;
